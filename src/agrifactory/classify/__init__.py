@@ -1,0 +1,1 @@
+"""Classification: training sets, models, active learning, transfer, accuracy."""

@@ -1,0 +1,1 @@
+"""ESTARFM fusion of Landsat and MODIS: one algorithm, NumPy and CuPy back ends."""

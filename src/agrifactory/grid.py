@@ -1,0 +1,201 @@
+"""The factory's grid: China Albers equal-area tiles on one global origin.
+
+Every tile is a square of ``tile_km`` kilometres whose corners lie on a lattice
+anchored at :data:`ORIGIN_X`, :data:`ORIGIN_Y`. Because the edge is a multiple of
+3 km, the 30 m grid (and the 1 km grid) of every tile share its bounds exactly, and
+neighbouring tiles abut without gaps or overlaps. A tile id ``h{col:03d}v{row:03d}``
+names the same ground in every run with the same tile size.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from affine import Affine
+from pyproj import CRS, Transformer
+
+from agrifactory.errors import ConfigError
+
+#: China Albers equal-area conic (WGS84), the CRS of everything that is counted.
+ALBERS_PROJ4 = (
+    "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+)
+ALBERS = CRS.from_proj4(ALBERS_PROJ4)
+
+#: Upper-left corner of the tile lattice (metres, Albers). West and north of all of China.
+ORIGIN_X = -3_000_000.0
+ORIGIN_Y = 6_000_000.0
+
+#: Pixel sizes of the two product grids (metres).
+FINE_RES = 30.0
+COARSE_RES = 1000.0
+
+_TILE_ID = re.compile(r"^h(\d{3,4})v(\d{3,4})$")
+
+
+def check_tile_km(tile_km: int) -> int:
+    """Validate a tile edge: a whole number of km that is a multiple of 3, >= 6."""
+    if isinstance(tile_km, bool) or not isinstance(tile_km, int | np.integer):
+        raise ConfigError(f"grid.tile_km must be an integer number of km, got {tile_km!r}")
+    if tile_km < 6 or tile_km % 3:
+        raise ConfigError(
+            f"grid.tile_km = {tile_km}: the tile edge must be a multiple of 3 km and at "
+            "least 6 km so the 30 m and 1 km grids both fit it exactly (e.g. 15, 90, 120)"
+        )
+    return int(tile_km)
+
+
+def tile_id(col: int, row: int) -> str:
+    """The id of the tile in lattice column ``col`` and row ``row``."""
+    return f"h{col:03d}v{row:03d}"
+
+
+def parse_tile_id(tid: str) -> tuple[int, int]:
+    """``'h123v045'`` -> ``(123, 45)``; a malformed id is a :class:`ConfigError`."""
+    m = _TILE_ID.match(tid)
+    if not m:
+        raise ConfigError(f"malformed tile id {tid!r}; expected h<col>v<row> such as h210v061")
+    return int(m.group(1)), int(m.group(2))
+
+
+@dataclass(frozen=True)
+class PixelGrid:
+    """A north-up raster grid in China Albers: what a tile looks like at one resolution."""
+
+    x_min: float
+    y_max: float
+    res: float
+    width: int
+    height: int
+
+    @property
+    def transform(self) -> Affine:
+        return Affine(self.res, 0.0, self.x_min, 0.0, -self.res, self.y_max)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.height, self.width)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(x_min, y_min, x_max, y_max) in metres."""
+        return (
+            self.x_min,
+            self.y_max - self.height * self.res,
+            self.x_min + self.width * self.res,
+            self.y_max,
+        )
+
+    @property
+    def crs(self) -> CRS:
+        return ALBERS
+
+    def pixel_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """1-D x (columns) and y (rows) coordinates of pixel centres."""
+        x = self.x_min + (np.arange(self.width) + 0.5) * self.res
+        y = self.y_max - (np.arange(self.height) + 0.5) * self.res
+        return x, y
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One square tile of the global lattice."""
+
+    col: int
+    row: int
+    tile_km: int
+
+    @property
+    def id(self) -> str:
+        return tile_id(self.col, self.row)
+
+    @property
+    def size_m(self) -> float:
+        return self.tile_km * 1000.0
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(x_min, y_min, x_max, y_max) in Albers metres."""
+        x_min = ORIGIN_X + self.col * self.size_m
+        y_max = ORIGIN_Y - self.row * self.size_m
+        return (x_min, y_max - self.size_m, x_min + self.size_m, y_max)
+
+    def grid(self, res: float = FINE_RES, halo_px: int = 0) -> PixelGrid:
+        """The tile's pixel grid at ``res`` metres, optionally grown by ``halo_px`` pixels."""
+        n = self.size_m / res
+        if abs(n - round(n)) > 1e-9:
+            raise ConfigError(
+                f"a {self.tile_km} km tile does not hold a whole number of {res} m pixels"
+            )
+        n = round(n)
+        x_min, _, _, y_max = self.bounds
+        return PixelGrid(
+            x_min=x_min - halo_px * res,
+            y_max=y_max + halo_px * res,
+            res=res,
+            width=n + 2 * halo_px,
+            height=n + 2 * halo_px,
+        )
+
+    @classmethod
+    def from_id(cls, tid: str, tile_km: int) -> Tile:
+        col, row = parse_tile_id(tid)
+        return cls(col, row, check_tile_km(tile_km))
+
+
+def tiles_covering(bounds: Sequence[float], tile_km: int) -> list[Tile]:
+    """All tiles that intersect an Albers box ``(x_min, y_min, x_max, y_max)``.
+
+    A box edge that falls exactly on a tile edge does not pull in the neighbour.
+    """
+    check_tile_km(tile_km)
+    x_min, y_min, x_max, y_max = bounds
+    if not (x_max > x_min and y_max > y_min):
+        raise ConfigError(f"empty or inverted box {tuple(bounds)}")
+    size = tile_km * 1000.0
+    c0 = math.floor((x_min - ORIGIN_X) / size)
+    c1 = math.ceil((x_max - ORIGIN_X) / size)
+    r0 = math.floor((ORIGIN_Y - y_max) / size)
+    r1 = math.ceil((ORIGIN_Y - y_min) / size)
+    if c0 < 0 or r0 < 0:
+        raise ConfigError(f"box {tuple(bounds)} lies west or north of the tile origin")
+    return [Tile(c, r, tile_km) for r in range(r0, r1) for c in range(c0, c1)]
+
+
+def lonlat_box_to_albers(
+    bbox: Sequence[float], densify: int = 21
+) -> tuple[float, float, float, float]:
+    """The Albers bounds of a lon/lat box, with densified edges so curved edges are covered."""
+    lon0, lat0, lon1, lat1 = bbox
+    if not (-180 <= lon0 < lon1 <= 180 and -90 <= lat0 < lat1 <= 90):
+        raise ConfigError(
+            f"AOI box {tuple(bbox)} is not [lon_min, lat_min, lon_max, lat_max] in degrees"
+        )
+    transformer = Transformer.from_crs("EPSG:4326", ALBERS, always_xy=True)
+    return transformer.transform_bounds(lon0, lat0, lon1, lat1, densify_pts=densify)
+
+
+def tiles_for_aoi(bbox_lonlat: Sequence[float], tile_km: int) -> list[Tile]:
+    """Tiles covering a lon/lat bounding box (the AOI mode)."""
+    return tiles_covering(lonlat_box_to_albers(bbox_lonlat), tile_km)
+
+
+def check_unique_tile_ids(ids: Iterable[str], source: str) -> list[str]:
+    """Validate a tile list: well-formed ids and no duplicates (named in the error)."""
+    ids = list(ids)
+    for tid in ids:
+        parse_tile_id(tid)
+    seen: set[str] = set()
+    dups = sorted({t for t in ids if t in seen or seen.add(t)})
+    if dups:
+        raise ConfigError(f"{source}: duplicate tile ids {', '.join(dups)}; list each tile once")
+    return ids
+
+
+def pixel_area_m2(res: float = FINE_RES) -> float:
+    """Area of one pixel in the equal-area CRS (the same everywhere)."""
+    return res * res

@@ -1,0 +1,1 @@
+"""Readers and writers for every file format the factory touches."""

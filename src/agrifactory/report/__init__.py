@@ -1,0 +1,1 @@
+"""Quicklooks, STAC catalog and summary tables."""

@@ -1,0 +1,1 @@
+"""Soil moisture: LightGBM downscaling, CNN bias correction, evaluation."""

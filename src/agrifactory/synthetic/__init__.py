@@ -1,0 +1,1 @@
+"""The demo world: deterministic inputs in real file formats, plus its truth."""

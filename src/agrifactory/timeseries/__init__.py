@@ -1,0 +1,1 @@
+"""Time-series smoothing (HANTS, Savitzky-Golay) and classification features."""
