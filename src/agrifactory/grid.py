@@ -17,14 +17,25 @@ from dataclasses import dataclass
 import numpy as np
 from affine import Affine
 from pyproj import CRS, Transformer
+from pyproj.crs import GeographicCRS, ProjectedCRS
+from pyproj.crs.coordinate_operation import AlbersEqualAreaConversion
 
 from agrifactory.errors import ConfigError
 
 #: China Albers equal-area conic (WGS84), the CRS of everything that is counted.
 ALBERS_PROJ4 = (
-    "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+    "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
 )
-ALBERS = CRS.from_proj4(ALBERS_PROJ4)
+ALBERS = ProjectedCRS(
+    name="China Albers Equal Area (WGS84)",
+    conversion=AlbersEqualAreaConversion(
+        latitude_first_parallel=25.0,
+        latitude_second_parallel=47.0,
+        latitude_false_origin=0.0,
+        longitude_false_origin=105.0,
+    ),
+    geodetic_crs=GeographicCRS(name="WGS 84", datum="WGS84"),
+)
 
 #: Upper-left corner of the tile lattice (metres, Albers). West and north of all of China.
 ORIGIN_X = -3_000_000.0

@@ -111,6 +111,16 @@ def parse_product_id(text: str, source: str | Path | None = None) -> ProductId:
     )
 
 
+def band_suffix(family: str, name: str) -> str:
+    """File suffix (``SR_B4``) of a band name (``red``) for a sensor family (``oli`` or ``tm``)."""
+    try:
+        return _BANDS[family][name]
+    except KeyError:
+        raise KeyError(
+            f"unknown Landsat band {family}/{name!r}; known: {sorted(_BANDS['oli'])}"
+        ) from None
+
+
 def band_path(scene_dir: str | Path, pid: ProductId, suffix: str) -> Path:
     """The file of one band (``SR_B4``, ``QA_PIXEL``...) in a scene directory."""
     return Path(scene_dir) / f"{pid.text}_{suffix}.TIF"

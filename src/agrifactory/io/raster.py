@@ -23,7 +23,7 @@ from rasterio.warp import reproject
 
 from agrifactory.errors import GridError, InputError
 from agrifactory.grid import PixelGrid
-from agrifactory.io.files import atomic_path
+from agrifactory.io.files import atomic_path, temporary_sibling
 
 DATE_FORMAT = "%Y-%m-%d"
 
@@ -207,7 +207,7 @@ def check_on_grid(
     meta: dict[str, Any], grid: PixelGrid, path: str | Path, shape: tuple[int, int]
 ) -> None:
     """Raise :class:`GridError` unless a raster read by :func:`read_raster` lies on ``grid``."""
-    same_crs = CRS.from_user_input(meta["crs"]) == grid.crs
+    same_crs = CRS.from_user_input(meta["crs"]).equals(grid.crs, ignore_axis_order=True)
     same_transform = meta["transform"].almost_equals(grid.transform, precision=1e-6)
     if not (same_crs and same_transform and tuple(shape) == grid.shape):
         raise GridError(
@@ -248,3 +248,86 @@ def warp_to_grid(
             "the file may be corrupt",
         ) from None
     return out
+
+
+class StackWriter:
+    """Band-by-band writer used inside :func:`stack_writer`."""
+
+    def __init__(self, dataset: rasterio.io.DatasetWriter) -> None:
+        self._ds = dataset
+        self.written: set[int] = set()
+
+    def write_band(self, index: int, data: np.ndarray) -> None:
+        """Write band ``index`` (1-based)."""
+        self._ds.write(np.asarray(data, dtype=self._ds.dtypes[0]), index)
+        self.written.add(index)
+
+
+@contextlib.contextmanager
+def stack_writer(
+    path: str | Path,
+    grid: PixelGrid,
+    *,
+    count: int,
+    dtype: Any,
+    nodata: float | int | None,
+    band_names: Sequence[str] | None = None,
+    units: str | None = None,
+    tags: dict[str, Any] | None = None,
+) -> Iterator[StackWriter]:
+    """Write a many-band COG one band at a time, never holding the whole stack.
+
+    Bands go to a temporary tiled GeoTIFF; on success it is copied to a COG
+    (GDAL streams the copy block by block) under a temporary name and renamed.
+    Every band must have been written.
+    """
+    from rasterio.shutil import copy as rio_copy
+
+    if count < 1:
+        raise ValueError("a stack needs at least one band")
+    path = Path(path)
+    dtype = np.dtype(dtype)
+    staging = temporary_sibling(path.with_suffix(".staging.tif"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profile = {
+        "driver": "GTiff",
+        "width": grid.width,
+        "height": grid.height,
+        "count": count,
+        "dtype": dtype,
+        "crs": grid.crs,
+        "transform": grid.transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "zstd",
+        "zstd_level": 1,
+        "bigtiff": "IF_SAFER",
+        "interleave": "band",
+    }
+    try:
+        with rasterio.open(staging, "w", **profile) as dst:
+            writer = StackWriter(dst)
+            yield writer
+            missing = sorted(set(range(1, count + 1)) - writer.written)
+            if missing:
+                raise ValueError(f"{path}: bands {missing} were never written")
+            for i, name in enumerate(band_names or [], start=1):
+                dst.set_band_description(i, str(name))
+            if units is not None:
+                dst.units = tuple([units] * count)
+            if tags:
+                dst.update_tags(**{k: str(v) for k, v in tags.items()})
+        with atomic_path(path) as tmp:
+            rio_copy(
+                staging,
+                tmp,
+                driver="COG",
+                BLOCKSIZE=256,
+                OVERVIEWS="NONE",
+                BIGTIFF="IF_SAFER",
+                **_compression_options(dtype, None),
+            )
+    finally:
+        staging.unlink(missing_ok=True)

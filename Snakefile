@@ -1,0 +1,26 @@
+# agrifactory: agricultural data products for China, tile by tile.
+# Run the demo with `make demo`; see README.md and docs/architecture.md.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/tiles.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/ingest.smk"
+
+
+rule all:
+    input:
+        rules.tiles.output,
+        ingest_targets(),
+        demo_targets(),
+    default_target: True

@@ -1,0 +1,208 @@
+"""Scene inventories: which Landsat scenes and MODIS composites exist, when and where.
+
+An inventory is a CSV (one row per Landsat scene or MODIS file) that the workflow
+reads when it builds the DAG, to give every tile job exactly the input files
+that cover it. ``agrifactory inventory`` writes one by scanning a directory; the
+demo computes its own from the plan of the files it generates.
+
+Columns: ``sensor`` (``landsat`` or ``modis``), ``id`` (product id or file
+stem), ``date`` (acquisition or composite start, YYYY-MM-DD), ``path`` (scene
+directory or file, relative paths are relative to the working directory),
+``bands`` (Landsat: the band files present, as suffixes joined by ``;``, e.g.
+``SR_B2;SR_B4;SR_B5;ST_B10;QA_PIXEL;QA_RADSAT``; empty for MODIS) and
+``footprint`` (WKT polygon in EPSG:4326).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from rasterio.warp import transform_geom
+
+from agrifactory.errors import InputError
+from agrifactory.grid import ALBERS, Tile
+from agrifactory.io import landsat, modis
+from agrifactory.io.files import atomic_path
+from agrifactory.io.raster import open_raster
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ["sensor", "id", "date", "path", "bands", "footprint"]
+
+_LANDSAT_FILE = re.compile(
+    r"^(?P<pid>L[COTEM]0\d_L2S[PR]_\d{6}_\d{8}_\d{8}_\d{2}_(T1|T2|RT))_(?P<band>(SR|ST|QA)_\w+)\.TIF$"
+)
+
+
+def raster_footprint(path: str | Path) -> str:
+    """The WKT (EPSG:4326) of a raster's bounds, densified so curved edges stay right."""
+    with open_raster(path) as src:
+        box = shapely.box(*src.bounds)
+        dense = shapely.segmentize(box, box.length / 400.0)
+        geom = transform_geom(src.crs, "EPSG:4326", shapely.geometry.mapping(dense), precision=-1)
+    return shapely.geometry.shape(geom).wkt
+
+
+def scan_landsat(root: str | Path) -> pd.DataFrame:
+    """Find Collection 2 Level-2 scenes under ``root`` (band files named ``<product id>_<band>.TIF``)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(
+            root, "Landsat directory not found", "check inputs.landsat_dir in the config"
+        )
+    scenes: dict[tuple[str, Path], list[str]] = defaultdict(list)
+    for f in sorted(root.rglob("*.TIF")):
+        m = _LANDSAT_FILE.match(f.name)
+        if m:
+            scenes[(m["pid"], f.parent)].append(m["band"])
+    rows = []
+    for (text, folder), bands in sorted(scenes.items()):
+        pid = landsat.parse_product_id(text, source=folder)
+        sr = [b for b in bands if b.startswith("SR_")]
+        if not sr:
+            raise InputError(folder, f"scene {text} has no surface-reflectance (SR_B*) file")
+        footprint = raster_footprint(landsat.band_path(folder, pid, sr[0]))
+        rows.append(
+            (
+                "landsat",
+                text,
+                pid.acquired.isoformat(),
+                str(folder),
+                ";".join(sorted(bands)),
+                footprint,
+            )
+        )
+    log.info("found %d Landsat scenes under %s", len(rows), root)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def scan_modis(root: str | Path) -> pd.DataFrame:
+    """Find MODIS NDVI composites (``*.AYYYYDDD.*.tif``) under ``root``."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(root, "MODIS directory not found", "check inputs.modis_dir in the config")
+    rows = []
+    for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in (".tif", ".tiff")):
+        start = modis.date_from_name(path)
+        rows.append(("modis", path.stem, start.isoformat(), str(path), "", raster_footprint(path)))
+    log.info("found %d MODIS composites under %s", len(rows), root)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def write_inventory(table: pd.DataFrame, path: str | Path) -> None:
+    """Write an inventory CSV atomically, sorted by sensor and date."""
+    with atomic_path(path) as tmp:
+        table.sort_values(["sensor", "date", "id"])[COLUMNS].to_csv(tmp, index=False)
+
+
+def read_inventory(path: str | Path) -> pd.DataFrame:
+    """Read and validate an inventory CSV.
+
+    Raises :class:`InputError` naming the file and the row for a missing column,
+    an unknown sensor, a malformed date or footprint, or a duplicated id.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(
+            path, "inventory not found", "create it with 'agrifactory inventory' or fix the config"
+        )
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise InputError(path, f"missing column(s) {missing}; expected {COLUMNS}")
+    return validate_inventory(table, path)
+
+
+def validate_inventory(table: pd.DataFrame, source: str | Path) -> pd.DataFrame:
+    """Check the rows of an inventory and parse dates and footprints (adds ``geometry``)."""
+    bad_sensor = table.loc[~table["sensor"].isin(["landsat", "modis"]), "sensor"]
+    if len(bad_sensor):
+        raise InputError(
+            source,
+            f"row {bad_sensor.index[0] + 2}: unknown sensor {bad_sensor.iloc[0]!r} (landsat or modis)",
+        )
+    dates = pd.to_datetime(table["date"], format="%Y-%m-%d", errors="coerce")
+    if dates.isna().any():
+        i = int(np.flatnonzero(dates.isna())[0])
+        raise InputError(source, f"row {i + 2}: date {table['date'].iloc[i]!r} is not YYYY-MM-DD")
+    dups = table["id"][table["id"].duplicated()]
+    if len(dups):
+        raise InputError(source, f"duplicate id(s) {sorted(set(dups))[:5]}: list each scene once")
+    try:
+        geoms = shapely.from_wkt(table["footprint"].tolist())
+    except shapely.errors.GEOSException as exc:
+        raise InputError(source, f"a footprint is not valid WKT ({exc})") from None
+    out = table.copy()
+    out["date"] = dates.dt.date
+    out["geometry"] = geoms
+    return out.reset_index(drop=True)
+
+
+def albers_footprints(table: pd.DataFrame) -> np.ndarray:
+    """The footprints of an inventory in the Albers CRS (as a shapely array)."""
+    to_albers = Transformer.from_crs("EPSG:4326", ALBERS, always_xy=True)
+    geoms = shapely.segmentize(np.asarray(table["geometry"].tolist()), 0.05)
+    return shapely.transform(
+        geoms, lambda c: np.column_stack(to_albers.transform(c[:, 0], c[:, 1]))
+    )
+
+
+def select(
+    table: pd.DataFrame,
+    tile: Tile,
+    sensor: str,
+    start: dt.date,
+    end: dt.date,
+    footprints: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Rows of one sensor dated within [start, end] whose footprint intersects the tile."""
+    fp = albers_footprints(table) if footprints is None else footprints
+    hit = shapely.intersects(fp, shapely.box(*tile.bounds))
+    sel = (
+        hit
+        & (table["sensor"] == sensor).to_numpy()
+        & (table["date"] >= start).to_numpy()
+        & (table["date"] <= end).to_numpy()
+    )
+    return table[sel].sort_values(["date", "id"])
+
+
+def year_window(year: int, margin_days: int) -> tuple[dt.date, dt.date]:
+    """[Jan 1 - margin, Dec 31 + margin] of a year."""
+    return (
+        dt.date(year, 1, 1) - dt.timedelta(days=margin_days),
+        dt.date(year, 12, 31) + dt.timedelta(days=margin_days),
+    )
+
+
+def scene_bands(row: pd.Series) -> list[str]:
+    """The band suffixes listed for a Landsat inventory row."""
+    return [b for b in str(row["bands"]).split(";") if b]
+
+
+def landsat_files(row: pd.Series, names: Iterable[str]) -> dict[str, str]:
+    """The files of the wanted spectral/QA ``names`` (``red``, ``QA_PIXEL``...) that a scene has."""
+    pid = landsat.parse_product_id(row["id"], source=row["path"])
+    present = set(scene_bands(row))
+    out = {}
+    for name in names:
+        suffix = name if name.isupper() else pid.band_suffix(name)
+        if suffix in present:
+            out[name] = str(landsat.band_path(row["path"], pid, suffix))
+    return out
+
+
+def from_records(records: list[dict[str, str]]) -> pd.DataFrame:
+    """An inventory table (without footprints) from plain records, such as rule params."""
+    table = pd.DataFrame(records, columns=[c for c in COLUMNS if c != "footprint"])
+    table["date"] = pd.to_datetime(table["date"], format="%Y-%m-%d").dt.date
+    return table

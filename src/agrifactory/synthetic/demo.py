@@ -1,0 +1,160 @@
+"""The demo world as a whole: its spec from the config, its file plan, its truth.
+
+The workflow needs every demo input file's name before the files exist (to build
+the DAG), so the inventories are computed from the plan here. They equal what
+:mod:`agrifactory.io.inventory` finds when it scans the generated folders; a
+test checks that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from rasterio.warp import transform_geom
+
+from agrifactory import legend
+from agrifactory.grid import Tile
+from agrifactory.io import inventory, modis
+from agrifactory.io.raster import write_raster
+from agrifactory.synthetic import landsat as demo_landsat
+from agrifactory.synthetic import modis as demo_modis
+from agrifactory.synthetic.world import World, WorldSpec
+
+
+def world_spec(
+    demo_cfg: Mapping[str, Any], tiles: Sequence[Tile], year: int, seed: int
+) -> WorldSpec:
+    """The world spec of the config's ``demo_world`` section."""
+    return WorldSpec(
+        tiles=tuple(tiles),
+        year=int(year),
+        seed=int(seed),
+        margin_km=float(demo_cfg["margin_km"]),
+        phenology_shift_days=float(demo_cfg["phenology_shift_days"]),
+    )
+
+
+def scene_plans(
+    demo_cfg: Mapping[str, Any], year: int, margin_days: int
+) -> list[demo_landsat.ScenePlan]:
+    """The demo's Landsat acquisitions for a year plus margin."""
+    first = demo_cfg["landsat_first_date"]
+    first = first if isinstance(first, dt.date) else dt.date.fromisoformat(str(first))
+    return demo_landsat.plan_scenes(
+        year,
+        first.replace(year=year),
+        int(demo_cfg["revisit_days"]),
+        margin_days,
+        tuple(demo_cfg["landsat_path_row"]),
+    )
+
+
+def _wkt_4326(geom: shapely.Geometry, crs: Any) -> str:
+    return shapely.geometry.shape(
+        transform_geom(
+            crs,
+            "EPSG:4326",
+            shapely.geometry.mapping(shapely.segmentize(geom, 500.0)),
+            precision=-1,
+        )
+    ).wkt
+
+
+def planned_inventory(
+    spec: WorldSpec,
+    demo_cfg: Mapping[str, Any],
+    landsat_dir: str | Path,
+    modis_dir: str | Path,
+    margin_days: int,
+) -> pd.DataFrame:
+    """The inventory of the demo's Landsat scenes and MODIS composites, from the plan alone."""
+    grid = spec.grid()
+    lon, lat = shapely.get_coordinates(
+        shapely.geometry.shape(
+            transform_geom(
+                grid.crs, "EPSG:4326", shapely.geometry.mapping(shapely.box(*grid.bounds))
+            )
+        ).centroid
+    )[0]
+    crs, transform, width, height = demo_landsat.scene_grid(grid, demo_landsat.utm_crs(lon, lat))
+    scene_box = shapely.box(
+        transform.c,
+        transform.f - height * transform.a,
+        transform.c + width * transform.a,
+        transform.f,
+    )
+    scene_fp = _wkt_4326(scene_box, crs)
+    bands = ";".join(sorted(demo_landsat.SCENE_FILES))
+    rows = [
+        (
+            "landsat",
+            p.product_id,
+            p.date.isoformat(),
+            str(Path(landsat_dir) / p.product_id),
+            bands,
+            scene_fp,
+        )
+        for p in scene_plans(demo_cfg, spec.year, margin_days)
+    ]
+    mt, mw, mh = demo_modis.modis_grid_for(grid)
+    modis_box = shapely.box(mt.c, mt.f - mh * mt.a, mt.c + mw * mt.a, mt.f)
+    for start in modis.composite_dates(spec.year, margin_days):
+        name = modis.modis_file_name(start)
+        rows.append(
+            (
+                "modis",
+                Path(name).stem,
+                start.isoformat(),
+                str(Path(modis_dir) / name),
+                "",
+                modis_box.wkt,
+            )
+        )
+    return inventory.validate_inventory(pd.DataFrame(rows, columns=inventory.COLUMNS), "demo plan")
+
+
+def write_truth(world: World, truth_dir: str | Path) -> dict[str, Path]:
+    """Write the truth rasters (world grid) that only evaluation rules may read."""
+    truth_dir = Path(truth_dir)
+    g = world.grid
+    out = {}
+    for name, arr, leg in (
+        ("landcover", world.landcover, legend.LANDCOVER),
+        ("cropland", world.cropland(), legend.CROPLAND),
+        ("irrigation", world.irrigation, legend.IRRIGATION),
+        ("croptype", world.croptype, legend.CROPTYPE),
+    ):
+        out[name] = write_raster(
+            truth_dir / f"{name}.tif",
+            arr.astype(np.uint8),
+            transform=g.transform,
+            crs=g.crs,
+            nodata=legend.NODATA,
+            units="class",
+            tags={f"class_{k}": v for k, v in leg.items()},
+        )
+    starts = modis.composite_starts(world.spec.year)
+    ndvi = np.stack([world.ndvi(s + dt.timedelta(days=3)) for s in starts])
+    out["ndvi_8day"] = write_raster(
+        truth_dir / "ndvi_8day.tif",
+        ndvi,
+        transform=g.transform,
+        crs=g.crs,
+        nodata=np.nan,
+        band_names=[s.isoformat() for s in starts],
+        units="NDVI",
+        tags={"note": "true clear-sky NDVI at the middle day of each 8-day composite"},
+    )
+    return out
+
+
+def spec_from_params(params: Mapping[str, Any]) -> WorldSpec:
+    """The world spec from the ``world`` params the demo rules receive."""
+    tiles = [Tile.from_id(t, int(params["tile_km"])) for t in params["tiles"]]
+    return world_spec(params["demo_world"], tiles, int(params["year"]), int(params["seed"]))

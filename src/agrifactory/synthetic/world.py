@@ -1,0 +1,275 @@
+"""The demo world's truth: landscape, fields, crops, irrigation and NDVI phenology.
+
+The world lies on the factory's own 30 m Albers lattice and covers the demo tiles
+plus a margin, so a tile window of any truth raster is an exact array slice. All
+randomness comes from one seed.
+
+Phenology follows a double-logistic curve per field::
+
+    NDVI(t) = vmin + (vmax - vmin) * (1 / (1 + exp(-a1 (t - t1))) - 1 / (1 + exp(-a2 (t - t2))))
+
+with crop parameters like the Chahannur basin's: irrigated long-season crops
+(potato, sugar beet, sunflower) peak around DOY 211-237; vegetables rise fast,
+peak near DOY 200 and drop; rainfed crops (oat, wheat, flax) rise slowly and
+peak near DOY 246 below NDVI 0.5. Fields in the eastern sub-region develop
+``phenology_shift_days`` later, for cross-region transfer tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from agrifactory import legend
+from agrifactory.grid import FINE_RES, PixelGrid, Tile
+
+#: Double-logistic parameters per class: vmin, vmax, t1, a1, t2, a2 (t in DOY).
+PHENOLOGY = {
+    "potato": (0.14, 0.80, 168.0, 0.10, 262.0, 0.10),
+    "sugar_beet": (0.14, 0.82, 170.0, 0.09, 278.0, 0.09),
+    "sunflower": (0.14, 0.76, 175.0, 0.10, 258.0, 0.11),
+    "vegetables": (0.14, 0.78, 168.0, 0.25, 226.0, 0.16),
+    "oat": (0.14, 0.46, 205.0, 0.055, 282.0, 0.09),
+    "wheat": (0.14, 0.48, 198.0, 0.06, 280.0, 0.10),
+    "flax": (0.14, 0.43, 208.0, 0.05, 284.0, 0.09),
+    "grassland": (0.12, 0.40, 160.0, 0.06, 272.0, 0.06),
+    "forest": (0.32, 0.82, 132.0, 0.08, 290.0, 0.08),
+    "water": (-0.22, -0.18, 150.0, 0.05, 250.0, 0.05),
+    "built_up": (0.08, 0.14, 150.0, 0.05, 270.0, 0.05),
+}
+
+#: Brightness (red + NIR reflectance) per land-cover class.
+BRIGHTNESS = {"cropland": 0.40, "grassland": 0.38, "forest": 0.30, "water": 0.07, "built_up": 0.42}
+
+#: Share of each crop within cropland.
+CROP_SHARES = {
+    "potato": 0.22,
+    "sugar_beet": 0.08,
+    "sunflower": 0.08,
+    "vegetables": 0.10,
+    "oat": 0.20,
+    "wheat": 0.18,
+    "flax": 0.14,
+}
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """What the demo world looks like (all fields come from the config's ``demo`` section)."""
+
+    tiles: tuple[Tile, ...]
+    year: int
+    seed: int
+    margin_km: float = 5.1
+    phenology_shift_days: float = 12.0
+    min_field_px: int = 6
+    max_field_px: int = 24
+
+    def grid(self) -> PixelGrid:
+        """The 30 m world grid: the tiles' union plus the margin, on the tile lattice."""
+        xs0, ys0, xs1, ys1 = zip(*(t.bounds for t in self.tiles), strict=True)
+        m = self.margin_km * 1000.0
+        x_min, y_max = min(xs0) - m, max(ys1) + m
+        width = round((max(xs1) + m - x_min) / FINE_RES)
+        height = round((y_max - (min(ys0) - m)) / FINE_RES)
+        return PixelGrid(x_min=x_min, y_max=y_max, res=FINE_RES, width=width, height=height)
+
+    def east_boundary_x(self) -> float:
+        """Albers x that splits the world into the western and eastern sub-regions."""
+        xs0, _, xs1, _ = zip(*(t.bounds for t in self.tiles), strict=True)
+        return (min(xs0) + max(xs1)) / 2.0
+
+
+def rng_for(seed: int, *parts: int | str) -> np.random.Generator:
+    """An independent generator for one component of the world (stable across versions)."""
+    key = [seed] + [
+        p if isinstance(p, int) else sum(ord(c) * 31**i for i, c in enumerate(p)) % 2**31
+        for p in parts
+    ]
+    return np.random.default_rng(key)
+
+
+def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
+    """Gaussian-filtered white noise rescaled to zero mean and unit variance."""
+    f = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
+    return ((f - f.mean()) / (f.std() + 1e-12)).astype(np.float32)
+
+
+def split_fields(
+    rng: np.random.Generator, shape: tuple[int, int], min_px: int, max_px: int
+) -> np.ndarray:
+    """Partition a grid into rectangular fields by recursive splitting; returns field ids."""
+    ids = np.zeros(shape, dtype=np.int32)
+    stack = [(0, shape[0], 0, shape[1])]
+    next_id = 1
+    while stack:
+        r0, r1, c0, c1 = stack.pop()
+        h, w = r1 - r0, c1 - c0
+        if max(h, w) <= max_px or min(h, w) < 2 * min_px and max(h, w) < 2 * min_px:
+            ids[r0:r1, c0:c1] = next_id
+            next_id += 1
+            continue
+        if h >= w:
+            cut = r0 + int(
+                rng.integers(max(min_px, int(h * 0.3)), min(h - min_px, int(h * 0.7)) + 1)
+            )
+            stack += [(r0, cut, c0, c1), (cut, r1, c0, c1)]
+        else:
+            cut = c0 + int(
+                rng.integers(max(min_px, int(w * 0.3)), min(w - min_px, int(w * 0.7)) + 1)
+            )
+            stack += [(r0, r1, c0, cut), (r0, r1, cut, c1)]
+    return ids
+
+
+@dataclass
+class World:
+    """The truth of the demo world on its 30 m grid."""
+
+    spec: WorldSpec
+    grid: PixelGrid
+    landcover: np.ndarray  # uint8, legend.LANDCOVER
+    croptype: np.ndarray  # uint8, legend.CROPTYPE (0 outside cropland)
+    irrigation: np.ndarray  # uint8, legend.IRRIGATION (0 outside cropland)
+    field_id: np.ndarray  # int32
+    elevation: np.ndarray  # float32 metres
+    region: np.ndarray  # uint8: 0 west, 1 east
+    params: dict[str, np.ndarray] = field(repr=False)  # per-pixel phenology parameters
+    brightness: np.ndarray = field(repr=False)
+
+    def doy(self, date: dt.date) -> float:
+        """Day of the world's year (may be <= 0 or > 365 for dates in the margin years)."""
+        return float((date - dt.date(self.spec.year, 1, 1)).days + 1)
+
+    def ndvi(self, date: dt.date) -> np.ndarray:
+        """True clear-sky NDVI of every pixel on ``date`` (float32)."""
+        t = self.doy(date)
+        p = self.params
+        rise = 1.0 / (1.0 + np.exp(-p["a1"] * (t - p["t1"])))
+        fall = 1.0 / (1.0 + np.exp(-p["a2"] * (t - p["t2"])))
+        return (p["vmin"] + (p["vmax"] - p["vmin"]) * (rise - fall) + p["texture"]).astype(
+            np.float32
+        )
+
+    def cropland(self) -> np.ndarray:
+        """1 where the truth is cropland, else 0 (uint8)."""
+        return (self.landcover == legend.code_of(legend.LANDCOVER, "cropland")).astype(np.uint8)
+
+
+def _landscape(
+    spec: WorldSpec, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Land-cover zones, elevation (m) and an irrigation propensity in [0, 1]."""
+    rng = rng_for(spec.seed, "landscape")
+    relief = smooth_noise(rng, shape, sigma=70)
+    hills = smooth_noise(rng, shape, sigma=25)
+    elevation = (1400.0 + 60.0 * relief + 25.0 * hills).astype(np.float32)
+    grass_noise = smooth_noise(rng, shape, sigma=20)
+    lc = np.full(shape, legend.code_of(legend.LANDCOVER, "cropland"), dtype=np.uint8)
+    lc[(grass_noise > 0.9) | (elevation > np.quantile(elevation, 0.80))] = legend.code_of(
+        legend.LANDCOVER, "grassland"
+    )
+    lc[elevation > np.quantile(elevation, 0.94)] = legend.code_of(legend.LANDCOVER, "forest")
+    lc[elevation < np.quantile(elevation, 0.035)] = legend.code_of(legend.LANDCOVER, "water")
+    built = legend.code_of(legend.LANDCOVER, "built_up")
+    n_villages = max(4, shape[0] * shape[1] // 90_000)
+    for _ in range(n_villages):
+        r, c = rng.integers(0, shape[0] - 12), rng.integers(0, shape[1] - 12)
+        size = int(rng.integers(5, 12))
+        patch = lc[r : r + size, c : c + size]
+        patch[patch != legend.code_of(legend.LANDCOVER, "water")] = built
+    low = 1.0 - (elevation - elevation.min()) / (np.ptp(elevation) + 1e-9)
+    propensity = np.clip(0.15 + 0.85 * low**1.5 + 0.1 * grass_noise, 0.0, 1.0)
+    return lc, elevation, propensity
+
+
+def build_world(spec: WorldSpec) -> World:
+    """Generate the demo world's truth deterministically from ``spec.seed``."""
+    grid = spec.grid()
+    shape = grid.shape
+    zones, elevation, propensity = _landscape(spec, shape)
+    rng = rng_for(spec.seed, "fields")
+    field_id = split_fields(rng, shape, spec.min_field_px, spec.max_field_px)
+    n_fields = int(field_id.max())
+
+    # Each field takes the zone at its centre for the cropland / grassland choice;
+    # water, forest and built-up stay pixel-wise.
+    rows, cols = np.indices(shape)
+    counts = np.bincount(field_id.ravel(), minlength=n_fields + 1)
+    cr = (
+        np.bincount(field_id.ravel(), rows.ravel(), minlength=n_fields + 1) / np.maximum(counts, 1)
+    ).astype(int)
+    cc = (
+        np.bincount(field_id.ravel(), cols.ravel(), minlength=n_fields + 1) / np.maximum(counts, 1)
+    ).astype(int)
+    field_zone = zones[cr, cc]
+    crop_code = legend.code_of(legend.LANDCOVER, "cropland")
+    grass_code = legend.code_of(legend.LANDCOVER, "grassland")
+    landcover = zones.copy()
+    agri = (zones == crop_code) | (zones == grass_code)
+    landcover[agri] = np.where(field_zone[field_id[agri]] == crop_code, crop_code, grass_code)
+
+    # Crops: irrigated crops where the (field-mean) irrigation propensity is high.
+    names = list(CROP_SHARES)
+    shares = np.array([CROP_SHARES[n] for n in names])
+    field_prop = np.bincount(
+        field_id.ravel(), propensity.ravel(), minlength=n_fields + 1
+    ) / np.maximum(counts, 1)
+    irrigated_share = sum(CROP_SHARES[c] for c in legend.IRRIGATED_CROPS)
+    is_irrigated = rng.random(n_fields + 1) < np.clip(field_prop * 2 * irrigated_share, 0.02, 0.98)
+    irr_idx = [names.index(c) for c in legend.IRRIGATED_CROPS]
+    rf_idx = [names.index(c) for c in legend.RAINFED_CROPS]
+    pick_irr = rng.choice(irr_idx, size=n_fields + 1, p=shares[irr_idx] / shares[irr_idx].sum())
+    pick_rf = rng.choice(rf_idx, size=n_fields + 1, p=shares[rf_idx] / shares[rf_idx].sum())
+    field_crop = np.where(is_irrigated, pick_irr, pick_rf)
+    crop_codes = np.array([legend.code_of(legend.CROPTYPE, n) for n in names], dtype=np.uint8)
+    is_crop = landcover == crop_code
+    croptype = np.where(is_crop, crop_codes[field_crop[field_id]], 0).astype(np.uint8)
+    irrigation = np.where(is_crop, np.where(is_irrigated[field_id], 1, 2), 0).astype(np.uint8)
+
+    # Per-pixel phenology: class curve + per-field jitter + the eastern shift.
+    x, _ = grid.pixel_centres()
+    region = np.broadcast_to((x >= spec.east_boundary_x())[np.newaxis, :], shape).astype(np.uint8)
+    class_name = np.empty(shape, dtype=object)
+    lc_names = np.array(
+        [None] + [legend.LANDCOVER[k] for k in sorted(legend.LANDCOVER)], dtype=object
+    )
+    class_name[:] = lc_names[landcover]
+    ct_names = np.array([legend.CROPTYPE[k] for k in sorted(legend.CROPTYPE)], dtype=object)
+    class_name[is_crop] = ct_names[croptype[is_crop]]
+    keys = ("vmin", "vmax", "t1", "a1", "t2", "a2")
+    params = {k: np.zeros(shape, dtype=np.float32) for k in keys}
+    for name, values in PHENOLOGY.items():
+        sel = class_name == name
+        for k, v in zip(keys, values, strict=True):
+            params[k][sel] = v
+    jitter = rng_for(spec.seed, "phenology")
+    sow = jitter.normal(0.0, 5.0, n_fields + 1).astype(np.float32)[field_id]
+    peak = jitter.normal(0.0, 0.03, n_fields + 1).astype(np.float32)[field_id]
+    seasonal = landcover != legend.code_of(legend.LANDCOVER, "water")
+    shift = np.where(region == 1, spec.phenology_shift_days, 0.0).astype(np.float32)
+    params["t1"] += np.where(seasonal, sow + shift, 0.0)
+    params["t2"] += np.where(seasonal, sow + shift, 0.0)
+    params["vmax"] += np.where(seasonal, peak, 0.0)
+    params["texture"] = (0.015 * jitter.standard_normal(shape)).astype(np.float32)
+
+    brightness = np.zeros(shape, dtype=np.float32)
+    for code, name in legend.LANDCOVER.items():
+        brightness[landcover == code] = BRIGHTNESS[name]
+    brightness *= 1.0 + 0.05 * smooth_noise(jitter, shape, sigma=3)
+
+    return World(
+        spec=spec,
+        grid=grid,
+        landcover=landcover,
+        croptype=croptype,
+        irrigation=irrigation,
+        field_id=field_id,
+        elevation=elevation,
+        region=region,
+        params=params,
+        brightness=brightness.astype(np.float32),
+    )
