@@ -31,7 +31,7 @@ DATE_FORMAT = "%Y-%m-%d"
 def _compression_options(dtype: np.dtype, max_z_error: float | None) -> dict[str, Any]:
     if np.issubdtype(dtype, np.floating) and max_z_error is not None:
         return {"COMPRESS": "LERC_ZSTD", "MAX_Z_ERROR": max_z_error}
-    return {"COMPRESS": "ZSTD", "PREDICTOR": "YES", "LEVEL": 9}
+    return {"COMPRESS": "ZSTD", "PREDICTOR": "YES", "LEVEL": 6}
 
 
 def write_raster(

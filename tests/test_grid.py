@@ -1,0 +1,82 @@
+"""The tile grid: ids, bounds, exact 30 m and 1 km grids, abutting neighbours."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agrifactory import grid
+from agrifactory.errors import ConfigError
+from agrifactory.grid import Tile
+
+
+def test_demo_tile_bounds_worked_by_hand():
+    # x_min = -3,000,000 + 249 * 15,000 = 735,000; y_max = 6,000,000 - 98 * 15,000 = 4,530,000
+    t = Tile.from_id("h249v098", 15)
+    assert t.bounds == (735_000.0, 4_515_000.0, 750_000.0, 4_530_000.0)
+    fine, coarse = t.grid(30.0), t.grid(1000.0)
+    assert fine.shape == (500, 500) and coarse.shape == (15, 15)
+    assert fine.bounds == coarse.bounds == t.bounds
+    assert tuple(fine.transform)[:6] == (30.0, 0.0, 735_000.0, 0.0, -30.0, 4_530_000.0)
+
+
+def test_halo_grid_grows_every_side():
+    g = Tile(249, 98, 15).grid(30.0, halo_px=25)
+    assert g.shape == (550, 550)
+    assert g.bounds == (735_000.0 - 750, 4_515_000.0 - 750, 750_000.0 + 750, 4_530_000.0 + 750)
+
+
+@pytest.mark.parametrize("bad", [10, 7, 5, 0, -3, 15.0, True, "15"])
+def test_tile_km_must_be_a_multiple_of_3_and_at_least_6(bad):
+    with pytest.raises(ConfigError, match="tile"):
+        grid.check_tile_km(bad)
+
+
+def test_tile_id_round_trip_and_malformed_ids():
+    assert grid.parse_tile_id(grid.tile_id(7, 1234)) == (7, 1234)
+    assert grid.tile_id(7, 12) == "h007v012"
+    for bad in ("h7v12", "x001v002", "h001v002 ", "h001"):
+        with pytest.raises(ConfigError, match="malformed tile id"):
+            grid.parse_tile_id(bad)
+
+
+@given(col=st.integers(0, 900), row=st.integers(0, 900), km=st.sampled_from([6, 15, 90, 120]))
+def test_neighbours_abut_exactly(col, row, km):
+    t, right, below = Tile(col, row, km), Tile(col + 1, row, km), Tile(col, row + 1, km)
+    assert t.bounds[2] == right.bounds[0]
+    assert t.bounds[1] == below.bounds[3]
+    # Both pixel grids fit the tile exactly.
+    assert t.grid(30.0).width * 30.0 == t.grid(1000.0).width * 1000.0 == km * 1000.0
+
+
+def test_tiles_covering_does_not_pull_in_neighbours_on_an_edge():
+    tiles = grid.tiles_covering((735_000.0, 4_515_000.0, 750_000.0, 4_530_000.0), 15)
+    assert [t.id for t in tiles] == ["h249v098"]
+    tiles = grid.tiles_covering((740_000.0, 4_510_000.0, 760_000.0, 4_520_000.0), 15)
+    assert [t.id for t in tiles] == ["h249v098", "h250v098", "h249v099", "h250v099"]
+
+
+def test_demo_aoi_gives_two_by_two_tiles():
+    tiles = grid.tiles_for_aoi([114.00, 41.48, 114.28, 41.72], 15)
+    assert [t.id for t in tiles] == ["h249v098", "h250v098", "h249v099", "h250v099"]
+
+
+def test_bad_aoi_and_duplicate_tile_lists_are_named():
+    with pytest.raises(ConfigError, match="AOI box"):
+        grid.tiles_for_aoi([114.3, 41.5, 114.0, 41.7], 15)
+    with pytest.raises(ConfigError, match="tiles.txt: duplicate tile ids h001v002"):
+        grid.check_unique_tile_ids(["h001v002", "h003v004", "h001v002"], "tiles.txt")
+
+
+def test_pixel_centres_and_area():
+    x, y = Tile(249, 98, 15).grid(1000.0).pixel_centres()
+    assert x[0] == 735_500.0 and y[0] == 4_529_500.0 and x[-1] == 749_500.0
+    assert grid.pixel_area_m2() == 900.0
+
+
+def test_albers_is_the_documented_projection():
+    from pyproj import CRS, Transformer
+
+    assert grid.ALBERS.equals(CRS.from_proj4(grid.ALBERS_PROJ4), ignore_axis_order=True)
+    # Central meridian 105E maps to x = 0.
+    x, _ = Transformer.from_crs("EPSG:4326", grid.ALBERS, always_xy=True).transform(105.0, 35.0)
+    assert abs(x) < 1e-6
