@@ -173,6 +173,8 @@ def test_nan_counts_as_masked_and_out_of_range_is_ignored():
     c = hants_fit(with_junk, T8)
     assert_same_fit(a, b)
     assert_same_fit(a, c)
+    open_range = HantsParams(valid_range=(-np.inf, np.inf))
+    assert_same_fit(a, hants_fit(np.where(holes, np.inf, y), T8, params=open_range))
     np.testing.assert_array_equal(a.n_valid, (~holes).sum(axis=0))
     assert not np.isnan(a.reconstruct(T8)).any()
 

@@ -232,7 +232,7 @@ def hants_fit(
     *,
     mask: Any = None,
     params: HantsParams | None = None,
-    chunk_size: int = 1 << 16,
+    chunk_size: int | None = None,
 ) -> HantsResult:
     """Fit HANTS to every series of a stack, all pixels of a chunk together.
 
@@ -249,7 +249,9 @@ def hants_fit(
     params
         :class:`HantsParams`; defaults if omitted.
     chunk_size
-        Pixels solved together; bounds the memory (about ``T * chunk_size * 40`` bytes).
+        Pixels solved together (memory about ``T * chunk_size * 40`` bytes). Default:
+        8192 with NumPy (the working arrays stay in the CPU cache, measured fastest),
+        2**20 with CuPy (large kernels).
 
     Returns
     -------
@@ -276,17 +278,23 @@ def hants_fit(
     m = design_matrix(xp.asarray(t_host), params.n_freq, params.base_period, xp)
 
     out = _allocate(xp, params, n_t, n_pix)
+    if chunk_size is None:
+        chunk_size = 8192 if xp is np else 1 << 20
     n_chunks = max(1, -(-n_pix // chunk_size))
     for i, start in enumerate(range(0, n_pix, chunk_size)):
         stop = min(start + chunk_size, n_pix)
         y = flat[:, start:stop].astype(xp.float64)
-        valid = xp.isfinite(y)
         if params.valid_range is not None:
             lo, hi = params.valid_range
-            valid &= (y >= lo) & (y <= hi)
+            valid = y >= lo  # NaN compares False
+            valid &= y <= hi
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                valid &= xp.isfinite(y)
+        else:
+            valid = xp.isfinite(y)
         if mflat is not None:
             valid &= ~mflat[:, start:stop]
-        y = xp.where(valid, y, 0.0)
+        xp.copyto(y, 0.0, where=~valid)
         part = _fit_chunk(y, valid, m, params, xp)
         for name, arr in part.items():
             out[name][..., start:stop] = arr
@@ -390,7 +398,7 @@ def _fit_group(
     n_min = r + params.dod
 
     idx = None  # columns of the active series in the group; None: all of them
-    ya, wa = y, valid.copy()
+    ya, wa = y, valid  # wa is only changed after `compress` has copied it
     n_w = xp.count_nonzero(wa, axis=0)
     it = 0
     while True:
