@@ -58,7 +58,10 @@ def provinces():
 def test_34_provincial_units_31_on_the_mainland(provinces):
     assert len(provinces) == 34
     assert provinces["adcode"].is_unique
-    others = sorted(set(provinces["adcode"]) - set(boundaries.load_units("province", mainland_only=True)["adcode"]))
+    others = sorted(
+        set(provinces["adcode"])
+        - set(boundaries.load_units("province", mainland_only=True)["adcode"])
+    )
     assert others == ["710000", "810000", "820000"]
     assert provinces.crs.to_epsg() == 4326
     assert set(provinces.columns) >= {"adcode", "name", "province_adcode", "geometry"}
@@ -89,13 +92,18 @@ def test_user_vector_file_with_named_fields(tmp_path):
     path = tmp_path / "units.gpkg"
     gdf.to_file(path)
     units = boundaries.load_units("province", str(path), adcode_field="code", name_field="label")
-    assert list(units["adcode"]) == ["130000", "150000"] and list(units["name"]) == ["Hebei", "Inner Mongolia"]
+    assert list(units["adcode"]) == ["130000", "150000"] and list(units["name"]) == [
+        "Hebei",
+        "Inner Mongolia",
+    ]
     with pytest.raises(InputError, match=r"has no field\(s\) \['adcode', 'name'\]"):
         boundaries.load_units("province", str(path))
 
 
 def test_user_vector_file_without_crs_is_refused(tmp_path):
-    gdf = gpd.GeoDataFrame({"adcode": ["130000"], "name": ["x"]}, geometry=[shapely.box(0, 0, 1, 1)])
+    gdf = gpd.GeoDataFrame(
+        {"adcode": ["130000"], "name": ["x"]}, geometry=[shapely.box(0, 0, 1, 1)]
+    )
     path = tmp_path / "nocrs.shp"
     gdf.to_file(path)
     path.with_suffix(".prj").unlink(missing_ok=True)

@@ -13,9 +13,18 @@ from agrifactory.io import landsat as l8
 
 def test_product_id_is_parsed():
     pid = l8.parse_product_id("LC08_L2SP_124031_20210105_20210115_02_T1")
-    assert (pid.sensor, pid.path, pid.row, pid.acquired, pid.family) == ("LC08", 124, 31, dt.date(2021, 1, 5), "oli")
+    assert (pid.sensor, pid.path, pid.row, pid.acquired, pid.family) == (
+        "LC08",
+        124,
+        31,
+        dt.date(2021, 1, 5),
+        "oli",
+    )
     assert pid.band_suffix("red") == "SR_B4"
-    assert l8.parse_product_id("LE07_L2SP_124031_20010105_20200915_02_T1").band_suffix("red") == "SR_B3"
+    assert (
+        l8.parse_product_id("LE07_L2SP_124031_20010105_20200915_02_T1").band_suffix("red")
+        == "SR_B3"
+    )
     with pytest.raises(InputError, match="not a Landsat Collection 2"):
         l8.parse_product_id("LC08_L1TP_124031_20210105_20210115_02_T1", source="x.TIF")
 
@@ -47,7 +56,11 @@ def test_decode_hand_made_patterns():
 def test_encoder_reproduces_the_usgs_values():
     z = np.zeros(3, bool)
     qa = l8.encode_qa_pixel(
-        fill=np.array([False, False, True]), cloud=z, shadow=z, snow=z, water=np.array([False, True, False])
+        fill=np.array([False, False, True]),
+        cloud=z,
+        shadow=z,
+        snow=z,
+        water=np.array([False, True, False]),
     )
     assert qa.tolist() == [21824, 21952, 1]
 
@@ -55,7 +68,9 @@ def test_encoder_reproduces_the_usgs_values():
 @given(st.lists(st.tuples(*[st.booleans()] * 5), min_size=1, max_size=20))
 def test_encode_then_decode_round_trips(flags):
     cloud, shadow, snow, water, fill = (np.array(f) for f in zip(*flags, strict=True))
-    qa = l8.decode_qa_pixel(l8.encode_qa_pixel(fill=fill, cloud=cloud, shadow=shadow, snow=snow, water=water))
+    qa = l8.decode_qa_pixel(
+        l8.encode_qa_pixel(fill=fill, cloud=cloud, shadow=shadow, snow=snow, water=water)
+    )
     assert (qa["fill"] == fill).all()
     keep = ~fill
     assert (qa["cloud"][keep] == cloud[keep]).all() and (qa["shadow"][keep] == shadow[keep]).all()

@@ -59,7 +59,8 @@ def render_composite(
     out = BIAS_OFFSET + BIAS_GAIN * out + rng.normal(0.0, NOISE_SD, out.shape).astype(np.float32)
     residual_cloud = rng.random(out.shape) < 0.01
     out[residual_cloud] -= rng.uniform(0.15, 0.35, int(residual_cloud.sum())).astype(np.float32)
-    return np.clip(out, -0.3, 1.0)
+    # MODIS NDVI is valid in -2000..10000 (x 1e-4); the fill value -3000 lies outside it.
+    return np.clip(out, -0.2, 1.0)
 
 
 def write_composites(out_dir: Path, world: World, margin_days: int) -> list[Path]:

@@ -1,0 +1,128 @@
+"""Inventories: discovery from folders, validation, selection per tile and time."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from rasterio.transform import from_origin
+
+from agrifactory.errors import InputError
+from agrifactory.grid import Tile
+from agrifactory.io import inventory
+from agrifactory.io.modis import (
+    composite_containing,
+    composite_dates,
+    composite_starts,
+    date_from_name,
+)
+from agrifactory.io.raster import write_raster
+
+TILE = Tile(624, 246, 6)
+
+
+def _utm_file(path, value=10000):
+    # 30 km x 30 km around the tile in UTM 50N.
+    write_raster(
+        path,
+        np.full((100, 100), value, np.uint16),
+        transform=from_origin(250_000, 4_620_000, 300, 300),
+        crs="EPSG:32650",
+        nodata=0,
+    )
+
+
+def test_scan_landsat_finds_scenes_and_their_bands(tmp_path):
+    for pid in (
+        "LC08_L2SP_124031_20210614_20210624_02_T1",
+        "LC08_L2SP_124031_20210630_20210710_02_T1",
+    ):
+        for band in ("SR_B4", "SR_B5", "QA_PIXEL"):
+            _utm_file(tmp_path / "landsat" / pid / f"{pid}_{band}.TIF")
+    # A scene without QA_PIXEL is still found; its row says which files it has.
+    pid = "LC08_L2SP_124031_20210716_20210726_02_T1"
+    for band in ("SR_B4", "SR_B5"):
+        _utm_file(tmp_path / "landsat" / pid / f"{pid}_{band}.TIF")
+    (tmp_path / "landsat" / "README.txt").write_text("not a scene")
+    table = inventory.scan_landsat(tmp_path / "landsat")
+    assert list(table["date"]) == ["2021-06-14", "2021-06-30", "2021-07-16"]
+    assert list(table["bands"]) == ["QA_PIXEL;SR_B4;SR_B5", "QA_PIXEL;SR_B4;SR_B5", "SR_B4;SR_B5"]
+    inventory.write_inventory(table, tmp_path / "inv.csv")
+    back = inventory.read_inventory(tmp_path / "inv.csv")
+    assert back["date"].iloc[0] == dt.date(2021, 6, 14)
+    files = inventory.landsat_files(back.iloc[2], ["red", "nir", "QA_PIXEL"])
+    assert sorted(files) == ["nir", "red"] and files["red"].endswith("_SR_B4.TIF")
+
+
+def test_scan_modis_reads_dates_from_names(tmp_path):
+    _utm_file(tmp_path / "MOD09Q1.A2021201.h26v04.061.NDVI.tif")
+    table = inventory.scan_modis(tmp_path)
+    assert table["date"].tolist() == ["2021-07-20"]
+    (tmp_path / "undated.tif").write_bytes(b"")
+    with pytest.raises(InputError, match=r"undated.tif: no MODIS date \(.AYYYYDDD.\)"):
+        inventory.scan_modis(tmp_path)
+
+
+def test_missing_folders_are_named(tmp_path):
+    with pytest.raises(InputError, match="nowhere: Landsat directory not found"):
+        inventory.scan_landsat(tmp_path / "nowhere")
+
+
+def _table(**overrides):
+    row = {
+        "sensor": "landsat",
+        "id": "LC08_L2SP_124031_20210614_20210624_02_T1",
+        "date": "2021-06-14",
+        "path": "x",
+        "bands": "SR_B4",
+        "footprint": "POLYGON ((114 41, 115 41, 115 42, 114 42, 114 41))",
+    }
+    row.update(overrides)
+    return pd.DataFrame([row])
+
+
+def test_validation_names_the_bad_row(tmp_path):
+    with pytest.raises(InputError, match="row 2: date '2021-13-01' is not YYYY-MM-DD"):
+        inventory.validate_inventory(_table(date="2021-13-01"), "inv.csv")
+    with pytest.raises(InputError, match="unknown sensor 'sentinel'"):
+        inventory.validate_inventory(_table(sensor="sentinel"), "inv.csv")
+    with pytest.raises(InputError, match="duplicate id"):
+        inventory.validate_inventory(pd.concat([_table(), _table()]), "inv.csv")
+    path = tmp_path / "inv.csv"
+    _table().drop(columns=["bands"]).to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"missing column\(s\) \['bands'\]"):
+        inventory.read_inventory(path)
+
+
+def test_select_by_tile_and_time_window():
+    far = "POLYGON ((100 30, 101 30, 101 31, 100 31, 100 30))"
+    table = inventory.validate_inventory(
+        pd.concat(
+            [
+                _table(),
+                _table(id="LC08_L2SP_124031_20201101_20201111_02_T1", date="2020-11-01"),
+                _table(
+                    id="LC08_L2SP_124031_20210630_20210710_02_T1", date="2021-06-30", footprint=far
+                ),
+            ],
+            ignore_index=True,
+        ),
+        "t",
+    )
+    start, end = inventory.year_window(2021, 40)
+    assert (start, end) == (dt.date(2020, 11, 22), dt.date(2022, 2, 9))
+    sel = inventory.select(table, TILE, "landsat", start, end)
+    assert sel["id"].tolist() == ["LC08_L2SP_124031_20210614_20210624_02_T1"]
+
+
+def test_modis_calendar_worked_by_hand():
+    starts = composite_starts(2021)
+    assert (
+        len(starts) == 46
+        and starts[0] == dt.date(2021, 1, 1)
+        and starts[-1] == dt.date(2021, 12, 27)
+    )
+    assert len(composite_starts(2020)) == 46  # leap year: still DOY 1..361
+    assert composite_containing(dt.date(2021, 1, 16)) == dt.date(2021, 1, 9)
+    assert composite_dates(2021, 10)[0] == dt.date(2020, 12, 26)  # DOY 361 of 2020
+    assert date_from_name("MOD09Q1.A2021201.h26v04.061.NDVI.tif") == dt.date(2021, 7, 20)

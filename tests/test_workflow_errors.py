@@ -1,0 +1,49 @@
+"""Bad configs stop the run before any job, with a message that says what is wrong."""
+
+import pytest
+from workflow_helpers import prepare_workdir, snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+def _run_with(tmp_path, text):
+    workdir = prepare_workdir(tmp_path)
+    (workdir / "config/bad.yaml").write_text(text)
+    return snakemake(workdir, "-n", configfile="config/bad.yaml", timeout=300)
+
+
+def test_config_key_of_the_wrong_type_is_a_schema_error(tmp_path):
+    result = _run_with(
+        tmp_path, "demo: true\ngrid:\n  tile_km: '15'\n  aoi_bbox: [114.0, 41.48, 114.28, 41.72]\n"
+    )
+    assert result.returncode != 0
+    assert "'15' is not of type 'integer'" in (result.stdout + result.stderr) and "tile_km" in (
+        result.stdout + result.stderr
+    )
+    assert not (tmp_path / "results").exists()
+
+
+def test_unknown_config_key_is_refused(tmp_path):
+    result = _run_with(tmp_path, "demo: true\ngird:\n  tile_km: 15\n")
+    assert result.returncode != 0 and "'gird' was unexpected" in (result.stdout + result.stderr)
+
+
+def test_missing_input_file_is_named(tmp_path):
+    result = _run_with(
+        tmp_path,
+        "demo: false\ngrid:\n  aoi_bbox: [114.0, 41.48, 114.28, 41.72]\ninputs:\n  landsat_inventory: data/none.csv\n  modis_inventory: data/none2.csv\n",
+    )
+    assert result.returncode != 0
+    assert "inputs.landsat_inventory: file data/none.csv does not exist" in (
+        result.stdout + result.stderr
+    )
+
+
+def test_tile_list_with_duplicates_is_named(tmp_path):
+    (tmp_path / "tiles.txt").write_text("h249v098\nh249v098\n")
+    result = _run_with(
+        tmp_path, f"demo: true\ngrid:\n  tile_km: 15\n  tiles_file: {tmp_path / 'tiles.txt'}\n"
+    )
+    assert result.returncode != 0 and "duplicate tile ids h249v098" in (
+        result.stdout + result.stderr
+    )
