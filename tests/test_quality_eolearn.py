@@ -59,7 +59,7 @@ def test_most_disagreeing_dates(rule, tmp_path, patch):
     # than the bare winter fields that set the sharpness reference.
     assert [str(d) for d in worst.date[:3]] == ["2016-02-06", "2016-06-15", "2017-07-20"]
     assert worst.rank_gap.iloc[0] > 0 > worst.rank_gap.iloc[2]
-    png = disagreement_quicklook(patch, rule, tmp_path / "worst.png")
+    png = disagreement_quicklook(patch, [("rules", rule)], tmp_path / "worst.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

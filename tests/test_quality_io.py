@@ -12,7 +12,8 @@ from agrifactory.grid import Tile
 from agrifactory.io.landsat import encode_qa_pixel
 from agrifactory.io.raster import write_grid_raster
 from agrifactory.quality import masks
-from agrifactory.quality.quicklook import quicklook_strip, scene_titles
+from agrifactory.quality.pairs import select_pairs
+from agrifactory.quality.quicklook import quicklook_strip, scene_titles, scores_quicklook
 from agrifactory.quality.scores import (
     QA_AND_SPECTRAL,
     SPECTRAL_ONLY,
@@ -135,3 +136,13 @@ def test_quicklook_strip(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="3 images but 2 titles"):
         quicklook_strip(imgs, titles[:2], tmp_path / "x.png")
+
+
+def test_scores_quicklook_of_a_tile(tile_files, tmp_path):
+    files, _ = tile_files
+    stack = SceneStack.from_files(**files)
+    table = score_stack(stack).table
+    pairs = select_pairs(table, [dates(3)[1]])
+    chosen = [*pairs.pair1_date, *pairs.pair2_date]
+    path = scores_quicklook(stack.ndvi_stack(), table, tmp_path / "tile.png", chosen)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

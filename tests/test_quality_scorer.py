@@ -7,7 +7,7 @@ import pytest
 import torch
 from _quality_scenes import clear_scenes, dates, landscape, reflectance
 
-from agrifactory.errors import DataError, InputError
+from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.quality.degrade import (
     KINDS,
     NDVI_PROFILE,
@@ -25,6 +25,7 @@ from agrifactory.quality.scorer import (
     scene_scorer,
     score_patches,
     score_scene,
+    scorer_config,
     train_scorer,
     training_patches,
 )
@@ -128,6 +129,14 @@ def test_training_is_deterministic():
     for a, b in zip(m1.state_dict().values(), m2.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert r1["train_loss"] == r2["train_loss"]
+
+
+def test_scorer_config_from_mapping():
+    assert scorer_config({"width": 8, "epochs": 2}) == ScorerConfig(width=8, epochs=2)
+    with pytest.raises(ConfigError, match="unknown key"):
+        scorer_config({"layers": 3})
+    with pytest.raises(ConfigError, match="holdout_fraction"):
+        scorer_config({"holdout_fraction": 1.0})
 
 
 def test_training_input_is_checked():

@@ -163,6 +163,9 @@ def test_config_from_mapping():
     assert cfg.calendar.start_doy == 100
     assert cfg.weights.sharpness == 0.3
     assert cfg.saturation_bands == (2, 4, 5)
+    # The pairs and scorer sub-sections belong to their own builders.
+    assert quality_config({"pairs": {"min_score": 0.5}, "scorer": {}}) == QualityConfig()
+    assert pair_config({"tau_days": 16}).tau_days == 16
     with pytest.raises(ConfigError, match=r"quality.weights: unknown key\(s\) \['sharp'\]"):
         quality_config({"weights": {"sharp": 1}})
     with pytest.raises(ConfigError, match="min_score"):

@@ -165,15 +165,13 @@ class QualityConfig:
     #: panchromatic band, bit 9 of ETM+ is "dropped pixel", bit 11 of OLI terrain
     #: occlusion: not saturation).
     saturation_bands: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
-    #: Patch edge (pixels) and minimum valid share of a patch for the learned scorer.
-    patch_size: int = 32
+    #: Least share of clear pixels for the learned scorer to score a patch
+    #: (pass to :func:`agrifactory.quality.scorer.scene_scorer`).
     patch_min_valid: float = 0.9
 
     def __post_init__(self) -> None:
         if not self.saturation_bands or any(not 1 <= b <= 16 for b in self.saturation_bands):
             raise ConfigError("quality: saturation_bands must be Landsat band numbers 1..16")
-        if self.patch_size < 8:
-            raise ConfigError("quality: patch_size must be >= 8 pixels")
         _check_range("patch_min_valid", self.patch_min_valid, 0.0, 1.0)
 
 
@@ -203,8 +201,12 @@ class PairConfig:
         _check_range("pairs.clear_min_valid", self.clear_min_valid, 0.0, 1.0)
 
 
-def _build(cls: type, mapping: Mapping[str, Any] | None, where: str) -> Any:
-    """Instantiate dataclass ``cls`` from ``mapping``, recursing into nested dataclasses."""
+def build_config(cls: type, mapping: Mapping[str, Any] | None, where: str) -> Any:
+    """Instantiate dataclass ``cls`` from ``mapping`` (``where`` names it in errors).
+
+    Nested dataclass fields are built recursively, lists become tuples, and an
+    unknown key is a :class:`ConfigError` that lists the known ones.
+    """
     if mapping is None:
         return cls()
     if not isinstance(mapping, Mapping):
@@ -217,7 +219,7 @@ def _build(cls: type, mapping: Mapping[str, Any] | None, where: str) -> Any:
     for name, value in mapping.items():
         default = fields[name].default_factory  # type: ignore[misc]
         if default is not dataclasses.MISSING and dataclasses.is_dataclass(default):
-            kwargs[name] = _build(default, value, f"{where}.{name}")
+            kwargs[name] = build_config(default, value, f"{where}.{name}")
         elif isinstance(value, list):
             kwargs[name] = tuple(value)
         else:
@@ -228,11 +230,22 @@ def _build(cls: type, mapping: Mapping[str, Any] | None, where: str) -> Any:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+#: Sub-sections of the ``quality:`` config that other builders read.
+OTHER_SECTIONS = ("pairs", "scorer")
+
+
 def quality_config(mapping: Mapping[str, Any] | None = None) -> QualityConfig:
-    """Build :class:`QualityConfig` from a mapping (keys ``calendar``, ``tests``, ``weights``...)."""
-    return _build(QualityConfig, mapping, "quality")
+    """Build :class:`QualityConfig` from the ``quality:`` mapping.
+
+    Keys ``calendar``, ``tests``, ``weights``, ``saturation_bands``,
+    ``patch_min_valid``; the ``pairs`` and ``scorer`` sub-sections are left to
+    :func:`pair_config` and :func:`agrifactory.quality.scorer.scorer_config`.
+    """
+    if isinstance(mapping, Mapping):
+        mapping = {k: v for k, v in mapping.items() if k not in OTHER_SECTIONS}
+    return build_config(QualityConfig, mapping, "quality")
 
 
 def pair_config(mapping: Mapping[str, Any] | None = None) -> PairConfig:
     """Build :class:`PairConfig` from the ``quality.pairs`` mapping."""
-    return _build(PairConfig, mapping, "quality.pairs")
+    return build_config(PairConfig, mapping, "quality.pairs")

@@ -110,21 +110,38 @@ def check_eopatch(
 
 
 def disagreement_quicklook(
-    patch: EoPatch, check: EopatchCheck, path: str | Path, column: str = "score"
+    patch: EoPatch,
+    checks: list[tuple[str, EopatchCheck]],
+    path: str | Path,
+    column: str = "score",
 ) -> Path:
-    """PNG strip of the most-disagreeing dates: NDVI, score and CLM cloudy share."""
-    rows = check.disagreements
-    images = [patch.ndvi[int(i)] for i in rows["index"]]
-    titles = scene_titles(
-        rows["date"], rows[column], [f"CLM cloud {c:.0%}" for c in rows["cloud_fraction"]]
-    )
+    """PNG of the most-disagreeing dates of each check (one row per check).
+
+    Each panel shows the date's NDVI with the check's score and CLM's cloudy share.
+    """
+    images, titles = [], []
+    ncols = max(len(c.disagreements) for _, c in checks)
+    for label, check in checks:
+        rows = check.disagreements
+        images += [patch.ndvi[int(i)] for i in rows["index"]]
+        titles += scene_titles(
+            [f"{label}: {d}" for d in rows["date"]],
+            rows[column],
+            [f"CLM cloud {c:.0%}" for c in rows["cloud_fraction"]],
+        )
+        for _ in range(ncols - len(rows)):  # keep one check per row
+            images.append(np.full((2, 2), np.nan))
+            titles.append("")
+    summary = ", ".join(f"{label} {c.spearman:.2f}" for label, c in checks)
     return quicklook_strip(
         images,
         titles,
         path,
-        ncols=len(images),
-        suptitle=f"eo-learn patch: dates where {column} and the cloud mask disagree most "
-        f"(NDVI; Spearman {check.spearman:.2f} over {len(check.table)} dates)",
+        ncols=ncols,
+        dpi=90,
+        panel_inches=1.4,
+        suptitle=f"eo-learn patch ({len(checks[0][1].table)} Sentinel-2 dates, NDVI): dates "
+        f"where the score and the cloud mask disagree most; Spearman with CLM: {summary}",
     )
 
 
@@ -163,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     learned = rank_agreement(combined.table["learned_score"], combined.table["cloud_fraction"])
     learned_worst = disagreements(combined.table, "learned_score", "cloud_fraction", 8)
     if args.quicklook:
-        disagreement_quicklook(patch, combined, args.quicklook)
+        checks = [("rules", rule), ("rules+CNN", combined)]
+        disagreement_quicklook(patch, checks, args.quicklook)
 
     def listing(rows: pd.DataFrame, column: str) -> list[dict[str, object]]:
         return [

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +12,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from agrifactory.io.files import atomic_path  # noqa: E402
 
@@ -27,6 +30,7 @@ def quicklook_strip(
     ncols: int = 8,
     panel_inches: float = 1.6,
     suptitle: str | None = None,
+    dpi: int = 100,
 ) -> Path:
     """Draw scenes side by side (wrapping after ``ncols``) and write a PNG atomically.
 
@@ -43,6 +47,8 @@ def quicklook_strip(
         scenes chosen as base pairs).
     vmin, vmax, cmap
         Colour scale of 2-D images.
+    ncols, panel_inches, suptitle, dpi
+        Layout: panels per row, panel size, figure title, resolution.
     """
     if len(images) != len(titles):
         raise ValueError(f"{len(images)} images but {len(titles)} titles")
@@ -52,7 +58,11 @@ def quicklook_strip(
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(panel_inches * ncols, (panel_inches + 0.45) * nrows), squeeze=False
+        nrows,
+        ncols,
+        figsize=(panel_inches * ncols, (panel_inches + 0.6) * nrows),
+        squeeze=False,
+        layout="constrained",
     )
     cm = plt.get_cmap(cmap).with_extremes(bad="0.6")
     for k, ax in enumerate(axes.ravel()):
@@ -75,10 +85,13 @@ def quicklook_strip(
                 spine.set_linewidth(3)
     if suptitle:
         fig.suptitle(suptitle, fontsize=9)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=dpi, format="png")
     plt.close(fig)
+    # A 256-colour palette keeps quicklooks small (NDVI panels compress badly as RGBA).
+    image = Image.open(buffer).convert("RGB").quantize(256, dither=Image.Dither.NONE)
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG", optimize=True)
     return Path(path)
 
 
@@ -90,3 +103,27 @@ def scene_titles(
     if extra is not None:
         titles = [f"{t}\n{e}" for t, e in zip(titles, extra, strict=True)]
     return titles
+
+
+def scores_quicklook(
+    ndvi: np.ndarray,
+    table: pd.DataFrame,
+    path: str | Path,
+    chosen: Iterable[object] = (),
+    ncols: int = 8,
+) -> Path:
+    """The tile's quicklook: every scene's NDVI titled with date and score.
+
+    ``ndvi`` is (scenes, rows, cols) in the order of the scores ``table``; scenes
+    whose date is in ``chosen`` (e.g. the dates of the pairs table) get a blue frame.
+    """
+    chosen_dates = {str(d) for d in chosen if d is not None}
+    dates = [str(d) for d in table["date"]]
+    return quicklook_strip(
+        list(np.asarray(ndvi)),
+        scene_titles(dates, table["score"].to_numpy()),
+        path,
+        highlight=[d in chosen_dates for d in dates],
+        ncols=ncols,
+        suptitle="NDVI of every scene, with its quality score (blue frame: chosen as a base pair)",
+    )

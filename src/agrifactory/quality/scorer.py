@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,9 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from agrifactory.errors import DataError, InputError
+from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.io.files import atomic_path
-from agrifactory.quality.config import QualityConfig
+from agrifactory.quality.config import QualityConfig, build_config
 from agrifactory.quality.degrade import KINDS, NDVI_PROFILE, degrade, random_degradation
 from agrifactory.quality.scores import SceneScorer, SceneStack, score_stack
 
@@ -58,6 +58,18 @@ class ScorerConfig:
     #: Share of training examples left undegraded.
     p_clean: float = 0.3
     seed: int = 0
+
+
+def scorer_config(mapping: Mapping[str, Any] | None = None) -> ScorerConfig:
+    """Build :class:`ScorerConfig` from the ``quality.scorer`` mapping; unknown keys are errors."""
+    cfg = build_config(ScorerConfig, mapping, "quality.scorer")
+    if cfg.patch_size < 8 or cfg.width < 1 or cfg.epochs < 1 or cfg.batch_size < 2:
+        raise ConfigError(
+            "quality.scorer: patch_size must be >= 8, width and epochs >= 1, batch_size >= 2"
+        )
+    if not 0 < cfg.holdout_fraction < 1 or not 0 <= cfg.p_clean < 1:
+        raise ConfigError("quality.scorer: holdout_fraction in (0, 1) and p_clean in [0, 1)")
+    return cfg
 
 
 class ResidualBlock(nn.Module):
