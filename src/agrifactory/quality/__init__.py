@@ -28,6 +28,8 @@ Landsat-MODIS base pairs the fusion trusts. Its modules:
     the nearest-clear-pair baseline, both as one table per tile and year.
 ``quicklook``
     A PNG strip of scenes with their scores.
+``agreement``
+    Rank agreement of a score with a reference cloudiness, and the worst disagreements.
 ``eopatch``
     The real-data check on an eo-learn patch (Sentinel-2 NDVI with a cloud mask).
 

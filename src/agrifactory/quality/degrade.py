@@ -37,6 +37,7 @@ class DegradationProfile:
 
     @property
     def channels(self) -> int:
+        """Number of channels the profile describes."""
         return len(self.cloud_value)
 
 

@@ -149,6 +149,7 @@ class SceneStack:
 
     @property
     def shape(self) -> tuple[int, int, int]:
+        """(scenes, rows, cols)."""
         arr = self.red if self.red is not None else self.ndvi
         assert arr is not None
         return arr.shape
