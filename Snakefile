@@ -12,6 +12,11 @@ configfile: "config/config.yaml"
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+wildcard_constraints:
+    tile=r"h\d{3,4}v\d{3,4}",
+    year=r"\d{4}",
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/tiles.smk"
 include: "workflow/rules/demo.smk"
@@ -19,8 +24,8 @@ include: "workflow/rules/ingest.smk"
 
 
 rule all:
+    default_target: True
     input:
         rules.tiles.output,
         ingest_targets(),
         demo_targets(),
-    default_target: True

@@ -1,5 +1,7 @@
 """Rule demo_landsat_scene: one Landsat Collection 2 L2 scene of the demo world."""
 
+from pathlib import Path
+
 from agrifactory.logs import setup_logging
 from agrifactory.synthetic import demo
 from agrifactory.synthetic.landsat import write_scene
@@ -9,4 +11,4 @@ setup_logging(snakemake.log[0])
 p = snakemake.params.world
 plans = demo.scene_plans(p["demo_world"], p["year"], p["margin_days"])
 plan = next(s for s in plans if s.product_id == snakemake.wildcards.scene)
-write_scene(snakemake.params.out_dir, plan, build_world(demo.spec_from_params(p)))
+write_scene(Path(snakemake.output[0]).parent.parent, plan, build_world(demo.spec_from_params(p)))

@@ -51,7 +51,9 @@ def _where(args: argparse.Namespace) -> int:
     tile_dirs = sorted(p for p in (results / "tiles").glob("*/*") if p.is_dir())
     if tile_dirs:
         stages = sorted({s.name for d in tile_dirs for s in d.iterdir() if s.is_dir()})
-        print(f"  per tile and year   {results}/tiles/<tile>/<year>/<stage>/  ({len(tile_dirs)} tile-years; stages: {', '.join(stages)})")
+        print(
+            f"  per tile and year   {results}/tiles/<tile>/<year>/<stage>/  ({len(tile_dirs)} tile-years; stages: {', '.join(stages)})"
+        )
     for name, label in (
         ("demo/inputs", "demo inputs"),
         ("demo/truth", "demo truth (evaluation only)"),
@@ -69,13 +71,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the general subcommands."""
     p = sub.add_parser("tiles", help="list the tiles of an AOI or of mainland China")
     where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--china", action="store_true", help="every tile over the 31 mainland provinces")
+    where.add_argument(
+        "--china", action="store_true", help="every tile over the 31 mainland provinces"
+    )
     where.add_argument("--aoi", type=float, nargs=4, metavar=("LON0", "LAT0", "LON1", "LAT1"))
     p.add_argument("--tile-km", type=int, default=120, help="tile edge in km (multiple of 3)")
     p.add_argument("-o", "--output", help="write the ids to this file (default: stdout)")
     p.set_defaults(func=_tiles)
 
-    p = sub.add_parser("inventory", help="scan a folder of Landsat scenes or MODIS composites into an inventory CSV")
+    p = sub.add_parser(
+        "inventory",
+        help="scan a folder of Landsat scenes or MODIS composites into an inventory CSV",
+    )
     p.add_argument("sensor", choices=["landsat", "modis"])
     p.add_argument("directory")
     p.add_argument("-o", "--output", required=True)

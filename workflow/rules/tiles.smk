@@ -9,6 +9,10 @@ rule boundaries:
     output:
         provinces=f"{R}/boundaries/provinces.gpkg",
         counties=f"{R}/boundaries/counties.gpkg",
+    log:
+        f"{LOGS}/boundaries.log",
+    conda:
+        ENV
     params:
         source=config["boundaries"]["source"],
         county_source=config["boundaries"]["county_source"],
@@ -16,8 +20,6 @@ rule boundaries:
         name_field=config["boundaries"]["name_field"],
         tiles=TILES,
         tile_km=config["grid"]["tile_km"],
-    log:
-        f"{LOGS}/boundaries.log",
     script:
         "../../scripts/boundaries.py"
 
@@ -27,10 +29,12 @@ rule tiles:
         provinces=rules.boundaries.output.provinces,
     output:
         f"{R}/tiles.gpkg",
+    log:
+        f"{LOGS}/tiles.log",
+    conda:
+        ENV
     params:
         tiles=TILES,
         tile_km=config["grid"]["tile_km"],
-    log:
-        f"{LOGS}/tiles.log",
     script:
         "../../scripts/tiles.py"

@@ -39,12 +39,18 @@ def read_samples(
         table = pd.read_csv(path, dtype={id_column: str})
         for col in ("lon", "lat"):
             if col not in table.columns:
-                raise InputError(path, f"CSV samples need 'lon' and 'lat' columns; found {list(table.columns)}")
+                raise InputError(
+                    path, f"CSV samples need 'lon' and 'lat' columns; found {list(table.columns)}"
+                )
         bad = ~table["lon"].between(-180, 180) | ~table["lat"].between(-90, 90)
         if bad.any():
-            raise InputError(path, f"row {int(bad.idxmax()) + 2}: lon/lat out of range (degrees expected)")
+            raise InputError(
+                path, f"row {int(bad.idxmax()) + 2}: lon/lat out of range (degrees expected)"
+            )
         gdf = gpd.GeoDataFrame(
-            table.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs="EPSG:4326"
+            table.drop(columns=["lon", "lat"]),
+            geometry=gpd.points_from_xy(table["lon"], table["lat"]),
+            crs="EPSG:4326",
         )
     else:
         try:
@@ -59,7 +65,10 @@ def read_samples(
         gdf = gdf.to_crs("EPSG:4326")
     missing = [c for c in (id_column, *label_columns) if c not in gdf.columns]
     if missing:
-        raise InputError(path, f"missing column(s) {missing}; columns present: {[c for c in gdf.columns if c != 'geometry']}")
+        raise InputError(
+            path,
+            f"missing column(s) {missing}; columns present: {[c for c in gdf.columns if c != 'geometry']}",
+        )
     dups = gdf[id_column][gdf[id_column].duplicated()]
     if len(dups):
         raise InputError(path, f"duplicate {id_column} values {sorted(set(map(str, dups)))[:5]}")
