@@ -21,6 +21,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/tiles.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/quality.smk"
 
 
 rule all:
@@ -28,4 +29,5 @@ rule all:
     input:
         rules.tiles.output,
         ingest_targets(),
+        quality_targets(),
         demo_targets(),

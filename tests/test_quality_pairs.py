@@ -77,8 +77,8 @@ def test_low_scores_and_filled_scenes_are_never_chosen():
     # Target 04-10. After: E (score 0.2 < 0.3) is skipped for F.
     p1, p2, status, _ = pick(select_pairs(calendar(), [D(2021, 4, 10)]), D(2021, 4, 10))
     assert (p1, p2, status) == (D(2021, 4, 2), D(2021, 5, 4), "ok")
-    # Even with min_score 0 the fully filled C (score 0), nearest to 03-26, is not chosen.
-    table = select_pairs(calendar(), [D(2021, 3, 26)], config=PairConfig(min_score=0.0))
+    # Even with min_quality 0 the fully filled C (score 0), nearest to 03-26, is not chosen.
+    table = select_pairs(calendar(), [D(2021, 3, 26)], config=PairConfig(min_quality=0.0))
     assert D(2021, 3, 25) not in (table.iloc[0].pair1_date, table.iloc[0].pair2_date)
 
 
@@ -101,14 +101,14 @@ def test_missing_sides_and_their_reasons():
     assert np.isnan(table.iloc[2].pair1_score) and np.isnan(table.iloc[2].pair1_gap_days)
 
 
-def test_all_below_min_score():
+def test_all_below_min_quality():
     scores = pd.DataFrame({"date": [D(2021, 7, 1), D(2021, 7, 20)], "score": [0.1, 0.25]})
     _, _, status, reason = pick(select_pairs(scores, [D(2021, 7, 10)]), D(2021, 7, 10))
     assert status == "missing_both"
     assert reason == (
-        "all 1 scene(s) on or before the target within 96 days score below 0.30 "
+        "all 1 scene(s) on or before the target within 96 days have quality below 0.30 "
         "(best 0.10 on 2021-07-01); all 1 scene(s) on or after the target within 96 days "
-        "score below 0.30 (best 0.25 on 2021-07-20)"
+        "have quality below 0.30 (best 0.25 on 2021-07-20)"
     )
 
 
@@ -170,3 +170,12 @@ def test_bad_tables():
         select_pairs(pd.DataFrame({"date": []}), 2021)
     with pytest.raises(InputError, match="qa_cloud_cover"):
         nearest_clear_pairs(pd.DataFrame({"date": [], "score": []}), 2021)
+
+
+def test_season_weight_ranks_but_does_not_rule_out_the_off_season():
+    # Two January scenes of good quality but half season weight (score 0.25 < 0.3).
+    scores = pd.DataFrame(
+        {"date": [D(2021, 1, 5), D(2021, 1, 21)], "quality": [0.6, 0.5], "score": [0.3, 0.25]}
+    )
+    d1, d2, status, _ = pick(select_pairs(scores, [D(2021, 1, 9)]), D(2021, 1, 9))
+    assert status == "ok" and (d1, d2) == (D(2021, 1, 5), D(2021, 1, 21))

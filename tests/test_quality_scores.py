@@ -164,12 +164,12 @@ def test_config_from_mapping():
     assert cfg.weights.sharpness == 0.3
     assert cfg.saturation_bands == (2, 4, 5)
     # The pairs and scorer sub-sections belong to their own builders.
-    assert quality_config({"pairs": {"min_score": 0.5}, "scorer": {}}) == QualityConfig()
+    assert quality_config({"pairs": {"min_quality": 0.5}, "scorer": {}}) == QualityConfig()
     assert pair_config({"tau_days": 16}).tau_days == 16
     with pytest.raises(ConfigError, match=r"quality.weights: unknown key\(s\) \['sharp'\]"):
         quality_config({"weights": {"sharp": 1}})
-    with pytest.raises(ConfigError, match="min_score"):
-        pair_config({"min_score": 1.5})
+    with pytest.raises(ConfigError, match="min_quality"):
+        pair_config({"min_quality": 1.5})
     with pytest.raises(ConfigError, match="must be a number"):
         quality_config({"tests": {"bright_blue": "high"}})
 

@@ -79,3 +79,43 @@ def demo_targets():
         rules.demo_samples.output,
         rules.demo_statistics.output,
     ]
+
+
+# --- quality ------------------------------------------------------------------
+
+QUALITY_STACKS = ["red", "nir", "blue", "thermal", "qa_pixel", "qa_radsat"]
+
+
+def ingest_stacks(tile, year):
+    """Paths of a tile-year's ingest stacks that the quality stage reads, plus its inventory."""
+    folder = f"{R}/tiles/{tile}/{year}/ingest"
+    paths = {name: f"{folder}/landsat_{name}.tif" for name in QUALITY_STACKS}
+    return {**paths, "inventory": f"{folder}/inventory.csv"}
+
+
+def scorer_tiles():
+    """Up to quality.scorer_tiles tiles, evenly spread over the tile list, that train the scorer."""
+    n = min(config["quality"]["scorer_tiles"], len(TILES))
+    return [TILES[round(i * (len(TILES) - 1) / max(n - 1, 1))] for i in range(n)]
+
+
+def scorer_inputs(wildcards):
+    return {
+        f"{tile}_{key}": path
+        for tile in scorer_tiles()
+        for key, path in ingest_stacks(tile, wildcards.year).items()
+    }
+
+
+def quality_inputs(wildcards):
+    inputs = ingest_stacks(wildcards.tile, wildcards.year)
+    inputs["modis"] = (
+        f"{R}/tiles/{wildcards.tile}/{wildcards.year}/ingest/modis_ndvi.tif"
+    )
+    if config["quality"]["learned_scorer"]:
+        inputs["scorer"] = f"{R}/models/quality_scorer/{wildcards.year}/scorer.pt"
+    return inputs
+
+
+def quality_targets():
+    return per_tile(f"{tile_dir('quality')}/pairs.csv")

@@ -179,8 +179,8 @@ class QualityConfig:
 class PairConfig:
     """Settings of the base-pair selection (see :mod:`agrifactory.quality.pairs`)."""
 
-    #: Scenes scoring below this are never chosen.
-    min_score: float = 0.3
+    #: Scenes whose season-free quality is below this are never chosen.
+    min_quality: float = 0.3
     #: Time-distance scale of the utility ``score * exp(-|gap| / tau_days)``.
     tau_days: float = 32.0
     #: Scenes farther than this from the target are never chosen.
@@ -192,7 +192,7 @@ class PairConfig:
     clear_min_valid: float = 0.5
 
     def __post_init__(self) -> None:
-        _check_range("pairs.min_score", self.min_score, 0.0, 1.0)
+        _check_range("pairs.min_quality", self.min_quality, 0.0, 1.0)
         if self.tau_days <= 0:
             raise ConfigError(f"quality: pairs.tau_days = {self.tau_days} must be > 0")
         _check_range("pairs.max_gap_days", self.max_gap_days, 0, 366)

@@ -4,8 +4,10 @@ A *pair* is a Landsat scene with a MODIS observation on the same day (or within
 ``modis_max_offset_days``); its date is the Landsat date. For a target date ``t``
 (DOY 1, 9, ..., 361: 46 per year) the selector chooses pair 1 on or before ``t``
 and pair 2 on or after ``t`` (two different scenes) among the *eligible* scenes:
-score at least ``min_score`` (and above 0, so a fully filled scene is never
-chosen), at most ``max_gap_days`` from ``t``. Each scene's utility is::
+season-free ``quality`` at least ``min_quality`` (the ``score`` without the
+season weight, so the crop calendar ranks scenes but never rules out a whole
+off-season) and ``score`` above 0 (a fully filled scene is never chosen), at
+most ``max_gap_days`` from ``t``. Each scene's utility is::
 
     u = score * exp(-|date - t| / tau_days)
 
@@ -102,6 +104,9 @@ class _Scenes:
         self.dates = [_as_date(d) for d in scores["date"]]
         self.ordinal = np.array([d.toordinal() for d in self.dates], dtype=np.int64)
         self.score = scores["score"].to_numpy(dtype=np.float64)
+        # The eligibility threshold applies to the season-free quality when the table has it.
+        quality = scores["quality"] if "quality" in scores else scores["score"]
+        self.quality = quality.to_numpy(dtype=np.float64)
         self.table = scores.reset_index(drop=True)
         self.modis = _modis_match(self.dates, modis_dates, cfg.modis_max_offset_days)
         self.cfg = cfg
@@ -201,14 +206,14 @@ def _row(
 
 def _score_filter(scenes: _Scenes, idx: np.ndarray, word: str) -> tuple[np.ndarray, str]:
     cfg = scenes.cfg
-    s = scenes.score[idx]
-    ok = idx[(s >= cfg.min_score) & (s > 0)]
+    q = scenes.quality[idx]
+    ok = idx[(q >= cfg.min_quality) & (scenes.score[idx] > 0)]
     if ok.size or not idx.size:
         return ok, ""
-    k = idx[np.argmax(s)]
+    k = idx[np.argmax(q)]
     return ok, (
-        f"all {idx.size} scene(s) {word} the target within {cfg.max_gap_days} days score below "
-        f"{cfg.min_score:.2f} (best {s.max():.2f} on {scenes.dates[k]})"
+        f"all {idx.size} scene(s) {word} the target within {cfg.max_gap_days} days have quality "
+        f"below {cfg.min_quality:.2f} (best {q.max():.2f} on {scenes.dates[k]})"
     )
 
 

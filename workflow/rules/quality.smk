@@ -1,0 +1,38 @@
+# Quality: scene scores, per-pixel quality masks, the learned scorer, base pairs.
+
+
+rule quality_scorer:
+    input:
+        unpack(scorer_inputs),
+    output:
+        weights=f"{R}/models/quality_scorer/{{year}}/scorer.pt",
+        metrics=f"{R}/models/quality_scorer/{{year}}/metrics.json",
+    log:
+        f"{LOGS}/quality_scorer/{{year}}.log",
+    conda:
+        ENV
+    params:
+        quality=config["quality"],
+        seed=config["seed"],
+    script:
+        "../../scripts/quality_scorer.py"
+
+
+rule quality:
+    input:
+        unpack(quality_inputs),
+    output:
+        scores=f"{tile_dir('quality')}/scores.csv",
+        mask=f"{tile_dir('quality')}/mask.tif",
+        pairs=f"{tile_dir('quality')}/pairs.csv",
+        nearest_pairs=f"{tile_dir('quality')}/nearest_pairs.csv",
+        validation_pairs=f"{tile_dir('quality')}/validation_pairs.csv",
+        quicklook=f"{tile_dir('quality')}/quicklook.png",
+    log:
+        f"{LOGS}/quality/{{tile}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        quality=config["quality"],
+    script:
+        "../../scripts/quality.py"
