@@ -77,7 +77,8 @@ class EstarfmModel:
 
     Attributes hold arrays of the input's kind (NumPy or CuPy): the base images
     ``fine``/``coarse`` (2, bands, rows, cols) float64; ``base_valid`` (rows, cols);
-    thresholds ``th``; correlations ``corr``; the number of similar pixels ``n``;
+    thresholds ``th`` (2 * bands, rows, cols); correlations ``corr``; the kernels'
+    per-pixel quantities ``qu`` and ``qw`` (see :mod:`kernels`); the number of similar pixels ``n``;
     per band V and the W-weighted sums ``par`` (see :mod:`kernels`); and, when coarse
     cells were given, the weights per cell as compressed rows (``indptr``,
     ``cell_ids``, ``cell_wts``) with ``overflow`` marking windows of too many cells.
@@ -90,6 +91,8 @@ class EstarfmModel:
     base_valid: Any
     th: Any
     corr: Any
+    qu: Any
+    qw: Any
     bounds: tuple[Any, Any, Any, Any]
     n: Any
     par: Any
@@ -128,7 +131,6 @@ def _check_inputs(arrays: list[Any], names: tuple[str, ...]) -> tuple[ModuleType
 
 def _dummies(xp: ModuleType, nb: int) -> dict[str, Any]:
     return {
-        "coarse0": xp.zeros((nb, 1, 1)),
         "labels": xp.zeros((1, 1), dtype=np.int32),
         "cell_ids": xp.zeros((1, 1), dtype=np.int32),
         "cell_wts": xp.zeros((1, 1)),
@@ -153,9 +155,11 @@ def _setup(fine1, coarse1, fine2, coarse2, params, names) -> tuple[ModuleType, E
             f"is NaN or background ({params.background}) in at least one of them; "
             "choose other base pairs"
         )
-    th = xp.stack(
+    th = xp.concatenate(
         [similarity_thresholds(f1, base_valid, params), similarity_thresholds(f2, base_valid, params)]
     )
+    qu = xp.concatenate([c1, c2, f1 + f2, c1 * c1 + c2 * c2, c1 * f1 + c2 * f2, f1 * f1 + f2 * f2])
+    qw = xp.concatenate([c1, c2, f1, f2])
     corr = spectral_correlation(f1, c1, f2, c2)
     rlo, rhi = clip_bounds(rows, params.half_window, params)
     clo, chi = clip_bounds(cols, params.half_window, params)
@@ -167,6 +171,8 @@ def _setup(fine1, coarse1, fine2, coarse2, params, names) -> tuple[ModuleType, E
         base_valid=base_valid,
         th=th,
         corr=corr,
+        qu=xp.ascontiguousarray(qu.transpose(1, 2, 0)),
+        qw=xp.ascontiguousarray(qw.transpose(1, 2, 0)),
         bounds=tuple(xp.asarray(b) for b in (rlo, rhi, clo, chi)),  # type: ignore[arg-type]
         n=xp.zeros((rows, cols), dtype=np.int32),
         par=xp.full((cpu_kernels.N_PAR, nb, rows, cols), xp.nan),
@@ -174,10 +180,21 @@ def _setup(fine1, coarse1, fine2, coarse2, params, names) -> tuple[ModuleType, E
     return xp, model
 
 
-def _scan_args(model: EstarfmModel, xp: ModuleType) -> tuple[Any, ...]:
+def _scan_args(
+    model: EstarfmModel, xp: ModuleType, valid: Any, coarse0: Any | None = None
+) -> tuple[Any, ...]:
+    """The kernels' arguments from the window bounds to ``fcrit``."""
     p = model.params
     dist, fcrit = _kernel_constants(xp, p)
-    return (dist, p.half_window, p.coarse_change_threshold, p.max_conversion, p.min_candidates, fcrit)
+    nb, rows, cols = model.shape
+    fv = model.fine.reshape(2 * nb, rows, cols)
+    qw = model.qw
+    if coarse0 is not None:
+        qw = xp.ascontiguousarray(xp.concatenate([qw, coarse0.transpose(1, 2, 0)], axis=2))
+    return (
+        *model.bounds, fv, model.th, model.qu, qw, valid.astype(np.uint8), model.corr, dist,
+        p.half_window, p.coarse_change_threshold, p.max_conversion, p.min_candidates, fcrit,
+    )  # fmt: skip
 
 
 def _strip_rows(xp: ModuleType, cols: int, capacity: int) -> int:
@@ -227,11 +244,9 @@ def prepare(
     ks = _kernel_set(xp)
     nb, rows, cols = model.shape
     d = _dummies(xp, nb)
-    valid_u8 = model.base_valid.astype(np.uint8)
-    consts = _scan_args(model, xp)
-    common = (*model.bounds, model.fine, model.coarse, d["coarse0"], False, valid_u8, model.th, model.corr)
+    args = _scan_args(model, xp, model.base_valid)
     if coarse_cells is None:
-        ks.scan_rows(0, rows, *common, *consts, d["labels"], False, d["cell_ids"], d["cell_wts"],
+        ks.scan_rows(0, rows, *args, d["labels"], False, d["cell_ids"], d["cell_wts"],
                      d["cell_count"], model.n, model.par)  # fmt: skip
         return model
 
@@ -248,8 +263,8 @@ def prepare(
         buf_ids = xp.zeros((npx, cap), dtype=np.int32)
         buf_wts = xp.zeros((npx, cap), dtype=np.float64)
         buf_cnt = xp.zeros(npx, dtype=np.int32)
-        ks.scan_rows(ra, rb, *common, *consts, labels, True, buf_ids, buf_wts, buf_cnt,
-                     model.n, model.par)  # fmt: skip
+        ks.scan_rows(ra, rb, *args, labels, True, buf_ids, buf_wts, buf_cnt, model.n,
+                     model.par)  # fmt: skip
         keep = xp.arange(cap)[None, :] < buf_cnt[:, None]
         raw.append(buf_cnt)
         ids.append(buf_ids[keep])
@@ -384,9 +399,8 @@ def predict(model: EstarfmModel, coarse0: Any) -> tuple[Any, Any]:
         n = n.copy()
         d = _dummies(xp, nb)
         ks.scan_pixels(
-            pix_r, pix_c, *model.bounds, model.fine, model.coarse, c0, True,
-            valid.astype(np.uint8), model.th, model.corr, *_scan_args(model, xp),
-            d["labels"], False, d["cell_ids"], d["cell_wts"], d["cell_count"], n, par,
+            pix_r, pix_c, *_scan_args(model, xp, valid, c0), d["labels"], False,
+            d["cell_ids"], d["cell_wts"], d["cell_count"], n, par,
         )  # fmt: skip
 
     if bool((valid == model.base_valid).all()):
@@ -441,8 +455,7 @@ def fuse(
     valid = model.base_valid & valid_mask([c0], params.background)
     d = _dummies(xp, nb)
     _kernel_set(xp).scan_rows(
-        0, rows, *model.bounds, model.fine, model.coarse, c0, True, valid.astype(np.uint8),
-        model.th, model.corr, *_scan_args(model, xp), d["labels"], False, d["cell_ids"],
+        0, rows, *_scan_args(model, xp, valid, c0), d["labels"], False, d["cell_ids"],
         d["cell_wts"], d["cell_count"], model.n, model.par,
     )  # fmt: skip
     means = window_means([c0, model.coarse[0], model.coarse[1]], valid, params)

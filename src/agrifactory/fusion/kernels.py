@@ -1,23 +1,27 @@
 """The per-pixel arithmetic of ESTARFM, one source for the CPU and the GPU.
 
-The two functions ending in ``_core`` use only scalars and array indexing, so the
-same Python source is compiled twice: by ``numba.njit`` for the CPU (wrapped in the
-``prange`` loops below) and by ``numba.cuda.jit(device=True)`` for the GPU (wrapped
-in :mod:`agrifactory.fusion.gpu`). Both back ends therefore do the same arithmetic
-in the same order, in float64.
+The two functions ending in ``_core`` use only scalars, array indexing and slicing,
+so the same Python source is compiled twice: by ``numba.njit`` for the CPU (wrapped
+in the ``prange`` loops below) and by ``numba.cuda.jit(device=True)`` for the GPU
+(wrapped in :mod:`agrifactory.fusion.gpu`). Both back ends therefore do the same
+arithmetic in the same order, in float64.
 
-Layout of the arrays the kernels take:
+Arrays the kernels take (P = 2 * bands):
 
-* ``fine``, ``coarse``: (2, bands, rows, cols) float64, the base pairs (index 0 is
-  date 1, index 1 date 2).
+* ``fv``: (P, rows, cols) the fine values ``[F1 bands, F2 bands]``.
+* ``th``: (P, rows, cols) the similarity threshold of each plane at each centre.
+* ``qu``: (rows, cols, 6 * bands) per pixel and band ``C1, C2, F1 + F2,
+  C1^2 + C2^2, C1 F1 + C2 F2, F1^2 + F2^2``: summed over the similar pixels they
+  give the least-squares fit of V on the 2n stacked points.
+* ``qw``: (rows, cols, 4 or 5 * bands) per pixel ``C1, C2, F1, F2`` (and ``C0``
+  when a target is given) per band: their W-weighted sums give the prediction.
 * ``valid``: (rows, cols) uint8, pixels usable as similar pixels.
-* ``th``: (2, bands, rows, cols) float64, the similarity threshold at each centre.
-* ``corr``: (rows, cols) float64, the spectral correlation R of each pixel.
-* ``dist``: (2w+1, 2w+1) float64, ``D = 1 + sqrt(dx^2 + dy^2) / w``.
+* ``corr``: (rows, cols) the spectral correlation R of each pixel.
+* ``dist``: (2w+1, 2w+1) ``D = 1 + sqrt(dx^2 + dy^2) / w``.
 * ``rlo, rhi, clo, chi``: the clipped window of each row and column.
-* ``out_par``: (6, bands, rows, cols) float64, per band ``V``, ``sum W*C1``,
-  ``sum W*C2``, ``sum W*F1``, ``sum W*F2`` and (when a target coarse image is
-  given) ``sum W*C0`` over the similar pixels; NaN where there are too few.
+* ``out_par``: (6, bands, rows, cols) per band ``V``, ``sum W*C1``, ``sum W*C2``,
+  ``sum W*F1``, ``sum W*F2`` and ``sum W*C0`` (NaN without a target); all NaN
+  where there are too few similar pixels.
 """
 
 from __future__ import annotations
@@ -25,11 +29,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-#: Accumulators per band in the window scan (see ``pixel_core``).
-ACC_PER_BAND = 11
 #: Parameters per band written to ``out_par``.
 N_PAR = 6
 PAR_V, PAR_WC1, PAR_WC2, PAR_WF1, PAR_WF2, PAR_WC0 = range(N_PAR)
+#: Unweighted and weighted quantities per band in ``qu`` and ``qw``.
+N_QU = 6
+N_QW = 4
+
+
+def scratch_size(nb: int) -> int:
+    """Length of the float64 scratch vector one pixel needs."""
+    return 2 * (2 * nb) + N_QU * nb + (N_QW + 1) * nb
 
 
 def pixel_core(
@@ -39,12 +49,11 @@ def pixel_core(
     r1,
     q0,
     q1,
-    fine,
-    coarse,
-    coarse0,
-    use_c0,
-    valid,
+    fv,
     th,
+    qu,
+    qw,
+    valid,
     corr,
     dist,
     w,
@@ -58,7 +67,8 @@ def pixel_core(
     cell_wts,
     cell_count,
     slot,
-    acc,
+    scratch,
+    mask,
     out_n,
     out_par,
 ):
@@ -66,56 +76,59 @@ def pixel_core(
 
     Finds the similar pixels, their weights W and, per band, the conversion
     coefficient V and the W-weighted sums that the prediction needs; optionally
-    the W-weighted sum of ``coarse0`` (``use_c0``) and the sum of W per coarse cell
-    (``use_cells``: cell labels go to ``cell_ids[slot]``, their W to
-    ``cell_wts[slot]``, their number, or -1 past the buffer's capacity, to
-    ``cell_count[slot]``).
+    the sum of W per coarse cell (``use_cells``: labels go to ``cell_ids[slot]``,
+    their W to ``cell_wts[slot]``, their number, or -1 past the buffer's capacity,
+    to ``cell_count[slot]``). ``scratch`` has :func:`scratch_size` float64 slots and
+    ``mask`` (bool) at least ``2 * w + 1``.
     """
-    nb = fine.shape[1]
+    nplanes = fv.shape[0]
+    nb = nplanes // 2
+    ku = qu.shape[2]
+    kw = qw.shape[2]
     capacity = cell_ids.shape[1]
-    for a in range(ACC_PER_BAND * nb):
-        acc[a] = 0.0
+    # scratch: centre values | thresholds | unweighted sums | weighted sums
+    o_th = nplanes
+    o_au = 2 * nplanes
+    o_aw = o_au + ku
+    for p in range(nplanes):
+        scratch[p] = fv[p, r, c]
+        scratch[o_th + p] = th[p, r, c]
+    au = scratch[o_au : o_au + ku]
+    aw = scratch[o_aw : o_aw + kw]
+    for k in range(ku + kw):
+        scratch[o_au + k] = 0.0
     n = 0
     sw = 0.0
     ncell = 0
     last = -1
     overflow = False
+    width = q1 - q0
     for i in range(r0, r1):
-        for j in range(q0, q1):
-            if valid[i, j] == 0:
+        # Similar pixels of this window row: valid and within every threshold.
+        vrow = valid[i, q0:q1]
+        for jj in range(width):
+            mask[jj] = vrow[jj] != 0
+        for p in range(nplanes):
+            cp = scratch[p]
+            tp = scratch[o_th + p]
+            row = fv[p, i, q0:q1]
+            for jj in range(width):
+                mask[jj] = mask[jj] & (abs(row[jj] - cp) < tp)
+        if i == r:
+            mask[c - q0] = True  # the centre is always a candidate
+        for jj in range(width):
+            if not mask[jj]:
                 continue
-            if i != r or j != c:
-                similar = True
-                for k in range(2):
-                    for b in range(nb):
-                        if not abs(fine[k, b, i, j] - fine[k, b, r, c]) < th[k, b, r, c]:
-                            similar = False
-                            break
-                    if not similar:
-                        break
-                if not similar:
-                    continue
+            j = q0 + jj
             wgt = 1.0 / ((1.0 - corr[i, j]) * dist[i - r + w, j - c + w] + 1e-7)
             n += 1
             sw += wgt
-            for b in range(nb):
-                c1 = coarse[0, b, i, j]
-                c2 = coarse[1, b, i, j]
-                f1 = fine[0, b, i, j]
-                f2 = fine[1, b, i, j]
-                base = ACC_PER_BAND * b
-                acc[base] += c1
-                acc[base + 1] += c2
-                acc[base + 2] += f1 + f2
-                acc[base + 3] += c1 * c1 + c2 * c2
-                acc[base + 4] += c1 * f1 + c2 * f2
-                acc[base + 5] += f1 * f1 + f2 * f2
-                acc[base + 6] += wgt * c1
-                acc[base + 7] += wgt * c2
-                acc[base + 8] += wgt * f1
-                acc[base + 9] += wgt * f2
-                if use_c0:
-                    acc[base + 10] += wgt * coarse0[b, i, j]
+            qrow = qu[i, j]
+            for k in range(ku):
+                au[k] += qrow[k]
+            qrow = qw[i, j]
+            for k in range(kw):
+                aw[k] += wgt * qrow[k]
             if use_cells and not overflow:
                 lab = labels[i, j]
                 if last >= 0 and cell_ids[slot, last] == lab:
@@ -139,21 +152,23 @@ def pixel_core(
     out_n[r, c] = n
     if n <= min_cand:
         for b in range(nb):
-            for p in range(6):
-                out_par[p, b, r, c] = np.nan
+            for k in range(6):
+                out_par[k, b, r, c] = np.nan
         if use_cells:
             cell_count[slot] = 0
         return
     npts = 2.0 * n
     for b in range(nb):
-        base = ACC_PER_BAND * b
+        u = o_au + b
+        s_c1 = scratch[u]
+        s_c2 = scratch[u + nb]
         v = 1.0
-        if abs(acc[base] / n - acc[base + 1] / n) >= min_change:
-            sx = acc[base] + acc[base + 1]
-            sy = acc[base + 2]
-            sxx = acc[base + 3] - sx * sx / npts
-            sxy = acc[base + 4] - sx * sy / npts
-            syy = acc[base + 5] - sy * sy / npts
+        if abs(s_c1 / n - s_c2 / n) >= min_change:
+            sx = s_c1 + s_c2
+            sy = scratch[u + 2 * nb]
+            sxx = scratch[u + 3 * nb] - sx * sx / npts
+            sxy = scratch[u + 4 * nb] - sx * sy / npts
+            syy = scratch[u + 5 * nb] - sy * sy / npts
             if sxx > 0.0:
                 slope = sxy / sxx
                 ssr = sxy * sxy / sxx
@@ -165,13 +180,14 @@ def pixel_core(
                     significant = ssr > 0.0
                 if significant and slope > 0.0 and slope <= max_conv:
                     v = slope
+        a = o_aw + b
         out_par[0, b, r, c] = v
-        out_par[1, b, r, c] = acc[base + 6] / sw
-        out_par[2, b, r, c] = acc[base + 7] / sw
-        out_par[3, b, r, c] = acc[base + 8] / sw
-        out_par[4, b, r, c] = acc[base + 9] / sw
-        if use_c0:
-            out_par[5, b, r, c] = acc[base + 10] / sw
+        out_par[1, b, r, c] = scratch[a] / sw
+        out_par[2, b, r, c] = scratch[a + nb] / sw
+        out_par[3, b, r, c] = scratch[a + 2 * nb] / sw
+        out_par[4, b, r, c] = scratch[a + 3 * nb] / sw
+        if kw > 4 * nb:
+            out_par[5, b, r, c] = scratch[a + 4 * nb] / sw
         else:
             out_par[5, b, r, c] = np.nan
     if use_cells:
@@ -193,13 +209,14 @@ def cells_core(p, indptr, ids, wts, rep, out):
         out[b, p] = s
 
 
-_pixel = njit(cache=True, nogil=True, error_model="numpy")(pixel_core)
+_pixel = njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)(pixel_core)
+_scratch_size = njit(cache=True)(scratch_size)
 _cells = njit(cache=True, nogil=True)(cells_core)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def scan_rows(
-    ra, rb, rlo, rhi, clo, chi, fine, coarse, coarse0, use_c0, valid, th, corr, dist, w,
+    ra, rb, rlo, rhi, clo, chi, fv, th, qu, qw, valid, corr, dist, w,
     min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count,
     out_n, out_par,
 ):  # fmt: skip
@@ -207,36 +224,38 @@ def scan_rows(
 
     Cell buffers hold one slot per pixel of those rows (``(r - ra) * cols + c``).
     """
-    nb = fine.shape[1]
     cols = valid.shape[1]
+    size = _scratch_size(fv.shape[0] // 2)
     for r in prange(ra, rb):
-        acc = np.empty(ACC_PER_BAND * nb)
+        scratch = np.empty(size)
+        mask = np.empty(2 * w + 1, dtype=np.bool_)
         for c in range(cols):
             if valid[r, c] != 0:
                 _pixel(
-                    r, c, rlo[r], rhi[r], clo[c], chi[c], fine, coarse, coarse0, use_c0,
-                    valid, th, corr, dist, w, min_change, max_conv, min_cand, fcrit,
-                    labels, use_cells, cell_ids, cell_wts, cell_count, (r - ra) * cols + c,
-                    acc, out_n, out_par,
+                    r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, qu, qw, valid, corr,
+                    dist, w, min_change, max_conv, min_cand, fcrit, labels, use_cells,
+                    cell_ids, cell_wts, cell_count, (r - ra) * cols + c, scratch, mask,
+                    out_n, out_par,
                 )  # fmt: skip
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def scan_pixels(
-    pix_r, pix_c, rlo, rhi, clo, chi, fine, coarse, coarse0, use_c0, valid, th, corr, dist, w,
+    pix_r, pix_c, rlo, rhi, clo, chi, fv, th, qu, qw, valid, corr, dist, w,
     min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count,
     out_n, out_par,
 ):  # fmt: skip
     """Run :func:`pixel_core` on the listed pixels (cell slot = position in the list)."""
-    nb = fine.shape[1]
+    size = _scratch_size(fv.shape[0] // 2)
     for q in prange(pix_r.size):
-        acc = np.empty(ACC_PER_BAND * nb)
+        scratch = np.empty(size)
+        mask = np.empty(2 * w + 1, dtype=np.bool_)
         r = pix_r[q]
         c = pix_c[q]
         _pixel(
-            r, c, rlo[r], rhi[r], clo[c], chi[c], fine, coarse, coarse0, use_c0,
-            valid, th, corr, dist, w, min_change, max_conv, min_cand, fcrit,
-            labels, use_cells, cell_ids, cell_wts, cell_count, q, acc, out_n, out_par,
+            r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, qu, qw, valid, corr, dist, w,
+            min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts,
+            cell_count, q, scratch, mask, out_n, out_par,
         )  # fmt: skip
 
 
