@@ -15,7 +15,7 @@ from agrifactory.errors import AgrifactoryError
 from agrifactory.logs import setup_logging
 
 #: Modules that add subcommands (each defines ``register(subparsers)``).
-SUBCOMMAND_MODULES: list[str] = []
+SUBCOMMAND_MODULES: list[str] = ["agrifactory.fusion.cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

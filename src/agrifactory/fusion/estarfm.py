@@ -394,7 +394,7 @@ def predict(model: EstarfmModel, coarse0: Any) -> tuple[Any, Any]:
             ks.cell_sums(fast, model.indptr, model.cell_ids, model.cell_wts, rep, g0)
             par[cpu_kernels.PAR_WC0] = g0.reshape(nb, rows, cols)
 
-    pix_r, pix_c = xp.nonzero(exact)
+    pix_r, pix_c = (xp.ascontiguousarray(a) for a in xp.nonzero(exact))
     if pix_r.size:
         n = n.copy()
         d = _dummies(xp, nb)
