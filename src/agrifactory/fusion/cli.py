@@ -29,7 +29,9 @@ def read_input(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
         try:
             data = src.read().astype(np.float64)
         except Exception as exc:  # GDAL decoding errors
-            raise InputError(path, f"pixel data cannot be decoded ({exc})", "replace the file") from None
+            raise InputError(
+                path, f"pixel data cannot be decoded ({exc})", "replace the file"
+            ) from None
         nodata = src.nodata
         meta = {
             "crs": src.crs,
@@ -57,7 +59,9 @@ def check_same_grid(metas: list[dict[str, Any]], paths: list[str]) -> None:
         if not same_crs:
             problems.append(f"CRS {meta['crs']} vs {ref['crs']}")
         if not meta["transform"].almost_equals(ref["transform"], precision=1e-9):
-            problems.append(f"transform {tuple(meta['transform'])[:6]} vs {tuple(ref['transform'])[:6]}")
+            problems.append(
+                f"transform {tuple(meta['transform'])[:6]} vs {tuple(ref['transform'])[:6]}"
+            )
         if problems:
             raise GridError(
                 f"{path} ({role}) is not on the grid of {ref_path}: {'; '.join(problems)}; "
@@ -79,7 +83,12 @@ def run(args: argparse.Namespace) -> int:
         layout=args.layout,
     )
     xp = resolve_backend(args.backend)
-    log.info("fusing %s x %s pixels, %d band(s), on %s", *metas[0]["shape"][1:], metas[0]["shape"][0], xp.__name__)
+    log.info(
+        "fusing %s x %s pixels, %d band(s), on %s",
+        *metas[0]["shape"][1:],
+        metas[0]["shape"][0],
+        xp.__name__,
+    )
     start = time.perf_counter()
     pred, qa = fuse(*(xp.asarray(a) for a in arrays), params)
     pred, qa = to_numpy(pred), to_numpy(qa)
@@ -90,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
             **{f"param_{k}": v for k, v in vars(params).items()}}  # fmt: skip
     grid = {"transform": metas[0]["transform"], "crs": metas[0]["crs"]}
     names = metas[0]["descriptions"] if all(metas[0]["descriptions"]) else None
-    write_raster(args.out, pred.astype(np.float32), nodata=np.nan, band_names=names, tags=tags, **grid)
+    write_raster(
+        args.out, pred.astype(np.float32), nodata=np.nan, band_names=names, tags=tags, **grid
+    )
     log.info("wrote %s", args.out)
     if args.qa:
         qa_tags = {"flags": ", ".join(f"{k}={v}" for k, v in QA_NAMES.items())}
@@ -117,16 +128,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("coarse2", help="coarse image at base date 2")
     p.add_argument("coarse0", help="coarse image at the target date")
     p.add_argument("--out", required=True, help="output float32 GeoTIFF (NaN where not predicted)")
-    p.add_argument("--qa", help="optional uint8 GeoTIFF of QA flags: " + ", ".join(f"{k}={v}" for k, v in QA_NAMES.items()))
+    p.add_argument(
+        "--qa",
+        help="optional uint8 GeoTIFF of QA flags: "
+        + ", ".join(f"{k}={v}" for k, v in QA_NAMES.items()),
+    )
     d = EstarfmParams()
-    p.add_argument("--half-window", type=int, default=d.half_window, help="half window w (default %(default)s)")
-    p.add_argument("--classes", type=float, default=d.classes, help="number of classes (default %(default)s)")
+    p.add_argument(
+        "--half-window", type=int, default=d.half_window, help="half window w (default %(default)s)"
+    )
+    p.add_argument(
+        "--classes", type=float, default=d.classes, help="number of classes (default %(default)s)"
+    )
     p.add_argument("--valid-range", type=float, nargs=2, metavar=("MIN", "MAX"), default=list(d.valid_range),
                    help="valid data range (default %(default)s; NDVI: -1 1)")  # fmt: skip
     p.add_argument("--background", type=float, default=d.background,
                    help="value of missing pixels besides NaN and the files' nodata (default %(default)s)")  # fmt: skip
-    p.add_argument("--no-background", action="store_true", help="no background value: only NaN/nodata is missing")
-    p.add_argument("--block-size", type=int, default=d.block_size, help="block size (default %(default)s)")
+    p.add_argument(
+        "--no-background",
+        action="store_true",
+        help="no background value: only NaN/nodata is missing",
+    )
+    p.add_argument(
+        "--block-size", type=int, default=d.block_size, help="block size (default %(default)s)"
+    )
     p.add_argument("--layout", choices=LAYOUTS, default=d.layout,
                    help="block layout: 'reference' (authors' blocks) or 'halo' (seamless; default)")  # fmt: skip
     p.add_argument("--backend", choices=("auto", "numpy", "cupy"), default="auto",

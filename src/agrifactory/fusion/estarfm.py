@@ -116,7 +116,9 @@ def _check_inputs(arrays: list[Any], names: tuple[str, ...]) -> tuple[ModuleType
     out = []
     for a, name in zip(arrays, names, strict=True):
         if a.ndim not in (2, 3):
-            raise GridError(f"{name}: expected a (rows, cols) or (bands, rows, cols) array, got shape {a.shape}")
+            raise GridError(
+                f"{name}: expected a (rows, cols) or (bands, rows, cols) array, got shape {a.shape}"
+            )
         out.append(as_bands(xp.asarray(a, dtype=np.float64)))
     shape = out[0].shape
     for a, name in zip(out[1:], names[1:], strict=True):
@@ -156,7 +158,10 @@ def _setup(fine1, coarse1, fine2, coarse2, params, names) -> tuple[ModuleType, E
             "choose other base pairs"
         )
     th = xp.concatenate(
-        [similarity_thresholds(f1, base_valid, params), similarity_thresholds(f2, base_valid, params)]
+        [
+            similarity_thresholds(f1, base_valid, params),
+            similarity_thresholds(f2, base_valid, params),
+        ]
     )
     qu = xp.concatenate([c1, c2, f1 + f2, c1 * c1 + c2 * c2, c1 * f1 + c2 * f2, f1 * f1 + f2 * f2])
     qw = xp.concatenate([c1, c2, f1, f2])
@@ -252,7 +257,9 @@ def prepare(
 
     cells = xp.asarray(coarse_cells)
     if cells.shape != (rows, cols):
-        raise GridError(f"coarse_cells has shape {cells.shape}, expected (rows, cols) = {(rows, cols)}")
+        raise GridError(
+            f"coarse_cells has shape {cells.shape}, expected (rows, cols) = {(rows, cols)}"
+        )
     labels, first = _relabel(xp, cells)
     cap = params.cell_capacity
     step = _strip_rows(xp, cols, cap)
@@ -385,7 +392,9 @@ def predict(model: EstarfmModel, coarse0: Any) -> tuple[Any, Any]:
         bad = xp.zeros(rep.shape[1], dtype=bool)
         bad[labels[~same.all(axis=0)]] = True  # cells whose C0 is not one value
         bad |= ~valid_mask([rep[:, :, None]], params.background)[:, 0]  # missing cells
-        hits = xp.concatenate([xp.zeros(1, dtype=np.int64), xp.cumsum(bad[model.cell_ids], dtype=np.int64)])
+        hits = xp.concatenate(
+            [xp.zeros(1, dtype=np.int64), xp.cumsum(bad[model.cell_ids], dtype=np.int64)]
+        )
         touched = (hits[model.indptr[1:]] - hits[model.indptr[:-1]]) > 0
         exact = weighted & (touched.reshape(rows, cols) | model.overflow)
         fast = xp.nonzero((weighted & ~exact).ravel())[0]
@@ -405,7 +414,9 @@ def predict(model: EstarfmModel, coarse0: Any) -> tuple[Any, Any]:
 
     if bool((valid == model.base_valid).all()):
         if model.base_means is None:
-            model.base_means = tuple(window_means([model.coarse[0], model.coarse[1]], valid, params))  # type: ignore[assignment]
+            model.base_means = tuple(
+                window_means([model.coarse[0], model.coarse[1]], valid, params)
+            )  # type: ignore[assignment]
         (m0,) = window_means([c0], valid, params)
         m1, m2 = model.base_means  # type: ignore[misc]
     else:
@@ -487,7 +498,9 @@ def coarse_cell_labels(*coarse: Any) -> Any:
     prime = np.uint64(1099511628211)
     for stack in layers:
         if stack.shape[1:] != shape:
-            raise GridError(f"coarse images of shapes {shape} and {stack.shape[1:]} cannot be labelled together")
+            raise GridError(
+                f"coarse images of shapes {shape} and {stack.shape[1:]} cannot be labelled together"
+            )
         x = stack.astype(np.float64) + 0.0  # -0.0 becomes 0.0
         x = xp.where(xp.isnan(x), xp.nan, x)
         bits = x.view(np.uint64)
@@ -525,7 +538,9 @@ def blend_then_index(
     images = []
     for a, name in zip((fine1, coarse1, fine2, coarse2, coarse0), INPUT_NAMES, strict=True):
         if a.ndim != 3 or max(pick) >= a.shape[0]:
-            raise GridError(f"{name}: expected (bands, rows, cols) with bands {pick}, got shape {a.shape}")
+            raise GridError(
+                f"{name}: expected (bands, rows, cols) with bands {pick}, got shape {a.shape}"
+            )
         images.append(a[pick])
     pred, qa = fuse(*images, params)
     r, n = pred[0].astype(np.float64), pred[1].astype(np.float64)

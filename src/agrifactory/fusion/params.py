@@ -93,9 +93,13 @@ class EstarfmParams:
             raise ConfigError(f"classes must be > 0, got {self.classes!r}")
         lo, hi = self.valid_range
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ConfigError(f"valid_range must be two finite numbers min < max, got {self.valid_range!r}")
+            raise ConfigError(
+                f"valid_range must be two finite numbers min < max, got {self.valid_range!r}"
+            )
         if self.background is not None and math.isnan(self.background):
-            raise ConfigError("background must be a number or None; NaN is always treated as missing")
+            raise ConfigError(
+                "background must be a number or None; NaN is always treated as missing"
+            )
         if int(self.block_size) != self.block_size or self.block_size < 1:
             raise ConfigError(f"block_size must be a positive integer, got {self.block_size!r}")
         if self.layout not in LAYOUTS:
@@ -107,9 +111,13 @@ class EstarfmParams:
         if not self.max_conversion > 0:
             raise ConfigError(f"max_conversion must be > 0, got {self.max_conversion!r}")
         if int(self.min_candidates) != self.min_candidates or self.min_candidates < 0:
-            raise ConfigError(f"min_candidates must be an integer >= 0, got {self.min_candidates!r}")
+            raise ConfigError(
+                f"min_candidates must be an integer >= 0, got {self.min_candidates!r}"
+            )
         if int(self.cell_capacity) != self.cell_capacity or self.cell_capacity < 1:
-            raise ConfigError(f"cell_capacity must be a positive integer, got {self.cell_capacity!r}")
+            raise ConfigError(
+                f"cell_capacity must be a positive integer, got {self.cell_capacity!r}"
+            )
 
     @property
     def coarse_change_threshold(self) -> float:

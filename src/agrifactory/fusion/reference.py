@@ -49,7 +49,9 @@ def _correlation(fine_vecs: np.ndarray, coarse_vecs: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(r), 0.5, r)
 
 
-def _conversion(coarse_pts: np.ndarray, fine_pts: np.ndarray, n: int, params: EstarfmParams) -> float:
+def _conversion(
+    coarse_pts: np.ndarray, fine_pts: np.ndarray, n: int, params: EstarfmParams
+) -> float:
     """V of one band: least-squares slope of fine on coarse, kept if significant and in (0, max]."""
     c1, c2 = coarse_pts[:n], coarse_pts[n:]
     if abs(c1.mean() - c2.mean()) < params.coarse_change_threshold:
@@ -192,7 +194,9 @@ def fuse_reference(
         input's (bands, rows, cols) shape (or of the region).
     """
     params = params or EstarfmParams()
-    arrays = [as_bands(np.asarray(a, dtype=np.float64)) for a in (fine1, coarse1, fine2, coarse2, coarse0)]
+    arrays = [
+        as_bands(np.asarray(a, dtype=np.float64)) for a in (fine1, coarse1, fine2, coarse2, coarse0)
+    ]
     f1, c1, f2, c2, c0 = arrays
     nb, rows, cols = f1.shape
     valid = valid_mask(arrays, params.background)

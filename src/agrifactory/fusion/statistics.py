@@ -69,9 +69,7 @@ def _integral(xp: ModuleType, a: Any) -> Any:
     return out
 
 
-def box_sums(
-    arrays: list[Any], rlo: Any, rhi: Any, clo: Any, chi: Any
-) -> list[Any]:
+def box_sums(arrays: list[Any], rlo: Any, rhi: Any, clo: Any, chi: Any) -> list[Any]:
     """Sum of each 2-D array over the rectangle ``[rlo, rhi) x [clo, chi)`` of every pixel."""
     xp = array_namespace(*arrays)
     r0, r1 = xp.asarray(rlo)[:, None], xp.asarray(rhi)[:, None]
@@ -83,9 +81,7 @@ def box_sums(
     return out
 
 
-def window_means(
-    images: list[Any], valid: Any, params: EstarfmParams
-) -> list[Any]:
+def window_means(images: list[Any], valid: Any, params: EstarfmParams) -> list[Any]:
     """Mean of each (bands, rows, cols) image over the valid pixels of each clipped window.
 
     These are the means that give the temporal weights T_k (step 4) and the coarse
