@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, NamedTuple
 
+import numba
 import numpy as np
 
 from agrifactory.backend import array_namespace
@@ -61,11 +62,14 @@ class KernelSet(NamedTuple):
 
 
 CPU_KERNELS = KernelSet(cpu_kernels.scan_rows, cpu_kernels.scan_pixels, cpu_kernels.cell_sums)
+CPU_KERNELS_SERIAL = KernelSet(
+    cpu_kernels.scan_rows_serial, cpu_kernels.scan_pixels_serial, cpu_kernels.cell_sums_serial
+)
 
 
 def _kernel_set(xp: ModuleType) -> KernelSet:
     if xp is np:
-        return CPU_KERNELS
+        return CPU_KERNELS_SERIAL if numba.get_num_threads() == 1 else CPU_KERNELS
     from agrifactory.fusion.gpu import gpu_kernels
 
     return gpu_kernels()
@@ -90,6 +94,7 @@ class EstarfmModel:
     coarse: Any
     base_valid: Any
     th: Any
+    th32: Any
     corr: Any
     qu: Any
     qw: Any
@@ -108,6 +113,21 @@ class EstarfmModel:
     def shape(self) -> tuple[int, int, int]:
         """(bands, rows, cols) of the images."""
         return tuple(self.fine.shape[1:])  # type: ignore[return-value]
+
+
+def widened_thresholds(fv: Any, th: Any, valid: Any) -> Any:
+    """float32 thresholds for the kernels' pre-test that never reject a similar pixel.
+
+    With ``u = 2**-24``, float32 rounding moves ``|x - c|`` by at most
+    ``3u (|x| + |c|) <= 6u M`` (M the plane's largest valid magnitude) and the
+    threshold by ``u th``; widening by ``8u M + 2u th`` and rounding up keeps every
+    pixel with ``|x - c| < th`` in float64. The kernels confirm each pixel in float64.
+    """
+    xp = array_namespace(fv, th, valid)
+    u = 2.0**-24
+    big = xp.stack([xp.max(xp.abs(xp.where(valid, p, 0.0))) for p in fv])[:, None, None]
+    wide = (th + 8 * u * big + 2 * u * xp.abs(th)).astype(np.float32)
+    return xp.nextafter(wide, xp.asarray(np.inf, dtype=np.float32))
 
 
 def _check_inputs(arrays: list[Any], names: tuple[str, ...]) -> tuple[ModuleType, list[Any], bool]:
@@ -175,6 +195,7 @@ def _setup(fine1, coarse1, fine2, coarse2, params, names) -> tuple[ModuleType, E
         coarse=xp.stack([c1, c2]),
         base_valid=base_valid,
         th=th,
+        th32=widened_thresholds(xp.concatenate([f1, f2]), th, base_valid),
         corr=corr,
         qu=xp.ascontiguousarray(qu.transpose(1, 2, 0)),
         qw=xp.ascontiguousarray(qw.transpose(1, 2, 0)),
@@ -193,17 +214,18 @@ def _scan_args(
     dist, fcrit = _kernel_constants(xp, p)
     nb, rows, cols = model.shape
     fv = model.fine.reshape(2 * nb, rows, cols)
+    fv32 = fv.astype(np.float32)
     qw = model.qw
     if coarse0 is not None:
         qw = xp.ascontiguousarray(xp.concatenate([qw, coarse0.transpose(1, 2, 0)], axis=2))
     return (
-        *model.bounds, fv, model.th, model.qu, qw, valid.astype(np.uint8), model.corr, dist,
+        *model.bounds, fv, model.th, fv32, model.th32, model.qu, qw, valid.astype(np.uint8), model.corr, dist,
         p.half_window, p.coarse_change_threshold, p.max_conversion, p.min_candidates, fcrit,
     )  # fmt: skip
 
 
 def _strip_rows(xp: ModuleType, cols: int, capacity: int) -> int:
-    budget = 2**26 if xp is np else 2**28  # cell-buffer entries per strip
+    budget = 2**24 if xp is np else 2**27  # cell-buffer entries per strip
     return max(1, budget // max(1, cols * capacity))
 
 

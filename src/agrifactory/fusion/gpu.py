@@ -38,7 +38,7 @@ _cells = cuda.jit(device=True)(cells_core)
 
 @cuda.jit
 def scan_rows_kernel(
-    ra, rb, rlo, rhi, clo, chi, fv, th, qu, qw, valid, corr, dist, w, min_change, max_conv,
+    ra, rb, rlo, rhi, clo, chi, fv, th, fv32, th32, qu, qw, valid, corr, dist, w, min_change, max_conv,
     min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count, out_n, out_par,
 ):  # fmt: skip
     """One thread per pixel of rows ``[ra, rb)``: :func:`pixel_core` on the valid ones."""
@@ -52,16 +52,17 @@ def scan_rows_kernel(
         return
     scratch = cuda.local.array(N_SCRATCH, float64)
     mask = cuda.local.array(N_MASK, nbtypes.boolean)
+    colslot = cuda.local.array(N_MASK, nbtypes.int32)
     _core(
-        r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, qu, qw, valid, corr, dist, w,
+        r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
         min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts,
-        cell_count, idx, scratch, mask, out_n, out_par,
+        cell_count, idx, scratch, mask, colslot, out_n, out_par,
     )  # fmt: skip
 
 
 @cuda.jit
 def scan_pixels_kernel(
-    pix_r, pix_c, rlo, rhi, clo, chi, fv, th, qu, qw, valid, corr, dist, w, min_change,
+    pix_r, pix_c, rlo, rhi, clo, chi, fv, th, fv32, th32, qu, qw, valid, corr, dist, w, min_change,
     max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count, out_n,
     out_par,
 ):  # fmt: skip
@@ -73,10 +74,11 @@ def scan_pixels_kernel(
     c = pix_c[q]
     scratch = cuda.local.array(N_SCRATCH, float64)
     mask = cuda.local.array(N_MASK, nbtypes.boolean)
+    colslot = cuda.local.array(N_MASK, nbtypes.int32)
     _core(
-        r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, qu, qw, valid, corr, dist, w,
+        r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
         min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts,
-        cell_count, q, scratch, mask, out_n, out_par,
+        cell_count, q, scratch, mask, colslot, out_n, out_par,
     )  # fmt: skip
 
 
@@ -102,14 +104,14 @@ def _check(fv: Any, w: int) -> None:
 
 def scan_rows(ra: int, rb: int, *args: Any) -> None:
     """GPU twin of :func:`agrifactory.fusion.kernels.scan_rows` (same arguments)."""
-    fv, valid, w = args[4], args[8], args[11]
+    fv, valid, w = args[4], args[10], args[13]
     _check(fv, w)
     scan_rows_kernel[_blocks((rb - ra) * valid.shape[1]), THREADS](ra, rb, *args)
 
 
 def scan_pixels(pix_r: Any, pix_c: Any, *args: Any) -> None:
     """GPU twin of :func:`agrifactory.fusion.kernels.scan_pixels`."""
-    _check(args[4], args[11])
+    _check(args[4], args[13])
     scan_pixels_kernel[_blocks(pix_r.size), THREADS](pix_r, pix_c, *args)
 
 

@@ -10,6 +10,9 @@ Arrays the kernels take (P = 2 * bands):
 
 * ``fv``: (P, rows, cols) the fine values ``[F1 bands, F2 bands]``.
 * ``th``: (P, rows, cols) the similarity threshold of each plane at each centre.
+* ``fv32``, ``th32``: float32 copies of ``fv`` and of ``th`` widened so that the
+  float32 test keeps every pixel the float64 test keeps (see
+  :func:`agrifactory.fusion.estarfm.widened_thresholds`).
 * ``qu``: (rows, cols, 6 * bands) per pixel and band ``C1, C2, F1 + F2,
   C1^2 + C2^2, C1 F1 + C2 F2, F1^2 + F2^2``: summed over the similar pixels they
   give the least-squares fit of V on the 2n stacked points.
@@ -51,6 +54,8 @@ def pixel_core(
     q1,
     fv,
     th,
+    fv32,
+    th32,
     qu,
     qw,
     valid,
@@ -69,6 +74,7 @@ def pixel_core(
     slot,
     scratch,
     mask,
+    colslot,
     out_n,
     out_par,
 ):
@@ -79,7 +85,7 @@ def pixel_core(
     the sum of W per coarse cell (``use_cells``: labels go to ``cell_ids[slot]``,
     their W to ``cell_wts[slot]``, their number, or -1 past the buffer's capacity,
     to ``cell_count[slot]``). ``scratch`` has :func:`scratch_size` float64 slots and
-    ``mask`` (bool) at least ``2 * w + 1``.
+    ``mask`` (bool) and ``colslot`` (int32) at least ``2 * w + 1``.
     """
     nplanes = fv.shape[0]
     nb = nplanes // 2
@@ -103,23 +109,36 @@ def pixel_core(
     last = -1
     overflow = False
     width = q1 - q0
+    if use_cells:
+        for jj in range(width):
+            colslot[jj] = -1
     for i in range(r0, r1):
         # Similar pixels of this window row: valid and within every threshold.
         vrow = valid[i, q0:q1]
         for jj in range(width):
             mask[jj] = vrow[jj] != 0
+        # A float32 pre-test with widened thresholds (twice the SIMD width) keeps a
+        # superset of the similar pixels; the float64 test below confirms them.
         for p in range(nplanes):
-            cp = scratch[p]
-            tp = scratch[o_th + p]
-            row = fv[p, i, q0:q1]
+            cp32 = fv32[p, r, c]
+            tp32 = th32[p, r, c]
+            row = fv32[p, i, q0:q1]
             for jj in range(width):
-                mask[jj] = mask[jj] & (abs(row[jj] - cp) < tp)
+                mask[jj] = mask[jj] & (abs(row[jj] - cp32) < tp32)
         if i == r:
-            mask[c - q0] = True  # the centre is always a candidate
+            mask[c - q0] = True
         for jj in range(width):
             if not mask[jj]:
                 continue
             j = q0 + jj
+            if i != r or j != c:  # the centre is always a candidate
+                similar = True
+                for p in range(nplanes):
+                    if not abs(fv[p, i, j] - scratch[p]) < scratch[o_th + p]:
+                        similar = False
+                        break
+                if not similar:
+                    continue
             wgt = 1.0 / ((1.0 - corr[i, j]) * dist[i - r + w, j - c + w] + 1e-7)
             n += 1
             sw += wgt
@@ -130,25 +149,33 @@ def pixel_core(
             for k in range(kw):
                 aw[k] += wgt * qrow[k]
             if use_cells and not overflow:
+                # Cells come in runs along a row and repeat row after row: try the
+                # cell of the previous similar pixel, then the one found in this
+                # column on an earlier row, before searching the list.
                 lab = labels[i, j]
+                found = -1
                 if last >= 0 and cell_ids[slot, last] == lab:
-                    cell_wts[slot, last] += wgt
+                    found = last
                 else:
-                    found = -1
-                    for k in range(ncell):
-                        if cell_ids[slot, k] == lab:
-                            found = k
-                            break
-                    if found >= 0:
-                        cell_wts[slot, found] += wgt
-                    elif ncell < capacity:
-                        cell_ids[slot, ncell] = lab
-                        cell_wts[slot, ncell] = wgt
-                        found = ncell
-                        ncell += 1
+                    k = colslot[jj]
+                    if k >= 0 and cell_ids[slot, k] == lab:
+                        found = k
                     else:
-                        overflow = True
-                    last = found
+                        for k in range(ncell):
+                            if cell_ids[slot, k] == lab:
+                                found = k
+                                break
+                if found >= 0:
+                    cell_wts[slot, found] += wgt
+                elif ncell < capacity:
+                    cell_ids[slot, ncell] = lab
+                    cell_wts[slot, ncell] = wgt
+                    found = ncell
+                    ncell += 1
+                else:
+                    overflow = True
+                last = found
+                colslot[jj] = found
     out_n[r, c] = n
     if n <= min_cand:
         for b in range(nb):
@@ -216,7 +243,7 @@ _cells = njit(cache=True, nogil=True)(cells_core)
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def scan_rows(
-    ra, rb, rlo, rhi, clo, chi, fv, th, qu, qw, valid, corr, dist, w,
+    ra, rb, rlo, rhi, clo, chi, fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
     min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count,
     out_n, out_par,
 ):  # fmt: skip
@@ -229,19 +256,21 @@ def scan_rows(
     for r in prange(ra, rb):
         scratch = np.empty(size)
         mask = np.empty(2 * w + 1, dtype=np.bool_)
+        colslot = np.empty(2 * w + 1, dtype=np.int32)
         for c in range(cols):
             if valid[r, c] != 0:
                 _pixel(
-                    r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, qu, qw, valid, corr,
+                    r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr,
                     dist, w, min_change, max_conv, min_cand, fcrit, labels, use_cells,
                     cell_ids, cell_wts, cell_count, (r - ra) * cols + c, scratch, mask,
+                    colslot,
                     out_n, out_par,
                 )  # fmt: skip
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def scan_pixels(
-    pix_r, pix_c, rlo, rhi, clo, chi, fv, th, qu, qw, valid, corr, dist, w,
+    pix_r, pix_c, rlo, rhi, clo, chi, fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
     min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count,
     out_n, out_par,
 ):  # fmt: skip
@@ -250,12 +279,13 @@ def scan_pixels(
     for q in prange(pix_r.size):
         scratch = np.empty(size)
         mask = np.empty(2 * w + 1, dtype=np.bool_)
+        colslot = np.empty(2 * w + 1, dtype=np.int32)
         r = pix_r[q]
         c = pix_c[q]
         _pixel(
-            r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, qu, qw, valid, corr, dist, w,
+            r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
             min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts,
-            cell_count, q, scratch, mask, out_n, out_par,
+            cell_count, q, scratch, mask, colslot, out_n, out_par,
         )  # fmt: skip
 
 
@@ -263,4 +293,59 @@ def scan_pixels(
 def cell_sums(pixels, indptr, ids, wts, rep, out):
     """:func:`cells_core` for every listed flat pixel index."""
     for q in prange(pixels.size):
+        _cells(pixels[q], indptr, ids, wts, rep, out)
+
+
+@njit(cache=True, error_model="numpy")
+def scan_rows_serial(
+    ra, rb, rlo, rhi, clo, chi, fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
+    min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count,
+    out_n, out_par,
+):  # fmt: skip
+    """One-thread twin of :func:`scan_rows` (the parallel loop costs a quarter more on one thread).
+
+    Cell buffers hold one slot per pixel of those rows (``(r - ra) * cols + c``).
+    """
+    cols = valid.shape[1]
+    size = _scratch_size(fv.shape[0] // 2)
+    for r in range(ra, rb):
+        scratch = np.empty(size)
+        mask = np.empty(2 * w + 1, dtype=np.bool_)
+        colslot = np.empty(2 * w + 1, dtype=np.int32)
+        for c in range(cols):
+            if valid[r, c] != 0:
+                _pixel(
+                    r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr,
+                    dist, w, min_change, max_conv, min_cand, fcrit, labels, use_cells,
+                    cell_ids, cell_wts, cell_count, (r - ra) * cols + c, scratch, mask,
+                    colslot,
+                    out_n, out_par,
+                )  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy")
+def scan_pixels_serial(
+    pix_r, pix_c, rlo, rhi, clo, chi, fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
+    min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count,
+    out_n, out_par,
+):  # fmt: skip
+    """One-thread twin of :func:`scan_pixels`."""
+    size = _scratch_size(fv.shape[0] // 2)
+    for q in range(pix_r.size):
+        scratch = np.empty(size)
+        mask = np.empty(2 * w + 1, dtype=np.bool_)
+        colslot = np.empty(2 * w + 1, dtype=np.int32)
+        r = pix_r[q]
+        c = pix_c[q]
+        _pixel(
+            r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
+            min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts,
+            cell_count, q, scratch, mask, colslot, out_n, out_par,
+        )  # fmt: skip
+
+
+@njit(cache=True)
+def cell_sums_serial(pixels, indptr, ids, wts, rep, out):
+    """One-thread twin of :func:`cell_sums`."""
+    for q in range(pixels.size):
         _cells(pixels[q], indptr, ids, wts, rep, out)
