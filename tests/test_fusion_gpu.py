@@ -103,3 +103,69 @@ def test_numpy_and_cupy_back_ends_agree():
     pred, qa = predict(model, cupy.asarray(c0))
     np.testing.assert_array_equal(cupy.asnumpy(qa), cpu[1])
     np.testing.assert_allclose(cupy.asnumpy(pred), cpu[0], rtol=1e-5, atol=1e-7)
+
+
+PTX_SCRIPT = textwrap.dedent(
+    """
+    import sys, types
+    import numba.cuda.dispatcher as dispatcher
+    from numba import cuda
+    from numba import types as t
+    # Device functions ask the (absent) GPU for its compute capability: name one.
+    dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability=(9, 0))
+    from agrifactory.fusion import gpu
+
+    a1, a2, a3 = t.int64[::1], t.float64[:, ::1], t.float64[:, :, ::1]
+    f3, i2 = t.float32[:, :, ::1], t.int32[:, ::1]
+    body = (a1, a1, a1, a1, a3, a3, f3, f3, a3, a3, t.uint8[:, ::1], a2, a2, t.int64,
+            t.float64, t.float64, t.int64, t.float64[::1], i2, t.boolean, i2, a2,
+            t.int32[::1], t.int32[:, ::1], t.float64[:, :, :, ::1])
+    kernels = {
+        "scan_rows": (gpu.scan_rows_kernel, (t.int64, t.int64) + body),
+        "scan_pixels": (gpu.scan_pixels_kernel, (a1, a1) + body),
+        "cell_sums": (gpu.cell_sums_kernel, (a1, t.int64[::1], t.int32[::1], t.float32[::1], a2, a2)),
+    }
+    for name, (kernel, sig) in kernels.items():
+        ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
+        open(f"{sys.argv[1]}/{name}.ptx", "w").write(ptx)
+    print("PTX OK")
+    """
+)
+
+
+def _cuda_home() -> str | None:
+    from pathlib import Path
+
+    for key in ("CUDA_HOME", "CUDA_PATH"):
+        if os.environ.get(key):
+            return os.environ[key]
+    found = sorted(Path("/usr/local").glob("cuda*/nvvm/libdevice"))
+    return str(found[-1].parents[1]) if found else None
+
+
+def test_cuda_kernels_compile_for_hopper(repo_root, tmp_path):
+    # numba turns the kernels into PTX with the CUDA toolkit's NVVM, and ptxas (when
+    # present) assembles them for sm_90: the kernels compile without a GPU.
+    home = _cuda_home()
+    if home is None:
+        pytest.skip("no CUDA toolkit (NVVM, libdevice) on this machine")
+    env = {**os.environ, "CUDA_HOME": home, "PYTHONPATH": str(repo_root / "src")}
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    done = subprocess.run(
+        [sys.executable, "-c", PTX_SCRIPT, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0 and any(
+        k in done.stderr for k in ("NvvmSupportError", "libNVVM", "libdevice")
+    ):
+        pytest.skip(f"numba cannot load NVVM from {home}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    ptxas = os.path.join(home, "bin", "ptxas")
+    if os.path.exists(ptxas):
+        for ptx in tmp_path.glob("*.ptx"):
+            out = subprocess.run([ptxas, "-arch=sm_90", str(ptx), "-o", str(ptx.with_suffix(".cubin"))],
+                                 capture_output=True, text=True)  # fmt: skip
+            assert out.returncode == 0, out.stderr

@@ -51,7 +51,7 @@ def scan_rows_kernel(
     if valid[r, c] == 0:
         return
     scratch = cuda.local.array(N_SCRATCH, float64)
-    mask = cuda.local.array(N_MASK, nbtypes.boolean)
+    mask = cuda.local.array(N_MASK, nbtypes.int32)
     colslot = cuda.local.array(N_MASK, nbtypes.int32)
     _core(
         r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
@@ -73,7 +73,7 @@ def scan_pixels_kernel(
     r = pix_r[q]
     c = pix_c[q]
     scratch = cuda.local.array(N_SCRATCH, float64)
-    mask = cuda.local.array(N_MASK, nbtypes.boolean)
+    mask = cuda.local.array(N_MASK, nbtypes.int32)
     colslot = cuda.local.array(N_MASK, nbtypes.int32)
     _core(
         r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,

@@ -85,7 +85,7 @@ def pixel_core(
     the sum of W per coarse cell (``use_cells``: labels go to ``cell_ids[slot]``,
     their W to ``cell_wts[slot]``, their number, or -1 past the buffer's capacity,
     to ``cell_count[slot]``). ``scratch`` has :func:`scratch_size` float64 slots and
-    ``mask`` (bool) and ``colslot`` (int32) at least ``2 * w + 1``.
+    ``mask`` and ``colslot`` (int32) at least ``2 * w + 1``.
     """
     nplanes = fv.shape[0]
     nb = nplanes // 2
@@ -116,7 +116,7 @@ def pixel_core(
         # Similar pixels of this window row: valid and within every threshold.
         vrow = valid[i, q0:q1]
         for jj in range(width):
-            mask[jj] = vrow[jj] != 0
+            mask[jj] = 1 if vrow[jj] != 0 else 0
         # A float32 pre-test with widened thresholds (twice the SIMD width) keeps a
         # superset of the similar pixels; the float64 test below confirms them.
         for p in range(nplanes):
@@ -124,12 +124,17 @@ def pixel_core(
             tp32 = th32[p, r, c]
             row = fv32[p, i, q0:q1]
             for jj in range(width):
-                mask[jj] = mask[jj] & (abs(row[jj] - cp32) < tp32)
+                mask[jj] = mask[jj] & (1 if abs(row[jj] - cp32) < tp32 else 0)
         if i == r:
-            mask[c - q0] = True
+            mask[c - q0] = 1
+        # Compact the row's kept columns in place, without branches (jj >= count).
+        count = 0
         for jj in range(width):
-            if not mask[jj]:
-                continue
+            keep = mask[jj]
+            mask[count] = jj
+            count += keep
+        for t in range(count):
+            jj = mask[t]
             j = q0 + jj
             if i != r or j != c:  # the centre is always a candidate
                 similar = True
@@ -255,7 +260,7 @@ def scan_rows(
     size = _scratch_size(fv.shape[0] // 2)
     for r in prange(ra, rb):
         scratch = np.empty(size)
-        mask = np.empty(2 * w + 1, dtype=np.bool_)
+        mask = np.empty(2 * w + 1, dtype=np.int32)
         colslot = np.empty(2 * w + 1, dtype=np.int32)
         for c in range(cols):
             if valid[r, c] != 0:
@@ -278,7 +283,7 @@ def scan_pixels(
     size = _scratch_size(fv.shape[0] // 2)
     for q in prange(pix_r.size):
         scratch = np.empty(size)
-        mask = np.empty(2 * w + 1, dtype=np.bool_)
+        mask = np.empty(2 * w + 1, dtype=np.int32)
         colslot = np.empty(2 * w + 1, dtype=np.int32)
         r = pix_r[q]
         c = pix_c[q]
@@ -310,7 +315,7 @@ def scan_rows_serial(
     size = _scratch_size(fv.shape[0] // 2)
     for r in range(ra, rb):
         scratch = np.empty(size)
-        mask = np.empty(2 * w + 1, dtype=np.bool_)
+        mask = np.empty(2 * w + 1, dtype=np.int32)
         colslot = np.empty(2 * w + 1, dtype=np.int32)
         for c in range(cols):
             if valid[r, c] != 0:
@@ -333,7 +338,7 @@ def scan_pixels_serial(
     size = _scratch_size(fv.shape[0] // 2)
     for q in range(pix_r.size):
         scratch = np.empty(size)
-        mask = np.empty(2 * w + 1, dtype=np.bool_)
+        mask = np.empty(2 * w + 1, dtype=np.int32)
         colslot = np.empty(2 * w + 1, dtype=np.int32)
         r = pix_r[q]
         c = pix_c[q]
