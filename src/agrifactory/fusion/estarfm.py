@@ -225,7 +225,7 @@ def _scan_args(
 
 
 def _strip_rows(xp: ModuleType, cols: int, capacity: int) -> int:
-    budget = 2**24 if xp is np else 2**27  # cell-buffer entries per strip
+    budget = 2**21 if xp is np else 2**26  # cell-buffer entries per strip
     return max(1, budget // max(1, cols * capacity))
 
 
@@ -286,20 +286,21 @@ def prepare(
     cap = params.cell_capacity
     step = _strip_rows(xp, cols, cap)
     raw, ids, wts = [], [], []
+    # Buffers are reused strip after strip; entries past a pixel's count are never read.
+    buf_ids = xp.empty((step * cols, cap), dtype=np.int32)
+    buf_wts = xp.empty((step * cols, cap), dtype=np.float64)
     for ra in range(0, rows, step):
         rb = min(rows, ra + step)
         npx = (rb - ra) * cols
-        buf_ids = xp.zeros((npx, cap), dtype=np.int32)
-        buf_wts = xp.zeros((npx, cap), dtype=np.float64)
         buf_cnt = xp.zeros(npx, dtype=np.int32)
         ks.scan_rows(ra, rb, *args, labels, True, buf_ids, buf_wts, buf_cnt, model.n,
                      model.par)  # fmt: skip
         keep = xp.arange(cap)[None, :] < buf_cnt[:, None]
         raw.append(buf_cnt)
-        ids.append(buf_ids[keep])
-        wts.append(buf_wts[keep].astype(np.float32))
-        del buf_ids, buf_wts
+        ids.append(buf_ids[:npx][keep])
+        wts.append(buf_wts[:npx][keep].astype(np.float32))
         log.debug("prepared rows %d-%d of %d", ra, rb, rows)
+    del buf_ids, buf_wts
     raw_count = xp.concatenate(raw)
     count = xp.maximum(raw_count, 0)
     overflow = raw_count < 0

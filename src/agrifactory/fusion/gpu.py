@@ -31,6 +31,8 @@ MAX_HALF_WINDOW = 100
 THREADS = 128
 N_SCRATCH = scratch_size(MAX_BANDS)
 N_MASK = 2 * MAX_HALF_WINDOW + 1
+#: Cell lookup table of the CUDA kernels; ``cell_capacity`` may be at most half of it.
+N_TABLE = 512
 
 _core = cuda.jit(device=True)(pixel_core)
 _cells = cuda.jit(device=True)(cells_core)
@@ -52,11 +54,11 @@ def scan_rows_kernel(
         return
     scratch = cuda.local.array(N_SCRATCH, float64)
     mask = cuda.local.array(N_MASK, nbtypes.int32)
-    colslot = cuda.local.array(N_MASK, nbtypes.int32)
+    htab = cuda.local.array(N_TABLE, nbtypes.int32)
     _core(
         r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
         min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts,
-        cell_count, idx, scratch, mask, colslot, out_n, out_par,
+        cell_count, idx, scratch, mask, htab, out_n, out_par,
     )  # fmt: skip
 
 
@@ -74,11 +76,11 @@ def scan_pixels_kernel(
     c = pix_c[q]
     scratch = cuda.local.array(N_SCRATCH, float64)
     mask = cuda.local.array(N_MASK, nbtypes.int32)
-    colslot = cuda.local.array(N_MASK, nbtypes.int32)
+    htab = cuda.local.array(N_TABLE, nbtypes.int32)
     _core(
         r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
         min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts,
-        cell_count, q, scratch, mask, colslot, out_n, out_par,
+        cell_count, q, scratch, mask, htab, out_n, out_par,
     )  # fmt: skip
 
 
@@ -94,7 +96,11 @@ def _blocks(n: int) -> int:
     return max(1, (n + THREADS - 1) // THREADS)
 
 
-def _check(fv: Any, w: int) -> None:
+def _check(fv: Any, w: int, cell_ids: Any) -> None:
+    if cell_ids.shape[1] > N_TABLE // 2:
+        raise ConfigError(
+            f"the CUDA kernels keep at most {N_TABLE // 2} cells per window; lower cell_capacity"
+        )
     if fv.shape[0] // 2 > MAX_BANDS or w > MAX_HALF_WINDOW:
         raise ConfigError(
             f"the CUDA kernels handle at most {MAX_BANDS} bands and a half window of "
@@ -105,13 +111,13 @@ def _check(fv: Any, w: int) -> None:
 def scan_rows(ra: int, rb: int, *args: Any) -> None:
     """GPU twin of :func:`agrifactory.fusion.kernels.scan_rows` (same arguments)."""
     fv, valid, w = args[4], args[10], args[13]
-    _check(fv, w)
+    _check(fv, w, args[20])
     scan_rows_kernel[_blocks((rb - ra) * valid.shape[1]), THREADS](ra, rb, *args)
 
 
 def scan_pixels(pix_r: Any, pix_c: Any, *args: Any) -> None:
     """GPU twin of :func:`agrifactory.fusion.kernels.scan_pixels`."""
-    _check(args[4], args[13])
+    _check(args[4], args[13], args[20])
     scan_pixels_kernel[_blocks(pix_r.size), THREADS](pix_r, pix_c, *args)
 
 

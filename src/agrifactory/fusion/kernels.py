@@ -45,6 +45,14 @@ def scratch_size(nb: int) -> int:
     return 2 * (2 * nb) + N_QU * nb + (N_QW + 1) * nb
 
 
+def table_size(capacity: int) -> int:
+    """Size of the cell lookup table: a power of two >= 2 * capacity."""
+    size = 1
+    while size < 2 * capacity:
+        size *= 2
+    return size
+
+
 def pixel_core(
     r,
     c,
@@ -74,7 +82,7 @@ def pixel_core(
     slot,
     scratch,
     mask,
-    colslot,
+    htab,
     out_n,
     out_par,
 ):
@@ -85,7 +93,8 @@ def pixel_core(
     the sum of W per coarse cell (``use_cells``: labels go to ``cell_ids[slot]``,
     their W to ``cell_wts[slot]``, their number, or -1 past the buffer's capacity,
     to ``cell_count[slot]``). ``scratch`` has :func:`scratch_size` float64 slots and
-    ``mask`` and ``colslot`` (int32) at least ``2 * w + 1``.
+    ``mask`` (int32) at least ``2 * w + 1``; ``htab`` (int32) a power of two
+    at least twice ``cell_ids.shape[1]`` (a lookup table of the cells).
     """
     nplanes = fv.shape[0]
     nb = nplanes // 2
@@ -106,12 +115,15 @@ def pixel_core(
     n = 0
     sw = 0.0
     ncell = 0
-    last = -1
+    run_lab = -1
+    run_k = -1
+    run_w = 0.0
     overflow = False
-    width = q1 - q0
+    hmask = htab.shape[0] - 1
     if use_cells:
-        for jj in range(width):
-            colslot[jj] = -1
+        for k in range(htab.shape[0]):
+            htab[k] = 0
+    width = q1 - q0
     for i in range(r0, r1):
         # Similar pixels of this window row: valid and within every threshold.
         vrow = valid[i, q0:q1]
@@ -154,33 +166,33 @@ def pixel_core(
             for k in range(kw):
                 aw[k] += wgt * qrow[k]
             if use_cells and not overflow:
-                # Cells come in runs along a row and repeat row after row: try the
-                # cell of the previous similar pixel, then the one found in this
-                # column on an earlier row, before searching the list.
+                # Similar pixels come in runs of one cell along a row: add W to the
+                # run's total in a register and store it when the cell changes.
                 lab = labels[i, j]
-                found = -1
-                if last >= 0 and cell_ids[slot, last] == lab:
-                    found = last
+                if lab == run_lab:
+                    run_w += wgt
                 else:
-                    k = colslot[jj]
-                    if k >= 0 and cell_ids[slot, k] == lab:
-                        found = k
-                    else:
-                        for k in range(ncell):
-                            if cell_ids[slot, k] == lab:
-                                found = k
-                                break
-                if found >= 0:
-                    cell_wts[slot, found] += wgt
-                elif ncell < capacity:
-                    cell_ids[slot, ncell] = lab
-                    cell_wts[slot, ncell] = wgt
-                    found = ncell
-                    ncell += 1
-                else:
-                    overflow = True
-                last = found
-                colslot[jj] = found
+                    if run_k >= 0:
+                        cell_wts[slot, run_k] += run_w
+                    # Open-addressing table: label -> position in the list + 1.
+                    h = lab & hmask
+                    found = -1
+                    while htab[h] != 0:
+                        if cell_ids[slot, htab[h] - 1] == lab:
+                            found = htab[h] - 1
+                            break
+                        h = (h + 1) & hmask
+                    if found < 0 and ncell < capacity:
+                        cell_ids[slot, ncell] = lab
+                        cell_wts[slot, ncell] = 0.0
+                        htab[h] = ncell + 1
+                        found = ncell
+                        ncell += 1
+                    if found < 0:
+                        overflow = True
+                    run_lab = lab
+                    run_k = found
+                    run_w = wgt
     out_n[r, c] = n
     if n <= min_cand:
         for b in range(nb):
@@ -223,6 +235,8 @@ def pixel_core(
         else:
             out_par[5, b, r, c] = np.nan
     if use_cells:
+        if run_k >= 0 and not overflow:
+            cell_wts[slot, run_k] += run_w
         if overflow:
             cell_count[slot] = -1
         else:
@@ -243,6 +257,7 @@ def cells_core(p, indptr, ids, wts, rep, out):
 
 _pixel = njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)(pixel_core)
 _scratch_size = njit(cache=True)(scratch_size)
+_table_size = njit(cache=True)(table_size)
 _cells = njit(cache=True, nogil=True)(cells_core)
 
 
@@ -261,14 +276,13 @@ def scan_rows(
     for r in prange(ra, rb):
         scratch = np.empty(size)
         mask = np.empty(2 * w + 1, dtype=np.int32)
-        colslot = np.empty(2 * w + 1, dtype=np.int32)
+        htab = np.empty(_table_size(cell_ids.shape[1]), dtype=np.int32)
         for c in range(cols):
             if valid[r, c] != 0:
                 _pixel(
                     r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr,
                     dist, w, min_change, max_conv, min_cand, fcrit, labels, use_cells,
-                    cell_ids, cell_wts, cell_count, (r - ra) * cols + c, scratch, mask,
-                    colslot,
+                    cell_ids, cell_wts, cell_count, (r - ra) * cols + c, scratch, mask, htab,
                     out_n, out_par,
                 )  # fmt: skip
 
@@ -284,13 +298,13 @@ def scan_pixels(
     for q in prange(pix_r.size):
         scratch = np.empty(size)
         mask = np.empty(2 * w + 1, dtype=np.int32)
-        colslot = np.empty(2 * w + 1, dtype=np.int32)
+        htab = np.empty(_table_size(cell_ids.shape[1]), dtype=np.int32)
         r = pix_r[q]
         c = pix_c[q]
         _pixel(
             r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
             min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts,
-            cell_count, q, scratch, mask, colslot, out_n, out_par,
+            cell_count, q, scratch, mask, htab, out_n, out_par,
         )  # fmt: skip
 
 
@@ -316,14 +330,13 @@ def scan_rows_serial(
     for r in range(ra, rb):
         scratch = np.empty(size)
         mask = np.empty(2 * w + 1, dtype=np.int32)
-        colslot = np.empty(2 * w + 1, dtype=np.int32)
+        htab = np.empty(_table_size(cell_ids.shape[1]), dtype=np.int32)
         for c in range(cols):
             if valid[r, c] != 0:
                 _pixel(
                     r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr,
                     dist, w, min_change, max_conv, min_cand, fcrit, labels, use_cells,
-                    cell_ids, cell_wts, cell_count, (r - ra) * cols + c, scratch, mask,
-                    colslot,
+                    cell_ids, cell_wts, cell_count, (r - ra) * cols + c, scratch, mask, htab,
                     out_n, out_par,
                 )  # fmt: skip
 
@@ -339,13 +352,13 @@ def scan_pixels_serial(
     for q in range(pix_r.size):
         scratch = np.empty(size)
         mask = np.empty(2 * w + 1, dtype=np.int32)
-        colslot = np.empty(2 * w + 1, dtype=np.int32)
+        htab = np.empty(_table_size(cell_ids.shape[1]), dtype=np.int32)
         r = pix_r[q]
         c = pix_c[q]
         _pixel(
             r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
             min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts,
-            cell_count, q, scratch, mask, colslot, out_n, out_par,
+            cell_count, q, scratch, mask, htab, out_n, out_par,
         )  # fmt: skip
 
 
