@@ -68,7 +68,7 @@ def bench_boreas(subset_rows: int) -> None:
     with Clock() as ref:
         fuse_reference(*images, params, region=region)
     fast_rate, ref_rate = npx / fast.cpu, nsub / ref.cpu
-    print("(a) BOREAS 400x400x3, w=25, reference layout, one CPU thread")
+    print(f"(a) BOREAS 400x400x3, w=25, reference layout, numba threads: {numba.get_num_threads()}")
     print(
         f"    per-pixel reference: {nsub} px in {ref.cpu:.2f} s CPU ({ref.wall:.2f} s wall): {ref_rate:,.0f} px/s"
     )

@@ -45,6 +45,7 @@ from agrifactory.fusion.statistics import (
     similarity_thresholds,
     spectral_correlation,
     valid_mask,
+    window_inverse_counts,
     window_means,
 )
 
@@ -107,7 +108,7 @@ class EstarfmModel:
     cell_ids: Any | None = None
     cell_wts: Any | None = None
     overflow: Any | None = None
-    base_means: tuple[Any, Any] | None = None
+    base_means: tuple[Any, Any, Any] | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -436,12 +437,12 @@ def predict(model: EstarfmModel, coarse0: Any) -> tuple[Any, Any]:
         )  # fmt: skip
 
     if bool((valid == model.base_valid).all()):
-        if model.base_means is None:
-            model.base_means = tuple(
-                window_means([model.coarse[0], model.coarse[1]], valid, params)
-            )  # type: ignore[assignment]
-        (m0,) = window_means([c0], valid, params)
-        m1, m2 = model.base_means  # type: ignore[misc]
+        if model.base_means is None:  # the base dates' means, shared by every such date
+            inv = window_inverse_counts(valid, params)
+            m1, m2 = window_means([model.coarse[0], model.coarse[1]], valid, params, inv)
+            model.base_means = (inv, m1, m2)
+        inv, m1, m2 = model.base_means
+        (m0,) = window_means([c0], valid, params, inv)
     else:
         m0, m1, m2 = window_means([c0, model.coarse[0], model.coarse[1]], valid, params)
     pred, qa = _combine(xp, model.fine, n, par, (m0, m1, m2), valid, params)

@@ -32,7 +32,7 @@ THREADS = 128
 N_SCRATCH = scratch_size(MAX_BANDS)
 N_MASK = 2 * MAX_HALF_WINDOW + 1
 #: Cell lookup table of the CUDA kernels; ``cell_capacity`` may be at most half of it.
-N_TABLE = 512
+N_TABLE = 256
 
 _core = cuda.jit(device=True)(pixel_core)
 _cells = cuda.jit(device=True)(cells_core)

@@ -81,22 +81,32 @@ def box_sums(arrays: list[Any], rlo: Any, rhi: Any, clo: Any, chi: Any) -> list[
     return out
 
 
-def window_means(images: list[Any], valid: Any, params: EstarfmParams) -> list[Any]:
+def window_inverse_counts(valid: Any, params: EstarfmParams) -> Any:
+    """``1 / (number of valid pixels)`` of each clipped window (NaN where none)."""
+    xp = array_namespace(valid)
+    rows, cols = valid.shape
+    rlo, rhi = clip_bounds(rows, params.half_window, params)
+    clo, chi = clip_bounds(cols, params.half_window, params)
+    (count,) = box_sums([valid.astype(np.float64)], rlo, rhi, clo, chi)
+    return xp.where(count > 0, 1.0 / xp.maximum(count, 1.0), xp.nan)
+
+
+def window_means(
+    images: list[Any], valid: Any, params: EstarfmParams, inverse_counts: Any | None = None
+) -> list[Any]:
     """Mean of each (bands, rows, cols) image over the valid pixels of each clipped window.
 
     These are the means that give the temporal weights T_k (step 4) and the coarse
     change of the temporal fallback (step 5). Pixels whose window holds no valid
-    pixel get NaN.
+    pixel get NaN. ``inverse_counts`` (from :func:`window_inverse_counts` with the
+    same ``valid``) saves recomputing them.
     """
     xp = array_namespace(valid, *images)
     rows, cols = valid.shape
     w = params.half_window
     rlo, rhi = clip_bounds(rows, w, params)
     clo, chi = clip_bounds(cols, w, params)
-    v = valid.astype(np.float64)
-    (count,) = box_sums([v], rlo, rhi, clo, chi)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inv = xp.where(count > 0, 1.0 / xp.maximum(count, 1.0), xp.nan)
+    inv = window_inverse_counts(valid, params) if inverse_counts is None else inverse_counts
     means = []
     for img in images:
         bands = []
