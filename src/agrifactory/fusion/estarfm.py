@@ -1,7 +1,7 @@
 """Fast ESTARFM: one algorithm, a compiled CPU kernel and a CUDA kernel, one API.
 
 ``fuse`` predicts one target date. ``prepare`` + ``predict`` split the work for
-many target dates that share one pair of base pairs: ``prepare`` finds the similar
+many target dates that share one set of base pairs: ``prepare`` finds the similar
 pixels, their weights W and the conversion coefficients V once; ``predict`` then
 needs only the target's coarse image, whose weighted sum over the similar pixels is
 taken per coarse cell (see :func:`coarse_cell_labels`) when the coarse image is
@@ -13,8 +13,10 @@ Conventions
 Arrays are (bands, rows, cols) or (rows, cols) for one band, NumPy or CuPy (the
 result is of the same kind; CuPy runs the CUDA kernels). A pixel is missing in an
 image when any band is NaN or equals ``params.background``; a pixel missing in any
-of the five images is never used, not even as a neighbour, and comes out as NaN with
-QA flag ``QA_INVALID``.
+of the five images is never a similar pixel nor part of a window mean, and comes out
+as NaN with QA flag ``QA_INVALID``. The similarity thresholds (a statistic of each fine
+image) use the pixels valid in the four base images, so they do not depend on the
+target date.
 """
 
 from __future__ import annotations
@@ -82,9 +84,10 @@ class EstarfmModel:
 
     Attributes hold arrays of the input's kind (NumPy or CuPy): the base images
     ``fine``/``coarse`` (2, bands, rows, cols) float64; ``base_valid`` (rows, cols);
-    thresholds ``th`` (2 * bands, rows, cols); correlations ``corr``; the kernels'
-    per-pixel quantities ``qu`` and ``qw`` (see :mod:`kernels`); the number of similar pixels ``n``;
-    per band V and the W-weighted sums ``par`` (see :mod:`kernels`); and, when coarse
+    thresholds ``th`` (2 * bands, rows, cols) and their float32 widening ``th32``;
+    correlations ``corr``; the kernels' per-pixel quantities ``qu`` and ``qw``; the
+    number of similar pixels ``n``; per band V and the W-weighted sums ``par`` (see
+    :mod:`agrifactory.fusion.kernels`); and, when coarse
     cells were given, the weights per cell as compressed rows (``indptr``,
     ``cell_ids``, ``cell_wts``) with ``overflow`` marking windows of too many cells.
     """
@@ -311,6 +314,10 @@ def prepare(
     model.cell_ids = xp.concatenate(ids)
     model.cell_wts = xp.concatenate(wts)
     model.overflow = overflow.reshape(rows, cols) & model.base_valid
+    log.info(
+        "prepared %d x %d pixels: %.1f similar pixels and %.1f coarse cells per window on average",
+        rows, cols, float(model.n[model.base_valid].mean()), float(count.sum()) / max(1, rows * cols),
+    )  # fmt: skip
     if bool(model.overflow.any()):
         log.info(
             "%d windows hold more than %d coarse cells; they are predicted by the exact path",

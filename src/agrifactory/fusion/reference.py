@@ -14,7 +14,7 @@ and come out as NaN with QA flag ``QA_INVALID``.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import f as f_dist
+from scipy.special import fdtrc
 
 from agrifactory.fusion.params import (
     QA_INVALID,
@@ -66,7 +66,7 @@ def _conversion(
     sse = ((dy - slope * dx) ** 2).sum()
     dof = x.size - 2
     if sse > 0:
-        p = f_dist.sf(ssr / (sse / dof), 1, dof)
+        p = fdtrc(1, dof, ssr / (sse / dof))  # survival function of F(1, dof)
     else:
         p = 0.0 if ssr > 0 else 1.0
     if p <= params.significance and 0 < slope <= params.max_conversion:

@@ -201,9 +201,9 @@ def f_critical(max_dof: int, significance: float) -> np.ndarray:
     ``p <= significance`` exactly when ``F >= F_crit[dof]``; the kernels compare F
     with this table instead of evaluating the F distribution. Index 0 is +inf.
     """
-    from scipy.stats import f as f_dist
+    from scipy.special import fdtri  # inverse CDF of F; lighter to import than scipy.stats
 
     dof = np.arange(max_dof + 1, dtype=np.float64)
     out = np.full(max_dof + 1, np.inf)
-    out[1:] = f_dist.isf(significance, 1, dof[1:])
+    out[1:] = fdtri(1.0, dof[1:], 1.0 - significance)
     return out
