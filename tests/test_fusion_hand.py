@@ -18,6 +18,7 @@ from agrifactory.fusion import (
     predict,
     prepare,
 )
+from agrifactory.fusion.metrics import agreement
 from agrifactory.fusion.reference import fuse_reference
 
 numba.set_num_threads(1)
@@ -170,3 +171,18 @@ def test_ndvi_params():
     p = EstarfmParams.ndvi()
     assert p.valid_range == (-1.0, 1.0) and p.background is None
     assert p.coarse_change_threshold == pytest.approx(0.02)
+
+
+def test_agreement_by_hand():
+    # prediction - truth = [1, -1, 2] (the NaN pair is left out): bias 2/3,
+    # MAD 4/3, RMSE sqrt(6/3); the values rise together: r = corr([2,3,6],[1,4,4]).
+    pred = np.array([2.0, 3.0, 6.0, np.nan])
+    truth = np.array([1.0, 4.0, 4.0, 5.0])
+    m = agreement(pred, truth)
+    assert m["n"] == 3
+    assert m["bias"] == pytest.approx(2 / 3) and m["mad"] == pytest.approx(4 / 3)
+    assert m["rmse"] == pytest.approx(np.sqrt(2.0))
+    # dx = [-5/3, -2/3, 7/3], dy = [-2, 1, 1]: sum dx dy = 10/3 - 2/3 + 7/3 = 5,
+    # |dx|^2 = 78/9 = 26/3, |dy|^2 = 6, so r = 5 / sqrt(52).
+    assert m["r"] == pytest.approx(5 / np.sqrt(52))
+    assert np.isnan(agreement(np.array([1.0]), np.array([np.nan]))["r"])

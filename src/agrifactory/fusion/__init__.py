@@ -2,7 +2,8 @@
 
 Public API: :func:`fuse` (one target date), :func:`prepare` + :func:`predict` (many
 target dates per set of base pairs), :func:`coarse_cell_labels`,
-:func:`blend_then_index`, :class:`EstarfmParams` and the ``QA_*`` flags. The
+:func:`blend_then_index`, :func:`agreement`, :class:`EstarfmParams` and the ``QA_*``
+flags. The
 per-pixel baseline is :func:`agrifactory.fusion.reference.fuse_reference`.
 """
 
@@ -14,6 +15,7 @@ from agrifactory.fusion.estarfm import (
     predict,
     prepare,
 )
+from agrifactory.fusion.metrics import agreement
 from agrifactory.fusion.params import (
     QA_INVALID,
     QA_NAMES,
@@ -31,6 +33,7 @@ __all__ = [
     "QA_WEIGHTED",
     "EstarfmModel",
     "EstarfmParams",
+    "agreement",
     "blend_then_index",
     "coarse_cell_labels",
     "fuse",
