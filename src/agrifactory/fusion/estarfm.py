@@ -14,7 +14,7 @@ Arrays are (bands, rows, cols) or (rows, cols) for one band, NumPy or CuPy (the
 result is of the same kind; CuPy runs the CUDA kernels). A pixel is missing in an
 image when any band is NaN or equals ``params.background``; a pixel missing in any
 of the five images is never a similar pixel nor part of a window mean, and comes out
-as NaN with QA flag ``QA_INVALID``. The similarity thresholds (a statistic of each fine
+as NaN with QA flag ``QA_INVALID`` (see :mod:`agrifactory.fusion.params`). The similarity thresholds (a statistic of each fine
 image) use the pixels valid in the four base images, so they do not depend on the
 target date.
 """
@@ -32,13 +32,7 @@ import numpy as np
 from agrifactory.backend import array_namespace
 from agrifactory.errors import DataError, GridError
 from agrifactory.fusion import kernels as cpu_kernels
-from agrifactory.fusion.params import (
-    QA_INVALID,
-    QA_OUT_OF_RANGE,
-    QA_TEMPORAL,
-    QA_WEIGHTED,
-    EstarfmParams,
-)
+from agrifactory.fusion.params import EstarfmParams
 from agrifactory.fusion.statistics import (
     as_bands,
     clip_bounds,
@@ -62,11 +56,17 @@ class KernelSet(NamedTuple):
     scan_rows: Any
     scan_pixels: Any
     cell_sums: Any
+    combine: Any
 
 
-CPU_KERNELS = KernelSet(cpu_kernels.scan_rows, cpu_kernels.scan_pixels, cpu_kernels.cell_sums)
+CPU_KERNELS = KernelSet(
+    cpu_kernels.scan_rows, cpu_kernels.scan_pixels, cpu_kernels.cell_sums, cpu_kernels.combine
+)
 CPU_KERNELS_SERIAL = KernelSet(
-    cpu_kernels.scan_rows_serial, cpu_kernels.scan_pixels_serial, cpu_kernels.cell_sums_serial
+    cpu_kernels.scan_rows_serial,
+    cpu_kernels.scan_pixels_serial,
+    cpu_kernels.cell_sums_serial,
+    cpu_kernels.combine_serial,
 )
 
 
@@ -336,35 +336,16 @@ def _combine(
     params: EstarfmParams,
 ) -> tuple[Any, Any]:
     """The prediction and QA flags from the per-pixel sums (steps 4 and 5)."""
-    m0, m1, m2 = means
-    f1, f2 = fine[0], fine[1]
+    nb, rows, cols = fine.shape[1:]
+    flat = lambda a: a.reshape(*a.shape[:-2], rows * cols)  # noqa: E731
+    pred = xp.empty((nb, rows * cols), dtype=np.float32)
+    qa = xp.empty((nb, rows * cols), dtype=np.uint8)
     lo, hi = params.valid_range
-    v, wc1, wc2, wf1, wf2, wc0 = (par[i] for i in range(cpu_kernels.N_PAR))
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        d1 = m0 - m1
-        d2 = m0 - m2
-        # Weighted prediction, temporal weights from the absolute coarse change.
-        a1 = 1.0 / (xp.abs(d1) + 1e-10)
-        a2 = 1.0 / (xp.abs(d2) + 1e-10)
-        t1, t2 = a1 / (a1 + a2), a2 / (a1 + a2)
-        weighted = t1 * (f1 + v * (wc0 - wc1)) + t2 * (f2 + v * (wc0 - wc2))
-        out_of_range = (weighted <= lo) | (weighted >= hi)
-        averaged = t1 * wf1 + t2 * wf2
-        # Temporal fallback with the signed coarse change.
-        s1, s2 = d1 + 1e-10, d2 + 1e-10
-        u1, u2 = 1.0 / xp.abs(s1), 1.0 / xp.abs(s2)
-        temporal = (u1 / (u1 + u2)) * (f1 + s1) + (u2 / (u1 + u2)) * (f2 + s2)
-    use_weighted = (n > params.min_candidates)[None]
-    pred = xp.where(use_weighted, xp.where(out_of_range, averaged, weighted), temporal)
-    qa = xp.where(
-        use_weighted,
-        xp.where(out_of_range, QA_OUT_OF_RANGE, QA_WEIGHTED),
-        QA_TEMPORAL,
-    ).astype(np.uint8)
-    ok = valid[None] & xp.isfinite(pred)
-    pred = xp.where(ok, pred, xp.nan).astype(np.float32)
-    qa = xp.where(ok, qa, QA_INVALID).astype(np.uint8)
-    return pred, qa
+    _kernel_set(xp).combine(
+        flat(fine), flat(n), flat(par), *(flat(m) for m in means),
+        flat(valid.astype(np.uint8)), float(lo), float(hi), params.min_candidates, pred, qa,
+    )  # fmt: skip
+    return pred.reshape(nb, rows, cols), qa.reshape(nb, rows, cols)
 
 
 def _finish(model: EstarfmModel, pred: Any, qa: Any) -> tuple[Any, Any]:

@@ -22,7 +22,7 @@ from numba import cuda, float64
 from numba import types as nbtypes
 
 from agrifactory.errors import ConfigError
-from agrifactory.fusion.kernels import cells_core, pixel_core, scratch_size
+from agrifactory.fusion.kernels import cells_core, combine_core, pixel_core, scratch_size
 
 #: Largest band count and half window the CUDA kernels are compiled for (their
 #: per-thread scratch arrays need sizes known at compile time).
@@ -36,6 +36,7 @@ N_TABLE = 256
 
 _core = cuda.jit(device=True)(pixel_core)
 _cells = cuda.jit(device=True)(cells_core)
+_combine = cuda.jit(device=True)(combine_core)
 
 
 @cuda.jit
@@ -92,6 +93,14 @@ def cell_sums_kernel(pixels, indptr, ids, wts, rep, out):
         _cells(pixels[q], indptr, ids, wts, rep, out)
 
 
+@cuda.jit
+def combine_kernel(fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa):
+    """One thread per pixel: :func:`combine_core`."""
+    p = cuda.grid(1)
+    if p < valid.size:
+        _combine(p, fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa)
+
+
 def _blocks(n: int) -> int:
     return max(1, (n + THREADS - 1) // THREADS)
 
@@ -126,9 +135,14 @@ def cell_sums(pixels: Any, *args: Any) -> None:
     cell_sums_kernel[_blocks(pixels.size), THREADS](pixels, *args)
 
 
+def combine(fine: Any, n: Any, par: Any, *args: Any) -> None:
+    """GPU twin of :func:`agrifactory.fusion.kernels.combine`."""
+    combine_kernel[_blocks(n.size), THREADS](fine, n, par, *args)
+
+
 @cache
 def gpu_kernels() -> Any:
     """The CUDA kernel set (a :class:`~agrifactory.fusion.estarfm.KernelSet`)."""
     from agrifactory.fusion.estarfm import KernelSet
 
-    return KernelSet(scan_rows, scan_pixels, cell_sums)
+    return KernelSet(scan_rows, scan_pixels, cell_sums, combine)

@@ -32,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from agrifactory.fusion.params import QA_INVALID, QA_OUT_OF_RANGE, QA_TEMPORAL, QA_WEIGHTED
+
 #: Parameters per band written to ``out_par``.
 N_PAR = 6
 PAR_V, PAR_WC1, PAR_WC2, PAR_WF1, PAR_WF2, PAR_WC0 = range(N_PAR)
@@ -255,10 +257,55 @@ def cells_core(p, indptr, ids, wts, rep, out):
         out[b, p] = s
 
 
+def combine_core(p, fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa):
+    """The prediction and QA flag of flat pixel ``p`` in every band (steps 4 and 5).
+
+    ``fine`` is (2, bands, pixels), ``par`` (6, bands, pixels), the window means
+    ``m0, m1, m2`` of C0, C1, C2 (bands, pixels); the ``QA_*`` flags of
+    :mod:`agrifactory.fusion.params`.
+    """
+    nb = fine.shape[1]
+    for b in range(nb):
+        if valid[p] == 0:
+            out_pred[b, p] = np.nan
+            out_qa[b, p] = QA_INVALID
+            continue
+        d1 = m0[b, p] - m1[b, p]
+        d2 = m0[b, p] - m2[b, p]
+        f1 = fine[0, b, p]
+        f2 = fine[1, b, p]
+        if n[p] > min_cand:
+            a1 = 1.0 / (abs(d1) + 1e-10)
+            a2 = 1.0 / (abs(d2) + 1e-10)
+            t1 = a1 / (a1 + a2)
+            t2 = a2 / (a1 + a2)
+            v = par[0, b, p]
+            g0 = par[5, b, p]
+            pred = t1 * (f1 + v * (g0 - par[1, b, p])) + t2 * (f2 + v * (g0 - par[2, b, p]))
+            flag = QA_WEIGHTED
+            if pred <= lo or pred >= hi:
+                pred = t1 * par[3, b, p] + t2 * par[4, b, p]
+                flag = QA_OUT_OF_RANGE
+        else:
+            s1 = d1 + 1e-10
+            s2 = d2 + 1e-10
+            u1 = 1.0 / abs(s1)
+            u2 = 1.0 / abs(s2)
+            pred = (u1 / (u1 + u2)) * (f1 + s1) + (u2 / (u1 + u2)) * (f2 + s2)
+            flag = QA_TEMPORAL
+        if pred - pred != 0.0:  # NaN or infinite
+            out_pred[b, p] = np.nan
+            out_qa[b, p] = QA_INVALID
+        else:
+            out_pred[b, p] = pred
+            out_qa[b, p] = flag
+
+
 _pixel = njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)(pixel_core)
 _scratch_size = njit(cache=True)(scratch_size)
 _table_size = njit(cache=True)(table_size)
 _cells = njit(cache=True, nogil=True)(cells_core)
+_combine = njit(cache=True, nogil=True, error_model="numpy")(combine_core)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -367,3 +414,17 @@ def cell_sums_serial(pixels, indptr, ids, wts, rep, out):
     """One-thread twin of :func:`cell_sums`."""
     for q in range(pixels.size):
         _cells(pixels[q], indptr, ids, wts, rep, out)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def combine(fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa):
+    """:func:`combine_core` for every flat pixel."""
+    for p in prange(valid.size):
+        _combine(p, fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa)
+
+
+@njit(cache=True, error_model="numpy")
+def combine_serial(fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa):
+    """One-thread twin of :func:`combine`."""
+    for p in range(valid.size):
+        _combine(p, fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa)
