@@ -17,6 +17,7 @@ from agrifactory.logs import setup_logging
 #: Modules that add subcommands (each defines ``register(subparsers)``).
 SUBCOMMAND_MODULES: list[str] = [
     "agrifactory.commands",
+    "agrifactory.fusion.cli",
 ]
 
 

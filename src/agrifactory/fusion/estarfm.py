@@ -1,0 +1,562 @@
+"""Fast ESTARFM: one algorithm, a compiled CPU kernel and a CUDA kernel, one API.
+
+``fuse`` predicts one target date. ``prepare`` + ``predict`` split the work for
+many target dates that share one set of base pairs: ``prepare`` finds the similar
+pixels, their weights W and the conversion coefficients V once; ``predict`` then
+needs only the target's coarse image, whose weighted sum over the similar pixels is
+taken per coarse cell (see :func:`coarse_cell_labels`) when the coarse image is
+blocky. Whatever the route, the result equals the per-pixel baseline
+(:mod:`agrifactory.fusion.reference`) to rounding.
+
+Conventions
+-----------
+Arrays are (bands, rows, cols) or (rows, cols) for one band, NumPy or CuPy (the
+result is of the same kind; CuPy runs the CUDA kernels). A pixel is missing in an
+image when any band is NaN or equals ``params.background``; a pixel missing in any
+of the five images is never a similar pixel nor part of a window mean, and comes out
+as NaN with QA flag ``QA_INVALID`` (see :mod:`agrifactory.fusion.params`). The similarity thresholds (a statistic of each fine
+image) use the pixels valid in the four base images, so they do not depend on the
+target date.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, NamedTuple
+
+import numba
+import numpy as np
+
+from agrifactory.backend import array_namespace
+from agrifactory.errors import DataError, GridError
+from agrifactory.fusion import kernels as cpu_kernels
+from agrifactory.fusion.params import EstarfmParams
+from agrifactory.fusion.statistics import (
+    as_bands,
+    clip_bounds,
+    distance_table,
+    f_critical,
+    similarity_thresholds,
+    spectral_correlation,
+    valid_mask,
+    window_inverse_counts,
+    window_means,
+)
+
+log = logging.getLogger(__name__)
+
+INPUT_NAMES = ("fine1", "coarse1", "fine2", "coarse2", "coarse0")
+
+
+class KernelSet(NamedTuple):
+    """The compiled kernels of one back end (same signatures on CPU and GPU)."""
+
+    scan_rows: Any
+    scan_pixels: Any
+    cell_sums: Any
+    combine: Any
+
+
+CPU_KERNELS = KernelSet(
+    cpu_kernels.scan_rows, cpu_kernels.scan_pixels, cpu_kernels.cell_sums, cpu_kernels.combine
+)
+CPU_KERNELS_SERIAL = KernelSet(
+    cpu_kernels.scan_rows_serial,
+    cpu_kernels.scan_pixels_serial,
+    cpu_kernels.cell_sums_serial,
+    cpu_kernels.combine_serial,
+)
+
+
+def _kernel_set(xp: ModuleType) -> KernelSet:
+    if xp is np:
+        return CPU_KERNELS_SERIAL if numba.get_num_threads() == 1 else CPU_KERNELS
+    from agrifactory.fusion.gpu import gpu_kernels
+
+    return gpu_kernels()
+
+
+@dataclass
+class EstarfmModel:
+    """What :func:`prepare` computes from two base pairs, reused for every target date.
+
+    Attributes hold arrays of the input's kind (NumPy or CuPy): the base images
+    ``fine``/``coarse`` (2, bands, rows, cols) float64; ``base_valid`` (rows, cols);
+    thresholds ``th`` (2 * bands, rows, cols) and their float32 widening ``th32``;
+    correlations ``corr``; the kernels' per-pixel quantities ``qu`` and ``qw``; the
+    number of similar pixels ``n``; per band V and the W-weighted sums ``par`` (see
+    :mod:`agrifactory.fusion.kernels`); and, when coarse
+    cells were given, the weights per cell as compressed rows (``indptr``,
+    ``cell_ids``, ``cell_wts``) with ``overflow`` marking windows of too many cells.
+    """
+
+    params: EstarfmParams
+    two_d: bool
+    fine: Any
+    coarse: Any
+    base_valid: Any
+    th: Any
+    th32: Any
+    corr: Any
+    qu: Any
+    qw: Any
+    bounds: tuple[Any, Any, Any, Any]
+    n: Any
+    par: Any
+    labels: Any | None = None
+    cell_first: Any | None = None
+    indptr: Any | None = None
+    cell_ids: Any | None = None
+    cell_wts: Any | None = None
+    overflow: Any | None = None
+    base_means: tuple[Any, Any, Any] | None = None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(bands, rows, cols) of the images."""
+        return tuple(self.fine.shape[1:])  # type: ignore[return-value]
+
+
+def widened_thresholds(fv: Any, th: Any, valid: Any) -> Any:
+    """float32 thresholds for the kernels' pre-test that never reject a similar pixel.
+
+    With ``u = 2**-24``, float32 rounding moves ``|x - c|`` by at most
+    ``3u (|x| + |c|) <= 6u M`` (M the plane's largest valid magnitude) and the
+    threshold by ``u th``; widening by ``8u M + 2u th`` and rounding up keeps every
+    pixel with ``|x - c| < th`` in float64. The kernels confirm each pixel in float64.
+    """
+    xp = array_namespace(fv, th, valid)
+    u = 2.0**-24
+    big = xp.stack([xp.max(xp.abs(xp.where(valid, p, 0.0))) for p in fv])[:, None, None]
+    wide = (th + 8 * u * big + 2 * u * xp.abs(th)).astype(np.float32)
+    return xp.nextafter(wide, xp.asarray(np.inf, dtype=np.float32))
+
+
+def _check_inputs(arrays: list[Any], names: tuple[str, ...]) -> tuple[ModuleType, list[Any], bool]:
+    xp = array_namespace(*arrays)
+    two_d = arrays[0].ndim == 2
+    out = []
+    for a, name in zip(arrays, names, strict=True):
+        if a.ndim not in (2, 3):
+            raise GridError(
+                f"{name}: expected a (rows, cols) or (bands, rows, cols) array, got shape {a.shape}"
+            )
+        out.append(as_bands(xp.asarray(a, dtype=np.float64)))
+    shape = out[0].shape
+    for a, name in zip(out[1:], names[1:], strict=True):
+        if a.shape != shape:
+            raise GridError(
+                f"{name} has shape (bands, rows, cols) {a.shape} but {names[0]} has {shape}; "
+                "all images must be on one grid with the same bands (resample the coarse "
+                "images onto the fine grid first)"
+            )
+    return xp, out, two_d
+
+
+def _dummies(xp: ModuleType, nb: int) -> dict[str, Any]:
+    return {
+        "labels": xp.zeros((1, 1), dtype=np.int32),
+        "cell_ids": xp.zeros((1, 1), dtype=np.int32),
+        "cell_wts": xp.zeros((1, 1)),
+        "cell_count": xp.zeros(1, dtype=np.int32),
+    }
+
+
+def _kernel_constants(xp: ModuleType, params: EstarfmParams) -> tuple[Any, Any]:
+    w = params.half_window
+    dist = xp.asarray(distance_table(w))
+    fcrit = xp.asarray(f_critical(2 * (2 * w + 1) ** 2, params.significance))
+    return dist, fcrit
+
+
+def _setup(fine1, coarse1, fine2, coarse2, params, names) -> tuple[ModuleType, EstarfmModel]:
+    xp, (f1, c1, f2, c2), two_d = _check_inputs([fine1, coarse1, fine2, coarse2], names)
+    nb, rows, cols = f1.shape
+    base_valid = valid_mask([f1, c1, f2, c2], params.background)
+    if not bool(base_valid.any()):
+        raise DataError(
+            f"no pixel is valid in all four base images ({', '.join(names)}): every pixel "
+            f"is NaN or background ({params.background}) in at least one of them; "
+            "choose other base pairs"
+        )
+    th = xp.concatenate(
+        [
+            similarity_thresholds(f1, base_valid, params),
+            similarity_thresholds(f2, base_valid, params),
+        ]
+    )
+    qu = xp.concatenate([c1, c2, f1 + f2, c1 * c1 + c2 * c2, c1 * f1 + c2 * f2, f1 * f1 + f2 * f2])
+    qw = xp.concatenate([c1, c2, f1, f2])
+    corr = spectral_correlation(f1, c1, f2, c2)
+    rlo, rhi = clip_bounds(rows, params.half_window, params)
+    clo, chi = clip_bounds(cols, params.half_window, params)
+    model = EstarfmModel(
+        params=params,
+        two_d=two_d,
+        fine=xp.stack([f1, f2]),
+        coarse=xp.stack([c1, c2]),
+        base_valid=base_valid,
+        th=th,
+        th32=widened_thresholds(xp.concatenate([f1, f2]), th, base_valid),
+        corr=corr,
+        qu=xp.ascontiguousarray(qu.transpose(1, 2, 0)),
+        qw=xp.ascontiguousarray(qw.transpose(1, 2, 0)),
+        bounds=tuple(xp.asarray(b) for b in (rlo, rhi, clo, chi)),  # type: ignore[arg-type]
+        n=xp.zeros((rows, cols), dtype=np.int32),
+        par=xp.full((cpu_kernels.N_PAR, nb, rows, cols), xp.nan),
+    )
+    return xp, model
+
+
+def _scan_args(
+    model: EstarfmModel, xp: ModuleType, valid: Any, coarse0: Any | None = None
+) -> tuple[Any, ...]:
+    """The kernels' arguments from the window bounds to ``fcrit``."""
+    p = model.params
+    dist, fcrit = _kernel_constants(xp, p)
+    nb, rows, cols = model.shape
+    fv = model.fine.reshape(2 * nb, rows, cols)
+    fv32 = fv.astype(np.float32)
+    qw = model.qw
+    if coarse0 is not None:
+        qw = xp.ascontiguousarray(xp.concatenate([qw, coarse0.transpose(1, 2, 0)], axis=2))
+    return (
+        *model.bounds, fv, model.th, fv32, model.th32, model.qu, qw, valid.astype(np.uint8), model.corr, dist,
+        p.half_window, p.coarse_change_threshold, p.max_conversion, p.min_candidates, fcrit,
+    )  # fmt: skip
+
+
+def _strip_rows(xp: ModuleType, cols: int, capacity: int) -> int:
+    budget = 2**21 if xp is np else 2**26  # cell-buffer entries per strip
+    return max(1, budget // max(1, cols * capacity))
+
+
+def _relabel(xp: ModuleType, labels: Any) -> tuple[Any, Any]:
+    """Consecutive int32 labels and the flat index of one pixel of each label."""
+    flat = labels.ravel()
+    _, first, inverse = xp.unique(flat, return_index=True, return_inverse=True)
+    return inverse.reshape(labels.shape).astype(np.int32), first
+
+
+def prepare(
+    fine1: Any,
+    coarse1: Any,
+    fine2: Any,
+    coarse2: Any,
+    params: EstarfmParams | None = None,
+    *,
+    coarse_cells: Any | None = None,
+) -> EstarfmModel:
+    """Similar pixels, weights W and conversion coefficients V of one set of base pairs.
+
+    Parameters
+    ----------
+    fine1, coarse1, fine2, coarse2
+        The base pairs on the fine grid, (bands, rows, cols) or (rows, cols).
+    params
+        Settings (default :class:`EstarfmParams()`).
+    coarse_cells
+        Optional (rows, cols) integer labels of the coarse cells, e.g. from
+        :func:`coarse_cell_labels`: pixels with one label share one coarse value at
+        every target date. With them, :func:`predict` sums the weights per cell,
+        which makes a target date cost a few dozen operations per pixel. Labels
+        that turn out wrong for a date are detected and those pixels are computed
+        exactly, so labels never change a result, only its speed.
+
+    Returns
+    -------
+    EstarfmModel
+        Arrays of the input's kind.
+    """
+    params = params or EstarfmParams()
+    xp, model = _setup(fine1, coarse1, fine2, coarse2, params, INPUT_NAMES[:4])
+    ks = _kernel_set(xp)
+    nb, rows, cols = model.shape
+    d = _dummies(xp, nb)
+    args = _scan_args(model, xp, model.base_valid)
+    if coarse_cells is None:
+        ks.scan_rows(0, rows, *args, d["labels"], False, d["cell_ids"], d["cell_wts"],
+                     d["cell_count"], model.n, model.par)  # fmt: skip
+        return model
+
+    cells = xp.asarray(coarse_cells)
+    if cells.shape != (rows, cols):
+        raise GridError(
+            f"coarse_cells has shape {cells.shape}, expected (rows, cols) = {(rows, cols)}"
+        )
+    labels, first = _relabel(xp, cells)
+    cap = params.cell_capacity
+    step = _strip_rows(xp, cols, cap)
+    raw, ids, wts = [], [], []
+    # Buffers are reused strip after strip; entries past a pixel's count are never read.
+    buf_ids = xp.empty((step * cols, cap), dtype=np.int32)
+    buf_wts = xp.empty((step * cols, cap), dtype=np.float64)
+    for ra in range(0, rows, step):
+        rb = min(rows, ra + step)
+        npx = (rb - ra) * cols
+        buf_cnt = xp.zeros(npx, dtype=np.int32)
+        ks.scan_rows(ra, rb, *args, labels, True, buf_ids, buf_wts, buf_cnt, model.n,
+                     model.par)  # fmt: skip
+        keep = xp.arange(cap)[None, :] < buf_cnt[:, None]
+        raw.append(buf_cnt)
+        ids.append(buf_ids[:npx][keep])
+        wts.append(buf_wts[:npx][keep].astype(np.float32))
+        log.debug("prepared rows %d-%d of %d", ra, rb, rows)
+    del buf_ids, buf_wts
+    raw_count = xp.concatenate(raw)
+    count = xp.maximum(raw_count, 0)
+    overflow = raw_count < 0
+    model.labels = labels
+    model.cell_first = first
+    model.indptr = xp.concatenate([xp.zeros(1, dtype=np.int64), xp.cumsum(count, dtype=np.int64)])
+    model.cell_ids = xp.concatenate(ids)
+    model.cell_wts = xp.concatenate(wts)
+    model.overflow = overflow.reshape(rows, cols) & model.base_valid
+    log.info(
+        "prepared %d x %d pixels: %.1f similar pixels and %.1f coarse cells per window on average",
+        rows, cols, float(model.n[model.base_valid].mean()), float(count.sum()) / max(1, rows * cols),
+    )  # fmt: skip
+    if bool(model.overflow.any()):
+        log.info(
+            "%d windows hold more than %d coarse cells; they are predicted by the exact path",
+            int(model.overflow.sum()), cap,
+        )  # fmt: skip
+    return model
+
+
+def _combine(
+    xp: ModuleType,
+    fine: Any,
+    n: Any,
+    par: Any,
+    means: tuple[Any, Any, Any],
+    valid: Any,
+    params: EstarfmParams,
+) -> tuple[Any, Any]:
+    """The prediction and QA flags from the per-pixel sums (steps 4 and 5)."""
+    nb, rows, cols = fine.shape[1:]
+    flat = lambda a: a.reshape(*a.shape[:-2], rows * cols)  # noqa: E731
+    pred = xp.empty((nb, rows * cols), dtype=np.float32)
+    qa = xp.empty((nb, rows * cols), dtype=np.uint8)
+    lo, hi = params.valid_range
+    _kernel_set(xp).combine(
+        flat(fine), flat(n), flat(par), *(flat(m) for m in means),
+        flat(valid.astype(np.uint8)), float(lo), float(hi), params.min_candidates, pred, qa,
+    )  # fmt: skip
+    return pred.reshape(nb, rows, cols), qa.reshape(nb, rows, cols)
+
+
+def _finish(model: EstarfmModel, pred: Any, qa: Any) -> tuple[Any, Any]:
+    if model.two_d:
+        return pred[0], qa[0]
+    return pred, qa
+
+
+def _target(model: EstarfmModel, coarse0: Any, xp: ModuleType) -> Any:
+    c0 = xp.asarray(coarse0, dtype=np.float64)
+    if c0.ndim not in (2, 3) or as_bands(c0).shape != model.shape:
+        raise GridError(
+            f"coarse0 has shape {tuple(c0.shape)} but the base pairs have (bands, rows, cols) "
+            f"{model.shape}; resample the target coarse image onto the same fine grid"
+        )
+    return as_bands(c0)
+
+
+def predict(model: EstarfmModel, coarse0: Any) -> tuple[Any, Any]:
+    """Predict the fine image at a target date from a prepared model.
+
+    Parameters
+    ----------
+    model
+        From :func:`prepare` (same array kind as ``coarse0``).
+    coarse0
+        The coarse image at the target date on the fine grid; NaN or background
+        where missing.
+
+    Returns
+    -------
+    prediction, qa
+        float32 prediction (NaN where not predicted) and uint8 QA flags
+        (``QA_*`` in :mod:`agrifactory.fusion.params`), shaped like the inputs.
+    """
+    xp = array_namespace(model.fine, coarse0)
+    params = model.params
+    c0 = _target(model, coarse0, xp)
+    nb, rows, cols = model.shape
+    c0_valid = valid_mask([c0], params.background)
+    valid = model.base_valid & c0_valid
+    if not bool(valid.any()):
+        log.warning("coarse0 is missing at every valid pixel: nothing to predict")
+    weighted = valid & (model.n > params.min_candidates)
+    par = model.par.copy()
+    n = model.n
+    ks = _kernel_set(xp)
+
+    if model.labels is None:
+        exact = weighted
+    else:
+        labels = model.labels.ravel()
+        flat = c0.reshape(nb, -1)
+        rep = flat[:, model.cell_first]  # one C0 value per cell and band
+        same = (flat == rep[:, labels]) | (xp.isnan(flat) & xp.isnan(rep[:, labels]))
+        bad = xp.zeros(rep.shape[1], dtype=bool)
+        bad[labels[~same.all(axis=0)]] = True  # cells whose C0 is not one value
+        bad |= ~valid_mask([rep[:, :, None]], params.background)[:, 0]  # missing cells
+        hits = xp.concatenate(
+            [xp.zeros(1, dtype=np.int64), xp.cumsum(bad[model.cell_ids], dtype=np.int64)]
+        )
+        touched = (hits[model.indptr[1:]] - hits[model.indptr[:-1]]) > 0
+        exact = weighted & (touched.reshape(rows, cols) | model.overflow)
+        fast = xp.nonzero((weighted & ~exact).ravel())[0]
+        if fast.size:
+            g0 = xp.full((nb, rows * cols), xp.nan)
+            ks.cell_sums(fast, model.indptr, model.cell_ids, model.cell_wts, rep, g0)
+            par[cpu_kernels.PAR_WC0] = g0.reshape(nb, rows, cols)
+
+    pix_r, pix_c = (xp.ascontiguousarray(a) for a in xp.nonzero(exact))
+    if pix_r.size:
+        n = n.copy()
+        d = _dummies(xp, nb)
+        ks.scan_pixels(
+            pix_r, pix_c, *_scan_args(model, xp, valid, c0), d["labels"], False,
+            d["cell_ids"], d["cell_wts"], d["cell_count"], n, par,
+        )  # fmt: skip
+
+    if bool((valid == model.base_valid).all()):
+        if model.base_means is None:  # the base dates' means, shared by every such date
+            inv = window_inverse_counts(valid, params)
+            m1, m2 = window_means([model.coarse[0], model.coarse[1]], valid, params, inv)
+            model.base_means = (inv, m1, m2)
+        inv, m1, m2 = model.base_means
+        (m0,) = window_means([c0], valid, params, inv)
+    else:
+        m0, m1, m2 = window_means([c0, model.coarse[0], model.coarse[1]], valid, params)
+    pred, qa = _combine(xp, model.fine, n, par, (m0, m1, m2), valid, params)
+    return _finish(model, pred, qa)
+
+
+def fuse(
+    fine1: Any,
+    coarse1: Any,
+    fine2: Any,
+    coarse2: Any,
+    coarse0: Any,
+    params: EstarfmParams | None = None,
+) -> tuple[Any, Any]:
+    """ESTARFM: predict the fine image at a target date from two base pairs.
+
+    Parameters
+    ----------
+    fine1, coarse1, fine2, coarse2
+        Fine and coarse images of the two base dates, all on the fine grid,
+        (bands, rows, cols) or (rows, cols); NumPy or CuPy.
+    coarse0
+        The coarse image at the target date.
+    params
+        Settings (default :class:`EstarfmParams()`, the authors' defaults with the
+        ``halo`` block layout).
+
+    Returns
+    -------
+    prediction, qa
+        float32 prediction (NaN where not predicted) and uint8 QA flags, of the
+        inputs' shape and array kind.
+
+    Raises
+    ------
+    GridError
+        If the images differ in shape or band count.
+    DataError
+        If no pixel is valid in all four base images.
+    """
+    params = params or EstarfmParams()
+    xp, model = _setup(fine1, coarse1, fine2, coarse2, params, INPUT_NAMES[:4])
+    c0 = _target(model, coarse0, xp)
+    nb, rows, cols = model.shape
+    valid = model.base_valid & valid_mask([c0], params.background)
+    d = _dummies(xp, nb)
+    _kernel_set(xp).scan_rows(
+        0, rows, *_scan_args(model, xp, valid, c0), d["labels"], False, d["cell_ids"],
+        d["cell_wts"], d["cell_count"], model.n, model.par,
+    )  # fmt: skip
+    means = window_means([c0, model.coarse[0], model.coarse[1]], valid, params)
+    pred, qa = _combine(xp, model.fine, model.n, model.par, tuple(means), valid, params)
+    return _finish(model, pred, qa)
+
+
+def coarse_cell_labels(*coarse: Any) -> Any:
+    """Label the coarse cells of coarse images resampled (nearest) to the fine grid.
+
+    Pixels get one label when their values are identical in every given image, so a
+    label marks one coarse cell (or several cells that happen to agree everywhere,
+    which is just as good). Pass all coarse images of the year to label cells that
+    hold for every target date.
+
+    Parameters
+    ----------
+    *coarse
+        Arrays of shape (rows, cols) or (k, rows, cols); NaN counts as one value.
+
+    Returns
+    -------
+    (rows, cols) int32 labels, of the inputs' array kind.
+    """
+    xp = array_namespace(*coarse)
+    layers = [as_bands(xp.asarray(c)) for c in coarse]
+    shape = layers[0].shape[1:]
+    h = xp.full(shape, 1469598103934665603, dtype=np.uint64)
+    prime = np.uint64(1099511628211)
+    for stack in layers:
+        if stack.shape[1:] != shape:
+            raise GridError(
+                f"coarse images of shapes {shape} and {stack.shape[1:]} cannot be labelled together"
+            )
+        x = stack.astype(np.float64) + 0.0  # -0.0 becomes 0.0
+        x = xp.where(xp.isnan(x), xp.nan, x)
+        bits = x.view(np.uint64)
+        for k in range(bits.shape[0]):
+            h = (h ^ bits[k]) * prime
+    _, inverse = xp.unique(h.ravel(), return_inverse=True)
+    return inverse.reshape(shape).astype(np.int32)
+
+
+def blend_then_index(
+    fine1: Any,
+    coarse1: Any,
+    fine2: Any,
+    coarse2: Any,
+    coarse0: Any,
+    params: EstarfmParams | None = None,
+    *,
+    red: int = 0,
+    nir: int = 1,
+) -> tuple[Any, Any]:
+    """Fuse the red and NIR bands, then compute NDVI from the fused bands.
+
+    The alternative to the factory's default (fuse NDVI images directly with
+    :func:`fuse` and :meth:`EstarfmParams.ndvi`). Inputs are multi-band
+    reflectance images holding red and NIR at band indices ``red`` and ``nir``.
+
+    Returns
+    -------
+    ndvi, qa
+        float32 NDVI (rows, cols), NaN where either band was not predicted or
+        ``red + nir == 0``; QA flags (2, rows, cols) of the fused red and NIR.
+    """
+    xp = array_namespace(fine1, coarse1, fine2, coarse2, coarse0)
+    pick = [red, nir]
+    images = []
+    for a, name in zip((fine1, coarse1, fine2, coarse2, coarse0), INPUT_NAMES, strict=True):
+        if a.ndim != 3 or max(pick) >= a.shape[0]:
+            raise GridError(
+                f"{name}: expected (bands, rows, cols) with bands {pick}, got shape {a.shape}"
+            )
+        images.append(a[pick])
+    pred, qa = fuse(*images, params)
+    r, n = pred[0].astype(np.float64), pred[1].astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ndvi = (n - r) / (n + r)
+    ndvi = xp.where(xp.isfinite(ndvi), ndvi, xp.nan).astype(np.float32)
+    return ndvi, qa
