@@ -1,1 +1,23 @@
-"""Quicklooks, STAC catalog and summary tables."""
+"""Report pieces: quicklook maps, comparison charts, tables, provenance, STAC and VRT mosaics.
+
+The modules write the files that ``snakemake --report`` gathers (captions in
+``workflow/report/``) and the catalog a GIS opens. They read the stages' output
+files and tables; they import no stage module.
+
+``palettes``
+    Colours of every class legend in :mod:`agrifactory.legend`.
+``maps``
+    Quicklook PNGs of class products (legend) and continuous products (colour
+    bar), with a scale bar, read at reduced resolution from a COG or a VRT mosaic.
+``charts``
+    Mapped against official area per unit: a bar chart and a scatter plot
+    with the 1:1 line and the ±10 % band.
+``tables``
+    HTML and CSV summary tables.
+``provenance``
+    The run's provenance: config, package versions, input inventory summary.
+``stac``
+    A STAC catalog (pystac) of every product, its items linked to their inputs.
+``vrt``
+    GDAL VRT mosaics of a product's tiles (written as XML), which QGIS opens.
+"""

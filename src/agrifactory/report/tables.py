@@ -1,0 +1,95 @@
+"""Summary tables for the report: standalone HTML (styled) and CSV."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agrifactory.io.files import atomic_path, write_text_atomic
+
+_CSS = """
+body { font-family: "DejaVu Sans", "Noto Sans CJK SC", sans-serif; margin: 1.2em; color: #222; }
+h1 { font-size: 1.25em; }
+p.caption { max-width: 60em; color: #444; }
+table { border-collapse: collapse; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.55em; }
+th { background: #f0f0f0; position: sticky; top: 0; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.yes td.flag { background: #d9f0d3; }
+tr.no td.flag { background: #f8d4cf; }
+tr.total td { font-weight: bold; border-top: 2px solid #888; }
+tr.missing td { color: #777; font-style: italic; }
+"""
+
+
+def _format(value: object, column: str) -> tuple[str, str]:
+    """Text and CSS class of one cell."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return "—", "num"
+    if isinstance(value, bool | np.bool_):
+        return ("yes" if value else "no"), "flag"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}", "num"
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if column.endswith("_pct"):
+            return f"{v:+.1f}", "num"
+        if column in ("coverage",) or column.startswith(("r2", "share_")):
+            return f"{v:.3f}", "num"
+        return (f"{v:,.3f}" if abs(v) < 1e6 else f"{v:,.0f}"), "num"
+    return html.escape(str(value)), ""
+
+
+def write_html_table(
+    table: pd.DataFrame,
+    path: str | Path,
+    *,
+    title: str,
+    caption: str = "",
+    flag_column: str | None = None,
+) -> Path:
+    """Write a table as a standalone HTML page.
+
+    Rows are shaded by ``flag_column`` (a boolean such as ``within_10pct``); rows
+    whose ``status`` is ``national total`` are set in bold, ``no statistic`` and
+    ``not mapped`` rows in grey italics. Missing values show as a dash.
+    """
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    body = []
+    for rec in table.to_dict("records"):
+        classes = []
+        if flag_column and flag_column in rec and rec[flag_column] is not pd.NA:
+            flag = rec[flag_column]
+            if isinstance(flag, bool | np.bool_):
+                classes.append("yes" if flag else "no")
+        status = rec.get("status")
+        if status == "national total":
+            classes.append("total")
+        elif status in ("no statistic", "not mapped", "partly mapped"):
+            classes.append("missing")
+        cells = []
+        for col, value in rec.items():
+            text, css = _format(value, str(col))
+            css = "flag" if col == flag_column else css
+            cells.append(f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>")
+        body.append(f'<tr class="{" ".join(classes)}">{"".join(cells)}</tr>')
+    page = (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>"
+        + (f'<p class="caption">{html.escape(caption)}</p>' if caption else "")
+        + f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        "</body></html>\n"
+    )
+    write_text_atomic(path, page)
+    return Path(path)
+
+
+def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as CSV, atomically."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+    return Path(path)
