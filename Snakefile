@@ -22,6 +22,7 @@ include: "workflow/rules/tiles.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/quality.smk"
+include: "workflow/rules/fusion.smk"
 
 
 rule all:
@@ -30,4 +31,5 @@ rule all:
         rules.tiles.output,
         ingest_targets(),
         quality_targets(),
+        fusion_targets(),
         demo_targets(),

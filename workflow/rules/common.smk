@@ -119,3 +119,16 @@ def quality_inputs(wildcards):
 
 def quality_targets():
     return per_tile(f"{tile_dir('quality')}/pairs.csv")
+
+
+# --- fusion -------------------------------------------------------------------
+
+
+def fusion_pairs_table(wildcards):
+    """The pairs table that drives the fused product (fusion.pairs)."""
+    name = "pairs" if config["fusion"]["pairs"] == "quality" else "nearest_pairs"
+    return f"{R}/tiles/{wildcards.tile}/{wildcards.year}/quality/{name}.csv"
+
+
+def fusion_targets():
+    return per_tile(f"{tile_dir('fusion')}/ndvi_8day.tif")
