@@ -426,6 +426,7 @@ def read_station_csv(path: str | Path) -> StationRead:
                 LineProblem(str(path), int(ln), "lon/lat differ from the station's first row")
             )
         df = df[~moved].reset_index(drop=True)
+    problems.sort(key=lambda p: p.line)
     _finish(path, df, problems, len(rows) + len(problems))
     return StationRead(df, problems, [str(path)])
 

@@ -211,7 +211,7 @@ def sample_drivers(
     for name, path in paths.items():
         with open_raster(path) as src:
             x, y = _points_in_crs(CRS.from_user_input(src.crs), lon, lat)
-            cols, rows = ~src.transform * (np.asarray(x), np.asarray(y))
+            cols, rows = ~src.transform @ (np.asarray(x), np.asarray(y))
             rows, cols = np.asarray(rows), np.asarray(cols)
             margin = 3
             window = (
@@ -280,8 +280,8 @@ def aggregate_drivers(
                     "warp the driver to EPSG:4326 first",
                 )
             inv = ~src.transform
-            c0, r0 = inv * (lon0, lat1)
-            c1, r1 = inv * (lon1, lat0)
+            c0, r0 = inv @ (lon0, lat1)
+            c1, r1 = inv @ (lon1, lat0)
             window = (
                 (int(np.floor(r0)) - 1, int(np.ceil(r1)) + 1),
                 (int(np.floor(c0)) - 1, int(np.ceil(c1)) + 1),
@@ -289,7 +289,7 @@ def aggregate_drivers(
             data, origin = _read_window(src, *window)
             if data is None:
                 raise InputError(path, f"driver {name!r} does not cover the region", "extend it")
-            win_transform = src.transform * Affine.translation(origin[1], origin[0])
+            win_transform = src.transform @ Affine.translation(origin[1], origin[0])
             dates = _band_dates(src, name)
             if name == "dem":
                 slope = _slope_deg(data[0], src.transform, crs, origin[0])

@@ -50,6 +50,21 @@ def station_folds(stations: Sequence[str], n_folds: int, seed: int = 0) -> list[
     return [np.sort(ids[order[k::n_folds]]) for k in range(n_folds)]
 
 
+def cv_splits(
+    stations: Sequence[str], n_folds: int, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) index arrays into ``stations`` for each fold of :func:`station_folds`.
+
+    An id that occurs several times in ``stations`` always falls on one side.
+    """
+    ids = np.asarray(list(stations), dtype=object)
+    out = []
+    for test_ids in station_folds(ids, n_folds, seed):
+        test = np.isin(ids, test_ids)
+        out.append((np.flatnonzero(~test), np.flatnonzero(test)))
+    return out
+
+
 def per_station_metrics(
     estimate: np.ndarray, observed: np.ndarray, stations: Sequence[str]
 ) -> pd.DataFrame:

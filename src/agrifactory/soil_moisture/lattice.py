@@ -93,7 +93,7 @@ class CoarseGrid:
 
     def cell_of(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Flat cell index of each point, -1 outside the grid."""
-        col, row = ~self.transform * (np.asarray(lon, float), np.asarray(lat, float))
+        col, row = ~self.transform @ (np.asarray(lon, float), np.asarray(lat, float))
         col = np.floor(col).astype(np.int64)
         row = np.floor(row).astype(np.int64)
         h, w = self.shape

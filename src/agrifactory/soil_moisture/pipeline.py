@@ -50,7 +50,7 @@ from agrifactory.soil_moisture.downscale import (
     train_layer,
 )
 from agrifactory.soil_moisture.drivers import aggregate_drivers, sample_drivers, year_days
-from agrifactory.soil_moisture.evaluate import station_folds, summarise
+from agrifactory.soil_moisture.evaluate import cv_splits, summarise
 from agrifactory.soil_moisture.features import FeatureBlock, feature_block
 from agrifactory.soil_moisture.lattice import (
     Pixels,
@@ -423,11 +423,7 @@ def _cv(
         k: np.full((t, s, n_layers), np.nan, np.float32)
         for k in ("calibrated", "calibrated_target_only")
     }
-    ids = np.asarray(stations.ids, dtype=object)
-    for k, test_ids in enumerate(station_folds(stations.ids, folds, seed)):
-        test = np.flatnonzero(np.isin(ids, test_ids))
-        train = np.flatnonzero(~np.isin(ids, test_ids))
-        assert not set(ids[test]) & set(ids[train])
+    for k, (train, test) in enumerate(cv_splits(stations.ids, folds, seed)):
         x, y = samples.select(train)
         tuned = copy_corrector(pretrained)
         fit(tuned, x, y, finetune, freeze_features=True, seed=seed + k)

@@ -346,7 +346,7 @@ def _write_truth(path: Path, sm_s, sm_rz, lat, lon, days) -> None:
         "zlib": True,
         "complevel": 1,
         "shuffle": True,
-        "chunksizes": (32, 100, 100),
+        "chunksizes": (32, min(100, lat.size), min(100, lon.size)),
     }
     ds = xr.Dataset(
         {
