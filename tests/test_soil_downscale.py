@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agrifactory.errors import InputError
+from agrifactory.soil_moisture import trees as trees_module
 from agrifactory.soil_moisture.downscale import (
     DownscalerModel,
     predict_block,
@@ -88,10 +89,14 @@ def _booster(n_features: int, seed: int = 0, **params) -> tuple[lgb.Booster, np.
     return lgb.train(p, lgb.Dataset(x, y), num_boost_round=40), rng
 
 
-def test_compiled_trees_equal_booster_predict():
+@pytest.mark.parametrize("heap", [True, False])
+def test_compiled_trees_equal_booster_predict(heap, monkeypatch):
+    if not heap:  # deeper trees than MAX_HEAP_DEPTH are walked node by node
+        monkeypatch.setattr(trees_module, "MAX_HEAP_DEPTH", 2)
     booster, rng = _booster(6)
     x = rng.normal(size=(5000, 6)).astype(np.float32)
     trees = CompiledTrees.from_booster(booster)
+    assert trees.uses_heap is heap and trees.depth > 2
     np.testing.assert_allclose(
         trees.predict(x), booster.predict(x, num_threads=1), rtol=0, atol=1e-12
     )

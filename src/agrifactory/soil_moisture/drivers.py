@@ -117,10 +117,11 @@ def _to_daily(
                 "give one band per day",
             )
         out = data[[index[d] for d in days]]
-        if np.isnan(out).any():
+        gaps = np.isnan(out).any(axis=0) & ~np.isnan(out).all(axis=0)
+        if gaps.any():
             raise DataError(
-                f"{path}: precipitation has missing values inside the area; rain cannot be "
-                "interpolated in time: fill the product first"
+                f"{path}: precipitation is missing on some days at {int(gaps.sum())} place(s); "
+                "rain cannot be interpolated in time: fill the product first"
             )
         return out
     in_year = [i for i, d in enumerate(dates) if abs((d - days[0]).days) < 400]
