@@ -24,6 +24,7 @@ from agrifactory.soil_moisture.pipeline import (
     train_bias_correction,
     train_downscaler_from_files,
 )
+from agrifactory.soil_moisture.plots import plot_station_series
 from agrifactory.soil_moisture.reference import load_reference
 from agrifactory.synthetic.soil_moisture import write_soil_moisture_world
 
@@ -161,6 +162,8 @@ def test_four_stages(world, model, tmp_path):
     assert (table["n"] > 1000).all() and table[["pcc", "rmse"]].notna().all().all()
     series = pd.read_csv(res.series)
     assert series["station"].nunique() == 6 and len(series) == 6 * 2 * 365
+    png = plot_station_series(res.series, tmp_path / "series.png", n_stations=2)
+    assert png.read_bytes()[:4] == b"\x89PNG"
     cnn = BiasCorrector.load(res.cnn)
     assert cnn.layers == ["surface", "rootzone"] and cnn.meta["pretrained_on"].startswith("source")
 

@@ -14,13 +14,18 @@ path reads:
   albedo (8-day composites dated by their first day, like MOD13/MOD11A2/MCD43),
   daily precipitation, and static DEM, sand and clay fractions. Band
   descriptions are dates (YYYY-MM-DD); units are set.
-* ``ismn/DEMO_SM/<station>/*.stm``: stations in the ISMN "header + values"
-  format and folder layout, 6-hourly, one sensor at 0.05 m (surface layer) and
-  one at 0.30 m (root-zone layer), with ISMN flags: mostly ``G``, some ``D0x``
-  (dubious spikes) and ``C0x`` (out of range).
+* ``ismn/DEMO_SM/<station>/*.stm``: the target network (default 40 stations)
+  in the ISMN "header + values" format and folder layout, 6-hourly, one probe
+  at 0.05 m (surface layer) and one at 0.30 m (root-zone layer), with ISMN
+  flags: mostly ``G``, some ``D0x`` (dubious spikes) and ``C0x`` (out of range).
+* ``stations_source/demo_dense_<year>.csv``: a dense source network (default
+  100 stations, clustered in the south-west 1x1 degree of the region) in the
+  station CSV format: daily means of 0-10 cm and 10-50 cm layers, a different
+  (factory) calibration, more noise, a few ``D01`` flags. The bias-correction
+  CNN is pretrained on it and fine-tuned on the target network.
 * ``<truth_dir>/sm_truth_<year>.nc``: the daily 1 km truth of both layers, and
-  ``<truth_dir>/stations_truth.csv``: station positions and their static
-  representativeness offsets.
+  ``<truth_dir>/stations_truth.csv``: station positions and their constant
+  station-specific offsets.
 
 The truth is a two-layer bucket model (0-10 cm over 10-100 cm) driven by the
 fine precipitation, with snow, runoff that grows with slope and wetness,
@@ -34,11 +39,14 @@ density and root-zone moisture. The precipitation driver is the true rain
 smoothed to about 0.1 degree with a multiplicative error, as a gridded product
 would be.
 
-A station reads the truth of its 1 km pixel plus a representativeness bias
-(point sensors see wetter clay spots, drier ridges and a wider dynamic range
-than the 1 km mean: a function of local clay, relief against the 5 km
-surroundings and the soil moisture itself), a small constant station-specific
-offset and point-scale noise.
+A station reads the truth ``theta`` of its 1 km pixel through a
+representativeness bias shared by every network: point sensors see wetter
+clay spots, drier ridges and a wider dynamic range than the 1 km mean,
+``point = theta * (1 + a (clay - 0.18) - b relief5) * (theta / m) ** p``
+(``relief5``: elevation above the 5 km mean). The network's calibration
+(``gain * point + bias``), a constant station-specific offset (sd 0.010-0.015)
+and day-to-day and reading noise come on top. The bias is a learnable function
+of the drivers in a 5 km patch plus the small unlearnable offset.
 """
 
 from __future__ import annotations
