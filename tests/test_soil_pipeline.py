@@ -196,3 +196,29 @@ def test_bias_training_refuses_shared_stations(world, model, tmp_path):
             pretrain=QUICK,
             finetune=QUICK,
         )
+
+
+@pytest.mark.parametrize("mode", ["reanalysis", "none"])
+def test_bias_training_without_a_source_network(world, model, tmp_path, mode):
+    res = train_bias_correction(
+        model,
+        world.reanalysis,
+        world.drivers,
+        world.stations_dir,
+        world.year,
+        tmp_path / "cnn.pt",
+        tmp_path / "eval.csv",
+        tmp_path / "series.csv",
+        pretrain_on=mode,
+        folds=2,
+        oof_folds=2,
+        pretrain=QUICK,
+        finetune=QUICK,
+    )
+    products = set(res.evaluation["product"])
+    if mode == "reanalysis":
+        assert "pretrained_only" in products and "calibrated_target_only" in products
+        assert BiasCorrector.load(res.cnn).meta["pretrained_on"].startswith("reanalysis")
+    else:
+        assert products == {"reanalysis", "downscaled", "calibrated"}
+        assert BiasCorrector.load(res.cnn).meta["pretrained_on"] == "none"

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from agrifactory.errors import DataError, InputError
+from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.grid import Tile
 from agrifactory.io.files import atomic_path
 from agrifactory.io.stations import (
@@ -411,33 +411,42 @@ class BiasTrainResult:
 def _cv(
     samples: StationSamples,
     stations: StationSeries,
-    pretrained: BiasCorrector,
+    pretrained: BiasCorrector | None,
+    layers: Sequence[str],
     *,
     folds: int,
     finetune: TrainSettings,
+    width: int,
+    radius: int,
     seed: int,
 ) -> dict[str, np.ndarray]:
-    """Held-out corrections ``(T, S, L)`` of the fine-tuned and the target-only CNNs."""
+    """Held-out estimates ``(T, S, L)`` at the target stations, fold by fold.
+
+    ``calibrated``: the pretrained CNN fine-tuned with frozen feature layers
+    (or, without pretraining, the target-only CNN); ``calibrated_target_only``:
+    the same CNN trained from scratch on the fold's training stations.
+    """
     t, s, n_layers = samples.observed.shape
-    out = {
-        k: np.full((t, s, n_layers), np.nan, np.float32)
-        for k in ("calibrated", "calibrated_target_only")
-    }
+    names = ("calibrated", "calibrated_target_only") if pretrained else ("calibrated",)
+    out = {k: np.full((t, s, n_layers), np.nan, np.float32) for k in names}
     for k, (train, test) in enumerate(cv_splits(stations.ids, folds, seed)):
         x, y = samples.select(train)
-        tuned = copy_corrector(pretrained)
-        fit(tuned, x, y, finetune, freeze_features=True, seed=seed + k)
         scratch = new_corrector(
             x,
             y,
-            pretrained.layers,
-            width=pretrained.net.features[0].out_channels,
-            radius=pretrained.radius,
+            layers,
+            width=width,
+            radius=radius,
             seed=seed,
         )
         fit(scratch, x, y, finetune, freeze_features=False, seed=seed + k)
+        nets = {names[-1]: scratch}
+        if pretrained is not None:
+            tuned = copy_corrector(pretrained)
+            fit(tuned, x, y, finetune, freeze_features=True, seed=seed + k)
+            nets["calibrated"] = tuned
         xt = samples.patches[:, test].reshape((-1,) + samples.patches.shape[2:])
-        for name, net in (("calibrated", tuned), ("calibrated_target_only", scratch)):
+        for name, net in nets.items():
             corr = net.predict_patches(xt).reshape(t, len(test), n_layers)
             out[name][:, test] = samples.downscaled[:, test] + corr
         log.info(
@@ -457,6 +466,7 @@ def train_bias_correction(
     out_series: str | Path,
     *,
     source_stations: str | Path | Sequence[str | Path] | None = None,
+    pretrain_on: str | None = None,
     units: str = "m3/m3",
     bbox: Sequence[float] | None = None,
     station_depths: Mapping[str, Sequence[float]] | None = None,
@@ -473,20 +483,32 @@ def train_bias_correction(
 ) -> BiasTrainResult:
     """Rule ``sm_bias_train``: pretrain, cross-validate and fine-tune the bias-correction CNN.
 
-    1. Pretraining where targets are plentiful. With ``source_stations`` (a
-       dense network, any station format): every source station-day, target =
-       station minus downscaled, inputs the same 1 km patches. Without: the
-       coarse domain, where at every reanalysis cell and day the target is the
-       reanalysis minus an out-of-fold downscaler prediction (the cell held out
-       of its training) and inputs are patches of cells.
+    1. Pretraining where targets are plentiful (``pretrain_on``):
+
+       * ``"source"`` (the default when ``source_stations`` is given): a dense
+         source network, any station format; every source station-day is a
+         sample (target = station minus downscaled, inputs the same 1 km patches).
+       * ``"reanalysis"``: the coarse domain; at every reanalysis cell and day
+         the target is the reanalysis minus an out-of-fold downscaler
+         prediction (the cell held out of its training), inputs patches of cells.
+         On the demo this transfers worse than no pretraining (docs/soil-moisture.md).
+       * ``"none"`` (the default without source stations): no transfer; the CNN
+         learns from the target stations alone, which is logged as a warning.
+
     2. Leave-stations-out cross-validation over the target ``stations``
        (``folds`` folds grouped by station): the pretrained CNN fine-tuned with
        its feature layers frozen, and the same CNN trained from scratch on the
        same stations, both predict the held-out stations. Metrics per layer of
-       the reanalysis, the downscaled product, the pretrained CNN alone and both
+       the reanalysis, the downscaled product, the pretrained CNN alone and the
        calibrated products go to ``out_table``; daily series to ``out_series``.
-    3. The delivered CNN: the pretrained network fine-tuned on all target stations.
+    3. The delivered CNN: the pretrained network fine-tuned on all target
+       stations (or, with ``"none"``, the CNN trained on all of them).
     """
+    mode = pretrain_on or ("source" if source_stations is not None else "none")
+    if mode not in ("source", "reanalysis", "none"):
+        raise ConfigError(f"pretrain_on {mode!r}: use 'source', 'reanalysis' or 'none'")
+    if mode == "source" and source_stations is None:
+        raise ConfigError("pretrain_on 'source' needs source_stations (a dense network)")
     start = time.perf_counter()
     model = DownscalerModel.load(model_path)
     layers = model.meta.get("layers", DEFAULT_LAYERS)
@@ -517,35 +539,49 @@ def train_bias_correction(
     samples = sets[0]
     log.info("station samples ready after %.1f s", time.perf_counter() - start)
 
-    if source_stations is not None:
+    pretrained = None
+    products = {"reanalysis": samples.reanalysis, "downscaled": samples.downscaled}
+    if mode == "source":
         px, py = sets[1].select(np.arange(len(networks[1].ids)))
-        pretrain_on = f"source stations ({len(networks[1].ids)})"
-    else:
+        pretrain_from = f"source stations ({len(networks[1].ids)})"
+    elif mode == "reanalysis":
         block = coarse_features(drivers, ref)
         oof = oof_coarse_predictions(block, ref, model, n_folds=oof_folds, seed=seed)
         px, py = pretraining_set(block, ref, oof, radius)
-        pretrain_on = "reanalysis cells (out-of-fold)"
-    pretrained = new_corrector(px, py, ref.layers, width=width, radius=radius, seed=seed)
-    losses = fit(pretrained, px, py, pretrain, seed=seed)
-    log.info(
-        "pretrained on %d samples from %s (loss %.3f -> %.3f) after %.1f s",
-        len(px),
-        pretrain_on,
-        losses[0],
-        losses[-1],
-        time.perf_counter() - start,
-    )
-    n_t, n_s, n_l = samples.observed.shape
-    flat = samples.patches.reshape((-1,) + samples.patches.shape[2:])
-    pretrained_only = samples.downscaled + pretrained.predict_patches(flat).reshape(n_t, n_s, n_l)
+        pretrain_from = "reanalysis cells (out-of-fold)"
+    else:
+        pretrain_from = "none"
+        log.warning("no pretraining: the CNN learns from the target stations alone")
+    if mode != "none":
+        pretrained = new_corrector(px, py, ref.layers, width=width, radius=radius, seed=seed)
+        losses = fit(pretrained, px, py, pretrain, seed=seed)
+        log.info(
+            "pretrained on %d samples from %s (loss %.3f -> %.3f) after %.1f s",
+            len(px),
+            pretrain_from,
+            losses[0],
+            losses[-1],
+            time.perf_counter() - start,
+        )
+        n_t, n_s, n_l = samples.observed.shape
+        flat = samples.patches.reshape((-1,) + samples.patches.shape[2:])
+        products["pretrained_only"] = samples.downscaled + pretrained.predict_patches(flat).reshape(
+            n_t, n_s, n_l
+        )
 
-    held_out = _cv(samples, st, pretrained, folds=folds, finetune=finetune, seed=seed)
-    products = {
-        "reanalysis": samples.reanalysis,
-        "downscaled": samples.downscaled,
-        "pretrained_only": pretrained_only,
-        **held_out,
-    }
+    products.update(
+        _cv(
+            samples,
+            st,
+            pretrained,
+            ref.layers,
+            folds=folds,
+            finetune=finetune,
+            width=width,
+            radius=radius,
+            seed=seed,
+        )
+    )
     rows = []
     for li, layer in enumerate(ref.layers):
         for name, est in products.items():
@@ -571,14 +607,18 @@ def train_bias_correction(
     with atomic_path(out_series) as tmp:
         pd.concat(series).to_csv(tmp, index=False, float_format="%.5f")
 
-    final = copy_corrector(pretrained)
     x, y = samples.select(np.arange(len(st.ids)))
-    fit(final, x, y, finetune, freeze_features=True, seed=seed)
+    if pretrained is not None:
+        final = copy_corrector(pretrained)
+        fit(final, x, y, finetune, freeze_features=True, seed=seed)
+    else:
+        final = new_corrector(x, y, ref.layers, width=width, radius=radius, seed=seed)
+        fit(final, x, y, finetune, seed=seed)
     final.meta = {
         "year": year,
         "stations": st.ids,
         "left_out": st.left_out,
-        "pretrained_on": pretrain_on,
+        "pretrained_on": pretrain_from,
         "cv": table.to_dict(orient="records"),
     }
     final.save(out_cnn)
