@@ -216,6 +216,7 @@ def downscale_tile(
     """Rule ``sm_downscale``: daily 1 km soil moisture of one tile and year (NetCDF)."""
     model = DownscalerModel.load(model_path)
     layers = model.meta.get("layers", DEFAULT_LAYERS)
+    bbox = bbox if bbox is not None else model.meta.get("bbox")  # the training region
     ref = load_reference(reanalysis, year, layers=layers, units=units, bbox=bbox)
     grid = tile_grid_1km(tile_id, tile_km)
     rows, cols = grid_pixels(grid)
@@ -512,6 +513,7 @@ def train_bias_correction(
     start = time.perf_counter()
     model = DownscalerModel.load(model_path)
     layers = model.meta.get("layers", DEFAULT_LAYERS)
+    bbox = bbox if bbox is not None else model.meta.get("bbox")  # the training region
     ref = load_reference(reanalysis, year, layers=layers, units=units, bbox=bbox)
     depths = station_depths or {k: v["depth_m"] for k, v in layers.items()}
     st = load_station_series(
