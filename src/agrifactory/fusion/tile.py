@@ -259,6 +259,7 @@ VALIDATION_COLUMNS = [
     "status",
     "pair1_date",
     "pair2_date",
+    "coverage",
     "n",
     "r",
     "rmse",
@@ -270,26 +271,51 @@ VALIDATION_COLUMNS = [
 def validate_held_out(
     inputs: _Inputs, models: _Models, validation_pairs_csv: str | Path
 ) -> pd.DataFrame:
-    """Predict each held-out Landsat date from pairs chosen without it; compare with the scene."""
+    """Predict each held-out Landsat date from pairs chosen without it; compare with the scene.
+
+    The pair selectors are compared on the same pixels: those of the held-out scene
+    that every selector with a pair predicted. ``coverage`` is the share of the
+    scene's valid pixels each selector predicted on its own.
+    """
     pairs = read_pairs_table(validation_pairs_csv)
     rows = []
-    for _, row in pairs.iterrows():
-        d = row["target_date"]
-        pair = _pair_dates(row)
-        record = {
-            "heldout_date": d.isoformat(),
-            "method": row["method"],
-            "status": row["status"],
-            "pair1_date": pair[0].isoformat() if pair else "",
-            "pair2_date": pair[1].isoformat() if pair else "",
-        }
-        if pair is None:
-            rows.append(
-                {**record, "n": 0, "r": np.nan, "rmse": np.nan, "mad": np.nan, "bias": np.nan}
+    for d, group in pairs.groupby("target_date", sort=True):
+        truth = to_numpy(inputs.fine(d, validation_pairs_csv))
+        seen = np.isfinite(truth)
+        preds = {}
+        for _, row in group.iterrows():
+            pair = _pair_dates(row)
+            pred = (
+                None if pair is None else to_numpy(predict(models.get(pair), inputs.coarse(d))[0])
             )
-            continue
-        pred, _ = predict(models.get(pair), inputs.coarse(d))
-        rows.append(
-            {**record, **agreement(to_numpy(pred), to_numpy(inputs.fine(d, validation_pairs_csv)))}
-        )
+            preds[row["method"]] = (row, pair, pred)
+        common = seen.copy()
+        for _, _, pred in preds.values():
+            if pred is not None:
+                common &= np.isfinite(pred)
+        for method, (row, pair, pred) in preds.items():
+            record = {
+                "heldout_date": d.isoformat(),
+                "method": method,
+                "status": row["status"],
+                "pair1_date": pair[0].isoformat() if pair else "",
+                "pair2_date": pair[1].isoformat() if pair else "",
+            }
+            if pred is None:
+                rows.append(
+                    {
+                        **record,
+                        "coverage": 0.0,
+                        "n": 0,
+                        "r": np.nan,
+                        "rmse": np.nan,
+                        "mad": np.nan,
+                        "bias": np.nan,
+                    }
+                )
+                continue
+            coverage = float((np.isfinite(pred) & seen).sum() / max(seen.sum(), 1))
+            rows.append(
+                {**record, "coverage": coverage, **agreement(np.where(common, pred, np.nan), truth)}
+            )
     return pd.DataFrame(rows, columns=VALIDATION_COLUMNS)
