@@ -10,9 +10,10 @@ from _classify_data import phenology_series
 from affine import Affine
 
 from agrifactory.classify.legend import IRRIGATION, NODATA
+from agrifactory.classify.models import load_model
 from agrifactory.classify.predict import predict_stack, write_prediction
 from agrifactory.classify.train import split_validation, train_from_table
-from agrifactory.errors import DataError
+from agrifactory.errors import DataError, InputError
 from agrifactory.grid import ALBERS
 
 LEGEND = {"irrigated": 1, "rainfed": 2}
@@ -94,6 +95,18 @@ def test_predict_stack_rejects_other_features(model_and_report):
         predict_stack(model, np.zeros((12, 2, 2)), [f"evi_{i}" for i in range(12)])
 
 
+def test_predict_stack_picks_the_model_features_by_name(model_and_report):
+    model, _ = model_and_report
+    X, _ = phenology_series(n_per_class=8, peaks=(4.0, 7.0), seed=9)
+    stack = X.T.reshape(12, 4, 4)
+    extra = np.concatenate([np.full((1, 4, 4), 7.0), stack[::-1]])
+    names = ["elevation", *NAMES[::-1]]
+    c1, p1 = predict_stack(model, stack, NAMES)
+    c2, p2 = predict_stack(model, extra, names)
+    np.testing.assert_array_equal(c1, c2)
+    np.testing.assert_allclose(p1, p2)
+
+
 def test_write_prediction_rasters(model_and_report, tmp_path):
     model, _ = model_and_report
     X, _ = phenology_series(n_per_class=8, peaks=(4.0, 7.0), seed=9)
@@ -119,3 +132,26 @@ def test_write_prediction_rasters(model_and_report, tmp_path):
     with rasterio.open(tmp_path / "irr_p.tif") as src:
         assert src.count == 2 and list(src.descriptions) == ["p_irrigated", "p_rainfed"]
         np.testing.assert_allclose(src.read().sum(axis=0), 1.0, atol=1e-6)
+
+
+def test_reselection_is_recorded_in_the_model(tmp_path):
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(0, 1, (60, 2)) + [4.0, 0]])
+    X[60:70] = rng.normal(0, 0.5, (10, 2))  # rainfed samples that sit among the irrigated
+    t = pd.DataFrame(X, columns=["sos", "amp"])
+    t.insert(0, "sample_id", [f"s{i}" for i in range(120)])
+    t.insert(1, "irrigation", pd.array(np.repeat([1, 2], 60), dtype="Int16"))
+    model, _ = train_from_table(
+        t, "irrigation", LEGEND, validation_fraction=0.0, reselect_below=1.8
+    )
+    removed = model.metrics["reselected"]
+    assert removed[0]["jm_before"] < 1.8 and model.metrics["jm"][0]["jm"] >= 1.9
+    assert removed and {r["sample_id"] for r in removed} & {f"s{i}" for i in range(60, 70)}
+    assert model.metrics["n_train"] == 120 - len(removed)
+    loaded = load_model(model.save(tmp_path / "irrigation_model"))
+    assert loaded.metrics["reselected"] == removed
+
+
+def test_load_model_of_a_plain_directory_is_an_error(tmp_path):
+    with pytest.raises(InputError, match="is not a model directory"):
+        load_model(tmp_path)

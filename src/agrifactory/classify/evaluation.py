@@ -7,14 +7,40 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from agrifactory.classify.accuracy import confusion_matrix, macro_f1, overall_accuracy
+from agrifactory.errors import InputError
 
 log = logging.getLogger(__name__)
+
+
+def read_ucr_tsv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read a UCR archive ``.tsv`` file: the class label, then the series, per row.
+
+    Returns ``X (n, t)`` float64 and integer labels ``y``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "does not exist", "the UCR data live in ../shared/data/ucr_crop")
+    data = np.loadtxt(path, delimiter="\t", dtype=np.float64, ndmin=2)
+    if data.shape[1] < 3 or not np.all(np.isfinite(data)):
+        raise InputError(path, f"is not a complete UCR table (shape {data.shape})")
+    y = data[:, 0]
+    if np.any(y != np.round(y)):
+        raise InputError(path, "has non-integer class labels in column 1")
+    return data[:, 1:], y.astype(np.int64)
+
+
+def stratified_subset(y: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of up to ``per_class`` random samples of every class."""
+    rng = np.random.default_rng(seed)
+    picks = [rng.permutation(np.flatnonzero(y == c))[:per_class] for c in np.unique(y)]
+    return np.sort(np.concatenate(picks))
 
 
 class NearestNeighbour:

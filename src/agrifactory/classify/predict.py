@@ -31,9 +31,10 @@ def predict_stack(
     Parameters
     ----------
     model
-        A fitted classifier; ``feature_names`` must equal its feature names, in order.
-    stack
-        Features (NumPy or CuPy; models run on the host).
+        A fitted classifier.
+    stack, feature_names
+        Features (NumPy or CuPy; models run on the host) and the name of each band;
+        the model's features are picked from them by name (a stack may hold more).
     within
         Optional boolean ``(rows, cols)`` mask: pixels outside it (e.g. not cropland,
         for crop type and irrigation) are nodata.
@@ -49,10 +50,18 @@ def predict_stack(
         ``float32 (K, rows, cols)`` probabilities of ``model.classes_`` (sum 1 per
         pixel), NaN where ``classes`` is nodata.
     """
-    model.check_feature_names(feature_names)
     data = to_numpy(stack)
-    if data.ndim != 3 or data.shape[0] != len(feature_names):
-        raise DataError(f"feature stack of shape {data.shape} for {len(feature_names)} features")
+    names = [str(n) for n in feature_names]
+    if data.ndim != 3 or data.shape[0] != len(names):
+        raise DataError(f"feature stack of shape {data.shape} for {len(names)} feature names")
+    if names != model.feature_names_:
+        missing = [n for n in model.feature_names_ if n not in names]
+        if missing:
+            raise DataError(
+                f"feature names do not match: the model needs {missing}, which the stack "
+                f"lacks (stack has {names[:10]}{' ...' if len(names) > 10 else ''})"
+            )
+        data = data[[names.index(n) for n in model.feature_names_]]
     if np.any(model.classes_ >= NODATA) or np.any(model.classes_ < 0):
         raise DataError(
             f"model classes {model.classes_.tolist()} do not fit uint8 codes below {NODATA}"
