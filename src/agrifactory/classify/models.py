@@ -73,6 +73,9 @@ def as_matrix(
     if isinstance(X, pd.DataFrame):
         names = [str(c) for c in X.columns]
         if feature_names is not None and list(feature_names) != names:
+            missing = [str(n) for n in feature_names if n not in X.columns]
+            if missing:
+                raise DataError(f"features {missing} are not columns of the feature table")
             X = X[list(feature_names)]
             names = list(feature_names)
         arr = X.to_numpy(dtype=np.float64)
