@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agrifactory.classify.active_learning import (
+    plot_learning_curve,
     propose_samples,
     simulate_active_learning,
     uncertainty,
@@ -90,7 +91,7 @@ def _easy_problem(n, seed):
     return X, y, xy
 
 
-def test_uncertainty_sampling_beats_random_on_an_easy_problem():
+def test_uncertainty_sampling_beats_random_on_an_easy_problem(tmp_path):
     X, y, xy = _easy_problem(1500, 0)
     Xt, yt, _ = _easy_problem(1000, 1)
     with warnings.catch_warnings():
@@ -114,3 +115,5 @@ def test_uncertainty_sampling_beats_random_on_an_easy_problem():
     later = oa.loc[40:]
     assert later["uncertainty"].mean() > later["random"].mean()
     assert oa.loc[70, "uncertainty"] > 0.93
+    png = plot_learning_curve(curve, tmp_path / "curve.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

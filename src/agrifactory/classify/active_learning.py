@@ -214,3 +214,27 @@ def simulate_active_learning(
             labelled[new] = True
         log.info("active learning (%s): final OA %.4f", strategy, rows[-1]["overall_accuracy"])
     return pd.DataFrame(rows)
+
+
+def plot_learning_curve(
+    curve: pd.DataFrame, path: str | Path, *, metric: str = "overall_accuracy", title: str = ""
+) -> Path:
+    """Plot ``metric`` against the number of labels, one line per strategy (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=120)
+    for strategy, group in curve.groupby("strategy", sort=False):
+        ax.plot(group["n_labels"], group[metric], marker="o", label=f"{strategy} sampling")
+    ax.set_xlabel("number of labelled samples")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.set_title(title or f"active learning: {metric.replace('_', ' ')} vs labels")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp)
+    plt.close(fig)
+    return Path(path)
