@@ -1,0 +1,139 @@
+"""Model evaluation: stratified k-fold cross-validation of several models in one run,
+and a 1-nearest-neighbour (Euclidean) baseline.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agrifactory.classify.accuracy import confusion_matrix, macro_f1, overall_accuracy
+from agrifactory.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+def read_ucr_tsv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read a UCR archive ``.tsv`` file: the class label, then the series, per row.
+
+    Returns ``X (n, t)`` float64 and integer labels ``y``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "does not exist", "the UCR data live in ../shared/data/ucr_crop")
+    data = np.loadtxt(path, delimiter="\t", dtype=np.float64, ndmin=2)
+    if data.shape[1] < 3 or not np.all(np.isfinite(data)):
+        raise InputError(path, f"is not a complete UCR table (shape {data.shape})")
+    y = data[:, 0]
+    if np.any(y != np.round(y)):
+        raise InputError(path, "has non-integer class labels in column 1")
+    return data[:, 1:], y.astype(np.int64)
+
+
+def stratified_subset(y: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of up to ``per_class`` random samples of every class."""
+    rng = np.random.default_rng(seed)
+    picks = [rng.permutation(np.flatnonzero(y == c))[:per_class] for c in np.unique(y)]
+    return np.sort(np.concatenate(picks))
+
+
+class NearestNeighbour:
+    """1-nearest-neighbour on Euclidean distance (the classic time-series baseline)."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray, **_: Any) -> NearestNeighbour:
+        from sklearn.neighbors import KNeighborsClassifier
+
+        self.model_ = KNeighborsClassifier(n_neighbors=1, algorithm="brute", n_jobs=1)
+        self.model_.fit(np.asarray(X, dtype=np.float64), np.asarray(y))
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict(np.asarray(X, dtype=np.float64))
+
+
+def cross_validate(
+    models: Mapping[str, Callable[[], Any]],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified k-fold cross-validation of every model on the same folds.
+
+    Parameters
+    ----------
+    models
+        Name -> factory of a fresh model with ``fit(X, y, seed=)`` and ``predict(X)``.
+    X, y
+        Features ``(n, f)`` and integer class codes.
+    folds, seed
+        Number of folds and the seed of the fold split (and of each model's fit).
+
+    Returns
+    -------
+    per_fold
+        ``model, fold, n_test, overall_accuracy, macro_f1, seconds``.
+    summary
+        Per model: the OA and macro-F1 of the pooled out-of-fold predictions, the mean
+        and standard deviation over folds, and the total seconds.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    classes = np.unique(y).tolist()
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    pooled = {name: np.empty_like(y) for name in models}
+    rows = []
+    for k, (train, test) in enumerate(splitter.split(X, y)):
+        for name, factory in models.items():
+            t0 = time.perf_counter()
+            model = factory()
+            model.fit(X[train], y[train], seed=seed)
+            pred = np.asarray(model.predict(X[test]))
+            seconds = time.perf_counter() - t0
+            pooled[name][test] = pred
+            cm = confusion_matrix(y[test], pred, classes)
+            rows.append(
+                {
+                    "model": name,
+                    "fold": k,
+                    "n_test": len(test),
+                    "overall_accuracy": overall_accuracy(cm),
+                    "macro_f1": macro_f1(cm),
+                    "seconds": seconds,
+                }
+            )
+            log.info(
+                "fold %d %s: OA %.4f macro-F1 %.4f (%.1f s)",
+                k,
+                name,
+                rows[-1]["overall_accuracy"],
+                rows[-1]["macro_f1"],
+                seconds,
+            )
+    per_fold = pd.DataFrame(rows)
+    summary_rows = []
+    for name in models:
+        cm = confusion_matrix(y, pooled[name], classes)
+        f = per_fold[per_fold["model"] == name]
+        summary_rows.append(
+            {
+                "model": name,
+                "overall_accuracy": overall_accuracy(cm),
+                "macro_f1": macro_f1(cm),
+                "oa_fold_mean": f["overall_accuracy"].mean(),
+                "oa_fold_sd": f["overall_accuracy"].std(ddof=1) if len(f) > 1 else np.nan,
+                "f1_fold_mean": f["macro_f1"].mean(),
+                "f1_fold_sd": f["macro_f1"].std(ddof=1) if len(f) > 1 else np.nan,
+                "seconds": f["seconds"].sum(),
+            }
+        )
+    return per_fold, pd.DataFrame(summary_rows)
