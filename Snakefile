@@ -23,6 +23,7 @@ include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/quality.smk"
 include: "workflow/rules/fusion.smk"
+include: "workflow/rules/timeseries.smk"
 
 
 rule all:
@@ -32,4 +33,5 @@ rule all:
         ingest_targets(),
         quality_targets(),
         fusion_targets(),
+        timeseries_targets(),
         demo_targets(),

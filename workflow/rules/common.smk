@@ -132,3 +132,10 @@ def fusion_pairs_table(wildcards):
 
 def fusion_targets():
     return per_tile(f"{tile_dir('fusion')}/ndvi_8day.tif")
+
+
+# --- time series --------------------------------------------------------------
+
+
+def timeseries_targets():
+    return per_tile(f"{tile_dir('features')}/features.tif")

@@ -1,0 +1,15 @@
+"""Rule smooth: HANTS-smooth one tile-year of fused NDVI."""
+
+from agrifactory.logs import setup_logging
+from agrifactory.timeseries.tile import params_from_config, smooth_tile
+
+setup_logging(snakemake.log[0])
+smooth_tile(
+    snakemake.input.fused,
+    smoothed=snakemake.output.smoothed,
+    qa=snakemake.output.qa,
+    coefficients=snakemake.output.coefficients,
+    year=int(snakemake.wildcards.year),
+    params=params_from_config(snakemake.params.hants),
+    backend=snakemake.params.backend,
+)

@@ -1,0 +1,37 @@
+# Smoothing (HANTS) of the fused series, and the feature stack for classification.
+
+
+rule smooth:
+    input:
+        fused=rules.fuse.output.ndvi,
+    output:
+        smoothed=f"{tile_dir('smooth')}/ndvi_hants.tif",
+        qa=f"{tile_dir('smooth')}/qa.tif",
+        coefficients=f"{tile_dir('smooth')}/coefficients.tif",
+    log:
+        f"{LOGS}/smooth/{{tile}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        hants=config["timeseries"]["hants"],
+        backend=config["timeseries"]["backend"],
+    script:
+        "../../scripts/smooth.py"
+
+
+rule features:
+    input:
+        fused=rules.fuse.output.ndvi,
+        coefficients=rules.smooth.output.coefficients,
+    output:
+        f"{tile_dir('features')}/features.tif",
+    log:
+        f"{LOGS}/features/{{tile}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        base_period=config["timeseries"]["hants"]["base_period"],
+        pheno=config["timeseries"]["pheno"],
+        backend=config["timeseries"]["backend"],
+    script:
+        "../../scripts/features.py"
