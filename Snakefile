@@ -9,6 +9,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
@@ -24,6 +27,8 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/quality.smk"
 include: "workflow/rules/fusion.smk"
 include: "workflow/rules/timeseries.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

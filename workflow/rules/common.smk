@@ -139,3 +139,117 @@ def fusion_targets():
 
 def timeseries_targets():
     return per_tile(f"{tile_dir('features')}/features.tif")
+
+
+# --- aggregation --------------------------------------------------------------
+
+CLASS_PRODUCTS = ["cropland", "irrigation", "croptype"]
+
+
+def classify_products(wildcards):
+    """The class rasters of one tile-year that the aggregation sums."""
+    return {
+        p: f"{R}/tiles/{wildcards.tile}/{wildcards.year}/classify/{p}.tif"
+        for p in config["aggregate"]["products"]
+    }
+
+
+def compared_levels():
+    """Levels that have an official statistics table in the config."""
+    stats = config["inputs"]["statistics"]
+    return [lvl for lvl in config["aggregate"]["levels"] if stats.get(lvl)]
+
+
+def aggregate_outputs():
+    folder = f"{R}/aggregate/{{year}}"
+    out = {"conservation": f"{folder}/conservation.csv"}
+    for level in config["aggregate"]["levels"]:
+        out[f"{level}_areas"] = f"{folder}/{level}_areas.csv"
+    for level in compared_levels():
+        for key, suffix in (
+            ("comparison", "comparison.csv"),
+            ("comparison_html", "comparison.html"),
+            ("summary", "summary.csv"),
+            ("bars", "bars.png"),
+            ("scatter", "scatter.png"),
+        ):
+            out[f"{level}_{key}"] = f"{folder}/{level}_{suffix}"
+    return out
+
+
+def aggregate_inputs(wildcards):
+    inputs = {
+        "partials": expand(
+            f"{R}/tiles/{{tile}}/{wildcards.year}/aggregate/areas.csv", tile=TILES
+        ),
+        "province": rules.boundaries.output.provinces,
+        "county": rules.boundaries.output.counties,
+    }
+    for level in compared_levels():
+        inputs[f"statistics_{level}"] = config["inputs"]["statistics"][level]
+    return inputs
+
+
+def aggregate_targets():
+    return expand(f"{R}/aggregate/{{year}}/conservation.csv", year=YEARS)
+
+
+# --- report -------------------------------------------------------------------
+
+#: Mosaicked products and the per-tile file each one is made of.
+MOSAIC_PRODUCTS = {
+    "cropland": "classify/cropland.tif",
+    "irrigation": "classify/irrigation.tif",
+    "croptype": "classify/croptype.tif",
+    "fused_ndvi": "fusion/ndvi_8day.tif",
+    "smoothed_ndvi": "smooth/ndvi_hants.tif",
+}
+
+
+def mosaic_sources(product, year):
+    return expand(f"{R}/tiles/{{tile}}/{year}/{MOSAIC_PRODUCTS[product]}", tile=TILES)
+
+
+def mosaic_targets():
+    return expand(
+        f"{R}/mosaics/{{year}}/{{product}}.vrt", year=YEARS, product=MOSAIC_PRODUCTS
+    )
+
+
+def stac_products():
+    return [
+        f"{R}/tiles/{t}/{y}/{path}"
+        for t in TILES
+        for y in YEARS
+        for path in MOSAIC_PRODUCTS.values()
+    ]
+
+
+def provenance_inputs(wildcards):
+    """Inventories and other inputs whose summary and checksums go into the provenance."""
+    inputs = {}
+    if DEMO:
+        inputs["inventories"] = [
+            f"{DEMO_INPUTS}/landsat_inventory.csv",
+            f"{DEMO_INPUTS}/modis_inventory.csv",
+        ]
+    else:
+        inputs["inventories"] = [
+            config["inputs"]["landsat_inventory"],
+            config["inputs"]["modis_inventory"],
+        ]
+    others = [config["inputs"]["samples"], *config["inputs"]["statistics"].values()]
+    inputs["others"] = [p for p in others if p]
+    return inputs
+
+
+def report_targets():
+    maps = expand(
+        f"{R}/report/{{year}}/map_{{product}}.png", year=YEARS, product=MOSAIC_PRODUCTS
+    )
+    return [
+        *maps,
+        rules.qa_summaries.output,
+        rules.provenance.output,
+        rules.stac.output,
+    ]

@@ -1,0 +1,93 @@
+"""Run-level QA summaries of the per-tile stages, for the report.
+
+Each function reads the per-tile QA outputs of one stage and returns a tidy table
+(one row per tile, plus an ``all`` row where an average makes sense).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agrifactory.io.raster import read_raster
+
+
+def fusion_summary(qa_tables: Mapping[str, str | Path]) -> pd.DataFrame:
+    """Per tile: targets fused from two pairs, one pair or none, and pixel shares by QA path."""
+    rows = []
+    for tile, path in qa_tables.items():
+        qa = pd.read_csv(path, keep_default_na=False)
+        rows.append(
+            {
+                "tile": tile,
+                "targets": len(qa),
+                "two_pairs": int(((qa["status"] == "ok") & ~qa["single_pair"].astype(bool)).sum()),
+                "one_pair": int(qa["single_pair"].astype(bool).sum()),
+                "no_pair": int((qa["pair1_date"] == "").sum()),
+                "predicted_pct": 100 * float(qa["predicted_fraction"].mean()),
+                "weighted_pct": 100 * float(qa["weighted_fraction"].mean()),
+                "temporal_fallback_pct": 100 * float(qa["temporal_fallback_fraction"].mean()),
+                "out_of_range_fallback_pct": 100
+                * float(qa["out_of_range_fallback_fraction"].mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def fusion_validation_summary(validation_tables: Mapping[str, str | Path]) -> pd.DataFrame:
+    """Held-out validation per pair selector: mean r, RMSE, MAD, bias and coverage over tiles and dates.
+
+    Rows compare selectors on the pixels both predicted (see
+    :func:`agrifactory.fusion.tile.validate_held_out`); ``wins`` counts the held-out
+    tile-dates where a selector's RMSE is the lowest.
+    """
+    tables = []
+    for tile, path in validation_tables.items():
+        t = pd.read_csv(path)
+        t["tile"] = tile
+        tables.append(t)
+    if not tables:
+        return pd.DataFrame()
+    v = pd.concat(tables, ignore_index=True).dropna(subset=["rmse"])
+    if v.empty:
+        return pd.DataFrame()
+    best = v.loc[v.groupby(["tile", "heldout_date"])["rmse"].idxmin(), "method"].value_counts()
+    out = (
+        v.groupby("method")
+        .agg(
+            cases=("rmse", "size"),
+            r=("r", "mean"),
+            rmse=("rmse", "mean"),
+            mad=("mad", "mean"),
+            bias=("bias", "mean"),
+            coverage_pct=("coverage", lambda c: 100 * c.mean()),
+        )
+        .reset_index()
+    )
+    out["wins"] = out["method"].map(best).fillna(0).astype(int)
+    return out
+
+
+def hants_summary(qa_rasters: Mapping[str, str | Path]) -> pd.DataFrame:
+    """Per tile: HANTS fit RMSE (median, 95th percentile), rejected samples, fallback shares."""
+    rows = []
+    for tile, path in qa_rasters.items():
+        data, meta = read_raster(path)
+        bands = dict(zip(meta["descriptions"], data, strict=True))
+        rmse, flag = bands["rmse"], bands["flag"]
+        rows.append(
+            {
+                "tile": tile,
+                "rmse_median": float(np.nanmedian(rmse)),
+                "rmse_p95": float(np.nanpercentile(rmse, 95)),
+                "rejected_per_series": float(np.nanmean(bands["n_outliers"])),
+                "valid_per_series": float(np.nanmean(bands["n_valid"])),
+                "full_fit_pct": 100 * float(np.mean(flag == 0)),
+                "fewer_frequencies_pct": 100 * float(np.mean(flag == 1)),
+                "no_valid_sample_pct": 100 * float(np.mean(flag == 2)),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,133 @@
+# Report pieces: mosaics, quicklook maps, QA summaries, provenance, STAC catalog.
+# `snakemake --report results/report.html` gathers everything flagged with report().
+
+
+rule mosaic:
+    input:
+        lambda w: mosaic_sources(w.product, w.year),
+    output:
+        f"{R}/mosaics/{{year}}/{{product}}.vrt",
+    log:
+        f"{LOGS}/mosaic/{{product}}_{{year}}.log",
+    wildcard_constraints:
+        product="|".join(MOSAIC_PRODUCTS),
+    conda:
+        ENV
+    script:
+        "../../scripts/mosaic.py"
+
+
+rule quicklook_classes:
+    input:
+        f"{R}/mosaics/{{year}}/{{product}}.vrt",
+    output:
+        report(
+            f"{R}/report/{{year}}/map_{{product}}.png",
+            caption="../report/quicklook_classes.rst",
+            category="Maps",
+            subcategory="{year}",
+            labels={"product": "{product}", "year": "{year}"},
+        ),
+    log:
+        f"{LOGS}/quicklook/{{product}}_{{year}}.log",
+    wildcard_constraints:
+        product="|".join(CLASS_PRODUCTS),
+    conda:
+        ENV
+    script:
+        "../../scripts/quicklook_classes.py"
+
+
+rule quicklook_ndvi:
+    input:
+        f"{R}/mosaics/{{year}}/{{product}}.vrt",
+    output:
+        report(
+            f"{R}/report/{{year}}/map_{{product}}.png",
+            caption="../report/quicklook_continuous.rst",
+            category="Maps",
+            subcategory="{year}",
+            labels={"product": "{product}", "year": "{year}"},
+        ),
+    log:
+        f"{LOGS}/quicklook/{{product}}_{{year}}.log",
+    wildcard_constraints:
+        product="fused_ndvi|smoothed_ndvi",
+    conda:
+        ENV
+    params:
+        date=lambda w: f"{w.year}-{config['report']['ndvi_map_date']}",
+    script:
+        "../../scripts/quicklook_ndvi.py"
+
+
+rule qa_summaries:
+    input:
+        fusion_qa=per_tile(f"{tile_dir('fusion')}/qa.csv"),
+        fusion_validation=per_tile(f"{tile_dir('fusion')}/validation.csv"),
+        hants_qa=per_tile(f"{tile_dir('smooth')}/qa.tif"),
+    output:
+        fusion=report(
+            f"{R}/report/qa/fusion.html",
+            caption="../report/qa_summary.rst",
+            category="Quality",
+            labels={"stage": "fusion"},
+        ),
+        validation=report(
+            f"{R}/report/qa/fusion_validation.html",
+            caption="../report/qa_summary.rst",
+            category="Quality",
+            labels={"stage": "fusion held-out validation"},
+        ),
+        hants=report(
+            f"{R}/report/qa/hants.html",
+            caption="../report/qa_summary.rst",
+            category="Quality",
+            labels={"stage": "HANTS"},
+        ),
+    log:
+        f"{LOGS}/qa_summaries.log",
+    conda:
+        ENV
+    params:
+        tile_years=[f"{t}_{y}" for t in TILES for y in YEARS],
+    script:
+        "../../scripts/qa_summaries.py"
+
+
+rule provenance:
+    input:
+        unpack(provenance_inputs),
+    output:
+        yaml=f"{R}/report/provenance.yaml",
+        html=report(
+            f"{R}/report/provenance.html",
+            caption="../report/provenance.rst",
+            category="Provenance",
+        ),
+    log:
+        f"{LOGS}/provenance.log",
+    conda:
+        ENV
+    params:
+        config=config,
+        tiles=len(TILES),
+    script:
+        "../../scripts/provenance.py"
+
+
+rule stac:
+    input:
+        products=stac_products(),
+        mosaics=mosaic_targets(),
+    output:
+        f"{R}/stac/catalog.json",
+    log:
+        f"{LOGS}/stac.log",
+    conda:
+        ENV
+    params:
+        tiles=TILES,
+        years=YEARS,
+    script:
+        "../../scripts/stac.py"
