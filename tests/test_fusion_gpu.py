@@ -116,8 +116,8 @@ PTX_SCRIPT = textwrap.dedent(
     from agrifactory.fusion import gpu
 
     a1, a2, a3 = t.int64[::1], t.float64[:, ::1], t.float64[:, :, ::1]
-    f3, i2 = t.float32[:, :, ::1], t.int32[:, ::1]
-    body = (a1, a1, a1, a1, a3, a3, f3, f3, a3, a3, t.uint8[:, ::1], a2, a2, t.int64,
+    f3, f4, i2 = t.float32[:, :, ::1], t.float32[:, :, :, ::1], t.int32[:, ::1]
+    body = (a1, a1, a1, a1, a3, a3, f3, f4, a3, t.uint8[:, ::1], a2, t.int64,
             t.float64, t.float64, t.int64, t.float64[::1], i2, t.boolean, i2, a2,
             t.int32[::1], t.int32[:, ::1], t.float64[:, :, :, ::1])
     kernels = {

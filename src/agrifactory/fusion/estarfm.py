@@ -84,12 +84,13 @@ class EstarfmModel:
 
     Attributes hold arrays of the input's kind (NumPy or CuPy): the base images
     ``fine``/``coarse`` (2, bands, rows, cols) float64; ``base_valid`` (rows, cols);
-    thresholds ``th`` (2 * bands, rows, cols) and their float32 widening ``th32``;
-    correlations ``corr``; the kernels' per-pixel quantities ``qu`` and ``qw``; the
-    number of similar pixels ``n``; per band V and the W-weighted sums ``par`` (see
-    :mod:`agrifactory.fusion.kernels`); and, when coarse
-    cells were given, the weights per cell as compressed rows (``indptr``,
-    ``cell_ids``, ``cell_wts``) with ``overflow`` marking windows of too many cells.
+    thresholds ``th`` (2 * bands, rows, cols), their float32 bounds ``th32`` and the
+    fine values in float32 ``fv32`` for the kernels' pre-test; the per-pixel records
+    ``rec`` (the spectral correlation R and each band's values, see
+    :mod:`agrifactory.fusion.kernels`); the number of similar pixels ``n``; per band V
+    and the W-weighted sums ``par``; and, when coarse cells were given, the weights
+    per cell as compressed rows (``indptr``, ``cell_ids``, ``cell_wts``) with
+    ``overflow`` marking windows of too many cells.
     """
 
     params: EstarfmParams
@@ -99,9 +100,8 @@ class EstarfmModel:
     base_valid: Any
     th: Any
     th32: Any
-    corr: Any
-    qu: Any
-    qw: Any
+    fv32: Any
+    rec: Any
     bounds: tuple[Any, Any, Any, Any]
     n: Any
     par: Any
@@ -119,19 +119,67 @@ class EstarfmModel:
         return tuple(self.fine.shape[1:])  # type: ignore[return-value]
 
 
-def widened_thresholds(fv: Any, th: Any, valid: Any) -> Any:
-    """float32 thresholds for the kernels' pre-test that never reject a similar pixel.
+def float32_thresholds(fv: Any, th: Any, valid: Any) -> Any:
+    """float32 bounds for the kernels' pre-test, (2, planes, rows, cols).
 
-    With ``u = 2**-24``, float32 rounding moves ``|x - c|`` by at most
-    ``3u (|x| + |c|) <= 6u M`` (M the plane's largest valid magnitude) and the
-    threshold by ``u th``; widening by ``8u M + 2u th`` and rounding up keeps every
-    pixel with ``|x - c| < th`` in float64. The kernels confirm each pixel in float64.
+    With ``u = 2**-24`` and M a plane's largest valid magnitude, the float32
+    difference ``|x - c|`` of two valid values is within ``5 u M`` of the float64 one
+    the algorithm compares with ``th``. So a pixel with ``|x - c| < th`` in float64
+    always passes the widened bound ``th + 8 u M + 2 u th`` (rounded up) in float32,
+    and one that passes the narrowed bound ``th - 8 u M - 2 u th`` (rounded down) in
+    float32 always has ``|x - c| < th`` in float64. Only pixels between the two
+    bounds, hardly any, are confirmed in float64 by the kernels.
     """
     xp = array_namespace(fv, th, valid)
     u = 2.0**-24
     big = xp.stack([xp.max(xp.abs(xp.where(valid, p, 0.0))) for p in fv])[:, None, None]
-    wide = (th + 8 * u * big + 2 * u * xp.abs(th)).astype(np.float32)
-    return xp.nextafter(wide, xp.asarray(np.inf, dtype=np.float32))
+    margin = 8 * u * big + 2 * u * xp.abs(th)
+    hi = xp.nextafter((th + margin).astype(np.float32), xp.asarray(np.inf, dtype=np.float32))
+    lo = xp.nextafter((th - margin).astype(np.float32), xp.asarray(-np.inf, dtype=np.float32))
+    return xp.stack([lo, hi])
+
+
+def _padded(xp: ModuleType, a: Any, fill: float, dtype: Any) -> Any:
+    """``a`` with :data:`~agrifactory.fusion.kernels.PAD` columns of ``fill`` appended."""
+    out = xp.full((*a.shape[:-1], a.shape[-1] + cpu_kernels.PAD), fill, dtype=dtype)
+    out[..., : a.shape[-1]] = a
+    return out
+
+
+def _aligned_empty(xp: ModuleType, shape: tuple[int, ...]) -> Any:
+    """An uninitialised float64 array whose data starts on a 64-byte boundary."""
+    size = int(np.prod(shape))
+    if xp is not np:
+        return xp.empty(shape)  # device allocations are aligned already
+    buf = np.empty(size + 8)
+    start = (-buf.ctypes.data // 8) % 8
+    return buf[start : start + size].reshape(shape)
+
+
+def pixel_records(xp: ModuleType, corr: Any, fine: Any, coarse: Any) -> Any:
+    """The kernels' per-pixel records (rows, cols, K): R, then per band C1, C2, F1, F2, C0.
+
+    ``fine`` and ``coarse`` are (2, bands, rows, cols); C0 stays NaN until a target
+    is written in with :func:`_put_target`.
+    """
+    nb, rows, cols = fine.shape[1:]
+    rec = _aligned_empty(xp, (rows, cols, cpu_kernels.record_size(nb)))
+    rec[...] = np.nan
+    rec[..., 0] = corr
+    for b in range(nb):
+        o = 1 + cpu_kernels.REC_BAND * b
+        rec[..., o] = coarse[0, b]
+        rec[..., o + 1] = coarse[1, b]
+        rec[..., o + 2] = fine[0, b]
+        rec[..., o + 3] = fine[1, b]
+    return rec
+
+
+def _put_target(rec: Any, coarse0: Any) -> Any:
+    """Write the target's coarse values (bands, rows, cols) into the records' C0 slots."""
+    for b in range(coarse0.shape[0]):
+        rec[..., 1 + cpu_kernels.REC_BAND * b + 4] = coarse0[b]
+    return rec
 
 
 def _check_inputs(arrays: list[Any], names: tuple[str, ...]) -> tuple[ModuleType, list[Any], bool]:
@@ -172,6 +220,7 @@ def _kernel_constants(xp: ModuleType, params: EstarfmParams) -> tuple[Any, Any]:
 
 
 def _setup(fine1, coarse1, fine2, coarse2, params, names) -> tuple[ModuleType, EstarfmModel]:
+    """Check the base pairs and compute what the kernels read from them."""
     xp, (f1, c1, f2, c2), two_d = _check_inputs([fine1, coarse1, fine2, coarse2], names)
     nb, rows, cols = f1.shape
     base_valid = valid_mask([f1, c1, f2, c2], params.background)
@@ -187,22 +236,21 @@ def _setup(fine1, coarse1, fine2, coarse2, params, names) -> tuple[ModuleType, E
             similarity_thresholds(f2, base_valid, params),
         ]
     )
-    qu = xp.concatenate([c1, c2, f1 + f2, c1 * c1 + c2 * c2, c1 * f1 + c2 * f2, f1 * f1 + f2 * f2])
-    qw = xp.concatenate([c1, c2, f1, f2])
-    corr = spectral_correlation(f1, c1, f2, c2)
+    fine = xp.stack([f1, f2])
+    coarse = xp.stack([c1, c2])
+    fv = fine.reshape(2 * nb, rows, cols)
     rlo, rhi = clip_bounds(rows, params.half_window, params)
     clo, chi = clip_bounds(cols, params.half_window, params)
     model = EstarfmModel(
         params=params,
         two_d=two_d,
-        fine=xp.stack([f1, f2]),
-        coarse=xp.stack([c1, c2]),
+        fine=fine,
+        coarse=coarse,
         base_valid=base_valid,
         th=th,
-        th32=widened_thresholds(xp.concatenate([f1, f2]), th, base_valid),
-        corr=corr,
-        qu=xp.ascontiguousarray(qu.transpose(1, 2, 0)),
-        qw=xp.ascontiguousarray(qw.transpose(1, 2, 0)),
+        th32=float32_thresholds(fv, th, base_valid),
+        fv32=_padded(xp, fv, np.nan, np.float32),
+        rec=pixel_records(xp, spectral_correlation(f1, c1, f2, c2), fine, coarse),
         bounds=tuple(xp.asarray(b) for b in (rlo, rhi, clo, chi)),  # type: ignore[arg-type]
         n=xp.zeros((rows, cols), dtype=np.int32),
         par=xp.full((cpu_kernels.N_PAR, nb, rows, cols), xp.nan),
@@ -211,19 +259,18 @@ def _setup(fine1, coarse1, fine2, coarse2, params, names) -> tuple[ModuleType, E
 
 
 def _scan_args(
-    model: EstarfmModel, xp: ModuleType, valid: Any, coarse0: Any | None = None
+    model: EstarfmModel, xp: ModuleType, valid: Any, rec: Any | None = None
 ) -> tuple[Any, ...]:
-    """The kernels' arguments from the window bounds to ``fcrit``."""
+    """The kernels' arguments from the window bounds to ``fcrit`` (records: the model's
+    unless ``rec`` is given)."""
     p = model.params
     dist, fcrit = _kernel_constants(xp, p)
     nb, rows, cols = model.shape
     fv = model.fine.reshape(2 * nb, rows, cols)
-    fv32 = fv.astype(np.float32)
-    qw = model.qw
-    if coarse0 is not None:
-        qw = xp.ascontiguousarray(xp.concatenate([qw, coarse0.transpose(1, 2, 0)], axis=2))
+    rec = model.rec if rec is None else rec
+    valid8 = _padded(xp, valid, 0, np.uint8)
     return (
-        *model.bounds, fv, model.th, fv32, model.th32, model.qu, qw, valid.astype(np.uint8), model.corr, dist,
+        *model.bounds, fv, model.th, model.fv32, model.th32, rec, valid8, dist,
         p.half_window, p.coarse_change_threshold, p.max_conversion, p.min_candidates, fcrit,
     )  # fmt: skip
 
@@ -419,9 +466,11 @@ def predict(model: EstarfmModel, coarse0: Any) -> tuple[Any, Any]:
     if pix_r.size:
         n = n.copy()
         d = _dummies(xp, nb)
+        rec = _aligned_empty(xp, model.rec.shape)
+        rec[...] = model.rec
         ks.scan_pixels(
-            pix_r, pix_c, *_scan_args(model, xp, valid, c0), d["labels"], False,
-            d["cell_ids"], d["cell_wts"], d["cell_count"], n, par,
+            pix_r, pix_c, *_scan_args(model, xp, valid, _put_target(rec, c0)), d["labels"],
+            False, d["cell_ids"], d["cell_wts"], d["cell_count"], n, par,
         )  # fmt: skip
 
     if bool((valid == model.base_valid).all()):
@@ -476,9 +525,10 @@ def fuse(
     c0 = _target(model, coarse0, xp)
     nb, rows, cols = model.shape
     valid = model.base_valid & valid_mask([c0], params.background)
+    _put_target(model.rec, c0)  # the model is this call's own
     d = _dummies(xp, nb)
     _kernel_set(xp).scan_rows(
-        0, rows, *_scan_args(model, xp, valid, c0), d["labels"], False, d["cell_ids"],
+        0, rows, *_scan_args(model, xp, valid), d["labels"], False, d["cell_ids"],
         d["cell_wts"], d["cell_count"], model.n, model.par,
     )  # fmt: skip
     means = window_means([c0, model.coarse[0], model.coarse[1]], valid, params)

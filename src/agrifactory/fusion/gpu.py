@@ -22,15 +22,21 @@ from numba import cuda, float64
 from numba import types as nbtypes
 
 from agrifactory.errors import ConfigError
-from agrifactory.fusion.kernels import cells_core, combine_core, pixel_core, scratch_size
+from agrifactory.fusion.kernels import (
+    cells_core,
+    combine_core,
+    mask_size,
+    pixel_core,
+    scratch_size,
+)
 
 #: Largest band count and half window the CUDA kernels are compiled for (their
 #: per-thread scratch arrays need sizes known at compile time).
 MAX_BANDS = 8
 MAX_HALF_WINDOW = 100
 THREADS = 128
-N_SCRATCH = scratch_size(MAX_BANDS)
-N_MASK = 2 * MAX_HALF_WINDOW + 1
+N_SCRATCH = scratch_size(MAX_BANDS, MAX_HALF_WINDOW)
+N_MASK = mask_size(MAX_HALF_WINDOW)
 #: Cell lookup table of the CUDA kernels; ``cell_capacity`` may be at most half of it.
 N_TABLE = 256
 
@@ -41,12 +47,12 @@ _combine = cuda.jit(device=True)(combine_core)
 
 @cuda.jit
 def scan_rows_kernel(
-    ra, rb, rlo, rhi, clo, chi, fv, th, fv32, th32, qu, qw, valid, corr, dist, w, min_change, max_conv,
+    ra, rb, rlo, rhi, clo, chi, fv, th, fv32, th32, rec, valid, dist, w, min_change, max_conv,
     min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count, out_n, out_par,
 ):  # fmt: skip
     """One thread per pixel of rows ``[ra, rb)``: :func:`pixel_core` on the valid ones."""
     idx = cuda.grid(1)
-    cols = valid.shape[1]
+    cols = out_n.shape[1]
     if idx >= (rb - ra) * cols:
         return
     r = ra + idx // cols
@@ -57,7 +63,7 @@ def scan_rows_kernel(
     mask = cuda.local.array(N_MASK, nbtypes.int32)
     htab = cuda.local.array(N_TABLE, nbtypes.int32)
     _core(
-        r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
+        r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, rec, valid, dist, w,
         min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts,
         cell_count, idx, scratch, mask, htab, out_n, out_par,
     )  # fmt: skip
@@ -65,7 +71,7 @@ def scan_rows_kernel(
 
 @cuda.jit
 def scan_pixels_kernel(
-    pix_r, pix_c, rlo, rhi, clo, chi, fv, th, fv32, th32, qu, qw, valid, corr, dist, w, min_change,
+    pix_r, pix_c, rlo, rhi, clo, chi, fv, th, fv32, th32, rec, valid, dist, w, min_change,
     max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count, out_n,
     out_par,
 ):  # fmt: skip
@@ -79,7 +85,7 @@ def scan_pixels_kernel(
     mask = cuda.local.array(N_MASK, nbtypes.int32)
     htab = cuda.local.array(N_TABLE, nbtypes.int32)
     _core(
-        r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
+        r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, rec, valid, dist, w,
         min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts,
         cell_count, q, scratch, mask, htab, out_n, out_par,
     )  # fmt: skip
@@ -119,14 +125,14 @@ def _check(fv: Any, w: int, cell_ids: Any) -> None:
 
 def scan_rows(ra: int, rb: int, *args: Any) -> None:
     """GPU twin of :func:`agrifactory.fusion.kernels.scan_rows` (same arguments)."""
-    fv, valid, w = args[4], args[10], args[13]
-    _check(fv, w, args[20])
-    scan_rows_kernel[_blocks((rb - ra) * valid.shape[1]), THREADS](ra, rb, *args)
+    fv, w, out_n = args[4], args[11], args[21]
+    _check(fv, w, args[18])
+    scan_rows_kernel[_blocks((rb - ra) * out_n.shape[1]), THREADS](ra, rb, *args)
 
 
 def scan_pixels(pix_r: Any, pix_c: Any, *args: Any) -> None:
     """GPU twin of :func:`agrifactory.fusion.kernels.scan_pixels`."""
-    _check(args[4], args[13], args[20])
+    _check(args[4], args[11], args[18])
     scan_pixels_kernel[_blocks(pix_r.size), THREADS](pix_r, pix_c, *args)
 
 

@@ -1,25 +1,24 @@
 """The per-pixel arithmetic of ESTARFM, one source for the CPU and the GPU.
 
-The two functions ending in ``_core`` use only scalars, array indexing and slicing,
-so the same Python source is compiled twice: by ``numba.njit`` for the CPU (wrapped
-in the ``prange`` loops below) and by ``numba.cuda.jit(device=True)`` for the GPU
-(wrapped in :mod:`agrifactory.fusion.gpu`). Both back ends therefore do the same
-arithmetic in the same order, in float64.
+The functions ending in ``_core`` use only scalars, array indexing and slicing, so
+the same Python source is compiled twice: by ``numba.njit`` for the CPU (wrapped in
+the loops below) and by ``numba.cuda.jit(device=True)`` for the GPU (wrapped in
+:mod:`agrifactory.fusion.gpu`). Both back ends therefore do the same arithmetic in the
+same order, in float64.
 
 Arrays the kernels take (P = 2 * bands):
 
 * ``fv``: (P, rows, cols) the fine values ``[F1 bands, F2 bands]``.
 * ``th``: (P, rows, cols) the similarity threshold of each plane at each centre.
-* ``fv32``, ``th32``: float32 copies of ``fv`` and of ``th`` widened so that the
-  float32 test keeps every pixel the float64 test keeps (see
-  :func:`agrifactory.fusion.estarfm.widened_thresholds`).
-* ``qu``: (rows, cols, 6 * bands) per pixel and band ``C1, C2, F1 + F2,
-  C1^2 + C2^2, C1 F1 + C2 F2, F1^2 + F2^2``: summed over the similar pixels they
-  give the least-squares fit of V on the 2n stacked points.
-* ``qw``: (rows, cols, 4 or 5 * bands) per pixel ``C1, C2, F1, F2`` (and ``C0``
-  when a target is given) per band: their W-weighted sums give the prediction.
-* ``valid``: (rows, cols) uint8, pixels usable as similar pixels.
-* ``corr``: (rows, cols) the spectral correlation R of each pixel.
+* ``fv32``: (P, rows, cols + PAD) float32 copy of ``fv``, NaN in the PAD columns.
+* ``th32``: (2, P, rows, cols) float32 thresholds of the pre-test: ``[0]`` narrowed
+  (a pixel below it in every plane is surely similar), ``[1]`` widened (a pixel at or
+  above it in any plane surely is not); see
+  :func:`agrifactory.fusion.estarfm.float32_thresholds`.
+* ``rec``: (rows, cols, K) one record per pixel: ``R`` (the spectral correlation), then
+  per band ``C1, C2, F1, F2, C0`` (``C0`` NaN without a target); K is rounded up to a
+  multiple of 8 (:func:`record_size`), so a record fills whole cache lines.
+* ``valid``: (rows, cols + PAD) uint8, pixels usable as similar pixels (0 in PAD).
 * ``dist``: (2w+1, 2w+1) ``D = 1 + sqrt(dx^2 + dy^2) / w``.
 * ``rlo, rhi, clo, chi``: the clipped window of each row and column.
 * ``out_par``: (6, bands, rows, cols) per band ``V``, ``sum W*C1``, ``sum W*C2``,
@@ -37,14 +36,32 @@ from agrifactory.fusion.params import QA_INVALID, QA_OUT_OF_RANGE, QA_TEMPORAL, 
 #: Parameters per band written to ``out_par``.
 N_PAR = 6
 PAR_V, PAR_WC1, PAR_WC2, PAR_WF1, PAR_WF2, PAR_WC0 = range(N_PAR)
-#: Unweighted and weighted quantities per band in ``qu`` and ``qw``.
-N_QU = 6
-N_QW = 4
+#: Values per band in a pixel record (after ``R``): C1, C2, F1, F2, C0.
+REC_BAND = 5
+#: Sums per band over the similar pixels: C1, C2, F1 + F2, C1^2 + C2^2, C1 F1 + C2 F2,
+#: F1^2 + F2^2 (for V) and W C1, W C2, W F1, W F2, W C0 (for the prediction).
+N_SUMS = 11
+#: Columns of padding after each row of ``fv32`` and ``valid``: the pre-test reads
+#: whole multiples of PAD columns so that its loops need no scalar remainder.
+PAD = 16
+#: Centre columns per strip of the CPU scan (windows of neighbouring centres overlap,
+#: so a narrow strip keeps their records in the core's cache while it moves down).
+STRIP = 32
 
 
-def scratch_size(nb: int) -> int:
+def record_size(nb: int) -> int:
+    """Length of a pixel record: ``R`` and five values per band, rounded up to 8."""
+    return (1 + REC_BAND * nb + 7) // 8 * 8
+
+
+def mask_size(w: int) -> int:
+    """Length of the int32 row mask: ``2 w + 1`` rounded up to a multiple of PAD."""
+    return (2 * w + 1 + PAD - 1) // PAD * PAD
+
+
+def scratch_size(nb: int, w: int) -> int:
     """Length of the float64 scratch vector one pixel needs."""
-    return 2 * (2 * nb) + N_QU * nb + (N_QW + 1) * nb
+    return 2 * (2 * nb) + N_SUMS * nb + (2 * w + 1 + PAD - 1) // PAD * PAD
 
 
 def table_size(capacity: int) -> int:
@@ -66,10 +83,8 @@ def pixel_core(
     th,
     fv32,
     th32,
-    qu,
-    qw,
+    rec,
     valid,
-    corr,
     dist,
     w,
     min_change,
@@ -94,26 +109,29 @@ def pixel_core(
     coefficient V and the W-weighted sums that the prediction needs; optionally
     the sum of W per coarse cell (``use_cells``: labels go to ``cell_ids[slot]``,
     their W to ``cell_wts[slot]``, their number, or -1 past the buffer's capacity,
-    to ``cell_count[slot]``). ``scratch`` has :func:`scratch_size` float64 slots and
-    ``mask`` (int32) at least ``2 * w + 1``; ``htab`` (int32) a power of two
-    at least twice ``cell_ids.shape[1]`` (a lookup table of the cells).
+    to ``cell_count[slot]``). ``scratch`` has :func:`scratch_size` float64 slots,
+    ``mask`` (int32) :func:`mask_size` and ``htab`` (int32) a power of two at least
+    twice ``cell_ids.shape[1]`` (a lookup table of the cells).
+
+    Per window row: a float32 pre-test of every plane over whole vectors gives each
+    column 0 (not similar), 1 (maybe: confirmed in float64) or 3 (surely similar);
+    the kept columns are compacted, their weights computed once, and then each band
+    sums its 11 quantities over them in registers. Every sum runs over the similar
+    pixels in row-major order, whatever the loop nesting, so the result does not
+    depend on it.
     """
     nplanes = fv.shape[0]
     nb = nplanes // 2
-    ku = qu.shape[2]
-    kw = qw.shape[2]
     capacity = cell_ids.shape[1]
-    # scratch: centre values | thresholds | unweighted sums | weighted sums
+    # scratch: centre values | thresholds | sums (11 per band) | weights of a row
     o_th = nplanes
-    o_au = 2 * nplanes
-    o_aw = o_au + ku
+    o_sum = 2 * nplanes
+    o_w = o_sum + N_SUMS * nb
     for p in range(nplanes):
         scratch[p] = fv[p, r, c]
         scratch[o_th + p] = th[p, r, c]
-    au = scratch[o_au : o_au + ku]
-    aw = scratch[o_aw : o_aw + kw]
-    for k in range(ku + kw):
-        scratch[o_au + k] = 0.0
+    for k in range(N_SUMS * nb):
+        scratch[o_sum + k] = 0.0
     n = 0
     sw = 0.0
     ncell = 0
@@ -126,31 +144,38 @@ def pixel_core(
         for k in range(htab.shape[0]):
             htab[k] = 0
     width = q1 - q0
+    wpad = (width + PAD - 1) // PAD * PAD
+    dc = q0 - c + w
     for i in range(r0, r1):
-        # Similar pixels of this window row: valid and within every threshold.
-        vrow = valid[i, q0:q1]
-        for jj in range(width):
-            mask[jj] = 1 if vrow[jj] != 0 else 0
-        # A float32 pre-test with widened thresholds (twice the SIMD width) keeps a
-        # superset of the similar pixels; the float64 test below confirms them.
+        # Pre-test of the row, branch-free over whole vectors: bit 0 = within the
+        # widened thresholds (maybe similar), bit 1 = within the narrowed ones (surely).
+        vrow = valid[i, q0 : q0 + wpad]
+        for jj in range(wpad):
+            mask[jj] = vrow[jj] * 3
         for p in range(nplanes):
-            cp32 = fv32[p, r, c]
-            tp32 = th32[p, r, c]
-            row = fv32[p, i, q0:q1]
-            for jj in range(width):
-                mask[jj] = mask[jj] & (1 if abs(row[jj] - cp32) < tp32 else 0)
+            cp = fv32[p, r, c]
+            lo = th32[0, p, r, c]
+            hi = th32[1, p, r, c]
+            row = fv32[p, i, q0 : q0 + wpad]
+            for jj in range(wpad):
+                d = abs(row[jj] - cp)
+                mask[jj] = mask[jj] & ((1 if d < hi else 0) | (2 if d < lo else 0))
         if i == r:
-            mask[c - q0] = 1
+            mask[c - q0] = 3  # the centre is always a candidate
         # Compact the row's kept columns in place, without branches (jj >= count).
         count = 0
         for jj in range(width):
-            keep = mask[jj]
-            mask[count] = jj
-            count += keep
+            m = mask[jj]
+            mask[count] = (jj << 1) | (m >> 1)
+            count += m & 1
+        # Confirm the uncertain ones in float64; weights of the similar pixels.
+        di = i - r + w
+        kept = 0
         for t in range(count):
-            jj = mask[t]
+            code = mask[t]
+            jj = code >> 1
             j = q0 + jj
-            if i != r or j != c:  # the centre is always a candidate
+            if (code & 1) == 0:
                 similar = True
                 for p in range(nplanes):
                     if not abs(fv[p, i, j] - scratch[p]) < scratch[o_th + p]:
@@ -158,15 +183,11 @@ def pixel_core(
                         break
                 if not similar:
                     continue
-            wgt = 1.0 / ((1.0 - corr[i, j]) * dist[i - r + w, j - c + w] + 1e-7)
-            n += 1
+            wgt = 1.0 / ((1.0 - rec[i, j, 0]) * dist[di, jj + dc] + 1e-7)
             sw += wgt
-            qrow = qu[i, j]
-            for k in range(ku):
-                au[k] += qrow[k]
-            qrow = qw[i, j]
-            for k in range(kw):
-                aw[k] += wgt * qrow[k]
+            mask[kept] = j
+            scratch[o_w + kept] = wgt
+            kept += 1
             if use_cells and not overflow:
                 # Similar pixels come in runs of one cell along a row: add W to the
                 # run's total in a register and store it when the cell changes.
@@ -195,26 +216,71 @@ def pixel_core(
                     run_lab = lab
                     run_k = found
                     run_w = wgt
+        n += kept
+        # The sums of each band over this row's similar pixels, in registers.
+        for b in range(nb):
+            u = o_sum + N_SUMS * b
+            s_c1 = scratch[u]
+            s_c2 = scratch[u + 1]
+            s_f = scratch[u + 2]
+            s_cc = scratch[u + 3]
+            s_cf = scratch[u + 4]
+            s_ff = scratch[u + 5]
+            w_c1 = scratch[u + 6]
+            w_c2 = scratch[u + 7]
+            w_f1 = scratch[u + 8]
+            w_f2 = scratch[u + 9]
+            w_c0 = scratch[u + 10]
+            o = 1 + REC_BAND * b
+            for t in range(kept):
+                j = mask[t]
+                wgt = scratch[o_w + t]
+                c1 = rec[i, j, o]
+                c2 = rec[i, j, o + 1]
+                f1 = rec[i, j, o + 2]
+                f2 = rec[i, j, o + 3]
+                s_c1 += c1
+                s_c2 += c2
+                s_f += f1 + f2
+                s_cc += c1 * c1 + c2 * c2
+                s_cf += c1 * f1 + c2 * f2
+                s_ff += f1 * f1 + f2 * f2
+                w_c1 += wgt * c1
+                w_c2 += wgt * c2
+                w_f1 += wgt * f1
+                w_f2 += wgt * f2
+                w_c0 += wgt * rec[i, j, o + 4]
+            scratch[u] = s_c1
+            scratch[u + 1] = s_c2
+            scratch[u + 2] = s_f
+            scratch[u + 3] = s_cc
+            scratch[u + 4] = s_cf
+            scratch[u + 5] = s_ff
+            scratch[u + 6] = w_c1
+            scratch[u + 7] = w_c2
+            scratch[u + 8] = w_f1
+            scratch[u + 9] = w_f2
+            scratch[u + 10] = w_c0
     out_n[r, c] = n
     if n <= min_cand:
         for b in range(nb):
-            for k in range(6):
+            for k in range(N_PAR):
                 out_par[k, b, r, c] = np.nan
         if use_cells:
             cell_count[slot] = 0
         return
     npts = 2.0 * n
     for b in range(nb):
-        u = o_au + b
+        u = o_sum + N_SUMS * b
         s_c1 = scratch[u]
-        s_c2 = scratch[u + nb]
+        s_c2 = scratch[u + 1]
         v = 1.0
         if abs(s_c1 / n - s_c2 / n) >= min_change:
             sx = s_c1 + s_c2
-            sy = scratch[u + 2 * nb]
-            sxx = scratch[u + 3 * nb] - sx * sx / npts
-            sxy = scratch[u + 4 * nb] - sx * sy / npts
-            syy = scratch[u + 5 * nb] - sy * sy / npts
+            sy = scratch[u + 2]
+            sxx = scratch[u + 3] - sx * sx / npts
+            sxy = scratch[u + 4] - sx * sy / npts
+            syy = scratch[u + 5] - sy * sy / npts
             if sxx > 0.0:
                 slope = sxy / sxx
                 ssr = sxy * sxy / sxx
@@ -226,16 +292,12 @@ def pixel_core(
                     significant = ssr > 0.0
                 if significant and slope > 0.0 and slope <= max_conv:
                     v = slope
-        a = o_aw + b
-        out_par[0, b, r, c] = v
-        out_par[1, b, r, c] = scratch[a] / sw
-        out_par[2, b, r, c] = scratch[a + nb] / sw
-        out_par[3, b, r, c] = scratch[a + 2 * nb] / sw
-        out_par[4, b, r, c] = scratch[a + 3 * nb] / sw
-        if kw > 4 * nb:
-            out_par[5, b, r, c] = scratch[a + 4 * nb] / sw
-        else:
-            out_par[5, b, r, c] = np.nan
+        out_par[PAR_V, b, r, c] = v
+        out_par[PAR_WC1, b, r, c] = scratch[u + 6] / sw
+        out_par[PAR_WC2, b, r, c] = scratch[u + 7] / sw
+        out_par[PAR_WF1, b, r, c] = scratch[u + 8] / sw
+        out_par[PAR_WF2, b, r, c] = scratch[u + 9] / sw
+        out_par[PAR_WC0, b, r, c] = scratch[u + 10] / sw
     if use_cells:
         if run_k >= 0 and not overflow:
             cell_wts[slot, run_k] += run_w
@@ -303,53 +365,70 @@ def combine_core(p, fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred,
 
 _pixel = njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)(pixel_core)
 _scratch_size = njit(cache=True)(scratch_size)
+_mask_size = njit(cache=True)(mask_size)
 _table_size = njit(cache=True)(table_size)
 _cells = njit(cache=True, nogil=True)(cells_core)
 _combine = njit(cache=True, nogil=True, error_model="numpy")(combine_core)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def scan_rows(
-    ra, rb, rlo, rhi, clo, chi, fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
-    min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count,
-    out_n, out_par,
+@njit(cache=True, nogil=True, error_model="numpy")
+def _scan_strip(
+    ra, rb, ca, cb, rlo, rhi, clo, chi, fv, th, fv32, th32, rec, valid, dist, w, min_change,
+    max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count, out_n, out_par,
 ):  # fmt: skip
-    """Run :func:`pixel_core` on every valid pixel of rows ``[ra, rb)``.
-
-    Cell buffers hold one slot per pixel of those rows (``(r - ra) * cols + c``).
-    """
-    cols = valid.shape[1]
-    size = _scratch_size(fv.shape[0] // 2)
-    for r in prange(ra, rb):
-        scratch = np.empty(size)
-        mask = np.empty(2 * w + 1, dtype=np.int32)
-        htab = np.empty(_table_size(cell_ids.shape[1]), dtype=np.int32)
-        for c in range(cols):
+    """:func:`pixel_core` on the valid pixels of rows ``[ra, rb)`` x columns ``[ca, cb)``,
+    row by row (cell slot ``(r - ra) * cols + c``)."""
+    cols = out_n.shape[1]
+    scratch = np.empty(_scratch_size(fv.shape[0] // 2, w))
+    mask = np.empty(_mask_size(w), dtype=np.int32)
+    htab = np.empty(_table_size(cell_ids.shape[1]), dtype=np.int32)
+    for r in range(ra, rb):
+        for c in range(ca, cb):
             if valid[r, c] != 0:
                 _pixel(
-                    r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr,
-                    dist, w, min_change, max_conv, min_cand, fcrit, labels, use_cells,
-                    cell_ids, cell_wts, cell_count, (r - ra) * cols + c, scratch, mask, htab,
-                    out_n, out_par,
+                    r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, rec, valid, dist,
+                    w, min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids,
+                    cell_wts, cell_count, (r - ra) * cols + c, scratch, mask, htab, out_n,
+                    out_par,
                 )  # fmt: skip
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
+def scan_rows(
+    ra, rb, rlo, rhi, clo, chi, fv, th, fv32, th32, rec, valid, dist, w, min_change, max_conv,
+    min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count, out_n, out_par,
+):  # fmt: skip
+    """Run :func:`pixel_core` on every valid pixel of rows ``[ra, rb)``.
+
+    The rows are cut into strips of :data:`STRIP` columns, one task per strip, each
+    scanned row by row. Cell buffers hold one slot per pixel of those rows
+    (``(r - ra) * cols + c``).
+    """
+    cols = out_n.shape[1]
+    for s in prange((cols + STRIP - 1) // STRIP):
+        ca = s * STRIP
+        _scan_strip(
+            ra, rb, ca, min(cols, ca + STRIP), rlo, rhi, clo, chi, fv, th, fv32, th32, rec,
+            valid, dist, w, min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids,
+            cell_wts, cell_count, out_n, out_par,
+        )  # fmt: skip
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
 def scan_pixels(
-    pix_r, pix_c, rlo, rhi, clo, chi, fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
-    min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count,
-    out_n, out_par,
+    pix_r, pix_c, rlo, rhi, clo, chi, fv, th, fv32, th32, rec, valid, dist, w, min_change,
+    max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count, out_n, out_par,
 ):  # fmt: skip
     """Run :func:`pixel_core` on the listed pixels (cell slot = position in the list)."""
-    size = _scratch_size(fv.shape[0] // 2)
+    size = _scratch_size(fv.shape[0] // 2, w)
     for q in prange(pix_r.size):
         scratch = np.empty(size)
-        mask = np.empty(2 * w + 1, dtype=np.int32)
+        mask = np.empty(_mask_size(w), dtype=np.int32)
         htab = np.empty(_table_size(cell_ids.shape[1]), dtype=np.int32)
         r = pix_r[q]
         c = pix_c[q]
         _pixel(
-            r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
+            r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, rec, valid, dist, w,
             min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts,
             cell_count, q, scratch, mask, htab, out_n, out_par,
         )  # fmt: skip
@@ -364,46 +443,33 @@ def cell_sums(pixels, indptr, ids, wts, rep, out):
 
 @njit(cache=True, error_model="numpy")
 def scan_rows_serial(
-    ra, rb, rlo, rhi, clo, chi, fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
-    min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count,
-    out_n, out_par,
+    ra, rb, rlo, rhi, clo, chi, fv, th, fv32, th32, rec, valid, dist, w, min_change, max_conv,
+    min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count, out_n, out_par,
 ):  # fmt: skip
-    """One-thread twin of :func:`scan_rows` (the parallel loop costs a quarter more on one thread).
-
-    Cell buffers hold one slot per pixel of those rows (``(r - ra) * cols + c``).
-    """
-    cols = valid.shape[1]
-    size = _scratch_size(fv.shape[0] // 2)
-    for r in range(ra, rb):
-        scratch = np.empty(size)
-        mask = np.empty(2 * w + 1, dtype=np.int32)
-        htab = np.empty(_table_size(cell_ids.shape[1]), dtype=np.int32)
-        for c in range(cols):
-            if valid[r, c] != 0:
-                _pixel(
-                    r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr,
-                    dist, w, min_change, max_conv, min_cand, fcrit, labels, use_cells,
-                    cell_ids, cell_wts, cell_count, (r - ra) * cols + c, scratch, mask, htab,
-                    out_n, out_par,
-                )  # fmt: skip
+    """One-thread twin of :func:`scan_rows` (the parallel loop costs more on one thread)."""
+    cols = out_n.shape[1]
+    for ca in range(0, cols, STRIP):
+        _scan_strip(
+            ra, rb, ca, min(cols, ca + STRIP), rlo, rhi, clo, chi, fv, th, fv32, th32, rec,
+            valid, dist, w, min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids,
+            cell_wts, cell_count, out_n, out_par,
+        )  # fmt: skip
 
 
 @njit(cache=True, error_model="numpy")
 def scan_pixels_serial(
-    pix_r, pix_c, rlo, rhi, clo, chi, fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
-    min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count,
-    out_n, out_par,
+    pix_r, pix_c, rlo, rhi, clo, chi, fv, th, fv32, th32, rec, valid, dist, w, min_change,
+    max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts, cell_count, out_n, out_par,
 ):  # fmt: skip
     """One-thread twin of :func:`scan_pixels`."""
-    size = _scratch_size(fv.shape[0] // 2)
+    scratch = np.empty(_scratch_size(fv.shape[0] // 2, w))
+    mask = np.empty(_mask_size(w), dtype=np.int32)
+    htab = np.empty(_table_size(cell_ids.shape[1]), dtype=np.int32)
     for q in range(pix_r.size):
-        scratch = np.empty(size)
-        mask = np.empty(2 * w + 1, dtype=np.int32)
-        htab = np.empty(_table_size(cell_ids.shape[1]), dtype=np.int32)
         r = pix_r[q]
         c = pix_c[q]
         _pixel(
-            r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, qu, qw, valid, corr, dist, w,
+            r, c, rlo[r], rhi[r], clo[c], chi[c], fv, th, fv32, th32, rec, valid, dist, w,
             min_change, max_conv, min_cand, fcrit, labels, use_cells, cell_ids, cell_wts,
             cell_count, q, scratch, mask, htab, out_n, out_par,
         )  # fmt: skip
