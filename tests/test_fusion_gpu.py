@@ -123,9 +123,11 @@ PTX_SCRIPT = textwrap.dedent(
     kernels = {
         "scan_rows": (gpu.scan_rows_kernel, (t.int64, t.int64) + body),
         "scan_pixels": (gpu.scan_pixels_kernel, (a1, a1) + body),
-        "cell_sums": (gpu.cell_sums_kernel, (a1, t.int64[::1], t.int32[::1], t.float32[::1], a2, a2)),
-        "combine": (gpu.combine_kernel, (a3, t.int32[::1], a3, a2, a2, a2, t.uint8[::1], t.float64,
-                                         t.float64, t.int64, t.float32[:, ::1], t.uint8[:, ::1])),
+        "cell_sums": (gpu.cell_sums_kernel, (a1, t.int64[::1], t.int32[::1], t.float32[::1], a2,
+                                             t.uint8[::1], t.boolean, a2, t.uint8[::1])),
+        "combine": (gpu.combine_kernel, (a3, t.int32[::1], a3, a2, a2, a2, a2, t.uint8[::1],
+                                         t.float64, t.float64, t.int64, t.float32[:, ::1],
+                                         t.uint8[:, ::1])),
     }
     for name, (kernel, sig) in kernels.items():
         ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))

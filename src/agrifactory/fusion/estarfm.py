@@ -378,18 +378,20 @@ def _combine(
     fine: Any,
     n: Any,
     par: Any,
+    g0: Any,
     means: tuple[Any, Any, Any],
     valid: Any,
     params: EstarfmParams,
 ) -> tuple[Any, Any]:
-    """The prediction and QA flags from the per-pixel sums (steps 4 and 5)."""
+    """The prediction and QA flags from the per-pixel sums (steps 4 and 5); ``g0`` is
+    ``sum W * C0`` (bands, rows, cols)."""
     nb, rows, cols = fine.shape[1:]
     flat = lambda a: a.reshape(*a.shape[:-2], rows * cols)  # noqa: E731
     pred = xp.empty((nb, rows * cols), dtype=np.float32)
     qa = xp.empty((nb, rows * cols), dtype=np.uint8)
     lo, hi = params.valid_range
     _kernel_set(xp).combine(
-        flat(fine), flat(n), flat(par), *(flat(m) for m in means),
+        flat(fine), flat(n), flat(par), flat(g0), *(flat(m) for m in means),
         flat(valid.astype(np.uint8)), float(lo), float(hi), params.min_candidates, pred, qa,
     )  # fmt: skip
     return pred.reshape(nb, rows, cols), qa.reshape(nb, rows, cols)
@@ -437,8 +439,8 @@ def predict(model: EstarfmModel, coarse0: Any) -> tuple[Any, Any]:
     if not bool(valid.any()):
         log.warning("coarse0 is missing at every valid pixel: nothing to predict")
     weighted = valid & (model.n > params.min_candidates)
-    par = model.par.copy()
-    n = model.n
+    n, par = model.n, model.par
+    g0 = xp.full((nb, rows, cols), xp.nan)  # sum W * C0 of the date
     ks = _kernel_set(xp)
 
     if model.labels is None:
@@ -451,20 +453,19 @@ def predict(model: EstarfmModel, coarse0: Any) -> tuple[Any, Any]:
         bad = xp.zeros(rep.shape[1], dtype=bool)
         bad[labels[~same.all(axis=0)]] = True  # cells whose C0 is not one value
         bad |= ~valid_mask([rep[:, :, None]], params.background)[:, 0]  # missing cells
-        hits = xp.concatenate(
-            [xp.zeros(1, dtype=np.int64), xp.cumsum(bad[model.cell_ids], dtype=np.int64)]
-        )
-        touched = (hits[model.indptr[1:]] - hits[model.indptr[:-1]]) > 0
-        exact = weighted & (touched.reshape(rows, cols) | model.overflow)
-        fast = xp.nonzero((weighted & ~exact).ravel())[0]
-        if fast.size:
-            g0 = xp.full((nb, rows * cols), xp.nan)
-            ks.cell_sums(fast, model.indptr, model.cell_ids, model.cell_wts, rep, g0)
-            par[cpu_kernels.PAR_WC0] = g0.reshape(nb, rows, cols)
+        # Sum W * C0 per cell; windows touching a bad cell are flagged for the exact path.
+        touched = xp.zeros(rows * cols, dtype=np.uint8)
+        listed = xp.nonzero((weighted & ~model.overflow).ravel())[0]
+        if listed.size:
+            ks.cell_sums(
+                listed, model.indptr, model.cell_ids, model.cell_wts, rep,
+                bad.astype(np.uint8), bool(bad.any()), g0.reshape(nb, -1), touched,
+            )  # fmt: skip
+        exact = weighted & ((touched.reshape(rows, cols) != 0) | model.overflow)
 
     pix_r, pix_c = (xp.ascontiguousarray(a) for a in xp.nonzero(exact))
     if pix_r.size:
-        n = n.copy()
+        n, par = n.copy(), par.copy()
         d = _dummies(xp, nb)
         rec = _aligned_empty(xp, model.rec.shape)
         rec[...] = model.rec
@@ -472,6 +473,7 @@ def predict(model: EstarfmModel, coarse0: Any) -> tuple[Any, Any]:
             pix_r, pix_c, *_scan_args(model, xp, valid, _put_target(rec, c0)), d["labels"],
             False, d["cell_ids"], d["cell_wts"], d["cell_count"], n, par,
         )  # fmt: skip
+        g0 = xp.where(exact, par[cpu_kernels.PAR_WC0], g0)
 
     if bool((valid == model.base_valid).all()):
         if model.base_means is None:  # the base dates' means, shared by every such date
@@ -482,7 +484,7 @@ def predict(model: EstarfmModel, coarse0: Any) -> tuple[Any, Any]:
         (m0,) = window_means([c0], valid, params, inv)
     else:
         m0, m1, m2 = window_means([c0, model.coarse[0], model.coarse[1]], valid, params)
-    pred, qa = _combine(xp, model.fine, n, par, (m0, m1, m2), valid, params)
+    pred, qa = _combine(xp, model.fine, n, par, g0, (m0, m1, m2), valid, params)
     return _finish(model, pred, qa)
 
 
@@ -532,7 +534,8 @@ def fuse(
         d["cell_wts"], d["cell_count"], model.n, model.par,
     )  # fmt: skip
     means = window_means([c0, model.coarse[0], model.coarse[1]], valid, params)
-    pred, qa = _combine(xp, model.fine, model.n, model.par, tuple(means), valid, params)
+    g0 = model.par[cpu_kernels.PAR_WC0]
+    pred, qa = _combine(xp, model.fine, model.n, model.par, g0, tuple(means), valid, params)
     return _finish(model, pred, qa)
 
 

@@ -92,19 +92,19 @@ def scan_pixels_kernel(
 
 
 @cuda.jit
-def cell_sums_kernel(pixels, indptr, ids, wts, rep, out):
+def cell_sums_kernel(pixels, indptr, ids, wts, rep, bad, any_bad, out, touched):
     """One thread per listed pixel: :func:`cells_core`."""
     q = cuda.grid(1)
     if q < pixels.size:
-        _cells(pixels[q], indptr, ids, wts, rep, out)
+        _cells(pixels[q], indptr, ids, wts, rep, bad, any_bad, out, touched)
 
 
 @cuda.jit
-def combine_kernel(fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa):
+def combine_kernel(fine, n, par, g0, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa):
     """One thread per pixel: :func:`combine_core`."""
     p = cuda.grid(1)
     if p < valid.size:
-        _combine(p, fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa)
+        _combine(p, fine, n, par, g0, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa)
 
 
 def _blocks(n: int) -> int:

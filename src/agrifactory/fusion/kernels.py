@@ -309,9 +309,18 @@ def pixel_core(
             cell_count[slot] = ncell
 
 
-def cells_core(p, indptr, ids, wts, rep, out):
-    """``sum W * C0`` of flat pixel ``p`` from its per-cell weights and the cells' C0 values."""
+def cells_core(p, indptr, ids, wts, rep, bad, any_bad, out, touched):
+    """``sum W * C0`` of flat pixel ``p`` from its per-cell weights and the cells' C0 values.
+
+    With ``any_bad``, ``touched[p]`` says whether one of the pixel's cells is flagged
+    in ``bad`` (uint8 per cell); otherwise it is 0.
+    """
     nb = rep.shape[0]
+    hit = 0
+    if any_bad:
+        for k in range(indptr[p], indptr[p + 1]):
+            hit |= bad[ids[k]]
+    touched[p] = hit
     for b in range(nb):
         s = 0.0
         for k in range(indptr[p], indptr[p + 1]):
@@ -319,10 +328,11 @@ def cells_core(p, indptr, ids, wts, rep, out):
         out[b, p] = s
 
 
-def combine_core(p, fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa):
+def combine_core(p, fine, n, par, g0, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa):
     """The prediction and QA flag of flat pixel ``p`` in every band (steps 4 and 5).
 
-    ``fine`` is (2, bands, pixels), ``par`` (6, bands, pixels), the window means
+    ``fine`` is (2, bands, pixels), ``par`` (6, bands, pixels) whose ``sum W*C0`` is
+    taken from ``g0`` (bands, pixels) instead, the window means
     ``m0, m1, m2`` of C0, C1, C2 (bands, pixels); the ``QA_*`` flags of
     :mod:`agrifactory.fusion.params`.
     """
@@ -342,8 +352,8 @@ def combine_core(p, fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred,
             t1 = a1 / (a1 + a2)
             t2 = a2 / (a1 + a2)
             v = par[0, b, p]
-            g0 = par[5, b, p]
-            pred = t1 * (f1 + v * (g0 - par[1, b, p])) + t2 * (f2 + v * (g0 - par[2, b, p]))
+            w0 = g0[b, p]
+            pred = t1 * (f1 + v * (w0 - par[1, b, p])) + t2 * (f2 + v * (w0 - par[2, b, p]))
             flag = QA_WEIGHTED
             if pred <= lo or pred >= hi:
                 pred = t1 * par[3, b, p] + t2 * par[4, b, p]
@@ -435,10 +445,10 @@ def scan_pixels(
 
 
 @njit(cache=True, parallel=True)
-def cell_sums(pixels, indptr, ids, wts, rep, out):
+def cell_sums(pixels, indptr, ids, wts, rep, bad, any_bad, out, touched):
     """:func:`cells_core` for every listed flat pixel index."""
     for q in prange(pixels.size):
-        _cells(pixels[q], indptr, ids, wts, rep, out)
+        _cells(pixels[q], indptr, ids, wts, rep, bad, any_bad, out, touched)
 
 
 @njit(cache=True, error_model="numpy")
@@ -476,21 +486,21 @@ def scan_pixels_serial(
 
 
 @njit(cache=True)
-def cell_sums_serial(pixels, indptr, ids, wts, rep, out):
+def cell_sums_serial(pixels, indptr, ids, wts, rep, bad, any_bad, out, touched):
     """One-thread twin of :func:`cell_sums`."""
     for q in range(pixels.size):
-        _cells(pixels[q], indptr, ids, wts, rep, out)
+        _cells(pixels[q], indptr, ids, wts, rep, bad, any_bad, out, touched)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def combine(fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa):
+def combine(fine, n, par, g0, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa):
     """:func:`combine_core` for every flat pixel."""
     for p in prange(valid.size):
-        _combine(p, fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa)
+        _combine(p, fine, n, par, g0, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa)
 
 
 @njit(cache=True, error_model="numpy")
-def combine_serial(fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa):
+def combine_serial(fine, n, par, g0, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa):
     """One-thread twin of :func:`combine`."""
     for p in range(valid.size):
-        _combine(p, fine, n, par, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa)
+        _combine(p, fine, n, par, g0, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa)
