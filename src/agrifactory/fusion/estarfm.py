@@ -346,10 +346,14 @@ def prepare(
         buf_cnt = xp.zeros(npx, dtype=np.int32)
         ks.scan_rows(ra, rb, *args, labels, True, buf_ids, buf_wts, buf_cnt, model.n,
                      model.par)  # fmt: skip
-        keep = xp.arange(cap)[None, :] < buf_cnt[:, None]
+        # Gather each pixel's first count entries (flat positions), row after row.
+        count = xp.maximum(buf_cnt, 0).astype(np.int64)
+        starts = xp.cumsum(count) - count
+        at = xp.repeat(xp.arange(npx, dtype=np.int64) * cap - starts, count)
+        at += xp.arange(at.size, dtype=np.int64)
         raw.append(buf_cnt)
-        ids.append(buf_ids[:npx][keep])
-        wts.append(buf_wts[:npx][keep].astype(np.float32))
+        ids.append(buf_ids.reshape(-1)[at])
+        wts.append(buf_wts.reshape(-1)[at].astype(np.float32))
         log.debug("prepared rows %d-%d of %d", ra, rb, rows)
     del buf_ids, buf_wts
     raw_count = xp.concatenate(raw)
