@@ -570,11 +570,11 @@ def coarse_cell_labels(*coarse: Any) -> Any:
             raise GridError(
                 f"coarse images of shapes {shape} and {stack.shape[1:]} cannot be labelled together"
             )
-        x = stack.astype(np.float64) + 0.0  # -0.0 becomes 0.0
-        x = xp.where(xp.isnan(x), xp.nan, x)
-        bits = x.view(np.uint64)
-        for k in range(bits.shape[0]):
-            h = (h ^ bits[k]) * prime
+        for k in range(stack.shape[0]):  # one image at a time: no stack-sized temporaries
+            x = stack[k].astype(np.float64) + 0.0  # -0.0 becomes 0.0
+            x[xp.isnan(x)] = xp.nan  # one NaN bit pattern
+            h ^= x.view(np.uint64)
+            h *= prime
     _, inverse = xp.unique(h.ravel(), return_inverse=True)
     return inverse.reshape(shape).astype(np.int32)
 
