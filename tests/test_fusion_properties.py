@@ -17,6 +17,7 @@ from agrifactory.fusion import (
     predict,
     prepare,
 )
+from agrifactory.fusion.estarfm import float32_thresholds
 from agrifactory.fusion.reference import fuse_reference
 
 numba.set_num_threads(1)
@@ -190,3 +191,38 @@ def test_halo_layout_has_no_seams_but_reference_does(layout):
         np.testing.assert_allclose(stitched, whole, rtol=1e-6)
     else:
         assert not np.allclose(stitched, whole, rtol=1e-6)
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 10**6),
+    scale=st.sampled_from([1e-3, 1.0, 1e4]),
+    nudge=st.sampled_from([-1, 0, 1]),
+)
+def test_float32_bounds_decide_like_float64(seed, scale, nudge):
+    # The kernels' pre-test: below the narrowed float32 bound in a plane means
+    # |x - c| < th in float64, at or above the widened one means it does not. Put
+    # the threshold exactly on (or one float64 step beside) observed differences,
+    # where rounding matters most.
+    rng = np.random.default_rng(seed)
+    fv = rng.normal(0.5 * scale, scale, (4, 6, 30))
+    fv[1] = np.round(rng.normal(3000, 1500, fv[1].shape))  # integers (reflectance x 10000)
+    fv[2] += 1000 * scale  # differences far below the values: float32 rounding is coarse
+    c = fv[:, 2, 3]
+    diff = np.abs(fv - c[:, None, None])
+    edge = np.sort(diff.reshape(4, -1), axis=1)[:, rng.integers(1, 180)]
+    th = np.broadcast_to(edge[:, None, None], fv.shape).copy()
+    if nudge:
+        th = np.nextafter(th, np.inf * nudge)
+    valid = np.ones(fv.shape[1:], dtype=bool)
+    lo, hi = float32_thresholds(fv, th, valid)
+    d32 = np.abs(fv.astype(np.float32) - c.astype(np.float32)[:, None, None])
+    similar = diff < th
+    assert not (similar & ~(d32 < hi)).any()  # the widened bound keeps every similar pixel
+    assert not ((d32 < lo) & ~similar).any()  # the narrowed one accepts only similar ones
+    # Only pixels within the rounding band around the threshold are left to float64.
+    big = np.abs(fv).max(axis=(1, 2))[:, None, None]
+    left_open = (d32 < hi) & ~(d32 < lo)
+    assert (
+        np.abs(diff - th)[left_open] <= (20 * big * 2.0**-24 + 4 * th * 2.0**-24)[left_open]
+    ).all()
