@@ -239,7 +239,7 @@ def simulate_from_tiles(
     with atomic_path(out_csv) as tmp:
         curve.to_csv(tmp, index=False)
     plot_learning_curve(
-        curve, out_png, title=f"{product}: {kind}, {method} sampling vs random (demo oracle)"
+        curve, out_png, title=f"{product} ({kind}): {method} vs random, truth as oracle"
     )
     return curve
 
