@@ -27,6 +27,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/quality.smk"
 include: "workflow/rules/fusion.smk"
 include: "workflow/rules/timeseries.smk"
+include: "workflow/rules/classify.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
 
@@ -39,4 +40,7 @@ rule all:
         quality_targets(),
         fusion_targets(),
         timeseries_targets(),
+        classify_targets(),
+        aggregate_targets(),
+        report_targets(),
         demo_targets(),

@@ -24,3 +24,15 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    """One real Snakemake run of the test config (config/test.yaml), shared by the
+    workflow test modules so the whole factory runs once per session."""
+    from workflow_helpers import prepare_workdir, snakemake
+
+    workdir = prepare_workdir(tmp_path_factory.mktemp("demo"))
+    result = snakemake(workdir, "--cores", "2")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return workdir

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyproj import CRS
-from workflow_helpers import prepare_workdir, snakemake
+from workflow_helpers import snakemake
 
 from agrifactory.grid import ALBERS, Tile
 from agrifactory.io import landsat as l8
@@ -18,11 +18,8 @@ TILES = ["h625v245", "h626v245", "h625v246", "h626v246"]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    workdir = prepare_workdir(tmp_path_factory.mktemp("demo"))
-    result = snakemake(workdir, "--cores", "2")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    return workdir
+def run(demo_run) -> Path:
+    return demo_run  # one run of the test config per session (tests/conftest.py)
 
 
 def test_tile_index(run):

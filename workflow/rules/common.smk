@@ -143,8 +143,6 @@ def timeseries_targets():
 
 # --- aggregation --------------------------------------------------------------
 
-CLASS_PRODUCTS = ["cropland", "irrigation", "croptype"]
-
 
 def classify_products(wildcards):
     """The class rasters of one tile-year that the aggregation sums."""
@@ -165,16 +163,32 @@ def aggregate_outputs():
     out = {"conservation": f"{folder}/conservation.csv"}
     for level in config["aggregate"]["levels"]:
         out[f"{level}_areas"] = f"{folder}/{level}_areas.csv"
+    flagged = {
+        "comparison_html": ("comparison.html", "comparison_table.rst"),
+        "summary": ("summary.csv", "comparison_summary.rst"),
+        "bars": ("bars.png", "comparison_bars.rst"),
+        "scatter": ("scatter.png", "comparison_scatter.rst"),
+    }
     for level in compared_levels():
-        for key, suffix in (
-            ("comparison", "comparison.csv"),
-            ("comparison_html", "comparison.html"),
-            ("summary", "summary.csv"),
-            ("bars", "bars.png"),
-            ("scatter", "scatter.png"),
-        ):
-            out[f"{level}_{key}"] = f"{folder}/{level}_{suffix}"
+        out[f"{level}_comparison"] = f"{folder}/{level}_comparison.csv"
+        for key, (suffix, caption) in flagged.items():
+            out[f"{level}_{key}"] = report(
+                f"{folder}/{level}_{suffix}",
+                caption=f"../report/{caption}",
+                category="Statistics",
+                subcategory=level,
+                labels={"level": level, "what": key.replace("_", " ")},
+            )
     return out
+
+
+def accuracy_tables(year):
+    """Area estimates of the accuracy assessment, where it runs (demo, or reference labels given)."""
+    return [
+        f"{R}/accuracy/{year}/{p}/areas.csv"
+        for p in config["aggregate"]["products"]
+        if SAMPLES and (DEMO or CLASSIFY["accuracy"]["reference"][p])
+    ]
 
 
 def aggregate_inputs(wildcards):
@@ -187,6 +201,7 @@ def aggregate_inputs(wildcards):
     }
     for level in compared_levels():
         inputs[f"statistics_{level}"] = config["inputs"]["statistics"][level]
+    inputs["accuracy"] = accuracy_tables(wildcards.year)
     return inputs
 
 
@@ -247,9 +262,125 @@ def report_targets():
     maps = expand(
         f"{R}/report/{{year}}/map_{{product}}.png", year=YEARS, product=MOSAIC_PRODUCTS
     )
+    accuracy = [
+        f"{R}/report/{y}/accuracy_{p}.html"
+        for y in YEARS
+        for p in CLASS_PRODUCTS
+        if f"{R}/accuracy/{y}/{p}/areas.csv" in accuracy_tables(y)
+    ]
     return [
         *maps,
+        *accuracy,
         rules.qa_summaries.output,
         rules.provenance.output,
         rules.stac.output,
     ]
+
+
+# --- classification -----------------------------------------------------------
+
+from agrifactory.classify.regions import region_names, tile_regions
+
+CLASSIFY = config["classify"]
+CLASS_PRODUCTS = ["cropland", "irrigation", "croptype"]
+SAMPLES = config["inputs"]["samples"]
+
+try:
+    TILE_REGION = tile_regions(TILES, config["grid"]["tile_km"], CLASSIFY["regions"])
+except AgrifactoryError as exc:
+    raise WorkflowError(f"agrifactory: {exc}") from None
+REGIONS = region_names(TILE_REGION)
+TRANSFER = CLASSIFY["transfer"]
+if (TRANSFER["source"] is None) != (TRANSFER["target"] is None):
+    raise WorkflowError(
+        "agrifactory: classify.transfer needs both source and target (or neither)"
+    )
+for _name in (TRANSFER["source"], TRANSFER["target"]):
+    if _name is not None and _name not in REGIONS:
+        raise WorkflowError(
+            f"agrifactory: classify.transfer region {_name!r} is not among the run's regions {REGIONS}"
+        )
+if not SAMPLES:
+    import logging
+
+    logging.getLogger("agrifactory").warning(
+        "inputs.samples is not set: the classification rules are left out of 'all'"
+    )
+
+
+def classify_stack(tile, year):
+    """The classifiers' inputs of a tile-year: feature stack and HANTS series."""
+    return {
+        "features": f"{R}/tiles/{tile}/{year}/features/features.tif",
+        "smoothed": f"{R}/tiles/{tile}/{year}/smooth/ndvi_hants.tif",
+    }
+
+
+def training_set_inputs(wildcards):
+    """Samples plus the feature stack and HANTS series of every tile (named <kind>_<tile>)."""
+    inputs = {"samples": SAMPLES}
+    for tile in TILES:
+        for kind, path in classify_stack(tile, wildcards.year).items():
+            inputs[f"{kind}_{tile}"] = path
+    return inputs
+
+
+def model_dir(product, region, year, name="model"):
+    return f"{R}/models/{product}/{region}/{year}/{name}"
+
+
+def classify_inputs(wildcards):
+    """A tile-year's inputs and the models of its region."""
+    region = TILE_REGION[wildcards.tile]
+    inputs = classify_stack(wildcards.tile, wildcards.year)
+    for product in CLASS_PRODUCTS:
+        inputs[product] = model_dir(product, region, wildcards.year)
+    return inputs
+
+
+def class_rasters(wildcards, suffix=""):
+    """The product's class (or, with suffix '_proba', probability) raster of every tile."""
+    return {
+        tile: f"{R}/tiles/{tile}/{wildcards.year}/classify/{wildcards.product}{suffix}.tif"
+        for tile in TILES
+    }
+
+
+def accuracy_reference(wildcards):
+    """The labelled stratified sample: the truth labels it in the demo, a person otherwise."""
+    if DEMO:
+        return f"{R}/accuracy/{wildcards.year}/{wildcards.product}/reference.gpkg"
+    return CLASSIFY["accuracy"]["reference"][wildcards.product]
+
+
+def simulation_inputs(wildcards):
+    inputs = {
+        "table": f"{R}/training/{wildcards.year}/training_set.parquet",
+        "oracle": f"{DEMO_TRUTH}/{wildcards.product}.tif",
+    }
+    for tile in TILES:
+        for kind, path in classify_stack(tile, wildcards.year).items():
+            inputs[f"{kind}_{tile}"] = path
+    return inputs
+
+
+def classify_targets():
+    """Models, class rasters, accuracy, active learning and transfer outputs of the run."""
+    if not SAMPLES:
+        return []
+    al = CLASSIFY["active_learning"]["product"]
+    targets = per_tile(f"{tile_dir('classify')}/croptype.tif")
+    for year in YEARS:
+        targets.append(f"{R}/active_learning/{year}/{al}_proposals.gpkg")
+        for product in CLASS_PRODUCTS:
+            if DEMO or CLASSIFY["accuracy"]["reference"][product]:
+                targets.append(f"{R}/accuracy/{year}/{product}/areas.csv")
+            else:
+                targets.append(f"{R}/accuracy/{year}/{product}/design.gpkg")
+        if DEMO:
+            targets.append(f"{R}/active_learning/{year}/{al}_simulation.png")
+        if TRANSFER["source"] is not None:
+            targets.append(
+                f"{R}/transfer/{year}/croptype_{TRANSFER['source']}_to_{TRANSFER['target']}.csv"
+            )
+    return targets

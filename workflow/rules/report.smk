@@ -61,6 +61,27 @@ rule quicklook_ndvi:
         "../../scripts/quicklook_ndvi.py"
 
 
+rule accuracy_table:
+    input:
+        f"{R}/accuracy/{{year}}/{{product}}/report.csv",
+    output:
+        report(
+            f"{R}/report/{{year}}/accuracy_{{product}}.html",
+            caption="../report/accuracy_table.rst",
+            category="Accuracy",
+            subcategory="{year}",
+            labels={"product": "{product}"},
+        ),
+    log:
+        f"{LOGS}/accuracy_table/{{product}}_{{year}}.log",
+    wildcard_constraints:
+        product="|".join(CLASS_PRODUCTS),
+    conda:
+        ENV
+    script:
+        "../../scripts/accuracy_table.py"
+
+
 rule qa_summaries:
     input:
         fusion_qa=per_tile(f"{tile_dir('fusion')}/qa.csv"),

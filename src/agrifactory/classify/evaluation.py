@@ -137,3 +137,61 @@ def cross_validate(
             }
         )
     return per_fold, pd.DataFrame(summary_rows)
+
+
+def block_folds(shape: tuple[int, int], blocks: int = 4, folds: int = 4) -> np.ndarray:
+    """Fold of every pixel for a spatially blocked split.
+
+    The image is cut into ``blocks x blocks`` rectangles (as equal as the size allows);
+    block ``(i, j)`` goes to fold ``(i + j) % folds``, so with ``folds == blocks`` every
+    fold holds one block of each block row and column (spread over the image, never
+    two neighbours side by side). Whole blocks are in train or test, never split.
+    """
+    rows, cols = shape
+    if blocks < 1 or folds < 2 or blocks > min(rows, cols):
+        raise ValueError(f"blocks={blocks}, folds={folds} do not fit an image of {shape}")
+    bi = np.minimum(np.arange(rows) * blocks // rows, blocks - 1)
+    bj = np.minimum(np.arange(cols) * blocks // cols, blocks - 1)
+    return ((bi[:, None] + bj[None, :]) % folds).astype(np.int64)
+
+
+def grouped_predictions(
+    make: Callable[[], Any], X: np.ndarray, y: np.ndarray, fold: np.ndarray, *, seed: int = 0
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Out-of-fold predictions with the folds given (e.g. :func:`block_folds`).
+
+    A fold whose training part holds a single class predicts that class (no model can
+    be fitted; recorded in the per-fold table as ``constant``).
+
+    Returns
+    -------
+    pred
+        The pooled out-of-fold predictions.
+    per_fold
+        ``fold, n_train, n_test, train_classes, test_classes, constant, overall_accuracy``.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    fold = np.asarray(fold)
+    pred = np.empty_like(y)
+    rows = []
+    for k in np.unique(fold):
+        test, train = fold == k, fold != k
+        train_classes = np.unique(y[train])
+        constant = len(train_classes) < 2
+        if constant:
+            pred[test] = train_classes[0]
+        else:
+            pred[test] = make().fit(X[train], y[train], seed=seed).predict(X[test])
+        rows.append(
+            {
+                "fold": int(k),
+                "n_train": int(train.sum()),
+                "n_test": int(test.sum()),
+                "train_classes": train_classes.tolist(),
+                "test_classes": np.unique(y[test]).tolist(),
+                "constant": constant,
+                "overall_accuracy": float(np.mean(pred[test] == y[test])),
+            }
+        )
+    return pred, pd.DataFrame(rows)

@@ -13,6 +13,7 @@ import pandas as pd
 from agrifactory.classify.accuracy import confusion_matrix, macro_f1, overall_accuracy
 from agrifactory.classify.models import Classifier, make_model
 from agrifactory.classify.train import split_validation
+from agrifactory.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def transfer_experiment(
     y_target: np.ndarray,
     *,
     holdout_fraction: float = 0.3,
+    source_holdout: np.ndarray | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Train on the source region, score on a source hold-out and on the target region.
@@ -60,6 +62,9 @@ def transfer_experiment(
     holdout_fraction
         Stratified share of the source kept out of training to measure the
         within-region accuracy.
+    source_holdout
+        Boolean mask of the source samples to hold out instead (e.g. the samples'
+        own validation split); ``holdout_fraction`` is then not used.
 
     Returns
     -------
@@ -73,7 +78,15 @@ def transfer_experiment(
     y_source = np.asarray(y_source)
     y_target = np.asarray(y_target)
     classes = np.unique(np.concatenate([y_source, y_target])).tolist()
-    train, hold = split_validation(y_source, holdout_fraction, seed)
+    if source_holdout is None:
+        train, hold = split_validation(y_source, holdout_fraction, seed)
+    else:
+        mask = np.asarray(source_holdout, dtype=bool)
+        if mask.shape != y_source.shape or mask.all() or not mask.any():
+            raise DataError(
+                f"source_holdout must mark some but not all of the {len(y_source)} source samples"
+            )
+        train, hold = np.flatnonzero(~mask), np.flatnonzero(mask)
     rows = []
     for augment in (False, True):
         model = make(augment).fit(X_source[train], y_source[train], seed=seed)

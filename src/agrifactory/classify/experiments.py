@@ -1,0 +1,284 @@
+"""File-to-file entry points of the rules ``active_learning``,
+``active_learning_simulation`` and ``transfer``.
+
+* Proposals: a random pool of classified pixels of every tile, ranked by the
+  uncertainty of the written class probabilities and spread in space
+  (:func:`~agrifactory.classify.active_learning.propose_samples`), away from the
+  samples already labelled; a GeoPackage for a person to label.
+* Simulation (demo): rounds of uncertainty sampling against random sampling from a
+  pool of pixels whose labels come from an oracle raster (the demo truth), scored
+  on the held-out validation samples.
+* Transfer: a model trained on one region's training samples, scored on that
+  region's validation samples and on all samples of another region, without and
+  with temporal augmentation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from agrifactory.classify.active_learning import (
+    plot_learning_curve,
+    propose_samples,
+    simulate_active_learning,
+    write_proposals,
+)
+from agrifactory.classify.design import values_at_points
+from agrifactory.classify.fanin import PRODUCTS, read_training_table, with_threads
+from agrifactory.classify.legend import LEGENDS
+from agrifactory.classify.models import make_model
+from agrifactory.classify.stack import TileStack
+from agrifactory.classify.training import select_features
+from agrifactory.classify.transfer import cnn_factory, transfer_experiment
+from agrifactory.errors import ConfigError, DataError, InputError
+from agrifactory.grid import ALBERS
+from agrifactory.io.files import atomic_path
+from agrifactory.io.raster import open_raster
+
+log = logging.getLogger(__name__)
+
+RESERVED = {"sample_id", "tile_id", "region", "x", "y", "year", "split", *PRODUCTS}
+
+
+def _feature_columns(table: pd.DataFrame, patterns: Sequence[str] | None) -> list[str]:
+    return select_features([c for c in table.columns if c not in RESERVED], patterns)
+
+
+def _tile_rng(seed: int, index: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), 7919, int(index)])
+
+
+def _pixel_xy(transform, flat: np.ndarray, width: int) -> np.ndarray:
+    r, c = np.divmod(flat, width)
+    x, y = transform * (c + 0.5, r + 0.5)
+    return np.column_stack([x, y])
+
+
+def probability_pool(
+    proba_paths: Mapping[str, str | Path], pool_per_tile: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, list[int], list[str]]:
+    """A random pool of predicted pixels from the probability COGs of all tiles.
+
+    Returns ``xy (n, 2)``, ``proba (n, K)`` over the union of the tiles' classes (a
+    class a region's model lacks has probability 0 there), the class codes and pool
+    ids ``<tile>_r<row>_c<col>``.
+    """
+    parts = []
+    for i, (tile, path) in enumerate(proba_paths.items()):
+        with open_raster(path) as src:
+            data = src.read()
+            tag = src.tags().get("classes")
+            transform, width = src.transform, src.width
+        if not tag:
+            raise InputError(path, "has no 'classes' tag", "rerun the classify rule")
+        codes = [int(c) for c in tag.split(",")]
+        flat = data.reshape(len(codes), -1)
+        valid = np.flatnonzero(np.all(np.isfinite(flat), axis=0))
+        if len(valid) == 0:
+            continue
+        pick = np.sort(_tile_rng(seed, i).choice(valid, min(pool_per_tile, len(valid)), False))
+        r, c = np.divmod(pick, width)
+        ids = [f"{tile}_r{a}_c{b}" for a, b in zip(r, c, strict=True)]
+        parts.append((_pixel_xy(transform, pick, width), flat[:, pick].T, codes, ids))
+    if not parts:
+        raise DataError("no tile has a predicted pixel to propose")
+    classes = sorted({c for p in parts for c in p[2]})
+    proba = np.zeros((sum(len(p[0]) for p in parts), len(classes)))
+    start = 0
+    for _, p, codes, _ in parts:
+        proba[start : start + len(p), [classes.index(c) for c in codes]] = p
+        start += len(p)
+    xy = np.concatenate([p[0] for p in parts])
+    ids = [i for p in parts for i in p[3]]
+    return xy, proba, classes, ids
+
+
+def propose_from_tiles(
+    proba_paths: Mapping[str, str | Path],
+    table_path: str | Path,
+    product: str,
+    out_path: str | Path,
+    *,
+    k: int = 50,
+    method: str = "margin",
+    min_distance: float = 300.0,
+    pool_per_tile: int = 2000,
+    seed: int = 0,
+) -> Path:
+    """Write the next ``k`` samples to label (GeoPackage layer ``proposals``)."""
+    xy, proba, classes, ids = probability_pool(proba_paths, pool_per_tile, seed)
+    table = read_training_table(table_path)
+    labelled = table[["x", "y"]].to_numpy(dtype=float)
+    picks = propose_samples(
+        proba, xy, k, method=method, min_distance=min_distance, labelled_xy=labelled
+    )
+    names = {v: n for n, v in LEGENDS[product].items()}
+    log.info(
+        "%s: proposed %d of a pool of %d pixels (uncertainty %s, spacing %g m, %d labelled)",
+        product,
+        len(picks),
+        len(xy),
+        method,
+        min_distance,
+        len(labelled),
+    )
+    return write_proposals(
+        out_path, xy, picks, proba, classes, crs=ALBERS, ids=ids, class_names=names, method=method
+    )
+
+
+def oracle_pool(
+    stacks: Mapping[str, tuple[str | Path, str | Path]],
+    oracle_path: str | Path,
+    product: str,
+    *,
+    year: int,
+    tile_km: int,
+    pool_per_tile: int,
+    seed: int,
+    interior: bool = True,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Random pixels of every tile with the oracle's label among the product's classes.
+
+    With ``interior`` only pixels whose 3x3 neighbourhood holds one oracle class are
+    pooled: field interiors, as surveyors label them (the demo's samples are drawn
+    the same way); mixed pixels on field edges are left out.
+
+    Returns the features (a DataFrame named like the training table), the oracle
+    codes and the pixel centres ``(n, 2)``.
+    """
+    classes = list(LEGENDS[product].values())
+    frames, labels, coords = [], [], []
+    for i, (tile, (features, smoothed)) in enumerate(stacks.items()):
+        ts = TileStack(features, smoothed, tile, year=year, tile_km=tile_km)
+        data = ts.read().reshape(len(ts.feature_names), -1)
+        flat = np.arange(data.shape[1])
+        xy = _pixel_xy(ts.transform, flat, ts.shape[1])
+        truth = values_at_points(oracle_path, xy[:, 0], xy[:, 1]).astype(np.int64)
+        usable = np.isin(truth, classes) & np.all(np.isfinite(data), axis=0)
+        if interior:
+            grid = truth.reshape(ts.shape)
+            same = ndimage.maximum_filter(grid, 3) == ndimage.minimum_filter(grid, 3)
+            usable &= same.ravel()
+        ok = np.flatnonzero(usable)
+        pick = np.sort(_tile_rng(seed, i).choice(ok, min(pool_per_tile, len(ok)), False))
+        frames.append(pd.DataFrame(data[:, pick].T, columns=ts.feature_names))
+        labels.append(truth[pick])
+        coords.append(xy[pick])
+    return pd.concat(frames, ignore_index=True), np.concatenate(labels), np.concatenate(coords)
+
+
+def simulate_from_tiles(
+    stacks: Mapping[str, tuple[str | Path, str | Path]],
+    oracle_path: str | Path,
+    table_path: str | Path,
+    product: str,
+    out_csv: str | Path,
+    out_png: str | Path,
+    *,
+    kind: str,
+    params: Mapping[str, Any] | None = None,
+    features: Sequence[str] | None = None,
+    year: int,
+    tile_km: int,
+    pool_per_tile: int = 1000,
+    initial: int = 30,
+    batch: int = 20,
+    rounds: int = 10,
+    method: str = "margin",
+    min_distance: float = 300.0,
+    seed: int = 0,
+    threads: int = 1,
+    interior: bool = True,
+) -> pd.DataFrame:
+    """Active learning against random sampling with an oracle raster; CSV and plot."""
+    X_pool, y_pool, xy_pool = oracle_pool(
+        stacks,
+        oracle_path,
+        product,
+        year=year,
+        tile_km=tile_km,
+        pool_per_tile=pool_per_tile,
+        seed=seed,
+        interior=interior,
+    )
+    table = read_training_table(table_path)
+    test = table[(table["split"] == "validation") & table[product].notna()]
+    names = _feature_columns(table, features)
+    model_params = with_threads(kind, params, threads)
+    log.info(
+        "%s active learning: pool %d pixels, test %d validation samples, %s on %d features",
+        product,
+        len(y_pool),
+        len(test),
+        kind,
+        len(names),
+    )
+    curve = simulate_active_learning(
+        lambda: make_model(kind, model_params),
+        X_pool[names].to_numpy(dtype=float),
+        y_pool,
+        xy_pool,
+        test[names].to_numpy(dtype=float),
+        test[product].astype(int).to_numpy(),
+        initial=initial,
+        batch=batch,
+        rounds=rounds,
+        method=method,
+        min_distance=min_distance,
+        seed=seed,
+    )
+    curve.insert(0, "product", product)
+    with atomic_path(out_csv) as tmp:
+        curve.to_csv(tmp, index=False)
+    plot_learning_curve(
+        curve, out_png, title=f"{product} ({kind}): {method} vs random, truth as oracle"
+    )
+    return curve
+
+
+def transfer_from_table(
+    table_path: str | Path,
+    product: str,
+    out_csv: str | Path,
+    *,
+    source: str,
+    target: str,
+    params: Mapping[str, Any] | None = None,
+    features: Sequence[str] | None = None,
+    augment: Mapping[str, float] | None = None,
+    seed: int = 0,
+    threads: int = 1,
+) -> pd.DataFrame:
+    """Train the CNN on ``source``'s training samples; score it on ``source``'s validation
+    samples and on every labelled sample of ``target``, without and with augmentation."""
+    table = read_training_table(table_path)
+    regions = sorted(table["region"].dropna().unique().tolist())
+    for name in (source, target):
+        if name not in regions:
+            raise ConfigError(f"classify.transfer: region {name!r} is not among {regions}")
+    rows = table[table[product].notna()]
+    src, tgt = rows[rows["region"] == source], rows[rows["region"] == target]
+    names = _feature_columns(table, features)
+    result = transfer_experiment(
+        cnn_factory(with_threads("cnn1d", params, threads), augment),
+        src[names].to_numpy(dtype=float),
+        src[product].astype(int).to_numpy(),
+        tgt[names].to_numpy(dtype=float),
+        tgt[product].astype(int).to_numpy(),
+        source_holdout=(src["split"] == "validation").to_numpy(),
+        seed=seed,
+    )
+    result.insert(0, "product", product)
+    result.insert(1, "source", source)
+    result.insert(2, "target", target)
+    with atomic_path(out_csv) as tmp:
+        result.to_csv(tmp, index=False)
+    return result

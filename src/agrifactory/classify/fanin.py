@@ -1,0 +1,335 @@
+"""File-to-file entry points of the fan-in rules ``training_set`` and ``train_*``.
+
+``write_training_set`` gathers the classifiers' input stack (features plus the HANTS
+series, :mod:`~agrifactory.classify.stack`) at the labelled sample points of every
+tile, with each point's tile and region, and writes the table and the exclusions.
+``train_product`` fits one product's model for one region and year from that table
+and writes the model directory and its validation report.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agrifactory.classify.legend import LEGENDS
+from agrifactory.classify.regions import tiles_frame
+from agrifactory.classify.separability import pairwise_jm
+from agrifactory.classify.stack import TileStack
+from agrifactory.classify.train import train_from_table
+from agrifactory.classify.training import TrainingSet, build_training_set, select_features
+from agrifactory.errors import ConfigError, DataError, InputError
+from agrifactory.io.files import atomic_path
+from agrifactory.io.samples import read_samples
+
+log = logging.getLogger(__name__)
+
+PRODUCTS = ("cropland", "irrigation", "croptype")
+SPLITS = ("train", "validation")
+#: Model kinds whose parameters include ``num_threads``.
+THREADED = ("lightgbm", "cnn1d")
+
+
+def read_labelled_samples(
+    path: str | Path,
+    label_columns: Mapping[str, str],
+    *,
+    id_column: str = "sample_id",
+    split_column: str | None = None,
+    year_column: str = "year",
+):
+    """Sample points with their label columns renamed to the product names.
+
+    Returns a GeoDataFrame (EPSG:4326) with ``sample_id``, one column per product,
+    ``split`` (when ``split_column`` is given; values ``train``/``validation``), ``year``
+    (when the file has it) and the geometry.
+    """
+    unknown = sorted(set(label_columns) - set(PRODUCTS))
+    if unknown:
+        raise ConfigError(f"classify.samples.label_columns: unknown products {unknown}")
+    needed = list(label_columns.values()) + ([split_column] if split_column else [])
+    samples = read_samples(path, label_columns=needed, id_column=id_column)
+    keep = {id_column: "sample_id", **{col: prod for prod, col in label_columns.items()}}
+    if split_column:
+        keep[split_column] = "split"
+    if year_column in samples.columns:
+        keep[year_column] = "year"
+    out = samples[[*keep, "geometry"]].rename(columns=keep)
+    if split_column:
+        split = out["split"].astype("string").str.strip().str.lower()
+        bad = out.loc[~split.isin(SPLITS), "sample_id"].tolist()
+        if bad:
+            values = sorted(set(out.loc[~split.isin(SPLITS), "split"].astype(str)))
+            raise InputError(
+                path,
+                f"column {split_column!r} holds {values} for samples {bad[:10]}; "
+                f"expected {list(SPLITS)}",
+                "fix the sample file or set classify.samples.split_column to null",
+            )
+        out["split"] = split
+    return out
+
+
+def write_training_set(
+    samples_path: str | Path,
+    features: Mapping[str, str | Path],
+    smoothed: Mapping[str, str | Path],
+    *,
+    tile_km: int,
+    regions: Mapping[str, str],
+    label_columns: Mapping[str, str],
+    year: int,
+    min_count: int = 5,
+    id_column: str = "sample_id",
+    split_column: str | None = "split",
+    validation_fraction: float = 0.3,
+    seed: int = 0,
+    out_table: str | Path,
+    out_excluded: str | Path,
+) -> TrainingSet:
+    """Gather the input stack at the labelled points of all tiles and write the table.
+
+    Parameters
+    ----------
+    samples_path
+        GeoPackage (or CSV with lon/lat) of labelled points.
+    features, smoothed
+        Tile id -> ``features.tif`` and ``ndvi_hants.tif`` of the year.
+    tile_km, regions
+        Tile size and tile id -> region (:func:`~agrifactory.classify.regions.tile_regions`).
+    label_columns
+        Product -> the sample column holding its labels.
+    year
+        The year of the features; samples with another ``year`` are an error.
+    min_count
+        Classes with fewer samples are excluded from their product and reported.
+    split_column
+        Sample column with ``train``/``validation`` (copied as ``split``); None: a
+        seeded stratified random ``validation_fraction`` of each stratum (region and
+        most specific label) is held out (:func:`random_split`).
+    out_table, out_excluded
+        Parquet table (``sample_id, tile_id, region, x, y``, the products' codes,
+        ``split``, one column per feature) and CSV of exclusions.
+    """
+    if set(features) != set(smoothed) or set(features) != set(regions):
+        raise ConfigError("features, smoothed series and regions must cover the same tiles")
+    samples = read_labelled_samples(
+        samples_path, label_columns, id_column=id_column, split_column=split_column
+    )
+    tiles = tiles_frame(list(features), tile_km, regions)
+
+    def stack(tile_id: str):
+        log.info("reading the input stack of tile %s", tile_id)
+        ts = TileStack(features[tile_id], smoothed[tile_id], tile_id, year=year, tile_km=tile_km)
+        return ts.feature_stack()
+
+    ts = build_training_set(
+        samples,
+        tiles,
+        stack,
+        {p: LEGENDS[p] for p in label_columns},
+        year=year,
+        min_count=min_count,
+    )
+    table = ts.table
+    if split_column:
+        split = table["sample_id"].map(samples.set_index("sample_id")["split"])
+    else:
+        split = random_split(table, list(label_columns), validation_fraction, seed)
+    table.insert(5, "split", pd.Series(split, index=table.index).astype(str).to_numpy())
+    _log_counts(table, list(label_columns))
+    with atomic_path(out_table) as tmp:
+        table.to_parquet(tmp, index=False)
+    with atomic_path(out_excluded) as tmp:
+        ts.excluded.to_csv(tmp, index=False)
+    return TrainingSet(table, ts.excluded, ts.feature_names, ts.label_columns)
+
+
+def random_split(
+    table: pd.DataFrame, products: Sequence[str], fraction: float, seed: int
+) -> pd.Series:
+    """``train``/``validation`` per row, stratified by region and the most specific label.
+
+    The stratum of a row is its region and its label of the last product in
+    ``products`` that it carries (crop type before irrigation before cropland), so
+    every product's held-out share is close to ``fraction`` in every region.
+    """
+    if not 0 < fraction < 1:
+        raise ConfigError(f"validation_fraction must be in (0, 1), got {fraction}")
+    key = pd.Series("none", index=table.index, dtype=object)
+    for product in products:
+        has = table[product].notna()
+        key[has] = product + ":" + table.loc[has, product].astype(str)
+    strata = table["region"].astype(str) + "|" + key
+    rng = np.random.default_rng([int(seed), 104729])
+    split = pd.Series("train", index=table.index, dtype=object)
+    for _, idx in sorted(strata.groupby(strata).groups.items()):
+        idx = rng.permutation(np.asarray(idx))
+        split.loc[idx[: int(round(fraction * len(idx)))]] = "validation"
+    return split
+
+
+def _log_counts(table: pd.DataFrame, products: Sequence[str]) -> None:
+    by = [c for c in ("region", "split") if c in table.columns]
+    for product in products:
+        names = {v: k for k, v in LEGENDS[product].items()}
+        rows = table[table[product].notna()]
+        counts = rows.assign(cls=rows[product].astype(int).map(names)).groupby([*by, "cls"]).size()
+        log.info("%s samples per %s and class:\n%s", product, "/".join(by), counts.to_string())
+
+
+def read_training_table(path: str | Path) -> pd.DataFrame:
+    """The table written by :func:`write_training_set` (label columns as nullable ints)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "training table not found", "run the training_set rule")
+    return pd.read_parquet(path)
+
+
+def region_rows(table: pd.DataFrame, product: str, region: str) -> pd.DataFrame:
+    """Rows of ``region`` that carry a ``product`` label (region ``all`` of a single-region run
+    is simply its name)."""
+    if product not in table.columns:
+        raise ConfigError(f"the training table has no {product!r} labels")
+    rows = table[(table["region"] == region) & table[product].notna()]
+    if rows.empty:
+        raise DataError(
+            f"no {product} samples in region {region!r} (regions in the table: "
+            f"{sorted(table['region'].dropna().unique().tolist())}); add samples there or "
+            "merge the region with a neighbour in classify.regions"
+        )
+    return rows.reset_index(drop=True)
+
+
+def drop_rare_classes(
+    rows: pd.DataFrame, product: str, min_count: int, split_column: str | None
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Remove classes with fewer than ``min_count`` training samples in this region.
+
+    Returns the remaining rows and ``{class name: training samples}`` of the removed
+    classes (logged as a warning and kept in the model's metrics).
+    """
+    names = {v: k for k, v in LEGENDS[product].items()}
+    train = rows if split_column is None else rows[rows[split_column] == "train"]
+    counts = train[product].astype(int).value_counts()
+    codes = rows[product].astype(int)
+    rare = {int(c): int(counts.get(c, 0)) for c in codes.unique() if counts.get(c, 0) < min_count}
+    if not rare:
+        return rows, {}
+    dropped = {names[c]: n for c, n in rare.items()}
+    log.warning(
+        "%s: classes %s have fewer than %d training samples in this region; left out of its "
+        "model (their validation samples still count as errors)",
+        product,
+        dropped,
+        min_count,
+    )
+    return rows[~codes.isin(list(rare))].reset_index(drop=True), dropped
+
+
+def with_threads(kind: str, params: Mapping[str, Any] | None, threads: int) -> dict[str, Any]:
+    """Model parameters with ``num_threads`` set to ``threads`` unless the config sets it."""
+    out = dict(params or {})
+    if kind in THREADED:
+        out.setdefault("num_threads", int(threads))
+    return out
+
+
+def separability_table(
+    rows: pd.DataFrame, product: str, features: Sequence[str] | None, split_column: str | None
+) -> pd.DataFrame:
+    """Jeffries-Matusita distance of every class pair on the training samples' features."""
+    train = rows if split_column is None else rows[rows[split_column] == "train"]
+    reserved = {"sample_id", "tile_id", "region", "x", "y", "year", "split", *PRODUCTS}
+    names = select_features([c for c in rows.columns if c not in reserved], features)
+    jm = pairwise_jm(train[names].to_numpy(dtype=float), train[product].astype(int).to_numpy())
+    labels = {v: k for k, v in LEGENDS[product].items()}
+    jm.insert(1, "name_a", jm["class_a"].map(labels))
+    jm.insert(3, "name_b", jm["class_b"].map(labels))
+    jm["n_features"] = len(names)
+    for row in jm.itertuples():
+        log.info(
+            "Jeffries-Matusita distance %s vs %s: %.4f (%d and %d training samples, %d features)",
+            row.name_a,
+            row.name_b,
+            row.jm,
+            row.n_a,
+            row.n_b,
+            row.n_features,
+        )
+    return jm
+
+
+def train_product(
+    table_path: str | Path,
+    product: str,
+    region: str,
+    *,
+    kind: str,
+    params: Mapping[str, Any] | None = None,
+    features: Sequence[str] | None = None,
+    seed: int = 0,
+    split_column: str | None = "split",
+    validation_fraction: float = 0.3,
+    min_count: int = 5,
+    reselect_below: float | None = None,
+    threads: int = 1,
+    out_model: str | Path,
+    out_validation: str | Path | None = None,
+    out_separability: str | Path | None = None,
+) -> tuple[Any, pd.DataFrame]:
+    """Fit and save one product's model for one region from the training table.
+
+    Training rows are the region's samples with ``split == 'train'`` (or a stratified
+    random ``validation_fraction`` hold-out when ``split_column`` is None); the
+    validation report scores the model on the region's held-out samples. With
+    ``out_separability`` the Jeffries-Matusita distances of the training samples are
+    computed and written before the model is fitted.
+    """
+    table = read_training_table(table_path)
+    rows = region_rows(table, product, region)
+    rows, dropped = drop_rare_classes(rows, product, min_count, split_column)
+    if out_separability is not None:
+        jm = separability_table(rows, product, features, split_column)
+        with atomic_path(out_separability) as tmp:
+            jm.to_csv(tmp, index=False)
+    model, report = train_from_table(
+        rows,
+        product,
+        LEGENDS[product],
+        kind=kind,
+        params=with_threads(kind, params, threads),
+        features=features,
+        seed=seed,
+        validation_fraction=validation_fraction,
+        split_column=split_column,
+        reselect_below=reselect_below,
+    )
+    model.metrics.update({"region": region, "classes_left_out": dropped})
+    if not report.empty:
+        report.insert(1, "region", region)
+        report.insert(2, "model", kind)
+    model.save(out_model)
+    if out_validation is not None:
+        with atomic_path(out_validation) as tmp:
+            report.to_csv(tmp, index=False)
+    return model, report
+
+
+def model_threads(model: Any, threads: int) -> None:
+    """Let a loaded model predict with ``threads`` threads (results do not depend on it)."""
+    if model.kind in THREADED:
+        model.params["num_threads"] = int(threads)
+
+
+def write_reports(reports: Sequence[pd.DataFrame], out: str | Path) -> pd.DataFrame:
+    """Write validation reports (e.g. the CNN's and the baseline's) as one CSV."""
+    table = pd.concat(list(reports), ignore_index=True)
+    with atomic_path(out) as tmp:
+        table.to_csv(tmp, index=False)
+    return table

@@ -1,0 +1,157 @@
+"""The classifiers' input stack of a tile-year: the feature stack plus the HANTS series.
+
+The ``features`` rule writes named bands (harmonics, monthly medians
+``ndvi_med_01..12``, phenology ``pheno_*``); the ``smooth`` rule writes the
+HANTS-smoothed 8-day NDVI, one band per date. Here both are read as one
+:class:`~agrifactory.classify.training.FeatureStack` whose HANTS bands are named by
+day of year, ``hants_doy001 .. hants_doy361``, so a model trained in one year
+applies to the same 8-day calendar of another. The two files must lie on one grid
+(the tile's, when ``tile_km`` is given) and the HANTS dates in one year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from pyproj import CRS
+from rasterio.windows import Window
+
+from agrifactory.classify.training import FeatureStack
+from agrifactory.errors import GridError, InputError
+from agrifactory.grid import Tile
+from agrifactory.io.raster import band_dates, open_raster
+
+#: Prefix of the HANTS series bands in the classifiers' stack.
+HANTS_PREFIX = "hants_doy"
+
+
+def hants_names(descriptions: list[str], path: str | Path, year: int | None) -> list[str]:
+    """``hants_doyNNN`` names of a dated stack's bands; every date in ``year`` (if given)."""
+    dates = band_dates(descriptions, path)
+    years = sorted({d.year for d in dates})
+    if year is not None and years != [int(year)]:
+        raise GridError(
+            f"{path}: the smoothed series is dated in {years}, expected the year {year}; "
+            "features and samples must be of the same year"
+        )
+    return [f"{HANTS_PREFIX}{d.timetuple().tm_yday:03d}" for d in dates]
+
+
+def _meta(src: rasterio.DatasetReader) -> dict:
+    return {
+        "transform": src.transform,
+        "crs": CRS.from_user_input(src.crs),
+        "shape": (src.height, src.width),
+        "descriptions": [d or "" for d in src.descriptions],
+    }
+
+
+def _check_same_grid(features: Path, a: dict, smoothed: Path, b: dict) -> None:
+    same = (
+        a["crs"].equals(b["crs"], ignore_axis_order=True)
+        and a["transform"].almost_equals(b["transform"], precision=1e-6)
+        and a["shape"] == b["shape"]
+    )
+    if not same:
+        raise GridError(
+            f"{features} and {smoothed} are on different grids (transform "
+            f"{tuple(a['transform'])[:6]} vs {tuple(b['transform'])[:6]}, shape {a['shape']} vs "
+            f"{b['shape']}); rerun the features stage"
+        )
+
+
+def _check_tile_grid(path: Path, meta: dict, tile_id: str, tile_km: int) -> None:
+    grid = Tile.from_id(tile_id, tile_km).grid()
+    same = (
+        meta["crs"].equals(grid.crs, ignore_axis_order=True)
+        and meta["transform"].almost_equals(grid.transform, precision=1e-6)
+        and meta["shape"] == grid.shape
+    )
+    if not same:
+        raise GridError(
+            f"{path}: not on the grid of tile {tile_id} (transform {tuple(meta['transform'])[:6]} "
+            f"vs {tuple(grid.transform)[:6]}, shape {meta['shape']} vs {grid.shape}); the "
+            "features belong to another tile or tile size"
+        )
+
+
+class TileStack:
+    """The two rasters of a tile-year, checked, with the combined band names.
+
+    Parameters
+    ----------
+    features, smoothed
+        ``features/features.tif`` and ``smooth/ndvi_hants.tif`` of one tile-year.
+    tile_id
+        The tile; with ``tile_km`` the grids are checked against the tile's grid.
+    year
+        Every HANTS date must lie in this year.
+    """
+
+    def __init__(
+        self,
+        features: str | Path,
+        smoothed: str | Path,
+        tile_id: str,
+        *,
+        year: int | None = None,
+        tile_km: int | None = None,
+    ) -> None:
+        self.features = Path(features)
+        self.smoothed = Path(smoothed)
+        self.tile_id = tile_id
+        with open_raster(self.features) as src:
+            fmeta = _meta(src)
+        with open_raster(self.smoothed) as src:
+            smeta = _meta(src)
+        unnamed = [i + 1 for i, d in enumerate(fmeta["descriptions"]) if not d]
+        if unnamed:
+            raise InputError(
+                self.features, f"bands {unnamed} have no name", "feature bands must be named"
+            )
+        if tile_km is not None:
+            _check_tile_grid(self.features, fmeta, tile_id, tile_km)
+            _check_tile_grid(self.smoothed, smeta, tile_id, tile_km)
+        _check_same_grid(self.features, fmeta, self.smoothed, smeta)
+        self.year = year
+        self.transform = fmeta["transform"]
+        self.crs = fmeta["crs"]
+        self.shape = fmeta["shape"]
+        self.feature_names = fmeta["descriptions"] + hants_names(
+            smeta["descriptions"], self.smoothed, year
+        )
+        if len(set(self.feature_names)) != len(self.feature_names):
+            raise InputError(self.features, "has duplicate band names", "rerun the features stage")
+
+    def read(self, window: Window | None = None) -> np.ndarray:
+        """``float32 (features, rows, cols)`` of the window (whole tile by default)."""
+        parts = []
+        for path in (self.features, self.smoothed):
+            with open_raster(path) as src:
+                data = src.read(window=window).astype(np.float32)
+                if src.nodata is not None and not np.isnan(src.nodata):
+                    data[data == src.nodata] = np.nan
+            parts.append(data)
+        return np.concatenate(parts)
+
+    def feature_stack(self) -> FeatureStack:
+        """The whole tile as a :class:`FeatureStack` (for the training set)."""
+        return FeatureStack(
+            tile_id=self.tile_id,
+            data=self.read(),
+            feature_names=tuple(self.feature_names),
+            transform=self.transform,
+            crs=self.crs,
+            year=self.year,
+            source=str(self.features),
+        )
+
+    def row_blocks(self, block_rows: int) -> Iterator[tuple[slice, np.ndarray]]:
+        """``(rows, data)`` for consecutive blocks of ``block_rows`` rows (bounds memory)."""
+        height, width = self.shape
+        for r0 in range(0, height, block_rows):
+            n = min(block_rows, height - r0)
+            yield slice(r0, r0 + n), self.read(Window(0, r0, width, n))

@@ -1,0 +1,436 @@
+"""The classification stage's file-to-file functions on a tiny two-tile world:
+training set, per-region models, tile prediction, stratified design, accuracy,
+active learning and transfer; and the bad inputs they must name."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from _classify_world import TILE_KM, TILES, YEAR, write_truth, write_world
+
+from agrifactory import legend
+from agrifactory.aggregate.accuracy import read_accuracy
+from agrifactory.classify.assess import assess_product
+from agrifactory.classify.design import allocate, design_for_product, label_from_raster
+from agrifactory.classify.experiments import (
+    propose_from_tiles,
+    simulate_from_tiles,
+    transfer_from_table,
+)
+from agrifactory.classify.fanin import random_split, train_product, write_training_set
+from agrifactory.classify.regions import tile_regions
+from agrifactory.classify.tile import classify_tile, raster_legend
+from agrifactory.errors import DataError, GridError
+from agrifactory.io.raster import read_raster, write_raster
+
+LABELS = {"cropland": "cropland", "irrigation": "irrigation", "croptype": "croptype"}
+FAST = {
+    "cropland": ("lightgbm", {"num_boost_round": 30}, None),
+    "irrigation": ("svm", {}, ["hants_*", "pheno_peak"]),
+    "croptype": ("lightgbm", {"num_boost_round": 30}, None),
+}
+
+
+def _training_set(world, root, samples=None, **kw):
+    regions = tile_regions(TILES, TILE_KM, "west_east")
+    args = dict(
+        tile_km=TILE_KM,
+        regions=regions,
+        label_columns=LABELS,
+        year=YEAR,
+        min_count=3,
+        out_table=root / "training_set.parquet",
+        out_excluded=root / "excluded.csv",
+    )
+    args.update(kw)
+    return write_training_set(
+        samples or world["samples"], world["features"], world["smoothed"], **args
+    )
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory):
+    root = tmp_path_factory.mktemp("classify_world")
+    world = write_world(root)
+    _training_set(world, root)
+    models = {}
+    for region in ("west", "east"):
+        for product, (kind, params, features) in FAST.items():
+            out = root / "models" / product / region
+            train_product(
+                root / "training_set.parquet",
+                product,
+                region,
+                kind=kind,
+                params=params,
+                features=features,
+                min_count=3,
+                seed=1,
+                out_model=out / "model",
+                out_validation=out / "validation.csv",
+                out_separability=out / "separability.csv" if product == "irrigation" else None,
+            )
+            models[(product, region)] = out / "model"
+    classes = {}
+    for tile, region in zip(TILES, ("west", "east"), strict=True):
+        folder = root / "results/tiles" / tile / str(YEAR) / "classify"
+        outputs = {}
+        for p in FAST:
+            outputs[p] = folder / f"{p}.tif"
+            outputs[f"{p}_proba"] = folder / f"{p}_proba.tif"
+        classify_tile(
+            world["features"][tile],
+            world["smoothed"][tile],
+            {p: models[(p, region)] for p in FAST},
+            outputs,
+            tile_id=tile,
+            year=YEAR,
+            tile_km=TILE_KM,
+            block_rows=64,
+        )
+        classes[tile] = outputs
+    return {"root": root, "world": world, "models": models, "classes": classes}
+
+
+def test_training_set_has_tiles_regions_split_and_names_every_exclusion(stage):
+    table = pd.read_parquet(stage["root"] / "training_set.parquet")
+    assert set(table.groupby("tile_id")["region"].unique().map(tuple)) == {("west",), ("east",)}
+    assert dict(zip(TILES, ("west", "east"), strict=True)) == dict(
+        table.groupby("tile_id")["region"].first()
+    )
+    assert set(table["split"]) == {"train", "validation"}
+    assert {"hants_doy001", "hants_doy361", "ndvi_med_12", "pheno_peak"} <= set(table.columns)
+    excluded = pd.read_csv(stage["root"] / "excluded.csv").set_index("sample_id")
+    assert excluded.loc["OUTSIDE", "reason"] == "outside every tile"
+    assert excluded.loc["NODATA", "reason"].startswith("no feature data at the point")
+    assert "OUTSIDE" not in set(table["sample_id"]) and "NODATA" not in set(table["sample_id"])
+
+
+def test_a_class_with_one_sample_is_listed_by_name(stage, tmp_path):
+    samples = gpd.read_file(stage["world"]["samples"])
+    first_crop = samples.index[samples["croptype"] == "wheat"][0]
+    samples.loc[first_crop, "croptype"] = "flax"
+    samples.to_file(tmp_path / "samples.gpkg", driver="GPKG")
+    ts = _training_set(stage["world"], tmp_path, samples=tmp_path / "samples.gpkg")
+    row = ts.excluded[ts.excluded["label"] == "flax"]
+    assert row["sample_id"].tolist() == [samples.loc[first_crop, "sample_id"]]
+    assert "class 'flax' has 1 samples < min_count 3" in row["reason"].iloc[0]
+
+
+def test_label_typos_stop_the_run_with_the_closest_label(stage, tmp_path):
+    samples = gpd.read_file(stage["world"]["samples"])
+    samples.loc[samples["croptype"] == "wheat", "croptype"] = "whaet"
+    samples.to_file(tmp_path / "samples.gpkg", driver="GPKG")
+    with pytest.raises(DataError, match=r"'whaet' \(\d+ samples\): did you mean 'wheat'\?"):
+        _training_set(stage["world"], tmp_path, samples=tmp_path / "samples.gpkg")
+
+
+def test_samples_of_another_year_are_named(stage, tmp_path):
+    samples = gpd.read_file(stage["world"]["samples"]).assign(year=2020)
+    samples.to_file(tmp_path / "samples.gpkg", driver="GPKG")
+    with pytest.raises(
+        GridError, match=r"samples are for years \[2020\] but the features are for 2021"
+    ):
+        _training_set(stage["world"], tmp_path, samples=tmp_path / "samples.gpkg")
+
+
+def test_features_on_another_grid_name_the_file(stage, tmp_path):
+    world = {k: dict(v) if isinstance(v, dict) else v for k, v in stage["world"].items()}
+    data, meta = read_raster(world["features"][TILES[1]])
+    shifted = tmp_path / "features.tif"
+    write_raster(
+        shifted,
+        data,
+        transform=meta["transform"] @ meta["transform"].translation(1, 0),
+        crs=meta["crs"],
+        nodata=np.nan,
+        band_names=meta["descriptions"],
+    )
+    world["features"][TILES[1]] = shifted
+    with pytest.raises(GridError, match=rf"{shifted}: not on the grid of tile {TILES[1]}"):
+        _training_set(world, tmp_path)
+
+
+def test_smoothed_series_of_another_year_is_named(stage, tmp_path):
+    world = {k: dict(v) if isinstance(v, dict) else v for k, v in stage["world"].items()}
+    data, meta = read_raster(world["smoothed"][TILES[0]])
+    other = tmp_path / "ndvi_hants.tif"
+    names = [d.replace("2021-", "2020-") for d in meta["descriptions"]]
+    write_raster(
+        other, data, transform=meta["transform"], crs=meta["crs"], nodata=np.nan, band_names=names
+    )
+    world["smoothed"][TILES[0]] = other
+    with pytest.raises(GridError, match=rf"{other}: the smoothed series is dated in \[2020\]"):
+        _training_set(world, tmp_path)
+
+
+def test_one_training_sample_with_min_count_1_is_an_error_naming_the_class(stage, tmp_path):
+    table = pd.read_parquet(stage["root"] / "training_set.parquet")
+    west_train = table.index[
+        (table["region"] == "west") & (table["split"] == "train") & (table["croptype"] == 6)
+    ]
+    table.loc[west_train[0], "croptype"] = 7  # a single flax sample
+    table.to_parquet(tmp_path / "table.parquet")
+    with pytest.raises(DataError, match=r"class 7 \(flax\) has only one training sample"):
+        train_product(
+            tmp_path / "table.parquet",
+            "croptype",
+            "west",
+            kind="lightgbm",
+            params={"num_boost_round": 5},
+            min_count=1,
+            out_model=tmp_path / "m",
+        )
+    model, _ = train_product(
+        tmp_path / "table.parquet",
+        "croptype",
+        "west",
+        kind="lightgbm",
+        params={"num_boost_round": 5},
+        min_count=2,
+        out_model=tmp_path / "m",
+    )
+    assert 7 not in model.classes_.tolist()
+    assert model.metrics["classes_left_out"] == {"flax": 1}
+
+
+def test_separability_is_written_with_the_model(stage):
+    jm = pd.read_csv(stage["root"] / "models/irrigation/west/separability.csv")
+    assert jm[["name_a", "name_b"]].values.tolist() == [["irrigated", "rainfed"]]
+    assert 1.9 <= jm["jm"].iloc[0] <= 2.0
+    assert jm["n_features"].iloc[0] == 47  # 46 HANTS dates + pheno_peak
+
+
+def test_class_rasters_use_legend_codes_nodata_and_cropland_mask(stage):
+    for tile in TILES:
+        out = stage["classes"][tile]
+        crop, meta = read_raster(out["cropland"], masked_to_nan=False)
+        crop = crop[0]
+        assert meta["dtype"] == "uint8" and meta["nodata"] == 255
+        corner = np.zeros_like(crop, dtype=bool)
+        corner[:5, :5] = True
+        assert ((crop == 255) == corner).all()
+        for product in FAST:
+            cls = read_raster(out[product], masked_to_nan=False)[0][0]
+            assert set(np.unique(cls).tolist()) <= set(legend.LEGENDS[product]) | {255}
+            assert ((cls == 255) == (crop == 255)).all()
+            if product != "cropland":
+                assert (cls[crop == 0] == 0).all()
+                assert (cls[crop == 1] > 0).all()
+        truth = stage["world"]["croptype"][tile]
+        inner = np.ones_like(truth, dtype=bool)
+        inner[:6, :6] = False
+        assert np.mean((crop == 1)[inner] == (truth > 0)[inner]) > 0.99
+
+
+def test_probabilities_sum_to_one_where_classified_and_are_nan_elsewhere(stage):
+    for tile in TILES:
+        out = stage["classes"][tile]
+        crop = read_raster(out["cropland"], masked_to_nan=False)[0][0]
+        for product in FAST:
+            cls = read_raster(out[product], masked_to_nan=False)[0][0]
+            with rasterio.open(out[f"{product}_proba"]) as src:
+                p = src.read()
+                names = list(src.descriptions)
+            predicted = (cls != 255) & (cls != 0) if product != "cropland" else cls != 255
+            np.testing.assert_allclose(p[:, predicted].sum(axis=0), 1.0, atol=1e-5)
+            assert np.isnan(p[:, ~predicted]).all()
+            assert all(n.startswith("p_") for n in names)
+            codes = [legend.code_of(legend.LEGENDS[product], n[2:]) for n in names]
+            best = np.asarray(codes)[np.argmax(np.nan_to_num(p, nan=-1), axis=0)]
+            assert (best[predicted] == cls[predicted]).all()
+        assert not np.isnan(rasterio.open(out["cropland_proba"]).read()[:, crop != 255]).any()
+
+
+def test_allocation_by_hand():
+    # 20 each, then 60 more in proportion 0.9 / 0.1 -> 54 / 6; empty classes get none.
+    assert allocate({0: 900, 1: 100, 2: 0}, 100, 20) == {0: 74, 1: 26}
+    # A stratum smaller than its minimum gives what it has; the rest of the sample goes by
+    # area: 10 + 5, then 45 x 1000/1005 = 44.78 and 0.22 -> 44 + 1 (largest remainder) and 0.
+    assert allocate({0: 1000, 1: 5}, 60, 10) == {0: 55, 1: 5}
+    with pytest.raises(Exception, match="needs 2 per stratum"):
+        allocate({0: 10, 1: 10}, 10, 1)
+
+
+def test_design_draws_the_allocation_within_each_stratum(stage, tmp_path):
+    paths = {t: stage["classes"][t]["croptype"] for t in TILES}
+    design = design_for_product(
+        paths,
+        "croptype",
+        raster_legend("croptype"),
+        sample_size=60,
+        min_per_class=8,
+        seed=3,
+        out_design=tmp_path / "design.gpkg",
+        out_mapped=tmp_path / "mapped.csv",
+    )
+    mapped = pd.read_csv(tmp_path / "mapped.csv").set_index("class_code")
+    assert design.groupby("stratum").size().to_dict() == {
+        c: n for c, n in mapped["n_points"].items() if n
+    }
+    for row in design.itertuples():
+        cls = read_raster(paths[row.tile_id], masked_to_nan=False)[0][0]
+        assert cls[row.row, row.col] == row.stratum
+    assert not design.duplicated(["tile_id", "row", "col"]).any()
+    again = design_for_product(
+        paths,
+        "croptype",
+        raster_legend("croptype"),
+        sample_size=60,
+        min_per_class=8,
+        seed=3,
+        out_design=tmp_path / "design2.gpkg",
+        out_mapped=tmp_path / "mapped2.csv",
+    )
+    pd.testing.assert_frame_equal(design, again)
+    total_px = sum((read_raster(p, masked_to_nan=False)[0][0] != 255).sum() for p in paths.values())
+    assert mapped["pixels"].sum() == total_px
+    assert mapped["mapped_ha"].sum() == pytest.approx(total_px * 0.09)
+
+
+@pytest.mark.parametrize("product", ["cropland", "croptype"])
+def test_accuracy_report_and_area_table(stage, tmp_path, product):
+    paths = {t: stage["classes"][t][product] for t in TILES}
+    leg = raster_legend(product)
+    design_for_product(
+        paths,
+        product,
+        leg,
+        sample_size=80,
+        min_per_class=8,
+        seed=0,
+        out_design=tmp_path / "design.gpkg",
+        out_mapped=tmp_path / "mapped.csv",
+    )
+    truth = write_truth(tmp_path / "truth.tif", stage["world"]["croptype"], product)
+    label_from_raster(tmp_path / "design.gpkg", truth, leg, tmp_path / "reference.gpkg")
+    outputs = {
+        k: tmp_path / f"{k}.csv"
+        for k in ("report", "confusion_validation", "confusion_stratified", "areas")
+    }
+    report = assess_product(
+        product,
+        paths,
+        stage["root"] / "training_set.parquet",
+        tmp_path / "reference.gpkg",
+        tmp_path / "mapped.csv",
+        outputs,
+        reference_name="test truth",
+    )
+    areas = read_accuracy(outputs["areas"])
+    mapped = pd.read_csv(tmp_path / "mapped.csv")
+    assert areas["area_ha"].sum() == pytest.approx(mapped["mapped_ha"].sum())
+    assert (areas["region"] == "all").all() and (areas["reference"] == "test truth").all()
+    cm = pd.read_csv(outputs["confusion_validation"], index_col=0).to_numpy()
+    oa = report.query("sample == 'validation' and metric == 'overall_accuracy'")["value"].iloc[0]
+    assert oa == pytest.approx(np.trace(cm) / cm.sum())
+    table = pd.read_parquet(stage["root"] / "training_set.parquet")
+    n_val = int(((table["split"] == "validation") & table[product].notna()).sum())
+    assert cm.sum() == n_val
+    assert oa > 0.95
+
+
+def test_proposals_are_spaced_and_away_from_labelled_samples(stage, tmp_path):
+    paths = {t: stage["classes"][t]["croptype_proba"] for t in TILES}
+    out = propose_from_tiles(
+        paths,
+        stage["root"] / "training_set.parquet",
+        "croptype",
+        tmp_path / "proposals.gpkg",
+        k=10,
+        min_distance=300.0,
+        pool_per_tile=500,
+        seed=0,
+    )
+    props = gpd.read_file(out)
+    assert len(props) == 10 and props["rank"].tolist() == list(range(1, 11))
+    assert props["uncertainty"].is_monotonic_decreasing
+    xy = np.column_stack([props.geometry.x, props.geometry.y])
+    d = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))
+    assert d[np.triu_indices(10, 1)].min() >= 300.0
+    table = pd.read_parquet(stage["root"] / "training_set.parquet")
+    lab = table[["x", "y"]].to_numpy()
+    assert np.sqrt(((xy[:, None] - lab[None]) ** 2).sum(-1)).min() >= 300.0
+    assert set(props["predicted_name"]) <= set(legend.CROPTYPE.values())
+
+
+def test_transfer_and_simulation_write_their_tables(stage, tmp_path):
+    root = stage["root"]
+    result = transfer_from_table(
+        root / "training_set.parquet",
+        "croptype",
+        tmp_path / "transfer.csv",
+        source="west",
+        target="east",
+        params={"epochs": 3, "hidden": 8, "dense": 16},
+        features=["ndvi_med_*"],
+        seed=0,
+    )
+    assert result["augmentation"].tolist() == [False, True]
+    assert (result["oa_drop"] == result["within_oa"] - result["transfer_oa"]).all()
+    stacks = {t: (stage["world"]["features"][t], stage["world"]["smoothed"][t]) for t in TILES}
+    truth = write_truth(tmp_path / "truth.tif", stage["world"]["croptype"], "croptype")
+    curve = simulate_from_tiles(
+        stacks,
+        truth,
+        root / "training_set.parquet",
+        "croptype",
+        tmp_path / "curve.csv",
+        tmp_path / "curve.png",
+        kind="lightgbm",
+        params={"num_boost_round": 10},
+        year=YEAR,
+        tile_km=TILE_KM,
+        pool_per_tile=100,
+        initial=12,
+        batch=6,
+        rounds=2,
+        seed=0,
+    )
+    assert curve.groupby("strategy")["n_labels"].apply(list).to_dict() == {
+        "random": [12, 18, 24],
+        "uncertainty": [12, 18, 24],
+    }
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+
+
+def test_random_split_is_stratified_by_region_and_label():
+    table = pd.DataFrame(
+        {
+            "region": ["w"] * 20 + ["e"] * 10,
+            "cropland": pd.array([1] * 30, dtype="Int16"),
+            "croptype": pd.array([1] * 10 + [2] * 10 + [None] * 10, dtype="Int16"),
+        }
+    )
+    split = random_split(table, ["cropland", "croptype"], 0.3, seed=4)
+    label = table["croptype"].astype("string").fillna("<NA>")
+    counts = split.groupby([table["region"], label]).apply(lambda s: int((s == "validation").sum()))
+    assert counts.to_dict() == {("e", "<NA>"): 3, ("w", "1"): 3, ("w", "2"): 3}
+    assert split.equals(random_split(table, ["cropland", "croptype"], 0.3, seed=4))
+
+
+def test_tile_stack_rows_blocks_equal_the_whole(stage):
+    from agrifactory.classify.stack import TileStack
+
+    ts = TileStack(
+        stage["world"]["features"][TILES[0]],
+        stage["world"]["smoothed"][TILES[0]],
+        TILES[0],
+        year=YEAR,
+        tile_km=TILE_KM,
+    )
+    whole = ts.read()
+    blocks = np.concatenate([b for _, b in ts.row_blocks(70)], axis=1)
+    np.testing.assert_array_equal(whole, blocks)
+    assert ts.feature_names[:2] == ["harm_mean", "pheno_peak"]
+    assert ts.feature_names[14] == "hants_doy001" and ts.feature_names[-1] == "hants_doy361"
+    with pytest.raises(GridError, match=f"not on the grid of tile {TILES[1]}"):
+        TileStack(
+            stage["world"]["features"][TILES[0]],
+            stage["world"]["smoothed"][TILES[0]],
+            TILES[1],
+            tile_km=TILE_KM,
+        )

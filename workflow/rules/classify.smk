@@ -1,0 +1,220 @@
+# Classification: training set (fan-in), one model per product, region and year,
+# per-tile class and probability rasters, accuracy, active learning, transfer.
+
+
+wildcard_constraints:
+    region="|".join(REGIONS),
+    product="|".join(CLASS_PRODUCTS),
+    source="|".join(REGIONS),
+    target="|".join(REGIONS),
+
+
+rule training_set:
+    input:
+        unpack(training_set_inputs),
+    output:
+        table=f"{R}/training/{{year}}/training_set.parquet",
+        excluded=f"{R}/training/{{year}}/excluded.csv",
+    log:
+        f"{LOGS}/training_set/{{year}}.log",
+    conda:
+        ENV
+    params:
+        tile_km=config["grid"]["tile_km"],
+        regions=TILE_REGION,
+        samples=CLASSIFY["samples"],
+        min_count=CLASSIFY["min_count"],
+        seed=config["seed"],
+    script:
+        "../../scripts/classify_training_set.py"
+
+
+rule train_cropland:
+    input:
+        table=rules.training_set.output.table,
+    output:
+        model=directory(model_dir("cropland", "{region}", "{year}")),
+        validation=f"{R}/models/cropland/{{region}}/{{year}}/validation.csv",
+    log:
+        f"{LOGS}/train_cropland/{{region}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        product="cropland",
+        model=CLASSIFY["cropland"],
+        min_count=CLASSIFY["min_count"],
+        seed=config["seed"],
+    script:
+        "../../scripts/classify_train.py"
+
+
+rule train_irrigation:
+    input:
+        table=rules.training_set.output.table,
+    output:
+        model=directory(model_dir("irrigation", "{region}", "{year}")),
+        validation=f"{R}/models/irrigation/{{region}}/{{year}}/validation.csv",
+        separability=f"{R}/models/irrigation/{{region}}/{{year}}/separability.csv",
+    log:
+        f"{LOGS}/train_irrigation/{{region}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        product="irrigation",
+        model=CLASSIFY["irrigation"],
+        min_count=CLASSIFY["min_count"],
+        seed=config["seed"],
+    script:
+        "../../scripts/classify_train.py"
+
+
+rule train_croptype:
+    input:
+        table=rules.training_set.output.table,
+    output:
+        model=directory(model_dir("croptype", "{region}", "{year}")),
+        baseline=directory(model_dir("croptype", "{region}", "{year}", "baseline")),
+        validation=f"{R}/models/croptype/{{region}}/{{year}}/validation.csv",
+    log:
+        f"{LOGS}/train_croptype/{{region}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        product="croptype",
+        model=CLASSIFY["croptype"],
+        min_count=CLASSIFY["min_count"],
+        seed=config["seed"],
+    script:
+        "../../scripts/classify_train.py"
+
+
+rule classify:
+    input:
+        unpack(classify_inputs),
+    output:
+        cropland=f"{tile_dir('classify')}/cropland.tif",
+        cropland_proba=f"{tile_dir('classify')}/cropland_proba.tif",
+        irrigation=f"{tile_dir('classify')}/irrigation.tif",
+        irrigation_proba=f"{tile_dir('classify')}/irrigation_proba.tif",
+        croptype=f"{tile_dir('classify')}/croptype.tif",
+        croptype_proba=f"{tile_dir('classify')}/croptype_proba.tif",
+    log:
+        f"{LOGS}/classify/{{tile}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        tile_km=config["grid"]["tile_km"],
+        block_rows=CLASSIFY["predict"]["block_rows"],
+    script:
+        "../../scripts/classify_tile.py"
+
+
+rule accuracy_design:
+    input:
+        unpack(class_rasters),
+    output:
+        design=f"{R}/accuracy/{{year}}/{{product}}/design.gpkg",
+        mapped=f"{R}/accuracy/{{year}}/{{product}}/mapped_area.csv",
+    log:
+        f"{LOGS}/accuracy_design/{{product}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        accuracy=CLASSIFY["accuracy"],
+        seed=config["seed"],
+    script:
+        "../../scripts/classify_accuracy_design.py"
+
+
+rule accuracy_reference_demo:
+    input:
+        design=rules.accuracy_design.output.design,
+        truth=f"{DEMO_TRUTH}/{{product}}.tif",
+    output:
+        f"{R}/accuracy/{{year}}/{{product}}/reference.gpkg",
+    log:
+        f"{LOGS}/accuracy_reference_demo/{{product}}_{{year}}.log",
+    conda:
+        ENV
+    script:
+        "../../scripts/classify_accuracy_reference.py"
+
+
+rule accuracy:
+    input:
+        unpack(class_rasters),
+        table=rules.training_set.output.table,
+        reference=accuracy_reference,
+        mapped=rules.accuracy_design.output.mapped,
+    output:
+        report=f"{R}/accuracy/{{year}}/{{product}}/report.csv",
+        confusion_validation=f"{R}/accuracy/{{year}}/{{product}}/confusion_validation.csv",
+        confusion_stratified=f"{R}/accuracy/{{year}}/{{product}}/confusion_stratified.csv",
+        areas=f"{R}/accuracy/{{year}}/{{product}}/areas.csv",
+    log:
+        f"{LOGS}/accuracy/{{product}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        reference_name="demo truth" if DEMO else "classify.accuracy.reference",
+    script:
+        "../../scripts/classify_accuracy.py"
+
+
+rule active_learning:
+    input:
+        unpack(lambda w: class_rasters(w, "_proba")),
+        table=rules.training_set.output.table,
+    output:
+        f"{R}/active_learning/{{year}}/{{product}}_proposals.gpkg",
+    log:
+        f"{LOGS}/active_learning/{{product}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        al=CLASSIFY["active_learning"],
+        seed=config["seed"],
+    script:
+        "../../scripts/classify_active_learning.py"
+
+
+rule active_learning_simulation:
+    input:
+        unpack(simulation_inputs),
+    output:
+        curve=f"{R}/active_learning/{{year}}/{{product}}_simulation.csv",
+        plot=report(
+            f"{R}/active_learning/{{year}}/{{product}}_simulation.png",
+            caption="../report/active_learning.rst",
+            category="Accuracy",
+            subcategory="{year}",
+            labels={"product": "{product}", "figure": "active learning"},
+        ),
+    log:
+        f"{LOGS}/active_learning_simulation/{{product}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        al=CLASSIFY["active_learning"],
+        model=lambda w: CLASSIFY[w.product],
+        tile_km=config["grid"]["tile_km"],
+        seed=config["seed"],
+    script:
+        "../../scripts/classify_al_simulation.py"
+
+
+rule transfer:
+    input:
+        table=rules.training_set.output.table,
+    output:
+        f"{R}/transfer/{{year}}/croptype_{{source}}_to_{{target}}.csv",
+    log:
+        f"{LOGS}/transfer/{{source}}_to_{{target}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        model=CLASSIFY["croptype"],
+        augment=CLASSIFY["transfer"]["augment"],
+        seed=config["seed"],
+    script:
+        "../../scripts/classify_transfer.py"
