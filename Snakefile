@@ -24,6 +24,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/quality.smk"
 include: "workflow/rules/fusion.smk"
 include: "workflow/rules/timeseries.smk"
+include: "workflow/rules/soil_moisture.smk"
 
 
 rule all:
@@ -34,4 +35,5 @@ rule all:
         quality_targets(),
         fusion_targets(),
         timeseries_targets(),
+        sm_targets(),
         demo_targets(),
