@@ -30,6 +30,7 @@ include: "workflow/rules/timeseries.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/soil_moisture.smk"
 
 
 rule all:
@@ -43,4 +44,5 @@ rule all:
         classify_targets(),
         aggregate_targets(),
         report_targets(),
+        sm_targets(),
         demo_targets(),

@@ -13,7 +13,7 @@ from agrifactory.grid import Tile, tiles_for_aoi
 from agrifactory.io.raster import read_stack
 from agrifactory.io.reanalysis import read_reanalysis
 from agrifactory.io.stations import apply_quality_flags, read_stations
-from agrifactory.soil_moisture.cnn import BiasCorrector, TrainSettings
+from agrifactory.soil_moisture.cnn import CorrectorEnsemble, TrainSettings
 from agrifactory.soil_moisture.downscale import DownscalerModel
 from agrifactory.soil_moisture.lattice import cell_members
 from agrifactory.soil_moisture.netcdf import read_sm_netcdf
@@ -149,6 +149,7 @@ def test_four_stages(world, model, tmp_path):
         folds=2,
         pretrain=QUICK,
         finetune=QUICK,
+        members=2,
     )
     table = pd.read_csv(res.table)
     assert set(table["product"]) == {
@@ -164,8 +165,9 @@ def test_four_stages(world, model, tmp_path):
     assert series["station"].nunique() == 6 and len(series) == 6 * 2 * 365
     png = plot_station_series(res.series, tmp_path / "series.png", n_stations=2)
     assert png.read_bytes()[:4] == b"\x89PNG"
-    cnn = BiasCorrector.load(res.cnn)
+    cnn = CorrectorEnsemble.load(res.cnn)
     assert cnn.layers == ["surface", "rootzone"] and cnn.meta["pretrained_on"].startswith("source")
+    assert len(cnn.members) == 2 and cnn.meta["members"] == 2
 
     alone = calibrate_tile(down, res.cnn, world.drivers, tmp_path / "c_alone.nc")
     joined = calibrate_tile(
@@ -218,7 +220,7 @@ def test_bias_training_without_a_source_network(world, model, tmp_path, mode):
     products = set(res.evaluation["product"])
     if mode == "reanalysis":
         assert "pretrained_only" in products and "calibrated_target_only" in products
-        assert BiasCorrector.load(res.cnn).meta["pretrained_on"].startswith("reanalysis")
+        assert CorrectorEnsemble.load(res.cnn).meta["pretrained_on"].startswith("reanalysis")
     else:
         assert products == {"reanalysis", "downscaled", "calibrated"}
-        assert BiasCorrector.load(res.cnn).meta["pretrained_on"] == "none"
+        assert CorrectorEnsemble.load(res.cnn).meta["pretrained_on"] == "none"

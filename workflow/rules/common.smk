@@ -384,3 +384,77 @@ def classify_targets():
                 f"{R}/transfer/{year}/croptype_{TRANSFER['source']}_to_{TRANSFER['target']}.csv"
             )
     return targets
+
+
+# --- soil moisture ------------------------------------------------------------
+
+from agrifactory.soil_moisture import settings as sm_settings
+from agrifactory.synthetic.soil_moisture import world_files as sm_world_files
+
+SM = config["soil_moisture"]
+SM_ON = SM["enabled"]
+SM_DEMO_DIR = f"{DEMO_INPUTS}/soil_moisture"
+SM_DEMO_TRUTH = f"{DEMO_TRUTH}/soil_moisture"
+SM_DEMO_FILES = {
+    k: str(v) for k, v in sm_world_files(SM_DEMO_DIR, SM_DEMO_TRUTH, YEARS[0]).items()
+}
+SM_WORLD = {
+    "bbox": SM["region_bbox"],
+    "year": YEARS[0],
+    "seed": config["seed"],
+    "n_stations": SM["demo"]["n_stations"],
+    "n_source_stations": SM["demo"]["n_source_stations"],
+}
+if SM_ON:
+    try:
+        sm_settings.check_config(SM, PLAN.tiles, YEARS, demo=DEMO, demo_dir=SM_DEMO_DIR)
+    except AgrifactoryError as exc:
+        raise WorkflowError(f"agrifactory: {exc}") from None
+
+
+def sm_dir(year="{year}"):
+    """Folder of the run-level soil-moisture tables and plots of a year."""
+    return f"{R}/soil_moisture/{year}"
+
+
+def sm_models(year="{year}"):
+    return f"{R}/models/soil_moisture/{year}"
+
+
+def sm_inputs(wildcards):
+    """Reanalysis and driver files of a year (named inputs)."""
+    return sm_settings.input_files(SM, int(wildcards.year))
+
+
+def sm_driver_inputs(wildcards):
+    """Driver files of a year (named inputs)."""
+    return {k: v for k, v in sm_inputs(wildcards).items() if k.startswith("driver_")}
+
+
+def sm_station_inputs(wildcards):
+    """Reanalysis, drivers, target and source stations of a year, and the downscaler."""
+    files = sm_settings.input_files(SM, int(wildcards.year), stations=True)
+    return {**files, "model": f"{sm_models(wildcards.year)}/downscaler.json"}
+
+
+def sm_neighbours(wildcards):
+    """Downscaled files of the run's tiles around a tile (the CNN's halo)."""
+    return [
+        f"{R}/tiles/{t}/{wildcards.year}/soil_moisture/downscaled.nc"
+        for t in sm_settings.neighbours(wildcards.tile, TILES)
+    ]
+
+
+def sm_targets():
+    """Soil-moisture products, evaluation and plots (and the demo's truth) when enabled."""
+    if not SM_ON:
+        return []
+    targets = per_tile(f"{tile_dir('soil_moisture')}/calibrated.nc")
+    targets += expand(
+        f"{sm_dir()}/{{name}}",
+        year=YEARS,
+        name=["evaluation.csv", "station_series.png"],
+    )
+    if DEMO:
+        targets += [SM_DEMO_FILES["truth"], SM_DEMO_FILES["stations_truth"]]
+    return targets

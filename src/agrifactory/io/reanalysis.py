@@ -88,17 +88,10 @@ def _open(path: Path) -> xr.Dataset:
         ) from None
 
 
-def _one_file(
-    path: Path,
-    variable: str,
-    kind: str,
-    bbox: Sequence[float] | None,
-    year: int | None,
-) -> xr.DataArray:
-    ds = _open(path)
+def _variable(ds: xr.Dataset, path: Path, variable: str) -> tuple[xr.DataArray, str, str]:
+    """The variable of a layer and its lat and lon dimension names; checked."""
     if variable not in ds.data_vars:
         found = ", ".join(sorted(map(str, ds.data_vars))) or "none"
-        ds.close()
         raise InputError(
             path,
             f"has no variable {variable!r}; data variables present: {found}",
@@ -107,24 +100,78 @@ def _one_file(
     da = ds[variable]
     lat = _find(list(da.dims), LAT_NAMES)
     lon = _find(list(da.dims), LON_NAMES)
-    time = "time" if "time" in da.dims else None
-    if lat is None or lon is None or time is None or da.ndim != 3:
-        ds.close()
+    if lat is None or lon is None or "time" not in da.dims or da.ndim != 3:
         raise InputError(
             path,
             f"variable {variable!r} has dimensions {da.dims}; expected time plus lat/latitude "
             "and lon/longitude (in any order)",
             "regrid or rename the dimensions",
         )
-    if not np.issubdtype(da[time].dtype, np.datetime64):
-        ds.close()
+    if not np.issubdtype(da["time"].dtype, np.datetime64):
         raise InputError(
             path, f"time coordinate of {variable!r} is not decodable as dates", "fix its units"
         )
+    return da, lat, lon
+
+
+def _check_units_attribute(path: Path, variable: str, file_units: str | None, kind: str) -> None:
+    """Refuse a units attribute that is not soil moisture or contradicts the config."""
+    found = unit_kind(file_units)
+    if found == "other":
+        raise InputError(
+            path,
+            f"variable {variable!r} has units {file_units!r}, which is not a volumetric soil "
+            "moisture unit",
+            "expected m3/m3 or percent",
+        )
+    if kind == "fraction" and found == "percent":
+        raise InputError(
+            path,
+            f"variable {variable!r} is in percent (units {file_units!r}) but the config says m3/m3",
+            "set the reanalysis units to 'percent' in the config to convert explicitly",
+        )
+    if kind == "percent" and found == "fraction":
+        raise InputError(
+            path,
+            f"variable {variable!r} says units {file_units!r} (a fraction) but the config "
+            "says percent",
+            "set the reanalysis units to 'm3/m3' in the config",
+        )
+
+
+def check_reanalysis_header(path: str | Path, variable: str, *, units: str = "m3/m3") -> None:
+    """Check a reanalysis file without reading its values (cheap, before any job runs).
+
+    The file must open as NetCDF and hold ``variable`` with time, lat and lon
+    dimensions and decodable dates, and its ``units`` attribute (if present)
+    must agree with ``units``. The values are checked when the file is read
+    (:func:`read_reanalysis`: e.g. a fraction above 1 is refused there).
+    """
+    kind = _config_units(units)
+    path = Path(path)
+    with _open(path) as ds:
+        da, _, _ = _variable(ds, path, variable)
+        _check_units_attribute(path, variable, da.attrs.get("units"), kind)
+
+
+def _one_file(
+    path: Path,
+    variable: str,
+    kind: str,
+    bbox: Sequence[float] | None,
+    year: int | None,
+) -> xr.DataArray:
+    ds = _open(path)
+    try:
+        da, lat, lon = _variable(ds, path, variable)
+    except InputError:
+        ds.close()
+        raise
+    time = "time"
     da = da.rename({lat: "lat", lon: "lon"}).transpose("time", "lat", "lon")
     da = da.sortby("lat", ascending=False).sortby("lon")
     if year is not None:
-        da = da.sel(time=da["time"].dt.year == year)
+        da = da.sel(time=da[time].dt.year == year)
     if bbox is not None:
         lon0, lat0, lon1, lat1 = bbox
         da = da.sel(lon=slice(lon0, lon1), lat=slice(lat1, lat0))
@@ -145,26 +192,12 @@ def _one_file(
 def _check_units(
     path: Path, variable: str, da: xr.DataArray, file_units: str | None, kind: str
 ) -> xr.DataArray:
-    found = unit_kind(file_units)
+    _check_units_attribute(path, variable, file_units, kind)
     arr = da.values
     finite = arr[np.isfinite(arr)]
     vmax = float(finite.max()) if finite.size else float("nan")
     vmin = float(finite.min()) if finite.size else float("nan")
-    if found == "other":
-        raise InputError(
-            path,
-            f"variable {variable!r} has units {file_units!r}, which is not a volumetric soil "
-            "moisture unit",
-            "expected m3/m3 or percent",
-        )
     if kind == "fraction":
-        if found == "percent":
-            raise InputError(
-                path,
-                f"variable {variable!r} is in percent (units {file_units!r}) but the config "
-                "says m3/m3",
-                "set the reanalysis units to 'percent' in the config to convert explicitly",
-            )
         if vmax > 1.0:
             raise InputError(
                 path,
@@ -172,7 +205,7 @@ def _check_units(
                 f"(units attribute {file_units!r}); the data look like percent",
                 "set the reanalysis units to 'percent' in the config if they are",
             )
-        if found is None:
+        if unit_kind(file_units) is None:
             log.warning(
                 "%s: %s has no units attribute; taken as m3/m3 as configured (values %.3f-%.3f)",
                 path,
@@ -181,13 +214,6 @@ def _check_units(
                 vmax,
             )
     else:
-        if found == "fraction":
-            raise InputError(
-                path,
-                f"variable {variable!r} says units {file_units!r} (a fraction) but the config "
-                "says percent",
-                "set the reanalysis units to 'm3/m3' in the config",
-            )
         if vmax > 100.0:
             raise InputError(
                 path, f"variable {variable!r} has values up to {vmax:.3g}, impossible in percent"

@@ -60,6 +60,7 @@ def run_demo(
     n_stations: int = 40,
     n_source_stations: int = 100,
     folds: int = 5,
+    members: int = 1,
     tile_aoi: Sequence[float] = DEMO_TILE_AOI,
     tile_km: int = DEMO_TILE_KM,
 ) -> dict[str, Any]:
@@ -99,6 +100,7 @@ def run_demo(
         source_stations=world.source_stations,
         bbox=bbox,
         folds=folds,
+        members=members,
         seed=seed,
     )
     times["sm_bias_train"] = time.perf_counter() - t
@@ -143,9 +145,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("work_dir")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--members", type=int, default=1, help="CNN ensemble members")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    res = run_demo(args.work_dir, seed=args.seed)
+    res = run_demo(args.work_dir, seed=args.seed, members=args.members)
     print(res["evaluation"].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(
         json.dumps(

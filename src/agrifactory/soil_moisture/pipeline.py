@@ -36,6 +36,7 @@ from agrifactory.io.stations import (
 )
 from agrifactory.soil_moisture.cnn import (
     BiasCorrector,
+    CorrectorEnsemble,
     TrainSettings,
     copy_corrector,
     fit,
@@ -409,10 +410,21 @@ class BiasTrainResult:
     evaluation: pd.DataFrame
 
 
+#: Seed spacing between ensemble members (member ``i`` uses ``seed + MEMBER_SEED_STEP * i``).
+MEMBER_SEED_STEP = 1000
+
+
+def member_seeds(seed: int, members: int) -> list[int]:
+    """Seeds of the ensemble members; the first member uses ``seed`` itself."""
+    if members < 1:
+        raise ConfigError(f"members = {members}: the CNN ensemble needs at least one member")
+    return [seed + MEMBER_SEED_STEP * i for i in range(members)]
+
+
 def _cv(
     samples: StationSamples,
     stations: StationSeries,
-    pretrained: BiasCorrector | None,
+    pretrained: Sequence[BiasCorrector],
     layers: Sequence[str],
     *,
     folds: int,
@@ -420,35 +432,34 @@ def _cv(
     width: int,
     radius: int,
     seed: int,
+    members: int = 1,
 ) -> dict[str, np.ndarray]:
     """Held-out estimates ``(T, S, L)`` at the target stations, fold by fold.
 
-    ``calibrated``: the pretrained CNN fine-tuned with frozen feature layers
-    (or, without pretraining, the target-only CNN); ``calibrated_target_only``:
-    the same CNN trained from scratch on the fold's training stations.
+    ``calibrated``: the pretrained CNNs fine-tuned with frozen feature layers
+    (or, without pretraining, the target-only CNNs); ``calibrated_target_only``:
+    the same CNNs trained from scratch on the fold's training stations. Each
+    product is the mean of ``members`` networks (one per pretrained network).
+    The folds depend on ``seed`` only, so every member sees the same folds.
     """
     t, s, n_layers = samples.observed.shape
     names = ("calibrated", "calibrated_target_only") if pretrained else ("calibrated",)
     out = {k: np.full((t, s, n_layers), np.nan, np.float32) for k in names}
+    seeds = member_seeds(seed, members)
     for k, (train, test) in enumerate(cv_splits(stations.ids, folds, seed)):
         x, y = samples.select(train)
-        scratch = new_corrector(
-            x,
-            y,
-            layers,
-            width=width,
-            radius=radius,
-            seed=seed,
-        )
-        fit(scratch, x, y, finetune, freeze_features=False, seed=seed + k)
-        nets = {names[-1]: scratch}
-        if pretrained is not None:
-            tuned = copy_corrector(pretrained)
-            fit(tuned, x, y, finetune, freeze_features=True, seed=seed + k)
-            nets["calibrated"] = tuned
+        nets: dict[str, list[BiasCorrector]] = {name: [] for name in names}
+        for i, ms in enumerate(seeds):
+            scratch = new_corrector(x, y, layers, width=width, radius=radius, seed=ms)
+            fit(scratch, x, y, finetune, freeze_features=False, seed=ms + k)
+            nets[names[-1]].append(scratch)
+            if pretrained:
+                tuned = copy_corrector(pretrained[i])
+                fit(tuned, x, y, finetune, freeze_features=True, seed=ms + k)
+                nets["calibrated"].append(tuned)
         xt = samples.patches[:, test].reshape((-1,) + samples.patches.shape[2:])
-        for name, net in nets.items():
-            corr = net.predict_patches(xt).reshape(t, len(test), n_layers)
+        for name, group in nets.items():
+            corr = CorrectorEnsemble(group).predict_patches(xt).reshape(t, len(test), n_layers)
             out[name][:, test] = samples.downscaled[:, test] + corr
         log.info(
             "fold %d/%d: trained on %d stations, tested on %d", k + 1, folds, len(train), len(test)
@@ -479,6 +490,7 @@ def train_bias_correction(
     oof_folds: int = 4,
     pretrain: TrainSettings = PRETRAIN,
     finetune: TrainSettings = FINETUNE,
+    members: int = 1,
     seed: int = 0,
     engine: str = "compiled",
 ) -> BiasTrainResult:
@@ -504,6 +516,12 @@ def train_bias_correction(
        calibrated products go to ``out_table``; daily series to ``out_series``.
     3. The delivered CNN: the pretrained network fine-tuned on all target
        stations (or, with ``"none"``, the CNN trained on all of them).
+
+    With ``members`` > 1 every step trains that many networks from different
+    initialisations (seeds :func:`member_seeds`) and every product is their
+    mean (:class:`~agrifactory.soil_moisture.cnn.CorrectorEnsemble`); the
+    target-only comparison uses as many members. ``out_cnn`` always holds an
+    ensemble (of one network when ``members`` is 1).
     """
     mode = pretrain_on or ("source" if source_stations is not None else "none")
     if mode not in ("source", "reanalysis", "none"):
@@ -541,7 +559,8 @@ def train_bias_correction(
     samples = sets[0]
     log.info("station samples ready after %.1f s", time.perf_counter() - start)
 
-    pretrained = None
+    pretrained: list[BiasCorrector] = []
+    seeds = member_seeds(seed, members)
     products = {"reanalysis": samples.reanalysis, "downscaled": samples.downscaled}
     if mode == "source":
         px, py = sets[1].select(np.arange(len(networks[1].ids)))
@@ -555,21 +574,24 @@ def train_bias_correction(
         pretrain_from = "none"
         log.warning("no pretraining: the CNN learns from the target stations alone")
     if mode != "none":
-        pretrained = new_corrector(px, py, ref.layers, width=width, radius=radius, seed=seed)
-        losses = fit(pretrained, px, py, pretrain, seed=seed)
-        log.info(
-            "pretrained on %d samples from %s (loss %.3f -> %.3f) after %.1f s",
-            len(px),
-            pretrain_from,
-            losses[0],
-            losses[-1],
-            time.perf_counter() - start,
-        )
+        for ms in seeds:
+            net = new_corrector(px, py, ref.layers, width=width, radius=radius, seed=ms)
+            losses = fit(net, px, py, pretrain, seed=ms)
+            pretrained.append(net)
+            log.info(
+                "pretrained member %d/%d on %d samples from %s (loss %.3f -> %.3f) after %.1f s",
+                len(pretrained),
+                members,
+                len(px),
+                pretrain_from,
+                losses[0],
+                losses[-1],
+                time.perf_counter() - start,
+            )
         n_t, n_s, n_l = samples.observed.shape
         flat = samples.patches.reshape((-1,) + samples.patches.shape[2:])
-        products["pretrained_only"] = samples.downscaled + pretrained.predict_patches(flat).reshape(
-            n_t, n_s, n_l
-        )
+        corr = CorrectorEnsemble(pretrained).predict_patches(flat).reshape(n_t, n_s, n_l)
+        products["pretrained_only"] = samples.downscaled + corr
 
     products.update(
         _cv(
@@ -582,6 +604,7 @@ def train_bias_correction(
             width=width,
             radius=radius,
             seed=seed,
+            members=members,
         )
     )
     rows = []
@@ -610,17 +633,22 @@ def train_bias_correction(
         pd.concat(series).to_csv(tmp, index=False, float_format="%.5f")
 
     x, y = samples.select(np.arange(len(st.ids)))
-    if pretrained is not None:
-        final = copy_corrector(pretrained)
-        fit(final, x, y, finetune, freeze_features=True, seed=seed)
-    else:
-        final = new_corrector(x, y, ref.layers, width=width, radius=radius, seed=seed)
-        fit(final, x, y, finetune, seed=seed)
+    finals = []
+    for i, ms in enumerate(seeds):
+        if pretrained:
+            net = copy_corrector(pretrained[i])
+            fit(net, x, y, finetune, freeze_features=True, seed=ms)
+        else:
+            net = new_corrector(x, y, ref.layers, width=width, radius=radius, seed=ms)
+            fit(net, x, y, finetune, seed=ms)
+        finals.append(net)
+    final = CorrectorEnsemble(finals)
     final.meta = {
         "year": year,
         "stations": st.ids,
         "left_out": st.left_out,
         "pretrained_on": pretrain_from,
+        "members": members,
         "cv": table.to_dict(orient="records"),
     }
     final.save(out_cnn)
@@ -680,7 +708,7 @@ def calibrate_tile(
     8 around), and is the tile's edge repeated where none is given.
     """
     sm, grid, days, attrs = read_sm_netcdf(downscaled_path)
-    cnn = BiasCorrector.load(cnn_path)
+    cnn = CorrectorEnsemble.load(cnn_path)
     r = cnn.radius
     missing = [k for k in cnn.layers if k not in sm]
     if missing:

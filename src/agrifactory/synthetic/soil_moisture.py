@@ -515,6 +515,28 @@ def _write_stm(path: Path, header: str, times: pd.DatetimeIndex, values, flags) 
         tmp.write_text("\n".join(lines) + "\n", encoding="ascii")
 
 
+def world_files(out_dir: str | Path, truth_dir: str | Path, year: int) -> dict[str, Path]:
+    """The paths :func:`write_soil_moisture_world` writes, known before it runs (for the DAG).
+
+    Keys: ``reanalysis_<layer>``, ``driver_<name>``, ``stations`` (the ISMN folder),
+    ``source_stations`` (the CSV), ``truth`` and ``stations_truth``.
+    """
+    out_dir, truth_dir = Path(out_dir), Path(truth_dir)
+    files = {
+        "reanalysis_surface": out_dir / "reanalysis" / f"SMs_{year}_GLEAM_{GLEAM_VERSION}.nc",
+        "reanalysis_rootzone": out_dir / "reanalysis" / f"SMrz_{year}_GLEAM_{GLEAM_VERSION}.nc",
+    }
+    for name in ("ndvi", "lst_day", "lst_night", "albedo", "precip"):
+        files[f"driver_{name}"] = out_dir / "drivers" / f"{name}_{year}.tif"
+    for name in ("dem", "sand", "clay"):
+        files[f"driver_{name}"] = out_dir / "drivers" / f"{name}.tif"
+    files["stations"] = out_dir / "ismn"
+    files["source_stations"] = out_dir / "stations_source" / f"demo_dense_{year}.csv"
+    files["truth"] = truth_dir / f"sm_truth_{year}.nc"
+    files["stations_truth"] = truth_dir / "stations_truth.csv"
+    return files
+
+
 def write_soil_moisture_world(
     out_dir: str | Path,
     truth_dir: str | Path,

@@ -1,0 +1,118 @@
+# Soil moisture: LightGBM downscaling of a 0.25 degree reanalysis to daily 1 km,
+# then a CNN bias correction against stations (docs/soil-moisture.md).
+
+
+rule demo_soil_moisture:
+    output:
+        **{
+            k: v
+            for k, v in SM_DEMO_FILES.items()
+            if k not in ("stations", "truth", "stations_truth")
+        },
+        stations=directory(SM_DEMO_FILES["stations"]),
+        truth=SM_DEMO_FILES["truth"],
+        stations_truth=SM_DEMO_FILES["stations_truth"],
+    log:
+        f"{LOGS}/demo/soil_moisture.log",
+    conda:
+        ENV
+    params:
+        world=SM_WORLD,
+    script:
+        "../../scripts/demo_soil_moisture.py"
+
+
+rule sm_train:
+    input:
+        unpack(sm_inputs),
+    output:
+        f"{sm_models()}/downscaler.json",
+    log:
+        f"{LOGS}/sm_train/{{year}}.log",
+    conda:
+        ENV
+    params:
+        region=SM["region_bbox"],
+        layers=sm_settings.layers(SM),
+        units=SM["reanalysis"]["units"],
+        lgbm=sm_settings.lgbm_params(SM),
+        rounds=SM["downscaling"]["rounds"],
+        min_coverage=SM["downscaling"]["min_coverage"],
+        seed=config["seed"],
+    script:
+        "../../scripts/sm_train.py"
+
+
+rule sm_downscale:
+    input:
+        unpack(sm_inputs),
+        model=rules.sm_train.output[0],
+    output:
+        f"{tile_dir('soil_moisture')}/downscaled.nc",
+    log:
+        f"{LOGS}/sm_downscale/{{tile}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        tile_km=config["grid"]["tile_km"],
+        region=SM["region_bbox"],
+        units=SM["reanalysis"]["units"],
+        residual=SM["downscaling"]["residual_correction"],
+        engine=SM["downscaling"]["engine"],
+    script:
+        "../../scripts/sm_downscale.py"
+
+
+rule sm_bias_train:
+    input:
+        unpack(sm_station_inputs),
+    output:
+        cnn=f"{sm_models()}/bias_cnn.pt",
+        evaluation=f"{sm_dir()}/evaluation.csv",
+        series=f"{sm_dir()}/station_series.csv",
+    log:
+        f"{LOGS}/sm_bias_train/{{year}}.log",
+    conda:
+        ENV
+    params:
+        region=SM["region_bbox"],
+        units=SM["reanalysis"]["units"],
+        stations=SM["stations"],
+        bias=SM["bias_correction"],
+        engine=SM["downscaling"]["engine"],
+        seed=config["seed"],
+    script:
+        "../../scripts/sm_bias_train.py"
+
+
+rule sm_calibrate:
+    input:
+        unpack(sm_driver_inputs),
+        downscaled=rules.sm_downscale.output[0],
+        cnn=rules.sm_bias_train.output.cnn,
+        neighbours=sm_neighbours,
+    output:
+        f"{tile_dir('soil_moisture')}/calibrated.nc",
+    log:
+        f"{LOGS}/sm_calibrate/{{tile}}_{{year}}.log",
+    conda:
+        ENV
+    params:
+        batch_days=SM["bias_correction"]["batch_days"],
+    script:
+        "../../scripts/sm_calibrate.py"
+
+
+rule sm_plots:
+    input:
+        rules.sm_bias_train.output.series,
+    output:
+        f"{sm_dir()}/station_series.png",
+    log:
+        f"{LOGS}/sm_plots/{{year}}.log",
+    conda:
+        ENV
+    params:
+        plots=SM["plots"],
+    script:
+        "../../scripts/sm_plots.py"
