@@ -21,7 +21,8 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
-	@$(BIN)/python -m agrifactory.cli where --configfile config/config.yaml
+	$(BIN)/snakemake --configfile config/config.yaml --report results/report.html
+	@$(BIN)/agrifactory where
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest

@@ -45,6 +45,9 @@ def _where(args: argparse.Namespace) -> int:
         print(f"no results yet in {results}/ (run 'make demo')")
         return 1
     print(f"Products are in {results.resolve()}/:")
+    report = results / "report.html"
+    if report.exists():
+        print(f"  report (open in a browser)  {report}")
     index = results / "tiles.gpkg"
     if index.exists():
         print(f"  tile index          {index}")
@@ -55,6 +58,11 @@ def _where(args: argparse.Namespace) -> int:
             f"  per tile and year   {results}/tiles/<tile>/<year>/<stage>/  ({len(tile_dirs)} tile-years; stages: {', '.join(stages)})"
         )
     for name, label in (
+        ("mosaics", "VRT mosaics (open in QGIS)"),
+        ("stac", "STAC catalog"),
+        ("models", "trained models"),
+        ("accuracy", "accuracy assessment"),
+        ("soil_moisture", "soil-moisture evaluation"),
         ("demo/inputs", "demo inputs"),
         ("demo/truth", "demo truth (evaluation only)"),
         ("boundaries", "boundaries"),

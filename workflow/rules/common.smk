@@ -175,7 +175,7 @@ def aggregate_outputs():
             out[f"{level}_{key}"] = report(
                 f"{folder}/{level}_{suffix}",
                 caption=f"../report/{caption}",
-                category="Statistics",
+                category="Official statistics",
                 subcategory=level,
                 labels={"level": level, "what": key.replace("_", " ")},
             )
@@ -268,9 +268,15 @@ def report_targets():
         for p in CLASS_PRODUCTS
         if f"{R}/accuracy/{y}/{p}/areas.csv" in accuracy_tables(y)
     ]
+    soil = (
+        expand(f"{R}/report/{{year}}/map_soil_moisture.png", year=YEARS)
+        if SM_ON
+        else []
+    )
     return [
         *maps,
         *accuracy,
+        *soil,
         rules.qa_summaries.output,
         rules.provenance.output,
         rules.stac.output,

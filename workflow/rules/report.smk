@@ -152,3 +152,34 @@ rule stac:
         years=YEARS,
     script:
         "../../scripts/stac.py"
+
+
+rule sm_report:
+    input:
+        evaluation=f"{sm_dir()}/evaluation.csv",
+        calibrated=lambda w: expand(
+            f"{R}/tiles/{{tile}}/{w.year}/soil_moisture/calibrated.nc", tile=TILES
+        ),
+    output:
+        table=report(
+            f"{R}/report/{{year}}/soil_moisture_evaluation.html",
+            caption="../report/sm_evaluation.rst",
+            category="Soil moisture",
+            subcategory="{year}",
+            labels={"table": "held-out stations"},
+        ),
+        map=report(
+            f"{R}/report/{{year}}/map_soil_moisture.png",
+            caption="../report/sm_map.rst",
+            category="Maps",
+            subcategory="{year}",
+            labels={"product": "soil moisture", "year": "{year}"},
+        ),
+    log:
+        f"{LOGS}/sm_report/{{year}}.log",
+    conda:
+        ENV
+    params:
+        month=config["report"]["soil_moisture_month"],
+    script:
+        "../../scripts/sm_report.py"

@@ -107,7 +107,13 @@ rule sm_plots:
     input:
         rules.sm_bias_train.output.series,
     output:
-        f"{sm_dir()}/station_series.png",
+        report(
+            f"{sm_dir()}/station_series.png",
+            caption="../report/sm_station_series.rst",
+            category="Soil moisture",
+            subcategory="{year}",
+            labels={"figure": "station series"},
+        ),
     log:
         f"{LOGS}/sm_plots/{{year}}.log",
     conda:
