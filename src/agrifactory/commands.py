@@ -45,17 +45,20 @@ def _where(args: argparse.Namespace) -> int:
         print(f"no results yet in {results}/ (run 'make demo')")
         return 1
     print(f"Products are in {results.resolve()}/:")
-    report = results / "report.html"
-    if report.exists():
-        print(f"  report (open in a browser)  {report}")
-    index = results / "tiles.gpkg"
-    if index.exists():
-        print(f"  tile index          {index}")
+    rows: list[tuple[str, str]] = []
+    if (results / "report.html").exists():
+        rows.append(("report (open in a browser)", str(results / "report.html")))
+    if (results / "tiles.gpkg").exists():
+        rows.append(("tile index", str(results / "tiles.gpkg")))
     tile_dirs = sorted(p for p in (results / "tiles").glob("*/*") if p.is_dir())
     if tile_dirs:
         stages = sorted({s.name for d in tile_dirs for s in d.iterdir() if s.is_dir()})
-        print(
-            f"  per tile and year   {results}/tiles/<tile>/<year>/<stage>/  ({len(tile_dirs)} tile-years; stages: {', '.join(stages)})"
+        rows.append(
+            (
+                "per tile and year",
+                f"{results}/tiles/<tile>/<year>/<stage>/  ({len(tile_dirs)} tile-years; "
+                f"stages: {', '.join(stages)})",
+            )
         )
     for name, label in (
         ("mosaics", "VRT mosaics (open in QGIS)"),
@@ -67,11 +70,14 @@ def _where(args: argparse.Namespace) -> int:
         ("demo/truth", "demo truth (evaluation only)"),
         ("boundaries", "boundaries"),
         ("aggregate", "province/county tables"),
-        ("report", "report"),
+        ("report", "report figures and tables"),
         ("logs", "logs"),
     ):
         if (results / name).exists():
-            print(f"  {label:<19} {results / name}/")
+            rows.append((label, f"{results / name}/"))
+    width = max(len(label) for label, _ in rows) if rows else 0
+    for label, where in rows:
+        print(f"  {label:<{width}}  {where}")
     return 0
 
 
