@@ -8,12 +8,15 @@ one-sided and missing pairs, a block whose base images are all cloud) is fused b
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+import numba
 import numpy as np
 import pandas as pd
 import pytest
 
+from agrifactory.errors import ConfigError, DataError
 from agrifactory.fusion import EstarfmParams, coarse_cell_labels, predict, prepare
 from agrifactory.fusion.metrics import agreement
 from agrifactory.fusion.tile import QA_NO_PAIR, fuse_tile
@@ -21,6 +24,8 @@ from agrifactory.grid import PixelGrid
 from agrifactory.io.modis import composite_containing, composite_starts
 from agrifactory.io.pairs import PAIR_COLUMNS, write_pairs_table
 from agrifactory.io.raster import read_raster, read_stack, write_grid_raster
+
+numba.set_num_threads(1)
 
 YEAR = 2021
 GRID = PixelGrid(x_min=1_000_000.0, y_max=4_500_000.0, res=30.0, width=52, height=70)
@@ -165,6 +170,7 @@ def whole_image_reference(tile, params):
 
 
 def _fuse(tile, tmp_path, params, **kwargs):
+    tmp_path.mkdir(exist_ok=True)
     out = {k: tmp_path / f"{k}.{'csv' if k in ('qa', 'validation') else 'tif'}"
            for k in ("ndvi", "flags", "qa", "validation")}  # fmt: skip
     table = fuse_tile(tile["landsat"], tile["modis"], tile["pairs"], tile["validation_pairs"],
@@ -205,6 +211,42 @@ def _check_against_reference(tile, tmp_path, params, **kwargs):
 
 
 @pytest.mark.parametrize("layout", ["halo", "reference"])
-def test_whole_tile_equals_whole_image_reference(tile, tmp_path, layout):
+@pytest.mark.parametrize("tile_block", [None, 24])
+def test_blocks_equal_the_whole_image(tile, tmp_path, layout, tile_block):
+    """9 blocks (halo 6 px, or aligned on ESTARFM's 12 px blocks) give the whole-image result."""
     params = EstarfmParams.ndvi(half_window=3, block_size=12, layout=layout)
-    _check_against_reference(tile, tmp_path, params)
+    ndvi, flags = _check_against_reference(tile, tmp_path, params, tile_block=tile_block)
+    if layout == "reference" and tile_block:
+        whole, whole_flags, _, _ = _fuse(tile, tmp_path / "whole", params, tile_block=None)
+        np.testing.assert_array_equal(ndvi, whole)  # aligned blocks: bit for bit
+        np.testing.assert_array_equal(flags, whole_flags)
+
+
+def test_too_small_a_halo_would_show(tile, tmp_path):
+    """The check has teeth: blocks of the halo layout read without their halo differ."""
+    params = EstarfmParams.ndvi(half_window=3, block_size=12, layout="halo")
+    ref, _, _ = whole_image_reference(tile, params)
+    broken = dataclasses.replace(params, layout="reference")  # same blocks, no halo
+    ndvi, _, _, _ = _fuse(tile, tmp_path, broken, tile_block=24)
+    assert np.nanmax(np.abs(ndvi - ref)) > 1e-3
+
+
+def test_reference_blocks_must_hold_whole_estarfm_blocks(tile, tmp_path):
+    params = EstarfmParams.ndvi(half_window=3, block_size=12, layout="reference")
+    with pytest.raises(ConfigError, match="tile_block 20 is not a multiple of block_size 12"):
+        _fuse(tile, tmp_path, params, tile_block=20)
+    with pytest.raises(ConfigError, match="positive integer"):
+        _fuse(tile, tmp_path, params, tile_block=0)
+
+
+def test_a_pair_set_without_any_valid_pixel_is_an_error(tile, tmp_path):
+    """Blocks without valid base pixels are fine; a whole tile without them is a DataError."""
+    landsat, dates, _ = read_stack(tile["landsat"])
+    landsat[dates.index(LANDSAT[5])] = np.nan
+    cloudy = dict(tile, landsat=tmp_path / "cloudy.tif")
+    names = [d.isoformat() for d in dates]
+    write_grid_raster(cloudy["landsat"], landsat, GRID, nodata=np.nan, band_names=names)
+    params = EstarfmParams.ndvi(half_window=3, block_size=12)
+    with pytest.raises(DataError, match="pair set 2021-07-16 \\+ 2021-10-04: no pixel of the tile"):
+        _fuse(cloudy, tmp_path / "out", params, tile_block=24)
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

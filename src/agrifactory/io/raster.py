@@ -490,7 +490,7 @@ def stack_writer(
     dtype: Any,
     nodata: float | int | None,
     band_names: Sequence[str] | None = None,
-    units: str | None = None,
+    units: str | Sequence[str] | None = None,
     tags: dict[str, Any] | None = None,
 ) -> Iterator[StackWriter]:
     """Write a many-band COG band by band or window by window, never holding the whole stack.
@@ -543,7 +543,7 @@ def stack_writer(
             for i, name in enumerate(band_names or [], start=1):
                 dst.set_band_description(i, str(name))
             if units is not None:
-                dst.units = tuple([units] * count)
+                dst.units = tuple([units] * count if isinstance(units, str) else units)
             if tags:
                 dst.update_tags(**{k: str(v) for k, v in tags.items()})
         with atomic_path(path) as tmp:
