@@ -37,7 +37,7 @@ DATE_FORMAT = "%Y-%m-%d"
 
 #: GDAL block cache used by the block-wise stages, in MiB. GDAL's own default is 5 %
 #: of the machine's memory (6.4 GB on a 128 GB node), all of which counts against a job.
-GDAL_CACHE_MB = 256
+GDAL_CACHE_MB = 64
 
 
 def _compression_options(dtype: np.dtype, max_z_error: float | None) -> dict[str, Any]:
@@ -196,7 +196,8 @@ def _metadata(src: rasterio.DatasetReader) -> dict[str, Any]:
 
 
 def _nodata_to_nan(data: np.ndarray, nodata: float | None) -> np.ndarray:
-    out = data.astype(np.float32)
+    """float32 with nodata as NaN; ``data`` (freshly read) is reused when already float32."""
+    out = data.astype(np.float32, copy=False)
     if nodata is not None and not np.isnan(nodata):
         out[data == nodata] = np.nan
     return out

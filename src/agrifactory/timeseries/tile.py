@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 #: Default rows per block: 256 matches the COG tiles, so no tile is written twice.
 DEFAULT_BLOCK_ROWS = 256
+#: Pixels per daily reconstruction in the phenology: 8192 keeps its working arrays
+#: (366 days x pixels, float64, several of them) near 0.1 GB instead of ~1 GB at 2**16.
+FEATURE_CHUNK = 1 << 13
 
 
 def _dates_in_year(dates: list[dt.date], year: int, path: str | Path) -> None:
@@ -171,13 +174,16 @@ def features_tile(
     min_amplitude: float = 0.05,
     backend: str = "auto",
     block_rows: int | None = DEFAULT_BLOCK_ROWS,
+    chunk_size: int = FEATURE_CHUNK,
 ) -> list[str]:
     """Write the feature stack (float32 COG, one named band per feature) of a tile-year.
 
     ``coefficients`` is the output of :func:`smooth_tile`; ``base_period`` must be the
     one it was fitted with. Band names and definitions: ``docs/timeseries.md``.
     Works ``block_rows`` rows at a time (``None``: the whole tile); every feature is
-    a per-pixel quantity, so the result does not depend on it. Returns the band names.
+    a per-pixel quantity, so the result does not depend on it. ``chunk_size`` is the
+    pixels per daily reconstruction for the phenology (see :func:`feature_stack`).
+    Returns the band names.
     """
     xp = resolve_backend(backend)
     with (
@@ -210,6 +216,7 @@ def features_tile(
                     start_fraction=start_fraction,
                     rate_fraction=rate_fraction,
                     min_amplitude=min_amplitude,
+                    chunk_size=chunk_size,
                 )
                 if writer is None:  # band names and units come with the first block
                     names = part.names
