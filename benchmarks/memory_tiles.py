@@ -1,7 +1,7 @@
 """Peak memory of the per-tile stages (fuse, smooth, features) by tile size and block size.
 
 Writes a synthetic tile-year in the files the stages read (Landsat NDVI stack of 28
-dates with clouds, 56 blocky MODIS composites of 8 x 8 pixels, the quality mask,
+dates with clouds, 56 blocky MODIS composites of 6 x 6 pixels, the quality mask,
 the pairs tables, a 46-date fused stack), then runs each stage in a fresh Python
 process and reports that process's peak resident memory (``ru_maxrss``, which
 includes the interpreter and the imported libraries), its wall time and its CPU
@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 YEAR = 2021
-MODIS_CELL = 8  # fine pixels per MODIS cell edge (240 m)
+MODIS_CELL = 6  # fine pixels per MODIS cell edge: as many cells per window as the demo
 
 
 def _cpu_s() -> float:
@@ -105,7 +105,12 @@ def make(directory: Path, size: int, pair_sets: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     grid = _grid(size)
     classes = _classes(size, rng)
-    offset = (0.05 * rng.standard_normal((size, size))).astype(np.float32)
+    # A lasting offset per pixel: a landscape-scale wave (600 px) plus pixel noise. The
+    # wave dominates each 500 px threshold square, so, as in the demo tiles, most of a
+    # window is similar and its weights spread over ~45 coarse cells (memory's worst case).
+    wave = np.sin(np.arange(size) * (2 * np.pi / 600)).astype(np.float32)
+    offset = 0.25 * wave[:, None] * wave[None, :]
+    offset += (0.03 * rng.standard_normal((size, size))).astype(np.float32)
     landsat = [dt.date(2020, 12, 4) + dt.timedelta(days=16 * i) for i in range(28)]
     names = [d.isoformat() for d in landsat]
     with (
