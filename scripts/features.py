@@ -15,4 +15,5 @@ features_tile(
     rate_fraction=pheno["rate_fraction"],
     min_amplitude=pheno["min_amplitude"],
     backend=snakemake.params.backend,
+    block_rows=snakemake.params.block_rows,
 )

@@ -15,4 +15,5 @@ fuse_tile(
     params_from_config(cfg),
     backend=cfg["backend"],
     quality_mask=snakemake.input.quality_mask if cfg["use_quality_mask"] else None,
+    tile_block=cfg["tile_block"],
 )

@@ -12,4 +12,5 @@ smooth_tile(
     year=int(snakemake.wildcards.year),
     params=params_from_config(snakemake.params.hants),
     backend=snakemake.params.backend,
+    block_rows=snakemake.params.block_rows,
 )

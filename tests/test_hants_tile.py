@@ -64,7 +64,7 @@ def test_smooth_then_features(fused, tmp_path):
     assert qa[4, 5, 4] == 2 and np.isnan(qa[0, 5, 4]) and qa[1, 2, 2] >= 2
     assert qa_meta["tags"]["hants_n_freq"] == "3" and qa_meta["tags"]["time_origin"] == "2021-01-01"
 
-    stack = features_tile(
+    names = features_tile(
         path,
         out["coefficients"],
         features=out["features"],
@@ -73,7 +73,7 @@ def test_smooth_then_features(fused, tmp_path):
         backend="numpy",
     )
     feats, f_meta = read_raster(out["features"])
-    assert f_meta["descriptions"] == stack.names and feats.shape == (13 + 12 + 8, 6, 5)
+    assert f_meta["descriptions"] == names and feats.shape == (13 + 12 + 8, 6, 5)
     assert f_meta["descriptions"][13:25] == MONTHLY_NAMES
     assert f_meta["descriptions"][25:] == PHENOLOGY_NAMES
     assert np.isfinite(feats).all()
@@ -91,3 +91,51 @@ def test_bad_inputs(fused, tmp_path):
             coefficients=tmp_path / "c.tif", year=2020, backend="numpy",
         )  # fmt: skip
     assert HantsParams().valid_range == (-1.0, 1.0)
+
+
+def _smooth_and_features(path, out_dir, params, block_rows):
+    out = {k: out_dir / f"{k}.tif" for k in ("smoothed", "qa", "coefficients", "features")}
+    summary = smooth_tile(
+        path, smoothed=out["smoothed"], qa=out["qa"], coefficients=out["coefficients"],
+        year=YEAR, params=params, backend="numpy", block_rows=block_rows,
+    )  # fmt: skip
+    features_tile(
+        path, out["coefficients"], features=out["features"], year=YEAR,
+        base_period=params.base_period, backend="numpy", block_rows=block_rows,
+    )  # fmt: skip
+    return {k: read_raster(p) for k, p in out.items()}, summary
+
+
+def test_row_blocks_give_the_whole_tile_result(tmp_path):
+    """Smoothing and features of a 23 x 17 tile in blocks of 5 and 1 rows equal the whole tile."""
+    rng = np.random.default_rng(3)
+    t = days_since(DATES, dt.date(YEAR, 1, 1))
+    peak = rng.uniform(150, 230, (23, 17))
+    data = 0.15 + 0.6 * np.exp(-(((t[:, None, None] - peak) / 45) ** 2))
+    data = (data + 0.02 * rng.standard_normal(data.shape)).astype(np.float32)
+    data[rng.random(data.shape) < 0.25] = np.nan
+    data[:, 4, :] = np.nan  # a row without data
+    data[:40, 9, 3] = np.nan  # too few samples for all frequencies
+    path = tmp_path / "fused.tif"
+    write_raster(path, data, transform=Affine(30, 0, 0, 0, -30, 3000), crs=ALBERS,
+                 nodata=np.nan, band_names=[d.isoformat() for d in DATES])  # fmt: skip
+    params = HantsParams()
+    whole, whole_summary = _smooth_and_features(path, _mkdir(tmp_path / "whole"), params, None)
+    assert whole_summary["no_data"] == 17 and whole_summary["fewer_frequencies"] >= 1
+    assert whole_summary["pixels"] == 23 * 17
+    for rows in (5, 1):
+        blocks, summary = _smooth_and_features(path, _mkdir(tmp_path / f"r{rows}"), params, rows)
+        assert summary == whole_summary
+        for name, (values, meta) in blocks.items():
+            np.testing.assert_array_equal(values, whole[name][0], err_msg=name)
+            assert meta["descriptions"] == whole[name][1]["descriptions"]
+            assert (
+                meta["units"] == whole[name][1]["units"] and meta["tags"] == whole[name][1]["tags"]
+            )
+    with pytest.raises(ConfigError, match="block_rows must be a positive integer"):
+        _smooth_and_features(path, tmp_path, params, 0)
+
+
+def _mkdir(path):
+    path.mkdir()
+    return path

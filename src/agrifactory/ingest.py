@@ -9,6 +9,10 @@ resampling so their cells stay blocky, as ESTARFM expects.
 
 Outputs are COG stacks with one band per date (the date in the band
 description) and an inventory table with one row per date and sensor.
+
+Memory: the stage streams one date at a time (the warped bands, QA and masks of
+one date, about 10 bytes x 6 bands per pixel: ~0.6 GB for a 4000 x 4000 tile), so
+it never holds a whole stack; see ``docs/memory.md``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from agrifactory.io import landsat as l8
 from agrifactory.io import modis
 from agrifactory.io.files import atomic_path
 from agrifactory.io.inventory import landsat_files
-from agrifactory.io.raster import open_raster, stack_writer, warp_to_grid
+from agrifactory.io.raster import gdal_cache, open_raster, stack_writer, warp_to_grid
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +203,9 @@ def ingest_tile(
     names = [d.isoformat() for d in l_dates]
     records = []
     with contextlib.ExitStack() as stack:
+        # One date at a time is held (a few bands of the tile); GDAL's block cache is
+        # capped too, or its dirty blocks would grow to 5 % of the node's memory.
+        stack.enter_context(gdal_cache())
         writers = {
             **{
                 f"landsat_{n}": stack.enter_context(

@@ -15,6 +15,7 @@ rule smooth:
     params:
         hants=config["timeseries"]["hants"],
         backend=config["timeseries"]["backend"],
+        block_rows=config["timeseries"]["block_rows"],
     script:
         "../../scripts/smooth.py"
 
@@ -33,5 +34,6 @@ rule features:
         base_period=config["timeseries"]["hants"]["base_period"],
         pheno=config["timeseries"]["pheno"],
         backend=config["timeseries"]["backend"],
+        block_rows=config["timeseries"]["block_rows"],
     script:
         "../../scripts/features.py"

@@ -12,34 +12,57 @@ QA flag stack.
 Held-out validation: for each clear Landsat date the quality stage held out, the
 date is predicted from pairs chosen without it (by each pair selector) and
 compared with the real scene.
+
+Blocks: a tile is fused in square blocks of ``tile_block`` pixels, so memory does
+not grow with the tile. Each block is read with the context its layout needs
+(:func:`block_halo`); per block every pair set is prepared once, predicts all the
+targets and held-out dates that use it, and is dropped before the next. The QA
+fractions and the validation statistics are summed over the blocks. Results equal
+those of the whole tile in one piece: exactly with the ``reference`` layout, to
+float rounding with ``halo`` (``docs/memory.md``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from rasterio.windows import Window
 
 from agrifactory.backend import resolve_backend, to_numpy
-from agrifactory.errors import InputError
-from agrifactory.fusion.estarfm import coarse_cell_labels, predict, prepare
-from agrifactory.fusion.metrics import agreement
-from agrifactory.fusion.params import QA_NAMES, EstarfmParams
+from agrifactory.errors import ConfigError, DataError, InputError
+from agrifactory.fusion.estarfm import EstarfmModel, coarse_cell_labels, predict, prepare
+from agrifactory.fusion.params import QA_INVALID, QA_NAMES, EstarfmParams
 from agrifactory.grid import PixelGrid
 from agrifactory.io.files import atomic_path
 from agrifactory.io.modis import composite_containing, composite_starts
 from agrifactory.io.pairs import read_pairs_table
-from agrifactory.io.raster import read_stack, stack_writer
+from agrifactory.io.raster import (
+    Block,
+    StackReader,
+    gdal_cache,
+    grid_blocks,
+    open_stack,
+    stack_writer,
+)
 
 log = logging.getLogger(__name__)
 
 #: QA flag of targets that had no pair at all (nothing predicted).
 QA_NO_PAIR = 255
+
+#: Default edge, in pixels, of the blocks a tile is fused in.
+DEFAULT_TILE_BLOCK = 1000
+
+Pair = tuple[dt.date, dt.date]
 
 
 def params_from_config(cfg: Mapping[str, Any]) -> EstarfmParams:
@@ -57,60 +80,35 @@ def params_from_config(cfg: Mapping[str, Any]) -> EstarfmParams:
     return EstarfmParams.ndvi(**{k: cfg[k] for k in keys if k in cfg})
 
 
-class _Inputs:
-    """The tile-year's stacks, indexed by date, on the chosen array back end."""
+def block_halo(params: EstarfmParams) -> int:
+    """Pixels of context a block needs for the whole-tile result.
 
-    def __init__(
-        self,
-        landsat_path: str | Path,
-        modis_path: str | Path,
-        quality_mask: str | Path | None,
-        xp: Any,
-    ) -> None:
-        landsat, l_dates, meta = read_stack(landsat_path)
-        modis, m_dates, _ = read_stack(modis_path)
-        if landsat.shape[1:] != modis.shape[1:]:
-            raise InputError(
-                modis_path,
-                f"grid {modis.shape[1:]} differs from the Landsat stack's {landsat.shape[1:]}",
-            )
-        if quality_mask is not None:
-            # Pixels the quality stage flagged (haze, bright, cold, ...) are not trusted as bases.
-            flags, f_dates, _ = read_stack(quality_mask)
-            if f_dates != l_dates or flags.shape != landsat.shape:
-                raise InputError(
-                    quality_mask,
-                    "dates or grid differ from the Landsat NDVI stack",
-                    "rerun the quality rule",
-                )
-            flagged = np.nan_to_num(flags, nan=0.0) != 0
-            log.info("quality mask removes %.1f%% of the Landsat pixels", 100 * flagged.mean())
-            landsat = np.where(flagged, np.nan, landsat)
-        self.meta = meta
-        self.shape = landsat.shape[1:]
-        self.xp = xp
-        self.landsat = {d: xp.asarray(band) for d, band in zip(l_dates, landsat, strict=True)}
-        self.modis = {d: xp.asarray(band) for d, band in zip(m_dates, modis, strict=True)}
-        self.cells = coarse_cell_labels(xp.asarray(modis))
-
-    def fine(self, date: dt.date, source: str | Path) -> Any:
-        if date not in self.landsat:
-            raise InputError(
-                source,
-                f"pairs table names Landsat date {date}, which the ingested stack lacks",
-                "rerun the quality rule",
-            )
-        return self.landsat[date]
-
-    def coarse(self, date: dt.date) -> Any:
-        """The MODIS composite containing ``date`` (all NaN when it is missing)."""
-        start = composite_containing(date)
-        if start not in self.modis:
-            return self.xp.full(self.shape, np.nan, dtype=np.float32)
-        return self.modis[start]
+    ``halo`` layout: a pixel depends on its window (``half_window``) and on the
+    ``block_size`` square centred on it (thresholds), so ``max(w, block_size // 2)``.
+    ``reference`` layout: none, as long as blocks are aligned on ESTARFM's own
+    blocks (see :func:`check_tile_block`).
+    """
+    if params.layout == "reference":
+        return 0
+    return max(params.half_window, params.block_size // 2)
 
 
-def _pair_dates(row: pd.Series) -> tuple[dt.date, dt.date] | None:
+def check_tile_block(tile_block: int | None, params: EstarfmParams) -> None:
+    """Raise :class:`ConfigError` unless ``tile_block`` is usable with ``params``."""
+    if tile_block is None:
+        return
+    if int(tile_block) != tile_block or tile_block < 1:
+        raise ConfigError(f"fusion tile_block must be a positive integer, got {tile_block!r}")
+    if params.layout == "reference" and tile_block % params.block_size:
+        raise ConfigError(
+            f"fusion tile_block {tile_block} is not a multiple of block_size "
+            f"{params.block_size}: with layout 'reference' the tile's blocks must hold whole "
+            "ESTARFM blocks (choose e.g. "
+            f"{max(1, tile_block // params.block_size) * params.block_size})"
+        )
+
+
+def _pair_dates(row: pd.Series) -> Pair | None:
     """The two base dates of a pairs-table row; one date twice for a one-sided row."""
     d1, d2 = row["pair1_date"], row["pair2_date"]
     if d1 is None and d2 is None:
@@ -118,57 +116,109 @@ def _pair_dates(row: pd.Series) -> tuple[dt.date, dt.date] | None:
     return (d1 or d2, d2 or d1)
 
 
-class _Models:
-    """Prepared ESTARFM models, one per pair set, built on first use."""
+class _Stacks:
+    """The tile-year's input stacks, read window by window."""
 
-    def __init__(self, inputs: _Inputs, params: EstarfmParams, source: str | Path) -> None:
-        self.inputs, self.params, self.source = inputs, params, source
-        self.cache: dict[tuple[dt.date, dt.date], Any] = {}
-
-    def get(self, pair: tuple[dt.date, dt.date]) -> Any:
-        if pair not in self.cache:
-            i = self.inputs
-            self.cache[pair] = prepare(
-                i.fine(pair[0], self.source),
-                i.coarse(pair[0]),
-                i.fine(pair[1], self.source),
-                i.coarse(pair[1]),
-                self.params,
-                coarse_cells=i.cells,
+    def __init__(self, landsat: StackReader, modis: StackReader, mask: StackReader | None) -> None:
+        if landsat.shape != modis.shape:
+            raise InputError(
+                modis.path, f"grid {modis.shape} differs from the Landsat stack's {landsat.shape}"
             )
-            log.info("prepared pair set %s + %s (%d so far)", pair[0], pair[1], len(self.cache))
-        return self.cache[pair]
+        if mask is not None and (mask.dates != landsat.dates or mask.shape != landsat.shape):
+            raise InputError(
+                mask.path,
+                "dates or grid differ from the Landsat NDVI stack",
+                "rerun the quality rule",
+            )
+        self.landsat, self.modis, self.mask = landsat, modis, mask
+        self.shape = landsat.shape
+
+    def grid(self) -> PixelGrid:
+        t = self.landsat.meta["transform"]
+        return PixelGrid(x_min=t.c, y_max=t.f, res=t.a, width=self.shape[1], height=self.shape[0])
+
+    def require_fine(self, dates: set[dt.date], source: str | Path) -> None:
+        for d in sorted(dates):
+            if d not in self.landsat.dates:
+                raise InputError(
+                    source,
+                    f"pairs table names Landsat date {d}, which the ingested stack lacks",
+                    "rerun the quality rule",
+                )
+
+    def fine(self, date: dt.date, window: Window) -> np.ndarray:
+        """Landsat NDVI of ``date``; pixels the quality stage flagged are NaN."""
+        band = self.landsat.band(date)
+        values = self.landsat.read(window, band)
+        if self.mask is not None:
+            # Pixels the quality stage flagged (haze, bright, cold, ...) are not trusted as bases.
+            flags = self.mask.read(window, band)
+            values[np.nan_to_num(flags, nan=0.0) != 0] = np.nan
+        return values
+
+    def has_coarse(self, date: dt.date) -> bool:
+        return composite_containing(date) in self.modis.dates
+
+    def coarse(self, date: dt.date, window: Window) -> np.ndarray:
+        """The MODIS composite containing ``date`` (all NaN when it is missing)."""
+        if not self.has_coarse(date):
+            return np.full((window.height, window.width), np.nan, dtype=np.float32)
+        return self.modis.read(window, self.modis.band(composite_containing(date)))
+
+    def cells(self, window: Window) -> np.ndarray:
+        """Coarse cell labels of the window from all MODIS composites."""
+        return coarse_cell_labels(*self.modis.read(window))
+
+    def flagged_fraction(self) -> float:
+        """Share of the Landsat pixels the quality mask removes (read band by band)."""
+        if self.mask is None:
+            return 0.0
+        full = Window(0, 0, self.shape[1], self.shape[0])
+        flagged = sum(
+            int((np.nan_to_num(self.mask.read(full, b), nan=0.0) != 0).sum())
+            for b in range(1, self.mask.count + 1)
+        )
+        return flagged / (self.mask.count * self.shape[0] * self.shape[1])
 
 
-def _qa_fractions(qa: np.ndarray) -> dict[str, float]:
-    return {f"{name}_fraction": float((qa == code).mean()) for code, name in QA_NAMES.items()}
+@contextlib.contextmanager
+def _open_inputs(
+    landsat: str | Path, modis: str | Path, mask: str | Path | None
+) -> Iterator[_Stacks]:
+    with contextlib.ExitStack() as stack:
+        readers = [stack.enter_context(open_stack(p)) for p in (landsat, modis)]
+        m = None if mask is None else stack.enter_context(open_stack(mask))
+        yield _Stacks(*readers, m)
 
 
-def fuse_tile(
-    landsat_ndvi: str | Path,
-    modis_ndvi: str | Path,
-    pairs_csv: str | Path,
-    validation_pairs_csv: str | Path,
-    year: int,
-    outputs: Mapping[str, str | Path],
-    params: EstarfmParams,
-    backend: str = "auto",
-    quality_mask: str | Path | None = None,
-) -> pd.DataFrame:
-    """Fuse one tile-year into 46 8-day NDVI images.
+@dataclass
+class _Plan:
+    """Which targets and held-out dates each pair set predicts."""
 
-    With ``quality_mask`` (the quality stage's per-pixel mask stack), Landsat pixels
-    flagged there are treated as missing in the base images, on top of the QA_PIXEL
-    masking done at ingest.
+    targets: list[tuple[int, dt.date, pd.Series, Pair | None]]
+    held_out: dict[dt.date, list[tuple[str, pd.Series, Pair | None]]]
+    pair_sets: list[Pair] = field(default_factory=list)
+    targets_of: dict[Pair, list[tuple[int, dt.date]]] = field(default_factory=dict)
+    held_out_of: dict[Pair, list[tuple[dt.date, str]]] = field(default_factory=dict)
 
-    ``outputs``: ``ndvi`` (46-band float32 COG), ``flags`` (46-band uint8 COG of
-    :data:`~agrifactory.fusion.params.QA_NAMES` codes, 255 = no pair), ``qa``
-    (CSV, one row per target) and ``validation`` (CSV, one row per held-out date
-    and pair selector). Returns the QA table.
-    """
-    xp = resolve_backend(backend)
-    inputs = _Inputs(landsat_ndvi, modis_ndvi, quality_mask, xp)
-    models = _Models(inputs, params, pairs_csv)
+    def __post_init__(self) -> None:
+        for band, target, _, pair in self.targets:
+            if pair is not None:
+                self.targets_of.setdefault(pair, []).append((band, target))
+        for d, rows in self.held_out.items():
+            for method, _, pair in rows:
+                if pair is not None:
+                    self.held_out_of.setdefault(pair, []).append((d, method))
+        self.pair_sets = sorted(set(self.targets_of) | set(self.held_out_of))
+
+    def fine_dates(self) -> tuple[set[dt.date], set[dt.date]]:
+        """Landsat dates the fused targets need, and those the validation needs."""
+        fused = {d for p in self.targets_of for d in p}
+        validation = {d for p in self.held_out_of for d in p} | set(self.held_out)
+        return fused, validation
+
+
+def _plan(pairs_csv: str | Path, validation_pairs_csv: str | Path, year: int) -> _Plan:
     pairs = read_pairs_table(pairs_csv).set_index("target_date")
     targets = composite_starts(year)
     missing = [t for t in targets if t not in pairs.index]
@@ -176,81 +226,108 @@ def fuse_tile(
         raise InputError(
             pairs_csv, f"has no row for target dates {missing[:3]}...", "rerun the quality rule"
         )
-    grid = PixelGrid(
-        x_min=inputs.meta["transform"].c,
-        y_max=inputs.meta["transform"].f,
-        res=inputs.meta["transform"].a,
-        width=inputs.shape[1],
-        height=inputs.shape[0],
-    )
-    names = [t.isoformat() for t in targets]
-    rows = []
-    with (
-        stack_writer(
-            outputs["ndvi"],
-            grid,
-            count=len(targets),
-            dtype=np.float32,
-            nodata=np.nan,
-            band_names=names,
-            units="NDVI",
-            tags={
-                "method": "ESTARFM (index-then-blend)",
-                "half_window": params.half_window,
-                "classes": params.classes,
-                "layout": params.layout,
-            },
-        ) as ndvi_out,
-        stack_writer(
-            outputs["flags"],
-            grid,
-            count=len(targets),
-            dtype=np.uint8,
-            nodata=None,
-            band_names=names,
-            units="flag",
-            tags={**{f"flag_{k}": v for k, v in QA_NAMES.items()}, f"flag_{QA_NO_PAIR}": "no_pair"},
-        ) as flags_out,
-    ):
-        for i, target in enumerate(targets, start=1):
-            row = pairs.loc[target]
-            pair = _pair_dates(row)
-            if pair is None:
-                pred = np.full(inputs.shape, np.nan, np.float32)
-                qa = np.full(inputs.shape, QA_NO_PAIR, np.uint8)
-            else:
-                p, q = predict(models.get(pair), inputs.coarse(target))
-                pred, qa = to_numpy(p).astype(np.float32), to_numpy(q).astype(np.uint8)
-            ndvi_out.write_band(i, pred)
-            flags_out.write_band(i, qa)
-            rows.append(
-                {
-                    "target_date": target.isoformat(),
+    rows = [(i, t, pairs.loc[t], _pair_dates(pairs.loc[t])) for i, t in enumerate(targets, 1)]
+    held_out: dict[dt.date, list[tuple[str, pd.Series, Pair | None]]] = {}
+    for d, group in read_pairs_table(validation_pairs_csv).groupby("target_date", sort=True):
+        held_out[d] = [(row["method"], row, _pair_dates(row)) for _, row in group.iterrows()]
+    return _Plan(rows, held_out)
+
+
+class _Agreement:
+    """Sufficient statistics of :func:`~agrifactory.fusion.agreement`, summed over blocks.
+
+    Means, sums of squared deviations and the co-moment are merged block by block
+    (Chan, Golub & LeVeque 1979), so r is as accurate as from all pixels at once;
+    the RMSE, mean absolute difference and bias come from plain sums.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.mean_x = self.mean_y = self.m2x = self.m2y = self.cxy = 0.0
+        self.sum_d = self.sum_d2 = self.sum_abs_d = 0.0
+
+    def add(self, prediction: np.ndarray, truth: np.ndarray) -> None:
+        """Add the pixels finite in both arrays."""
+        x = prediction.astype(np.float64).ravel()
+        y = truth.astype(np.float64).ravel()
+        ok = np.isfinite(x) & np.isfinite(y)
+        x, y = x[ok], y[ok]
+        nb = int(x.size)
+        if nb == 0:
+            return
+        mx, my = float(x.mean()), float(y.mean())
+        dx, dy, d = x - mx, y - my, x - y
+        n = self.n + nb
+        ex, ey = mx - self.mean_x, my - self.mean_y
+        w = self.n * nb / n
+        self.m2x += float((dx * dx).sum()) + ex * ex * w
+        self.m2y += float((dy * dy).sum()) + ey * ey * w
+        self.cxy += float((dx * dy).sum()) + ex * ey * w
+        self.mean_x += ex * nb / n
+        self.mean_y += ey * nb / n
+        self.sum_d += float(d.sum())
+        self.sum_d2 += float((d * d).sum())
+        self.sum_abs_d += float(np.abs(d).sum())
+        self.n = n
+
+    def result(self) -> dict[str, float]:
+        """``n, r, rmse, mad, bias`` as :func:`~agrifactory.fusion.agreement` gives them."""
+        n = self.n
+        if n == 0:
+            return {"n": 0, "r": np.nan, "rmse": np.nan, "mad": np.nan, "bias": np.nan}
+        denom = np.sqrt(self.m2x * self.m2y)
+        return {
+            "n": n,
+            "r": float(self.cxy / denom) if n >= 2 and denom > 0 else np.nan,
+            "rmse": float(np.sqrt(self.sum_d2 / n)),
+            "mad": self.sum_abs_d / n,
+            "bias": self.sum_d / n,
+        }
+
+
+class _Validation:
+    """Held-out validation summed over blocks: coverage counts and agreement statistics."""
+
+    def __init__(self, plan: _Plan) -> None:
+        self.plan = plan
+        self.seen = dict.fromkeys(plan.held_out, 0)
+        self.covered = {(d, m): 0 for d, rows in plan.held_out.items() for m, _, _ in rows}
+        self.stats = {key: _Agreement() for key in self.covered}
+
+    def add_block(self, truth: dict[dt.date, np.ndarray], preds: dict[Any, np.ndarray]) -> None:
+        """Add one block's core: the scenes and each selector's prediction (absent: no pair)."""
+        for d, rows in self.plan.held_out.items():
+            seen = np.isfinite(truth[d])
+            self.seen[d] += int(seen.sum())
+            # Selectors are compared on the pixels that every selector with a pair predicted.
+            common = seen.copy()
+            for method, _, _ in rows:
+                if (d, method) in preds:
+                    common &= np.isfinite(preds[(d, method)])
+            for method, _, _ in rows:
+                if (d, method) in preds:
+                    pred = preds[(d, method)]
+                    self.covered[(d, method)] += int((np.isfinite(pred) & seen).sum())
+                    self.stats[(d, method)].add(np.where(common, pred, np.nan), truth[d])
+
+    def table(self) -> pd.DataFrame:
+        out = []
+        for d, rows in self.plan.held_out.items():
+            for method, row, pair in rows:
+                record = {
+                    "heldout_date": d.isoformat(),
+                    "method": method,
                     "status": row["status"],
-                    "method": row["method"],
                     "pair1_date": pair[0].isoformat() if pair else "",
                     "pair2_date": pair[1].isoformat() if pair else "",
-                    "single_pair": bool(pair and pair[0] == pair[1]),
-                    "predicted_fraction": float(np.isfinite(pred).mean()),
-                    **_qa_fractions(qa),
-                    "reason": row["reason"],
                 }
-            )
-    table = pd.DataFrame(rows)
-    with atomic_path(outputs["qa"]) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6f")
-    validation = validate_held_out(inputs, models, validation_pairs_csv)
-    with atomic_path(outputs["validation"]) as tmp:
-        validation.to_csv(tmp, index=False, float_format="%.6f")
-    log.info(
-        "%d targets: %d from two pairs, %d from one, %d without; %d pair sets prepared",
-        len(table),
-        int((table["status"] == "ok").sum()),
-        int(table["single_pair"].sum()),
-        int((table["pair1_date"] == "").sum()),
-        len(models.cache),
-    )
-    return table
+                if pair is None:
+                    nan = {"r": np.nan, "rmse": np.nan, "mad": np.nan, "bias": np.nan}
+                    out.append({**record, "coverage": 0.0, "n": 0, **nan})
+                    continue
+                coverage = self.covered[(d, method)] / max(self.seen[d], 1)
+                out.append({**record, "coverage": coverage, **self.stats[(d, method)].result()})
+        return pd.DataFrame(out, columns=VALIDATION_COLUMNS)
 
 
 VALIDATION_COLUMNS = [
@@ -268,54 +345,192 @@ VALIDATION_COLUMNS = [
 ]
 
 
-def validate_held_out(
-    inputs: _Inputs, models: _Models, validation_pairs_csv: str | Path
-) -> pd.DataFrame:
-    """Predict each held-out Landsat date from pairs chosen without it; compare with the scene.
+def _core(a: np.ndarray, block: Block) -> np.ndarray:
+    return a[(Ellipsis, *block.inner)]
 
-    The pair selectors are compared on the same pixels: those of the held-out scene
-    that every selector with a pair predicted. ``coverage`` is the share of the
-    scene's valid pixels each selector predicted on its own.
-    """
-    pairs = read_pairs_table(validation_pairs_csv)
-    rows = []
-    for d, group in pairs.groupby("target_date", sort=True):
-        truth = to_numpy(inputs.fine(d, validation_pairs_csv))
-        seen = np.isfinite(truth)
-        preds = {}
-        for _, row in group.iterrows():
-            pair = _pair_dates(row)
-            pred = (
-                None if pair is None else to_numpy(predict(models.get(pair), inputs.coarse(d))[0])
+
+class _BlockFuser:
+    """Fuses one block after another, writing the cores and summing the QA counts."""
+
+    def __init__(self, stacks: _Stacks, plan: _Plan, params: EstarfmParams, xp: Any) -> None:
+        self.stacks, self.plan, self.params, self.xp = stacks, plan, params, xp
+        n = len(plan.targets)
+        self.finite = np.zeros(n + 1, dtype=np.int64)  # by 1-based band
+        self.codes = np.zeros((n + 1, 256), dtype=np.int64)
+        self.pairs_with_data: set[Pair] = set()
+
+    def _model(self, pair: Pair, block: Block, cells: Any) -> EstarfmModel | None:
+        s, w, xp = self.stacks, block.read, self.xp
+        try:
+            model = prepare(
+                xp.asarray(s.fine(pair[0], w)),
+                xp.asarray(s.coarse(pair[0], w)),
+                xp.asarray(s.fine(pair[1], w)),
+                xp.asarray(s.coarse(pair[1], w)),
+                self.params,
+                coarse_cells=cells,
             )
-            preds[row["method"]] = (row, pair, pred)
-        common = seen.copy()
-        for _, _, pred in preds.values():
-            if pred is not None:
-                common &= np.isfinite(pred)
-        for method, (row, pair, pred) in preds.items():
-            record = {
-                "heldout_date": d.isoformat(),
-                "method": method,
-                "status": row["status"],
-                "pair1_date": pair[0].isoformat() if pair else "",
-                "pair2_date": pair[1].isoformat() if pair else "",
-            }
-            if pred is None:
-                rows.append(
-                    {
-                        **record,
-                        "coverage": 0.0,
-                        "n": 0,
-                        "r": np.nan,
-                        "rmse": np.nan,
-                        "mad": np.nan,
-                        "bias": np.nan,
-                    }
-                )
-                continue
-            coverage = float((np.isfinite(pred) & seen).sum() / max(seen.sum(), 1))
+        except DataError:
+            return None  # no pixel of this block is valid in all four base images
+        self.pairs_with_data.add(pair)
+        return model
+
+    def _predict(
+        self, model: EstarfmModel | None, date: dt.date, block: Block
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Core prediction and QA flags; invalid everywhere without a model or a MODIS composite."""
+        shape = (block.core.height, block.core.width)
+        if model is None or not self.stacks.has_coarse(date):
+            return np.full(shape, np.nan, np.float32), np.full(shape, QA_INVALID, np.uint8)
+        p, q = predict(model, self.xp.asarray(self.stacks.coarse(date, block.read)))
+        return (
+            _core(to_numpy(p), block).astype(np.float32),
+            _core(to_numpy(q), block).astype(np.uint8),
+        )
+
+    def _write(self, out: tuple[Any, Any], band: int, block: Block, pred, qa) -> None:
+        out[0].write_window(pred, block.core, band)
+        out[1].write_window(qa, block.core, band)
+        self.finite[band] += int(np.isfinite(pred).sum())
+        self.codes[band] += np.bincount(qa.ravel(), minlength=256)
+
+    def fuse(self, block: Block, out: tuple[Any, Any], validation: _Validation) -> None:
+        """Fuse one block: write its core of every target, add its validation statistics."""
+        shape = (block.core.height, block.core.width)
+        for band, _, _, pair in self.plan.targets:
+            if pair is None:
+                no_pair = np.full(shape, QA_NO_PAIR, np.uint8)
+                self._write(out, band, block, np.full(shape, np.nan, np.float32), no_pair)
+        cells = self.xp.asarray(self.stacks.cells(block.read))
+        preds: dict[tuple[dt.date, str], np.ndarray] = {}
+        for pair in self.plan.pair_sets:
+            model = self._model(pair, block, cells)
+            for band, target in self.plan.targets_of.get(pair, []):
+                self._write(out, band, block, *self._predict(model, target, block))
+            for d, method in self.plan.held_out_of.get(pair, []):
+                preds[(d, method)] = self._predict(model, d, block)[0]
+            del model  # one prepared model at a time
+        truth = {d: self.stacks.fine(d, block.core) for d in self.plan.held_out}
+        validation.add_block(truth, preds)
+
+    def qa_table(self) -> pd.DataFrame:
+        total = self.stacks.shape[0] * self.stacks.shape[1]
+        rows = []
+        for band, target, row, pair in self.plan.targets:
             rows.append(
-                {**record, "coverage": coverage, **agreement(np.where(common, pred, np.nan), truth)}
+                {
+                    "target_date": target.isoformat(),
+                    "status": row["status"],
+                    "method": row["method"],
+                    "pair1_date": pair[0].isoformat() if pair else "",
+                    "pair2_date": pair[1].isoformat() if pair else "",
+                    "single_pair": bool(pair and pair[0] == pair[1]),
+                    "predicted_fraction": float(self.finite[band] / total),
+                    **{
+                        f"{name}_fraction": float(self.codes[band, code] / total)
+                        for code, name in QA_NAMES.items()
+                    },
+                    "reason": row["reason"],
+                }
             )
-    return pd.DataFrame(rows, columns=VALIDATION_COLUMNS)
+        return pd.DataFrame(rows)
+
+
+def fuse_tile(
+    landsat_ndvi: str | Path,
+    modis_ndvi: str | Path,
+    pairs_csv: str | Path,
+    validation_pairs_csv: str | Path,
+    year: int,
+    outputs: Mapping[str, str | Path],
+    params: EstarfmParams,
+    backend: str = "auto",
+    quality_mask: str | Path | None = None,
+    tile_block: int | None = DEFAULT_TILE_BLOCK,
+) -> pd.DataFrame:
+    """Fuse one tile-year into 46 8-day NDVI images, block by block.
+
+    With ``quality_mask`` (the quality stage's per-pixel mask stack), Landsat pixels
+    flagged there are treated as missing in the base images, on top of the QA_PIXEL
+    masking done at ingest.
+
+    ``outputs``: ``ndvi`` (46-band float32 COG), ``flags`` (46-band uint8 COG of
+    :data:`~agrifactory.fusion.params.QA_NAMES` codes, 255 = no pair), ``qa``
+    (CSV, one row per target) and ``validation`` (CSV, one row per held-out date
+    and pair selector). Returns the QA table.
+
+    ``tile_block`` is the edge of the square blocks the tile is processed in
+    (``None``: the whole tile at once); memory grows with its square (see
+    ``docs/memory.md``), results do not depend on it. With ``layout='reference'``
+    it must be a multiple of ``params.block_size``.
+    """
+    check_tile_block(tile_block, params)
+    xp = resolve_backend(backend)
+    plan = _plan(pairs_csv, validation_pairs_csv, year)
+    with gdal_cache(), _open_inputs(landsat_ndvi, modis_ndvi, quality_mask) as stacks:
+        fused_dates, validation_dates = plan.fine_dates()
+        stacks.require_fine(fused_dates, pairs_csv)
+        stacks.require_fine(validation_dates, validation_pairs_csv)
+        log.info(
+            "quality mask removes %.1f%% of the Landsat pixels", 100 * stacks.flagged_fraction()
+        )
+        for d in sorted({t for _, t, _, p in plan.targets if p} | set(plan.held_out)):
+            if not stacks.has_coarse(d):
+                log.warning("no MODIS composite holds %s: it comes out invalid everywhere", d)
+        blocks = grid_blocks(stacks.shape, tile_block, block_halo(params))
+        log.info(
+            "%s pixels in %d block(s) of %s with a halo of %d; %d pair sets",
+            stacks.shape, len(blocks), tile_block or "the whole tile", block_halo(params),
+            len(plan.pair_sets),
+        )  # fmt: skip
+        fuser = _BlockFuser(stacks, plan, params, xp)
+        validation = _Validation(plan)
+        names = [t.isoformat() for _, t, _, _ in plan.targets]
+        common = {"count": len(names), "band_names": names}
+        start = time.perf_counter()
+        with (
+            stack_writer(
+                outputs["ndvi"], stacks.grid(), dtype=np.float32, nodata=np.nan, units="NDVI",
+                tags={
+                    "method": "ESTARFM (index-then-blend)",
+                    "half_window": params.half_window,
+                    "classes": params.classes,
+                    "layout": params.layout,
+                },
+                **common,
+            ) as ndvi_out,
+            stack_writer(
+                outputs["flags"], stacks.grid(), dtype=np.uint8, nodata=None, units="flag",
+                tags={**{f"flag_{k}": v for k, v in QA_NAMES.items()}, f"flag_{QA_NO_PAIR}": "no_pair"},
+                **common,
+            ) as flags_out,
+        ):  # fmt: skip
+            for k, block in enumerate(blocks, start=1):
+                fuser.fuse(block, (ndvi_out, flags_out), validation)
+                log.info(
+                    "block %d of %d done (rows %d-%d, cols %d-%d), %.0f s so far",
+                    k, len(blocks), block.core.row_off, block.core.row_off + block.core.height,
+                    block.core.col_off, block.core.col_off + block.core.width,
+                    time.perf_counter() - start,
+                )  # fmt: skip
+            empty = [p for p in plan.pair_sets if p not in fuser.pairs_with_data]
+            if empty:
+                raise DataError(
+                    f"pair set {empty[0][0]} + {empty[0][1]}: no pixel of the tile is valid in "
+                    "all four base images (every pixel is NaN or flagged in at least one of "
+                    "them); choose other base pairs"
+                )
+    table = fuser.qa_table()
+    with atomic_path(outputs["qa"]) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6f")
+    with atomic_path(outputs["validation"]) as tmp:
+        validation.table().to_csv(tmp, index=False, float_format="%.6f")
+    log.info(
+        "%d targets: %d from two pairs, %d from one, %d without; %d pair sets prepared per block",
+        len(table),
+        int((table["status"] == "ok").sum()),
+        int(table["single_pair"].sum()),
+        int((table["pair1_date"] == "").sum()),
+        len(plan.pair_sets),
+    )
+    return table

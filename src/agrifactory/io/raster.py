@@ -3,6 +3,12 @@
 Every raster the factory writes is a tiled, compressed Cloud-Optimized GeoTIFF
 with nodata, CRS, band descriptions (dates for time stacks) and units, written
 to a temporary name and renamed when complete.
+
+Tiles too large for memory are processed in blocks: :func:`grid_blocks` cuts a
+grid into core windows (each with a halo of context for windowed stages),
+:func:`open_stack` reads any window of a stack, and :func:`stack_writer` writes
+a stack window by window and checks at close that every pixel of every band was
+written. :func:`gdal_cache` bounds the memory GDAL keeps for decoded blocks.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +27,17 @@ from pyproj import CRS
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError, RasterioIOError
 from rasterio.warp import reproject
+from rasterio.windows import Window
 
 from agrifactory.errors import GridError, InputError
 from agrifactory.grid import PixelGrid
 from agrifactory.io.files import atomic_path, temporary_sibling
 
 DATE_FORMAT = "%Y-%m-%d"
+
+#: GDAL block cache used by the block-wise stages, in MiB. GDAL's own default is 5 %
+#: of the machine's memory (6.4 GB on a 128 GB node), all of which counts against a job.
+GDAL_CACHE_MB = 64
 
 
 def _compression_options(dtype: np.dtype, max_z_error: float | None) -> dict[str, Any]:
@@ -165,21 +177,30 @@ def read_raster(
             raise InputError(
                 path, f"pixel data cannot be decoded ({exc})", "the file is corrupt: replace it"
             ) from None
-        meta = {
-            "transform": src.transform,
-            "crs": src.crs,
-            "nodata": src.nodata,
-            "descriptions": list(src.descriptions),
-            "units": list(src.units),
-            "tags": src.tags(),
-            "dtype": src.dtypes[0],
-        }
+        meta = _metadata(src)
     if masked_to_nan:
-        out = data.astype(np.float32)
-        if src.nodata is not None and not np.isnan(src.nodata):
-            out[data == src.nodata] = np.nan
-        return out, meta
+        return _nodata_to_nan(data, src.nodata), meta
     return data, meta
+
+
+def _metadata(src: rasterio.DatasetReader) -> dict[str, Any]:
+    return {
+        "transform": src.transform,
+        "crs": src.crs,
+        "nodata": src.nodata,
+        "descriptions": list(src.descriptions),
+        "units": list(src.units),
+        "tags": src.tags(),
+        "dtype": src.dtypes[0],
+    }
+
+
+def _nodata_to_nan(data: np.ndarray, nodata: float | None) -> np.ndarray:
+    """float32 with nodata as NaN; ``data`` (freshly read) is reused when already float32."""
+    out = data.astype(np.float32, copy=False)
+    if nodata is not None and not np.isnan(nodata):
+        out[data == nodata] = np.nan
+    return out
 
 
 def band_dates(descriptions: Sequence[str | None], path: str | Path) -> list[dt.date]:
@@ -201,6 +222,143 @@ def read_stack(path: str | Path) -> tuple[np.ndarray, list[dt.date], dict[str, A
     """Read a time stack written by the factory: data, band dates and metadata."""
     data, meta = read_raster(path)
     return data, band_dates(meta["descriptions"], path), meta
+
+
+@dataclass(frozen=True)
+class Block:
+    """A piece of a grid: the ``core`` window it produces and the ``read`` window it needs.
+
+    ``read`` is ``core`` grown by the halo on every side and clipped to the grid.
+    """
+
+    core: Window
+    read: Window
+
+    @property
+    def inner(self) -> tuple[slice, slice]:
+        """The core as (row, column) slices of an array read over ``read``."""
+        r = self.core.row_off - self.read.row_off
+        c = self.core.col_off - self.read.col_off
+        return slice(r, r + self.core.height), slice(c, c + self.core.width)
+
+
+def grid_blocks(
+    shape: tuple[int, int], size: int | tuple[int, int] | None, halo: int = 0
+) -> list[Block]:
+    """Cut a (rows, cols) grid into blocks, row by row from the top-left corner.
+
+    Parameters
+    ----------
+    shape
+        (rows, cols) of the grid.
+    size
+        Core size: an edge for square blocks or (rows, cols); ``None`` gives one
+        block. Blocks start at multiples of ``size``; the last in a row or column
+        are smaller.
+    halo
+        Pixels of context read around each core (clipped at the grid's edge).
+    """
+    rows, cols = shape
+    if size is None:
+        size = (rows, cols)
+    br, bc = (size, size) if isinstance(size, int) else size
+    if br < 1 or bc < 1 or halo < 0:
+        raise ValueError(f"block size {size} must be positive and halo {halo} >= 0")
+    out = []
+    for r0 in range(0, rows, br):
+        for c0 in range(0, cols, bc):
+            r1, c1 = min(r0 + br, rows), min(c0 + bc, cols)
+            h0, h1 = max(r0 - halo, 0), min(r1 + halo, rows)
+            g0, g1 = max(c0 - halo, 0), min(c1 + halo, cols)
+            out.append(
+                Block(
+                    core=Window(c0, r0, c1 - c0, r1 - r0),
+                    read=Window(g0, h0, g1 - g0, h1 - h0),
+                )
+            )
+    return out
+
+
+def _check_window(window: Window, height: int, width: int, what: str) -> None:
+    inside = (
+        window.row_off >= 0
+        and window.col_off >= 0
+        and window.height >= 1
+        and window.width >= 1
+        and window.row_off + window.height <= height
+        and window.col_off + window.width <= width
+    )
+    if not inside:
+        raise ValueError(f"{what}: window {window} does not lie inside the grid {(height, width)}")
+
+
+class StackReader:
+    """Windowed reading of one open stack (see :func:`open_stack`).
+
+    Attributes
+    ----------
+    path
+        The file.
+    meta
+        As from :func:`read_raster`.
+    count, shape
+        Number of bands and (rows, cols).
+    dates
+        Band dates of a time stack, or ``None`` when opened with ``dated=False``.
+    """
+
+    def __init__(self, src: rasterio.DatasetReader, path: Path, dated: bool) -> None:
+        self._src = src
+        self.path = path
+        self.meta = _metadata(src)
+        self.count = src.count
+        self.shape = (src.height, src.width)
+        self.dates = band_dates(self.meta["descriptions"], path) if dated else None
+
+    def band(self, date: dt.date) -> int:
+        """The 1-based band index of ``date``; an :class:`InputError` if the stack lacks it."""
+        if self.dates is None or date not in self.dates:
+            raise InputError(self.path, f"has no band dated {date.isoformat()}")
+        return self.dates.index(date) + 1
+
+    def read(
+        self, window: Window | None = None, bands: int | Sequence[int] | None = None
+    ) -> np.ndarray:
+        """Read ``bands`` (1-based; all if ``None``) over ``window`` as float32, nodata as NaN.
+
+        Returns (bands, rows, cols), or (rows, cols) when ``bands`` is one int.
+        """
+        if window is None:
+            window = Window(0, 0, self.shape[1], self.shape[0])
+        _check_window(window, *self.shape, str(self.path))
+        indexes = list(range(1, self.count + 1)) if bands is None else bands
+        try:
+            data = self._src.read(indexes, window=window)
+        except RasterioError as exc:
+            raise InputError(
+                self.path,
+                f"pixel data cannot be decoded ({exc})",
+                "the file is corrupt: replace it",
+            ) from None
+        return _nodata_to_nan(data, self._src.nodata)
+
+
+@contextlib.contextmanager
+def open_stack(path: str | Path, *, dated: bool = True) -> Iterator[StackReader]:
+    """Open a stack for reading window by window (bands named by date unless ``dated=False``).
+
+    Examples
+    --------
+    >>> with open_stack("ndvi.tif") as stack:  # doctest: +SKIP
+    ...     block = stack.read(Window(0, 0, 512, 512))  # (bands, 512, 512), NaN = nodata
+    """
+    with open_raster(path) as src:
+        yield StackReader(src, Path(path), dated)
+
+
+def gdal_cache(megabytes: int = GDAL_CACHE_MB) -> rasterio.Env:
+    """A context in which GDAL keeps at most ``megabytes`` of decoded raster blocks."""
+    return rasterio.Env(GDAL_CACHEMAX=int(megabytes) * 2**20)
 
 
 def check_on_grid(
@@ -250,17 +408,78 @@ def warp_to_grid(
     return out
 
 
+def uncovered_pixels(windows: Sequence[Window], height: int, width: int) -> int:
+    """Number of pixels of a (height, width) grid that no window covers.
+
+    The windows' edges cut the grid into rectangles that each window covers
+    wholly or not at all, so the count is exact whatever the overlaps.
+    """
+    if not windows:
+        return height * width
+    spans = [(w.row_off, w.row_off + w.height, w.col_off, w.col_off + w.width) for w in windows]
+    rows = np.unique([0, height, *(v for s in spans for v in s[:2])])
+    cols = np.unique([0, width, *(v for s in spans for v in s[2:])])
+    covered = np.zeros((rows.size - 1, cols.size - 1), dtype=bool)
+    for r0, r1, c0, c1 in spans:
+        i0, i1 = np.searchsorted(rows, [r0, r1])
+        j0, j1 = np.searchsorted(cols, [c0, c1])
+        covered[i0:i1, j0:j1] = True
+    area = np.outer(np.diff(rows), np.diff(cols))
+    return int(area[~covered].sum())
+
+
 class StackWriter:
-    """Band-by-band writer used inside :func:`stack_writer`."""
+    """Band- or window-wise writer used inside :func:`stack_writer`.
+
+    It records every window written, so that the stack can be checked at close
+    for pixels never written.
+    """
 
     def __init__(self, dataset: rasterio.io.DatasetWriter) -> None:
         self._ds = dataset
-        self.written: set[int] = set()
+        self.shape = (dataset.height, dataset.width)
+        self.windows: dict[int, list[Window]] = {}
+
+    @property
+    def written(self) -> set[int]:
+        """The bands that received at least one write."""
+        return set(self.windows)
 
     def write_band(self, index: int, data: np.ndarray) -> None:
-        """Write band ``index`` (1-based)."""
-        self._ds.write(np.asarray(data, dtype=self._ds.dtypes[0]), index)
-        self.written.add(index)
+        """Write band ``index`` (1-based) whole."""
+        self.write_window(data, Window(0, 0, self.shape[1], self.shape[0]), index)
+
+    def write_window(self, data: np.ndarray, window: Window, index: int | None = None) -> None:
+        """Write ``data`` over ``window``.
+
+        A 2-D array goes to band ``index`` (1-based); a (count, rows, cols) array,
+        with ``index=None``, to every band.
+        """
+        arr = np.asarray(data, dtype=self._ds.dtypes[0])
+        _check_window(window, *self.shape, self._ds.name)
+        want = (int(window.height), int(window.width))
+        if index is None:
+            if arr.shape != (self._ds.count, *want):
+                raise ValueError(f"data of shape {arr.shape} for all bands over window {want}")
+            indexes = list(range(1, self._ds.count + 1))
+        else:
+            if arr.shape != want:
+                raise ValueError(f"data of shape {arr.shape} for one band over window {want}")
+            if not 1 <= index <= self._ds.count:
+                raise ValueError(f"band {index} outside 1..{self._ds.count}")
+            indexes = [index]
+        self._ds.write(arr, index, window=window)
+        for i in indexes:
+            self.windows.setdefault(i, []).append(window)
+
+    def incomplete(self) -> dict[int, int]:
+        """Bands with pixels never written, and how many (bands never touched included)."""
+        out = {}
+        for i in range(1, self._ds.count + 1):
+            missing = uncovered_pixels(self.windows.get(i, []), *self.shape)
+            if missing:
+                out[i] = missing
+        return out
 
 
 @contextlib.contextmanager
@@ -272,14 +491,15 @@ def stack_writer(
     dtype: Any,
     nodata: float | int | None,
     band_names: Sequence[str] | None = None,
-    units: str | None = None,
+    units: str | Sequence[str] | None = None,
     tags: dict[str, Any] | None = None,
 ) -> Iterator[StackWriter]:
-    """Write a many-band COG one band at a time, never holding the whole stack.
+    """Write a many-band COG band by band or window by window, never holding the whole stack.
 
     Bands go to a temporary tiled GeoTIFF; on success it is copied to a COG
     (GDAL streams the copy block by block) under a temporary name and renamed.
-    Every band must have been written.
+    Every pixel of every band must have been written (checked from the windows
+    written, see :meth:`StackWriter.incomplete`); otherwise nothing is kept.
     """
     from rasterio.shutil import copy as rio_copy
 
@@ -310,13 +530,21 @@ def stack_writer(
         with rasterio.open(staging, "w", **profile) as dst:
             writer = StackWriter(dst)
             yield writer
-            missing = sorted(set(range(1, count + 1)) - writer.written)
-            if missing:
-                raise ValueError(f"{path}: bands {missing} were never written")
+            incomplete = writer.incomplete()
+            never = [i for i in sorted(incomplete) if i not in writer.written]
+            if never:
+                raise ValueError(f"{path}: bands {never} were never written")
+            if incomplete:
+                first = min(incomplete)
+                raise ValueError(
+                    f"{path}: bands {sorted(incomplete)} were only partly written "
+                    f"(band {first}: {incomplete[first]} of {grid.width * grid.height} pixels "
+                    "never written)"
+                )
             for i, name in enumerate(band_names or [], start=1):
                 dst.set_band_description(i, str(name))
             if units is not None:
-                dst.units = tuple([units] * count)
+                dst.units = tuple([units] * count if isinstance(units, str) else units)
             if tags:
                 dst.update_tags(**{k: str(v) for k, v in tags.items()})
         with atomic_path(path) as tmp:

@@ -4,10 +4,14 @@
 fits HANTS with time in days since 1 January of the year, and writes the smoothed
 series on the same dates, a QA raster and the HANTS coefficients. ``features_tile``
 reads the fused stack and the coefficients and writes the named feature stack.
+
+Both work on blocks of rows (every quantity is per pixel, so no halo is needed):
+memory depends on the block, not on the tile (``docs/memory.md``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -18,12 +22,19 @@ import numpy as np
 
 from agrifactory.backend import resolve_backend, to_numpy
 from agrifactory.errors import ConfigError, InputError
-from agrifactory.io.raster import read_raster, read_stack, write_raster
-from agrifactory.timeseries.features import FeatureStack, feature_stack
-from agrifactory.timeseries.hants import HantsParams, HantsResult, coefficient_names, hants_fit
+from agrifactory.grid import PixelGrid
+from agrifactory.io.raster import Block, gdal_cache, grid_blocks, open_stack, stack_writer
+from agrifactory.timeseries.features import feature_stack
+from agrifactory.timeseries.hants import QA_BAND_NAMES, HantsParams, coefficient_names, hants_fit
 from agrifactory.timeseries.timeaxis import days_since
 
 log = logging.getLogger(__name__)
+
+#: Default rows per block: 256 matches the COG tiles, so no tile is written twice.
+DEFAULT_BLOCK_ROWS = 256
+#: Pixels per daily reconstruction in the phenology: 8192 keeps its working arrays
+#: (366 days x pixels, float64, several of them) near 0.1 GB instead of ~1 GB at 2**16.
+FEATURE_CHUNK = 1 << 13
 
 
 def _dates_in_year(dates: list[dt.date], year: int, path: str | Path) -> None:
@@ -36,6 +47,17 @@ def _dates_in_year(dates: list[dt.date], year: int, path: str | Path) -> None:
             )
 
 
+def _row_blocks(shape: tuple[int, int], block_rows: int | None) -> list[Block]:
+    if block_rows is not None and (int(block_rows) != block_rows or block_rows < 1):
+        raise ConfigError(f"timeseries block_rows must be a positive integer, got {block_rows!r}")
+    return grid_blocks(shape, None if block_rows is None else (block_rows, shape[1]))
+
+
+def _grid(meta: dict[str, Any], shape: tuple[int, int]) -> PixelGrid:
+    t = meta["transform"]
+    return PixelGrid(x_min=t.c, y_max=t.f, res=t.a, width=shape[1], height=shape[0])
+
+
 def smooth_tile(
     fused: str | Path,
     *,
@@ -46,8 +68,9 @@ def smooth_tile(
     params: HantsParams | None = None,
     backend: str = "auto",
     chunk_size: int | None = None,
-) -> HantsResult:
-    """HANTS-smooth a tile-year NDVI stack and write three COGs.
+    block_rows: int | None = DEFAULT_BLOCK_ROWS,
+) -> dict[str, float]:
+    """HANTS-smooth a tile-year NDVI stack and write three COGs, ``block_rows`` rows at a time.
 
     Parameters
     ----------
@@ -67,53 +90,76 @@ def smooth_tile(
         HANTS parameters (defaults if omitted).
     backend
         ``auto``, ``numpy`` or ``cupy`` (see :func:`agrifactory.backend.resolve_backend`).
+    chunk_size
+        Pixels solved together inside a block (see :func:`hants_fit`).
+    block_rows
+        Rows read, fitted and written at a time (``None``: the whole tile). Each
+        pixel is fitted on its own, so the result does not depend on it; memory
+        grows with ``block_rows`` x columns (``docs/memory.md``).
+
+    Returns
+    -------
+    dict
+        ``pixels``, ``full_fit``, ``fewer_frequencies``, ``no_data`` (pixel counts of
+        each flag) and ``outliers_per_series``.
     """
     params = params or HantsParams()
-    values, dates, meta = read_stack(fused)
-    _dates_in_year(dates, year, fused)
-    t = days_since(dates, dt.date(year, 1, 1))
     xp = resolve_backend(backend)
-    log.info(
-        "HANTS on %s: %d dates, %s pixels, back end %s",
-        fused,
-        len(dates),
-        values.shape[1:],
-        xp.__name__,
-    )
-    result = hants_fit(xp.asarray(values), t, params=params, chunk_size=chunk_size)
-    geo = {"transform": meta["transform"], "crs": meta["crs"]}
     tags = {"hants_" + k: v for k, v in dataclasses.asdict(params).items()}
     tags["time_origin"] = f"{year}-01-01"
-    write_raster(
-        smoothed,
-        to_numpy(result.reconstruct(t)),
-        nodata=np.nan,
-        band_names=[d.isoformat() for d in dates],
-        units="NDVI",
-        tags=tags,
-        **geo,
-    )
-    qa_data, qa_names = result.qa_bands()
-    write_raster(qa, to_numpy(qa_data), nodata=np.nan, band_names=qa_names, tags=tags, **geo)
-    write_raster(
-        coefficients,
-        to_numpy(result.coefficients).astype(np.float32),
-        nodata=np.nan,
-        band_names=coefficient_names(params.n_freq),
-        units="NDVI",
-        tags=tags,
-        **geo,
-    )
-    flags = np.bincount(to_numpy(result.flag).ravel(), minlength=3)
+    flags = np.zeros(3, dtype=np.int64)
+    outliers = 0
+    with gdal_cache(), open_stack(fused) as src:
+        dates = src.dates
+        _dates_in_year(dates, year, fused)
+        t = days_since(dates, dt.date(year, 1, 1))
+        grid = _grid(src.meta, src.shape)
+        blocks = _row_blocks(src.shape, block_rows)
+        log.info(
+            "HANTS on %s: %d dates, %s pixels in %d block(s), back end %s",
+            fused, len(dates), src.shape, len(blocks), xp.__name__,
+        )  # fmt: skip
+        with (
+            stack_writer(
+                smoothed, grid, count=len(dates), dtype=np.float32, nodata=np.nan,
+                band_names=[d.isoformat() for d in dates], units="NDVI", tags=tags,
+            ) as smoothed_out,
+            stack_writer(
+                qa, grid, count=len(QA_BAND_NAMES), dtype=np.float32, nodata=np.nan,
+                band_names=list(QA_BAND_NAMES), tags=tags,
+            ) as qa_out,
+            stack_writer(
+                coefficients, grid, count=params.n_params, dtype=np.float32, nodata=np.nan,
+                band_names=coefficient_names(params.n_freq), units="NDVI", tags=tags,
+            ) as coef_out,
+        ):  # fmt: skip
+            for k, block in enumerate(blocks, start=1):
+                values = xp.asarray(src.read(block.core))
+                result = hants_fit(values, t, params=params, chunk_size=chunk_size)
+                smoothed_out.write_window(to_numpy(result.reconstruct(t)), block.core)
+                qa_out.write_window(to_numpy(result.qa_bands()[0]), block.core)
+                coef_out.write_window(to_numpy(result.coefficients), block.core)
+                flags += np.bincount(to_numpy(result.flag).ravel(), minlength=3)
+                outliers += int(to_numpy(result.n_outliers).sum(dtype=np.int64))
+                del values, result
+                if len(blocks) > 1:
+                    log.info("HANTS: block %d of %d written", k, len(blocks))
+    pixels = int(flags.sum())
     log.info(
         "HANTS done: %d full fits, %d with fewer frequencies, %d without valid samples; "
         "%.2f rejected samples per series",
         flags[0],
         flags[1],
         flags[2],
-        float(result.n_outliers.mean()),
+        outliers / max(pixels, 1),
     )
-    return result
+    return {
+        "pixels": pixels,
+        "full_fit": int(flags[0]),
+        "fewer_frequencies": int(flags[1]),
+        "no_data": int(flags[2]),
+        "outliers_per_series": outliers / max(pixels, 1),
+    }
 
 
 def features_tile(
@@ -127,45 +173,64 @@ def features_tile(
     rate_fraction: float = 0.8,
     min_amplitude: float = 0.05,
     backend: str = "auto",
-) -> FeatureStack:
+    block_rows: int | None = DEFAULT_BLOCK_ROWS,
+    chunk_size: int = FEATURE_CHUNK,
+) -> list[str]:
     """Write the feature stack (float32 COG, one named band per feature) of a tile-year.
 
     ``coefficients`` is the output of :func:`smooth_tile`; ``base_period`` must be the
     one it was fitted with. Band names and definitions: ``docs/timeseries.md``.
+    Works ``block_rows`` rows at a time (``None``: the whole tile); every feature is
+    a per-pixel quantity, so the result does not depend on it. ``chunk_size`` is the
+    pixels per daily reconstruction for the phenology (see :func:`feature_stack`).
+    Returns the band names.
     """
-    values, dates, meta = read_stack(fused)
-    _dates_in_year(dates, year, fused)
-    coef, coef_meta = read_raster(coefficients)
-    if coef.shape[1:] != values.shape[1:]:
-        raise InputError(
-            coefficients,
-            f"grid {coef.shape[1:]} differs from the stack's {values.shape[1:]}",
-            "rerun the smooth rule for this tile",
-        )
-    expected = coefficient_names((coef.shape[0] - 1) // 2)
-    if coef_meta["descriptions"] != expected:
-        raise InputError(coefficients, f"bands {coef_meta['descriptions']} are not {expected}")
     xp = resolve_backend(backend)
-    stack = feature_stack(
-        xp.asarray(values),
-        dates,
-        xp.asarray(coef.astype(np.float64)),
-        base_period=base_period,
-        year=year,
-        start_fraction=start_fraction,
-        rate_fraction=rate_fraction,
-        min_amplitude=min_amplitude,
-    )
-    write_raster(
-        features,
-        to_numpy(stack.data),
-        transform=meta["transform"],
-        crs=meta["crs"],
-        nodata=np.nan,
-        band_names=stack.names,
-        units=stack.units,
-    )
-    return stack
+    with (
+        gdal_cache(),
+        open_stack(fused) as src,
+        open_stack(coefficients, dated=False) as coef_src,
+    ):
+        dates = src.dates
+        _dates_in_year(dates, year, fused)
+        if coef_src.shape != src.shape:
+            raise InputError(
+                coefficients,
+                f"grid {coef_src.shape} differs from the stack's {src.shape}",
+                "rerun the smooth rule for this tile",
+            )
+        expected = coefficient_names((coef_src.count - 1) // 2)
+        found = coef_src.meta["descriptions"]
+        if found != expected:
+            raise InputError(coefficients, f"bands {found} are not {expected}")
+        blocks = _row_blocks(src.shape, block_rows)
+        writer = None
+        with contextlib.ExitStack() as stack:
+            for k, block in enumerate(blocks, start=1):
+                part = feature_stack(
+                    xp.asarray(src.read(block.core)),
+                    dates,
+                    xp.asarray(coef_src.read(block.core).astype(np.float64)),
+                    base_period=base_period,
+                    year=year,
+                    start_fraction=start_fraction,
+                    rate_fraction=rate_fraction,
+                    min_amplitude=min_amplitude,
+                    chunk_size=chunk_size,
+                )
+                if writer is None:  # band names and units come with the first block
+                    names = part.names
+                    writer = stack.enter_context(
+                        stack_writer(
+                            features, _grid(src.meta, src.shape), count=len(names),
+                            dtype=np.float32, nodata=np.nan, band_names=names, units=part.units,
+                        )
+                    )  # fmt: skip
+                writer.write_window(to_numpy(part.data), block.core)
+                del part
+                if len(blocks) > 1:
+                    log.info("features: block %d of %d written", k, len(blocks))
+    return names
 
 
 def params_from_config(cfg: dict[str, Any]) -> HantsParams:
