@@ -30,6 +30,7 @@ include: "workflow/rules/timeseries.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/manifest.smk"
 
 
 rule all:
@@ -44,3 +45,7 @@ rule all:
         aggregate_targets(),
         report_targets(),
         demo_targets(),
+        rules.manifest.output,
+
+
+include: "workflow/rules/cluster.smk"
