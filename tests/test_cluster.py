@@ -1,10 +1,11 @@
 """A profile naming an unknown SLURM partition stops the run before any job."""
 
 import os
+import re
 import stat
 
 import pytest
-from workflow_helpers import prepare_workdir, snakemake
+from workflow_helpers import REPO, prepare_workdir, snakemake
 
 from agrifactory.cluster import check_partitions, slurm_partitions
 from agrifactory.errors import ConfigError
@@ -62,3 +63,23 @@ def test_workflow_stops_before_any_job_on_an_unknown_partition(tmp_path):
     assert "This cluster has ['debug', 'gpu']" in text
     assert not (workdir / "results").exists()  # no job ran, not even a local one
     assert good.returncode == 0, (good.stdout + good.stderr)[-2000:]
+
+
+@pytest.mark.workflow
+def test_gpu_rules_ask_for_no_gpu_where_the_run_grants_none(tmp_path):
+    workdir = prepare_workdir(tmp_path / "run")
+    probe = workdir / "Snakefile.probe"
+    probe.write_text(
+        f'include: "{REPO / "Snakefile"}"\n\n'
+        "rule gpu_probe:\n"
+        '    output: "results/gpu_probe.txt"\n'
+        "    resources: gpu=gpus(1)\n"
+        '    shell: "echo {resources.gpu} > {output}"\n'
+    )
+    asked = {}
+    for granted in (None, "0", "2"):
+        extra = ["--resources", f"gpu={granted}"] if granted else []
+        done = snakemake(workdir, "-n", "gpu_probe", *extra, snakefile=probe)
+        assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
+        asked[granted] = re.search(r"resources: .*gpu=(\d+)", done.stdout)[1]
+    assert asked == {None: "1", "0": "0", "2": "1"}

@@ -1,9 +1,12 @@
 """Placeholder inventories for dry runs at scale."""
 
 import datetime as dt
+import shutil
 
+import pytest
 import shapely
 
+from agrifactory.errors import ConfigError
 from agrifactory.grid import Tile
 from agrifactory.io import inventory
 from agrifactory.plan import build_plan
@@ -54,3 +57,20 @@ def test_plan_answers_the_same_as_a_plain_filter(tmp_path):
             records = plan.scene_records(t.id, 2021, sensor)
             assert [r["id"] for r in records] == expected["id"].tolist()
             assert records and records[0]["date"] == expected["date"].iloc[0].isoformat()
+
+
+def test_inventory_pointing_at_a_missing_folder_stops_the_plan(tmp_path):
+    tiles = [Tile(30, 14, 120)]
+    inputs = placeholder_config(tiles, 2021, 40, tmp_path)["inputs"]
+    shutil.rmtree(tmp_path / "landsat")
+    tiles_file = tmp_path / "tiles.txt"
+    tiles_file.write_text(tiles[0].id)
+    config = {
+        "demo": False,
+        "years": [2021],
+        "grid": {"tile_km": 120, "mode": "aoi", "tiles_file": str(tiles_file)},
+        "inputs": {**inputs, "statistics": {}},
+        "ingest": {"margin_days": 40},
+    }
+    with pytest.raises(ConfigError, match=r"path\(s\) listed in the inventories do not exist"):
+        build_plan(config)

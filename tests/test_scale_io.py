@@ -2,6 +2,8 @@
 
 import hashlib
 import logging
+import sqlite3
+import sys
 import time
 
 import geopandas as gpd
@@ -10,8 +12,10 @@ import pytest
 import shapely
 from affine import Affine
 
+from agrifactory.errors import InputError
+from agrifactory.grid import Tile
 from agrifactory.io.files import atomic_path, stale_temporaries, temporary_sibling
-from agrifactory.io.raster import write_raster
+from agrifactory.io.raster import stack_writer, write_raster
 from agrifactory.io.vector import GPKG_TIMESTAMP, write_gpkg
 from agrifactory.logs import setup_logging, where_running
 from agrifactory.manifest import (
@@ -43,9 +47,6 @@ def test_a_killed_writers_temporaries_are_removed_by_the_next_writer(tmp_path):
 
 
 def test_raster_stack_writer_clears_its_staging_leftovers(tmp_path):
-    from agrifactory.grid import Tile
-    from agrifactory.io.raster import stack_writer
-
     out = tmp_path / "ndvi.tif"
     stale = temporary_sibling(out, tag="staging")
     stale.write_bytes(b"\0" * 100)
@@ -68,8 +69,6 @@ def test_geopackage_bytes_depend_only_on_content(tmp_path):
     assert digest(first) == digest(second)
     gdf.to_file(tmp_path / "plain.gpkg", layer="units", driver="GPKG")  # the default: stamped
     assert digest(tmp_path / "plain.gpkg") != digest(first)
-    import sqlite3
-
     with sqlite3.connect(first) as db:
         assert db.execute("select last_change from gpkg_contents").fetchone()[0] == GPKG_TIMESTAMP
     assert gpd.read_file(first)["name"].tolist() == ["Hebei", "Nei Mongol"]
@@ -126,18 +125,19 @@ def test_manifest_differences_are_named():
 def test_bad_manifest_line_is_named(tmp_path):
     path = tmp_path / "m.sha256"
     path.write_text("abc results/x.tif\n")
-    from agrifactory.errors import InputError
-
     with pytest.raises(InputError, match="line 1 is not"):
         read_manifest(path)
 
 
 def test_job_log_says_where_it_ran(tmp_path, monkeypatch):
     monkeypatch.setenv("SLURM_JOB_ID", "4711")
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # setup_logging replaces it
     assert where_running().startswith("SLURM_JOB_ID=4711 on ")
     setup_logging(tmp_path / "job.log")
     logging.getLogger("agrifactory.test").info("working")
-    logging.shutdown()
+    for handler in logging.getLogger().handlers[:]:
+        handler.close()
+        logging.getLogger().removeHandler(handler)
     lines = (tmp_path / "job.log").read_text().splitlines()
     assert "SLURM_JOB_ID=4711 on" in lines[0] and "working" in lines[1]
     monkeypatch.delenv("SLURM_JOB_ID")

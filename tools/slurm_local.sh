@@ -75,6 +75,10 @@ start_daemon() {  # start_daemon <name> <pidfile> <command...>: start unless run
 
 write_conf() {
   local node mem proctrack=proctrack/linuxproc task=task/none
+  if ((CGROUPS)) && [[ ! -d /sys/fs/cgroup/memory ]]; then
+    log "no cgroup v1 memory controller here: job memory is not enforced (CGROUPS=0)"
+    CGROUPS=0
+  fi
   node=$(hostname -s)
   mem=$(($(free -m | awk '/^Mem:/{print $2}') - 1024))
   mkdir -p /etc/slurm
