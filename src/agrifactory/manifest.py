@@ -10,7 +10,8 @@ What is in it: every file under the results folder except
   ``.snakemake_timestamp`` markers),
 - the manifest itself,
 - files matching one of the ``exclude`` patterns (config ``manifest.exclude``;
-  by default the logs and the benchmark records, which hold times and hosts).
+  by default the logs, the benchmark records and the provenance record, which
+  describe how and when a run went: times, hosts, versions).
 
 Patterns are matched with :func:`fnmatch.fnmatchcase` against the path relative
 to the results folder, where ``*`` also crosses ``/`` (``logs/*`` is every log).
@@ -32,8 +33,8 @@ from agrifactory.io.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 
-#: Excluded by default: volatile records of how a run went, not what it made.
-DEFAULT_EXCLUDE = ("logs/*", "benchmarks/*")
+#: Excluded by default: records of how a run went (times, hosts), not what it made.
+DEFAULT_EXCLUDE = ("logs/*", "benchmarks/*", "report/provenance.*")
 
 _CHUNK = 1 << 20
 

@@ -417,8 +417,8 @@ def classify_targets():
 #     resources:
 #         mem_mb=mem_mb(300, per_mpx=90),
 #         runtime=runtime_min(2, per_mpx=1.5),
-#         gpu=gpus(1),
-#     group: TILE_GROUP        (only before the model fan-ins)
+#         gpu=gpus(1, backend=config["fusion"]["backend"]),
+#     group: FEATURES_GROUP    (see the groups below)
 #     benchmark: benchmark_file("ingest/{tile}_{year}")
 # Memory and runtime scale with the pixels a job handles and grow with every retry
 # (attempt), so a profile's `retries:` resubmits a job killed for memory or time
@@ -440,12 +440,16 @@ DEMO_MPX = (
 #: MB taken in every cluster job by the Snakemake that runs the rule inside it
 #: (measured: about 250 MB, and the run plan, about 10 MB per 1000 inventory rows).
 JOB_MB = 250 + 0.01 * len(PLAN.inventory)
-#: Group of the small per-tile jobs before the model fan-ins (ingest, quality, fusion,
-#: features): on a cluster one tile-year's chain of them runs as one cluster job
-#: (profiles/slurm bundles several with group-components). A group must not span a
-#: fan-in, so per-tile rules after the training fan-ins (maps, soil moisture) do not
-#: declare it; profiles/slurm may group them (`groups:`), see docs/scaling.md.
+#: Groups of small per-tile jobs. On a cluster, one tile-year's chain of jobs of one
+#: group runs as one cluster job (profiles/slurm bundles several with
+#: group-components). A group holds only per-tile rules that lie between the same two
+#: fan-ins, or Snakemake refuses it (its jobs would feed a fan-in that feeds them):
+#: TILE_GROUP before the quality scorer (ingest), FEATURES_GROUP between the scorer
+#: and the classifier training (quality, fusion, smoothing, features). Per-tile rules
+#: after the training (classification, aggregation per tile) are left ungrouped:
+#: checking a group there costs Snakemake time that grows with tiles x tiles.
 TILE_GROUP = "tile"
+FEATURES_GROUP = "tile_features"
 
 
 def mem_mb(base, per_mpx=0.0, per_input_mb=0.0, mpx=TILE_MPX):
@@ -483,12 +487,14 @@ def runtime_min(base, per_mpx=0.0, per_tile=0.0, per_scene_mpx=0.0, mpx=TILE_MPX
     return request
 
 
-def gpus(n=1):
-    """GPUs a CuPy or CNN job asks for: n, or what the run grants (`--resources gpu=0`).
+def gpus(n=1, backend="auto"):
+    """GPUs a CuPy or CNN job asks for: n, none for backend 'numpy', at most what the run grants.
 
-    A job granted no GPU runs its CPU back end (resolve_backend('auto') finds no CuPy
-    device), so profiles for clusters without GPUs set `resources: {gpu: 0}`.
+    Where the run grants none (`--resources gpu=0`, as profiles/slurm sets for clusters
+    without GPUs), the job asks for none and must run its CPU back end.
     """
+    if backend == "numpy":
+        return 0
     granted = workflow.global_resources.get("gpu")
     if granted is None or granted.value is None:
         return n
