@@ -1,5 +1,7 @@
 # The two commands of the README: `make demo` and `make test`.
 # Both create .venv on first use and install the project into it.
+# `make test-cluster` (CI runs it after `make test`) runs the demo on a one-node
+# SLURM cluster on localhost; it needs root on Debian 12 (docs/scaling.md).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -7,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.agrifactory-installed
 CORES  ?= all
 
-.PHONY: demo test lint unit install clean-results
+.PHONY: demo test test-cluster lint unit install clean-results
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -18,6 +20,12 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+CLUSTER_STAMP := $(VENV)/.agrifactory-cluster-installed
+
+$(CLUSTER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,cluster]'
+	@touch $(CLUSTER_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
@@ -30,12 +38,15 @@ unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile config/config.yaml
 	$(BIN)/snakefmt --check Snakefile workflow/rules
-	$(BIN)/ruff check src scripts tests benchmarks
-	$(BIN)/ruff format --check src scripts tests benchmarks
+	$(BIN)/ruff check src scripts tests benchmarks tools
+	$(BIN)/ruff format --check src scripts tests benchmarks tools
 
 test: $(STAMP)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit
+
+test-cluster: $(CLUSTER_STAMP)
+	BIN=$(abspath $(BIN)) bash tools/cluster_test.sh
 
 clean-results:
 	rm -rf results .snakemake

@@ -31,6 +31,7 @@ include: "workflow/rules/classify.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/soil_moisture.smk"
+include: "workflow/rules/manifest.smk"
 
 
 rule all:
@@ -46,3 +47,7 @@ rule all:
         report_targets(),
         sm_targets(),
         demo_targets(),
+        rules.manifest.output,
+
+
+include: "workflow/rules/cluster.smk"

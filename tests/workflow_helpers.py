@@ -19,13 +19,17 @@ def prepare_workdir(workdir: Path) -> Path:
 
 
 def snakemake(
-    workdir: Path, *args: str, configfile: str = "config/test.yaml", timeout: int = 1500
+    workdir: Path,
+    *args: str,
+    configfile: str = "config/test.yaml",
+    timeout: int = 1500,
+    snakefile: Path = REPO / "Snakefile",
 ) -> subprocess.CompletedProcess:
-    """Run snakemake on the repository's Snakefile in ``workdir``."""
+    """Run snakemake on the repository's Snakefile (or another one) in ``workdir``."""
     cmd = [
         SNAKEMAKE,
         "-s",
-        str(REPO / "Snakefile"),
+        str(snakefile),
         "-d",
         str(workdir),
         "--configfile",

@@ -242,11 +242,10 @@ def to_albers(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def write_units(gdf: gpd.GeoDataFrame, path: str | Path, layer: str = "units") -> None:
-    """Write units to a GeoPackage atomically."""
-    from agrifactory.io.files import atomic_path
+    """Write units to a GeoPackage atomically (byte-identical for equal content)."""
+    from agrifactory.io.vector import write_gpkg
 
-    with atomic_path(path) as tmp:
-        gdf.to_file(tmp, layer=layer, driver="GPKG")
+    write_gpkg(gdf, path, layer)
 
 
 def read_units(path: str | Path) -> gpd.GeoDataFrame:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 from pathlib import Path
 
@@ -13,7 +15,9 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
     """Send the ``agrifactory`` loggers to ``log_file`` (if given) and to stderr.
 
     Rule scripts call this first with ``snakemake.log[0]`` so progress and every
-    skipped or repaired item end up in the rule's log.
+    skipped or repaired item end up in the rule's log. A log file's first line says
+    where the job runs: the SLURM job id when it runs under SLURM (``SLURM_JOB_ID``),
+    so a cluster run can be checked job by job (see docs/scaling.md).
     """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file is not None:
@@ -22,6 +26,17 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
     logging.basicConfig(level=level, format=FORMAT, handlers=handlers, force=True)
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
+    if log_file is not None:
+        logging.getLogger("agrifactory").info("%s", where_running())
+
+
+def where_running() -> str:
+    """``SLURM_JOB_ID=<id> on <host>`` under SLURM, else ``not under SLURM, on <host>``."""
+    host = socket.gethostname()
+    job = os.environ.get("SLURM_JOB_ID")
+    if job:
+        return f"SLURM_JOB_ID={job} on {host}"
+    return f"not under SLURM, on {host}"
 
 
 def _log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: object) -> None:

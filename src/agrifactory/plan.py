@@ -9,8 +9,8 @@ which tiles, which years, which input files a tile job needs.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,15 +74,34 @@ def _check_exists(path: str | Path, what: str, *, directory: bool = False) -> No
         raise ConfigError(f"{what}: {kind} {p} does not exist; fix the path in the config")
 
 
+def _check_inventory_paths(table: pd.DataFrame) -> None:
+    """Every scene folder and composite file an inventory lists must exist (checked before any job)."""
+    missing = [p for p in table["path"] if not os.path.exists(p)]
+    if missing:
+        raise ConfigError(
+            f"{len(missing)} path(s) listed in the inventories do not exist, e.g. {missing[:3]}; "
+            "rescan the data with 'agrifactory inventory' or restore the files"
+        )
+
+
 @dataclass
 class RunPlan:
-    """Tiles, years and per-tile inputs of one run."""
+    """Tiles, years and per-tile inputs of one run.
+
+    The DAG asks for the scenes of every tile-year several times (inputs, params),
+    so the lookups are answered from arrays computed once: the tiles each
+    inventory row covers (one spatial index query for all tiles), and the
+    inventory order by date and id.
+    """
 
     config: Mapping[str, Any]
     tiles: list[Tile]
     years: list[int]
     inventory: pd.DataFrame
     _by_tile: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _selected: dict[tuple[str, int, str], np.ndarray] = field(default_factory=dict, repr=False)
+    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _records: list[dict[str, str]] | None = field(default=None, repr=False)
 
     @property
     def demo(self) -> bool:
@@ -95,22 +114,54 @@ class RunPlan:
     def tile(self, tile_id: str) -> Tile:
         return Tile.from_id(tile_id, self.tiles[0].tile_km)
 
-    def _rows_of_tile(self, tile_id: str) -> pd.DataFrame:
-        if not self._by_tile:
-            fp = inventory.albers_footprints(self.inventory)
-            tree = shapely.STRtree(fp)
-            boxes = [shapely.box(*t.bounds) for t in self.tiles]
-            t_idx, r_idx = tree.query(boxes, predicate="intersects")
-            for i, t in enumerate(self.tiles):
-                self._by_tile[t.id] = np.sort(r_idx[t_idx == i])
-        return self.inventory.iloc[self._by_tile.get(tile_id, np.array([], int))]
+    def _index(self) -> None:
+        """Rows per tile (one STRtree query for all tiles) and the columns the lookups filter on."""
+        # Edges cut at 0.25 degrees bend with the projection to within about 15 m,
+        # and keep an all-China inventory's footprints small (each cluster job
+        # parses the workflow and builds this index).
+        tree = shapely.STRtree(inventory.albers_footprints(self.inventory, max_segment_deg=0.25))
+        boxes = [shapely.box(*t.bounds) for t in self.tiles]
+        t_idx, r_idx = tree.query(boxes, predicate="intersects")
+        order = np.argsort(t_idx, kind="stable")
+        t_idx, r_idx = t_idx[order], r_idx[order]
+        bounds = np.searchsorted(t_idx, np.arange(len(self.tiles) + 1))
+        for i, t in enumerate(self.tiles):
+            self._by_tile[t.id] = np.sort(r_idx[bounds[i] : bounds[i + 1]])
+        inv = self.inventory
+        rank = np.empty(len(inv), dtype=np.int64)
+        dates = pd.to_datetime(inv["date"]).to_numpy("datetime64[D]")
+        rank[np.lexsort((inv["id"].to_numpy(str), dates))] = np.arange(len(inv))
+        self._columns = {"sensor": inv["sensor"].to_numpy(str), "date": dates, "rank": rank}
+
+    def _selection(self, tile_id: str, year: int, sensor: str) -> np.ndarray:
+        """Positions of a tile-year's rows of one sensor, ordered by date and id."""
+        key = (tile_id, int(year), sensor)
+        if key not in self._selected:
+            if not self._columns:
+                self._index()
+            rows = self._by_tile.get(tile_id, np.array([], dtype=np.int64))
+            window = inventory.year_window(int(year), int(self.config["ingest"]["margin_days"]))
+            start, end = (np.datetime64(d, "D") for d in window)
+            col = self._columns
+            keep = (
+                (col["sensor"][rows] == sensor)
+                & (col["date"][rows] >= start)
+                & (col["date"][rows] <= end)
+            )
+            rows = rows[keep]
+            self._selected[key] = rows[np.argsort(col["rank"][rows], kind="stable")]
+        return self._selected[key]
 
     def scenes(self, tile_id: str, year: int, sensor: str) -> pd.DataFrame:
         """Inventory rows of a sensor that cover a tile within the year's ingest window."""
-        start, end = inventory.year_window(int(year), int(self.config["ingest"]["margin_days"]))
-        rows = self._rows_of_tile(tile_id)
-        sel = (rows["sensor"] == sensor) & (rows["date"] >= start) & (rows["date"] <= end)
-        return rows[sel].sort_values(["date", "id"])
+        return self.inventory.iloc[self._selection(tile_id, year, sensor)]
+
+    def scene_records(self, tile_id: str, year: int, sensor: str) -> list[dict[str, str]]:
+        """The rows of :meth:`scenes` as plain string records (without footprints), for rule params."""
+        if self._records is None:
+            table = self.inventory.drop(columns=["geometry", "footprint"], errors="ignore")
+            self._records = table.astype(str).to_dict("records")
+        return [self._records[i] for i in self._selection(tile_id, year, sensor)]
 
     def landsat_inputs(self, tile_id: str, year: int) -> list[str]:
         """Every Landsat band file the ingest of a tile-year reads."""
@@ -150,12 +201,14 @@ def build_plan(config: Mapping[str, Any]) -> RunPlan:
                 )
             _check_exists(inputs[key], f"inputs.{key}")
             tables.append(inventory.read_inventory(inputs[key]))
-        table = inventory.validate_inventory(
-            pd.concat([t.drop(columns=["geometry"]) for t in tables], ignore_index=True).assign(
-                date=lambda d: d["date"].map(dt.date.isoformat)
-            ),
-            "inventories",
-        )
+        # Each table is validated on reading; across the two only the ids can clash.
+        table = pd.concat(tables, ignore_index=True)
+        dups = sorted(set(table["id"][table["id"].duplicated()]))
+        if dups:
+            raise ConfigError(
+                f"inputs.landsat_inventory and inputs.modis_inventory both list id(s) {dups[:5]}"
+            )
+        _check_inventory_paths(table)
         for key in ("samples",):
             if inputs.get(key):
                 _check_exists(inputs[key], f"inputs.{key}")

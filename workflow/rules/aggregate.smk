@@ -10,8 +10,14 @@ rule aggregate_tile:
         f"{tile_dir('aggregate')}/areas.csv",
     log:
         f"{LOGS}/aggregate_tile/{{tile}}_{{year}}.log",
+    benchmark:
+        benchmark_file("aggregate_tile/{tile}_{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(250, per_mpx=60),
+        runtime=runtime_min(5, per_mpx=1),
     params:
         method=config["aggregate"]["method"],
         products=config["aggregate"]["products"],
@@ -28,8 +34,14 @@ rule aggregate:
         **aggregate_outputs(),
     log:
         f"{LOGS}/aggregate/{{year}}.log",
+    benchmark:
+        benchmark_file("aggregate/{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(300),
+        runtime=runtime_min(10, per_tile=0.02),
     params:
         aggregate=config["aggregate"],
         levels=config["aggregate"]["levels"],

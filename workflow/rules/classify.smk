@@ -17,8 +17,14 @@ rule training_set:
         excluded=f"{R}/training/{{year}}/excluded.csv",
     log:
         f"{LOGS}/training_set/{{year}}.log",
+    benchmark:
+        benchmark_file("training_set/{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(300, per_mpx=500),
+        runtime=runtime_min(10, per_tile=0.2),
     params:
         tile_km=config["grid"]["tile_km"],
         regions=TILE_REGION,
@@ -37,8 +43,14 @@ rule train_cropland:
         validation=f"{R}/models/cropland/{{region}}/{{year}}/validation.csv",
     log:
         f"{LOGS}/train_cropland/{{region}}_{{year}}.log",
+    benchmark:
+        benchmark_file("train_cropland/{region}_{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(300),
+        runtime=runtime_min(30),
     params:
         product="cropland",
         model=CLASSIFY["cropland"],
@@ -57,8 +69,14 @@ rule train_irrigation:
         separability=f"{R}/models/irrigation/{{region}}/{{year}}/separability.csv",
     log:
         f"{LOGS}/train_irrigation/{{region}}_{{year}}.log",
+    benchmark:
+        benchmark_file("train_irrigation/{region}_{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(300),
+        runtime=runtime_min(30),
     params:
         product="irrigation",
         model=CLASSIFY["irrigation"],
@@ -77,8 +95,14 @@ rule train_croptype:
         validation=f"{R}/models/croptype/{{region}}/{{year}}/validation.csv",
     log:
         f"{LOGS}/train_croptype/{{region}}_{{year}}.log",
+    benchmark:
+        benchmark_file("train_croptype/{region}_{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(600),
+        runtime=runtime_min(60),
     params:
         product="croptype",
         model=CLASSIFY["croptype"],
@@ -100,8 +124,14 @@ rule classify:
         croptype_proba=f"{tile_dir('classify')}/croptype_proba.tif",
     log:
         f"{LOGS}/classify/{{tile}}_{{year}}.log",
+    benchmark:
+        benchmark_file("classify/{tile}_{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(650, per_mpx=600),
+        runtime=runtime_min(5, per_mpx=2),
     params:
         tile_km=config["grid"]["tile_km"],
         block_rows=CLASSIFY["predict"]["block_rows"],
@@ -117,8 +147,14 @@ rule accuracy_design:
         mapped=f"{R}/accuracy/{{year}}/{{product}}/mapped_area.csv",
     log:
         f"{LOGS}/accuracy_design/{{product}}_{{year}}.log",
+    benchmark:
+        benchmark_file("accuracy_design/{product}_{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(250, per_mpx=20),
+        runtime=runtime_min(10, per_tile=0.05),
     params:
         accuracy=CLASSIFY["accuracy"],
         seed=config["seed"],
@@ -134,8 +170,14 @@ rule accuracy_reference_demo:
         f"{R}/accuracy/{{year}}/{{product}}/reference.gpkg",
     log:
         f"{LOGS}/accuracy_reference_demo/{{product}}_{{year}}.log",
+    benchmark:
+        benchmark_file("accuracy_reference_demo/{product}_{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(250),
+        runtime=runtime_min(10),
     script:
         "../../scripts/classify_accuracy_reference.py"
 
@@ -153,8 +195,14 @@ rule accuracy:
         areas=f"{R}/accuracy/{{year}}/{{product}}/areas.csv",
     log:
         f"{LOGS}/accuracy/{{product}}_{{year}}.log",
+    benchmark:
+        benchmark_file("accuracy/{product}_{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(250, per_mpx=20),
+        runtime=runtime_min(10, per_tile=0.05),
     params:
         reference_name="demo truth" if DEMO else "classify.accuracy.reference",
     script:
@@ -169,8 +217,14 @@ rule active_learning:
         f"{R}/active_learning/{{year}}/{{product}}_proposals.gpkg",
     log:
         f"{LOGS}/active_learning/{{product}}_{{year}}.log",
+    benchmark:
+        benchmark_file("active_learning/{product}_{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(300, per_mpx=50),
+        runtime=runtime_min(10, per_tile=0.05),
     params:
         al=CLASSIFY["active_learning"],
         seed=config["seed"],
@@ -192,8 +246,14 @@ rule active_learning_simulation:
         ),
     log:
         f"{LOGS}/active_learning_simulation/{{product}}_{{year}}.log",
+    benchmark:
+        benchmark_file("active_learning_simulation/{product}_{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(600),
+        runtime=runtime_min(30),
     params:
         al=CLASSIFY["active_learning"],
         model=lambda w: CLASSIFY[w.product],
@@ -210,8 +270,14 @@ rule transfer:
         f"{R}/transfer/{{year}}/croptype_{{source}}_to_{{target}}.csv",
     log:
         f"{LOGS}/transfer/{{source}}_to_{{target}}_{{year}}.log",
+    benchmark:
+        benchmark_file("transfer/{source}_to_{target}_{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(550),
+        runtime=runtime_min(30),
     params:
         model=CLASSIFY["croptype"],
         augment=CLASSIFY["transfer"]["augment"],

@@ -2,13 +2,24 @@
 # Active when the config says demo: true; production rules never read the truth.
 
 
+# Scanning the generated files is quick: no cluster job for it.
+localrules:
+    demo_inventory,
+
+
 rule demo_truth:
     output:
         expand(f"{DEMO_TRUTH}/{{name}}.tif", name=TRUTH_FILES),
     log:
         f"{LOGS}/demo/truth.log",
+    benchmark:
+        benchmark_file("demo/truth")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(270, per_mpx=520, mpx=DEMO_MPX),
+        runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
         world=WORLD,
     script:
@@ -23,10 +34,18 @@ rule demo_landsat_scene:
         ),
     log:
         f"{LOGS}/demo/landsat/{{scene}}.log",
+    benchmark:
+        benchmark_file("demo/landsat/{scene}")
     wildcard_constraints:
         scene=r"L[COTEM]0\d_L2S[PR]_\d{6}_\d{8}_\d{8}_\d{2}_T[12]",
+    group:
+        "demo_scenes"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(210, per_mpx=130, mpx=DEMO_MPX),
+        runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
         world=WORLD,
     script:
@@ -38,8 +57,14 @@ rule demo_modis:
         DEMO_MODIS,
     log:
         f"{LOGS}/demo/modis.log",
+    benchmark:
+        benchmark_file("demo/modis")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(210, per_mpx=120, mpx=DEMO_MPX),
+        runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
         world=WORLD,
     script:
@@ -51,8 +76,14 @@ rule demo_samples:
         f"{DEMO_INPUTS}/samples.gpkg",
     log:
         f"{LOGS}/demo/samples.log",
+    benchmark:
+        benchmark_file("demo/samples")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(250, per_mpx=120, mpx=DEMO_MPX),
+        runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
         world=WORLD,
     script:
@@ -68,8 +99,14 @@ rule demo_statistics:
         county=f"{DEMO_INPUTS}/statistics/county_cropland.csv",
     log:
         f"{LOGS}/demo/statistics.log",
+    benchmark:
+        benchmark_file("demo/statistics")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(320, per_mpx=150, mpx=DEMO_MPX),
+        runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
         world=WORLD,
     script:
@@ -89,6 +126,8 @@ rule demo_inventory:
         modis=f"{DEMO_INPUTS}/modis_inventory.csv",
     log:
         f"{LOGS}/demo/inventory.log",
+    benchmark:
+        benchmark_file("demo/inventory")
     conda:
         ENV
     script:

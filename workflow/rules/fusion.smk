@@ -15,8 +15,17 @@ rule fuse:
         validation=f"{tile_dir('fusion')}/validation.csv",
     log:
         f"{LOGS}/fuse/{{tile}}_{{year}}.log",
+    benchmark:
+        benchmark_file("fuse/{tile}_{year}")
+    group:
+        FEATURES_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(750, per_mpx=1300),
+        runtime=runtime_min(5, per_mpx=5),
+        gpu=gpus(1, backend=config["fusion"]["backend"]),
     params:
         fusion=config["fusion"],
     script:

@@ -3,15 +3,22 @@
 
 rule ingest:
     input:
-        landsat=lambda w: PLAN.landsat_inputs(w.tile, int(w.year)),
-        modis=lambda w: PLAN.modis_inputs(w.tile, int(w.year)),
+        **ingest_inventories(),
     output:
         **{name: f"{tile_dir('ingest')}/{name}.tif" for name in INGEST_STACKS},
         inventory=f"{tile_dir('ingest')}/inventory.csv",
     log:
         f"{LOGS}/ingest/{{tile}}_{{year}}.log",
+    benchmark:
+        benchmark_file("ingest/{tile}_{year}")
+    group:
+        TILE_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(250, per_mpx=80),
+        runtime=runtime_min(5, per_scene_mpx=0.03),
     params:
         landsat=lambda w: scene_records(w, "landsat"),
         modis=lambda w: scene_records(w, "modis"),

@@ -9,8 +9,14 @@ rule quality_scorer:
         metrics=f"{R}/models/quality_scorer/{{year}}/metrics.json",
     log:
         f"{LOGS}/quality_scorer/{{year}}.log",
+    benchmark:
+        benchmark_file("quality_scorer/{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(700, per_mpx=1000),
+        runtime=runtime_min(10, per_tile=0.5),
     params:
         quality=config["quality"],
         seed=config["seed"],
@@ -30,8 +36,16 @@ rule quality:
         quicklook=f"{tile_dir('quality')}/quicklook.png",
     log:
         f"{LOGS}/quality/{{tile}}_{{year}}.log",
+    benchmark:
+        benchmark_file("quality/{tile}_{year}")
+    group:
+        FEATURES_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(650, per_mpx=2000),
+        runtime=runtime_min(5, per_mpx=2),
     params:
         quality=config["quality"],
     script:

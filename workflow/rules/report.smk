@@ -2,6 +2,14 @@
 # `snakemake --report results/report.html` gathers everything flagged with report().
 
 
+# Small files written from tables and paths: not worth a cluster job.
+localrules:
+    mosaic,
+    accuracy_table,
+    provenance,
+    stac,
+
+
 rule mosaic:
     input:
         lambda w: mosaic_sources(w.product, w.year),
@@ -9,6 +17,8 @@ rule mosaic:
         f"{R}/mosaics/{{year}}/{{product}}.vrt",
     log:
         f"{LOGS}/mosaic/{{product}}_{{year}}.log",
+    benchmark:
+        benchmark_file("mosaic/{product}_{year}")
     wildcard_constraints:
         product="|".join(MOSAIC_PRODUCTS),
     conda:
@@ -30,10 +40,16 @@ rule quicklook_classes:
         ),
     log:
         f"{LOGS}/quicklook/{{product}}_{{year}}.log",
+    benchmark:
+        benchmark_file("quicklook/{product}_{year}")
     wildcard_constraints:
         product="|".join(CLASS_PRODUCTS),
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(250),
+        runtime=runtime_min(10, per_tile=0.05),
     script:
         "../../scripts/quicklook_classes.py"
 
@@ -51,10 +67,16 @@ rule quicklook_ndvi:
         ),
     log:
         f"{LOGS}/quicklook/{{product}}_{{year}}.log",
+    benchmark:
+        benchmark_file("quicklook/{product}_{year}")
     wildcard_constraints:
         product="fused_ndvi|smoothed_ndvi",
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(300),
+        runtime=runtime_min(10, per_tile=0.05),
     params:
         date=lambda w: f"{w.year}-{config['report']['ndvi_map_date']}",
     script:
@@ -74,6 +96,8 @@ rule accuracy_table:
         ),
     log:
         f"{LOGS}/accuracy_table/{{product}}_{{year}}.log",
+    benchmark:
+        benchmark_file("accuracy_table/{product}_{year}")
     wildcard_constraints:
         product="|".join(CLASS_PRODUCTS),
     conda:
@@ -108,8 +132,14 @@ rule qa_summaries:
         ),
     log:
         f"{LOGS}/qa_summaries.log",
+    benchmark:
+        benchmark_file("qa_summaries")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(250),
+        runtime=runtime_min(10, per_tile=0.02),
     params:
         tile_years=[f"{t}_{y}" for t in TILES for y in YEARS],
     script:
@@ -128,6 +158,8 @@ rule provenance:
         ),
     log:
         f"{LOGS}/provenance.log",
+    benchmark:
+        benchmark_file("provenance")
     conda:
         ENV
     params:
@@ -145,6 +177,8 @@ rule stac:
         f"{R}/stac/catalog.json",
     log:
         f"{LOGS}/stac.log",
+    benchmark:
+        benchmark_file("stac")
     conda:
         ENV
     params:
@@ -177,8 +211,14 @@ rule sm_report:
         ),
     log:
         f"{LOGS}/sm_report/{{year}}.log",
+    benchmark:
+        benchmark_file("sm_report/{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500),
+        runtime=runtime_min(10),
     params:
         month=config["report"]["soil_moisture_month"],
     script:

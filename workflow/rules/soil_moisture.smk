@@ -14,8 +14,14 @@ rule demo_soil_moisture:
         stations_truth=SM_DEMO_FILES["stations_truth"],
     log:
         f"{LOGS}/demo/soil_moisture.log",
+    benchmark:
+        benchmark_file("demo/soil_moisture")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1500),
+        runtime=runtime_min(15),
     params:
         world=SM_WORLD,
     script:
@@ -29,8 +35,14 @@ rule sm_train:
         f"{sm_models()}/downscaler.json",
     log:
         f"{LOGS}/sm_train/{{year}}.log",
+    benchmark:
+        benchmark_file("sm_train/{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(2000),
+        runtime=runtime_min(60),
     params:
         region=SM["region_bbox"],
         layers=sm_settings.layers(SM),
@@ -51,8 +63,14 @@ rule sm_downscale:
         f"{tile_dir('soil_moisture')}/downscaled.nc",
     log:
         f"{LOGS}/sm_downscale/{{tile}}_{{year}}.log",
+    benchmark:
+        benchmark_file("sm_downscale/{tile}_{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1000),
+        runtime=runtime_min(30),
     params:
         tile_km=config["grid"]["tile_km"],
         region=SM["region_bbox"],
@@ -72,8 +90,14 @@ rule sm_bias_train:
         series=f"{sm_dir()}/station_series.csv",
     log:
         f"{LOGS}/sm_bias_train/{{year}}.log",
+    benchmark:
+        benchmark_file("sm_bias_train/{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(2000),
+        runtime=runtime_min(120),
     params:
         region=SM["region_bbox"],
         units=SM["reanalysis"]["units"],
@@ -95,8 +119,14 @@ rule sm_calibrate:
         f"{tile_dir('soil_moisture')}/calibrated.nc",
     log:
         f"{LOGS}/sm_calibrate/{{tile}}_{{year}}.log",
+    benchmark:
+        benchmark_file("sm_calibrate/{tile}_{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1000),
+        runtime=runtime_min(30),
     params:
         batch_days=SM["bias_correction"]["batch_days"],
     script:
@@ -116,8 +146,14 @@ rule sm_plots:
         ),
     log:
         f"{LOGS}/sm_plots/{{year}}.log",
+    benchmark:
+        benchmark_file("sm_plots/{year}")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500),
+        runtime=runtime_min(10),
     params:
         plots=SM["plots"],
     script:

@@ -11,6 +11,8 @@ rule boundaries:
         counties=f"{R}/boundaries/counties.gpkg",
     log:
         f"{LOGS}/boundaries.log",
+    benchmark:
+        benchmark_file("boundaries")
     conda:
         ENV
     params:
@@ -31,8 +33,14 @@ rule tiles:
         f"{R}/tiles.gpkg",
     log:
         f"{LOGS}/tiles.log",
+    benchmark:
+        benchmark_file("tiles")
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(300),
+        runtime=runtime_min(5, per_tile=0.01),
     params:
         tiles=TILES,
         tile_km=config["grid"]["tile_km"],

@@ -10,8 +10,17 @@ rule smooth:
         coefficients=f"{tile_dir('smooth')}/coefficients.tif",
     log:
         f"{LOGS}/smooth/{{tile}}_{{year}}.log",
+    benchmark:
+        benchmark_file("smooth/{tile}_{year}")
+    group:
+        FEATURES_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(200, per_mpx=600),
+        runtime=runtime_min(5, per_mpx=2),
+        gpu=gpus(1, backend=config["timeseries"]["backend"]),
     params:
         hants=config["timeseries"]["hants"],
         backend=config["timeseries"]["backend"],
@@ -28,8 +37,17 @@ rule features:
         f"{tile_dir('features')}/features.tif",
     log:
         f"{LOGS}/features/{{tile}}_{{year}}.log",
+    benchmark:
+        benchmark_file("features/{tile}_{year}")
+    group:
+        FEATURES_GROUP
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(700, per_mpx=700),
+        runtime=runtime_min(5, per_mpx=2),
+        gpu=gpus(1, backend=config["timeseries"]["backend"]),
     params:
         base_period=config["timeseries"]["hants"]["base_period"],
         pheno=config["timeseries"]["pheno"],

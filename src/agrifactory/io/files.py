@@ -1,17 +1,46 @@
-"""Atomic file writing: a killed job never leaves a file that looks complete."""
+"""Atomic file writing: a killed job never leaves a file that looks complete.
+
+A writer that is killed (SIGKILL, node failure) leaves its hidden temporary
+behind; the next writer of the same path removes it, so a rerun leaves no
+``*.tmp*`` files. Only one writer per path at a time is assumed, as Snakemake
+guarantees for rule outputs.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 
-def temporary_sibling(path: Path) -> Path:
-    """A unique hidden name beside ``path`` that keeps its suffix (``.x.<id>.tmp.tif``)."""
-    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+def temporary_sibling(path: Path, tag: str | None = None) -> Path:
+    """A unique hidden name beside ``path`` that keeps its suffix (``.x.<id>.tmp.tif``).
+
+    ``tag`` marks a second kind of temporary of the same path (``.x.<tag>.<id>.tmp.tif``).
+    """
+    middle = f"{tag}." if tag else ""
+    return path.with_name(f".{path.stem}.{middle}{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+
+
+def stale_temporaries(path: str | Path, tag: str | None = None) -> list[Path]:
+    """Temporaries of ``path`` (of one ``tag``) that a killed writer left behind."""
+    path = Path(path)
+    middle = rf"\.{re.escape(tag)}" if tag else ""
+    pattern = re.compile(
+        rf"^\.{re.escape(path.stem)}{middle}\.[0-9a-f]{{12}}\.tmp{re.escape(path.suffix)}$"
+    )
+    if not path.parent.is_dir():
+        return []
+    return sorted(p for p in path.parent.iterdir() if pattern.match(p.name))
+
+
+def remove_stale_temporaries(path: str | Path, tag: str | None = None) -> None:
+    """Delete the temporaries of ``path`` (of one ``tag``) left by a killed writer."""
+    for stale in stale_temporaries(path, tag):
+        stale.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -21,7 +50,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     The temporary file lives in the same directory, so the rename is atomic on one
     file system, and keeps the suffix, so writers that pick a format by extension
     still work. On any exception the temporary file is removed and ``path`` is left
-    untouched.
+    untouched. Temporaries of ``path`` left by an earlier, killed writer are removed
+    first.
 
     Examples
     --------
@@ -30,6 +60,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     tmp = temporary_sibling(path)
     try:
         yield tmp

@@ -43,13 +43,21 @@ _LANDSAT_FILE = re.compile(
 )
 
 
+#: Segments of a footprint outline and decimals (1e-6 degree, about 0.1 m) of its WKT.
+#: The footprint only picks the tiles a scene covers; 32 segments (8 per side) keep a
+#: curved edge within metres, and all-China inventories (tens of thousands of scenes)
+#: stay small enough to parse in about a second when the DAG is built.
+FOOTPRINT_SEGMENTS = 32
+FOOTPRINT_DECIMALS = 6
+
+
 def raster_footprint(path: str | Path) -> str:
     """The WKT (EPSG:4326) of a raster's bounds, densified so curved edges stay right."""
     with open_raster(path) as src:
         box = shapely.box(*src.bounds)
-        dense = shapely.segmentize(box, box.length / 400.0)
+        dense = shapely.segmentize(box, box.length / FOOTPRINT_SEGMENTS)
         geom = transform_geom(src.crs, "EPSG:4326", shapely.geometry.mapping(dense), precision=-1)
-    return shapely.geometry.shape(geom).wkt
+    return shapely.to_wkt(shapely.geometry.shape(geom), rounding_precision=FOOTPRINT_DECIMALS)
 
 
 def scan_landsat(root: str | Path) -> pd.DataFrame:
@@ -147,10 +155,14 @@ def validate_inventory(table: pd.DataFrame, source: str | Path) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def albers_footprints(table: pd.DataFrame) -> np.ndarray:
-    """The footprints of an inventory in the Albers CRS (as a shapely array)."""
+def albers_footprints(table: pd.DataFrame, max_segment_deg: float = 0.05) -> np.ndarray:
+    """The footprints of an inventory in the Albers CRS (as a shapely array).
+
+    Edges are first cut into pieces of at most ``max_segment_deg`` degrees so they
+    bend with the projection (0.25 degrees keeps them within about 15 m).
+    """
     to_albers = Transformer.from_crs("EPSG:4326", ALBERS, always_xy=True)
-    geoms = shapely.segmentize(np.asarray(table["geometry"].tolist()), 0.05)
+    geoms = shapely.segmentize(np.asarray(table["geometry"].tolist()), max_segment_deg)
     return shapely.transform(
         geoms, lambda c: np.column_stack(to_albers.transform(c[:, 0], c[:, 1]))
     )

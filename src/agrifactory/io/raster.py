@@ -31,7 +31,7 @@ from rasterio.windows import Window
 
 from agrifactory.errors import GridError, InputError
 from agrifactory.grid import PixelGrid
-from agrifactory.io.files import atomic_path, temporary_sibling
+from agrifactory.io.files import atomic_path, remove_stale_temporaries, temporary_sibling
 
 DATE_FORMAT = "%Y-%m-%d"
 
@@ -507,8 +507,9 @@ def stack_writer(
         raise ValueError("a stack needs at least one band")
     path = Path(path)
     dtype = np.dtype(dtype)
-    staging = temporary_sibling(path.with_suffix(".staging.tif"))
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path, tag="staging")
+    staging = temporary_sibling(path, tag="staging")
     profile = {
         "driver": "GTiff",
         "width": grid.width,

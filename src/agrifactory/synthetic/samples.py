@@ -18,7 +18,7 @@ import shapely
 from scipy import ndimage
 
 from agrifactory import legend
-from agrifactory.io.files import atomic_path
+from agrifactory.io.vector import write_gpkg
 from agrifactory.synthetic.world import World, rng_for
 
 #: Points per stratum (crop types, then the other land-cover classes).
@@ -110,5 +110,4 @@ def draw_samples(
 
 def write_samples(path: str | Path, samples: gpd.GeoDataFrame) -> None:
     """Write the sample points as a GeoPackage layer ``samples``, atomically."""
-    with atomic_path(path) as tmp:
-        samples.to_file(tmp, layer="samples", driver="GPKG")
+    write_gpkg(samples, path, "samples")

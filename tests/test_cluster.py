@@ -1,0 +1,85 @@
+"""A profile naming an unknown SLURM partition stops the run before any job."""
+
+import os
+import re
+import stat
+
+import pytest
+from workflow_helpers import REPO, prepare_workdir, snakemake
+
+from agrifactory.cluster import check_partitions, slurm_partitions
+from agrifactory.errors import ConfigError
+
+
+def fake_sinfo(folder, output="debug\ngpu\n", exit_code=0):
+    """A stand-in `sinfo` that prints partition names (as `sinfo -h -o %R` does)."""
+    folder.mkdir(exist_ok=True)
+    exe = folder / "sinfo"
+    exe.write_text(f"#!/bin/sh\nprintf '{output}'\necho 'sinfo says no' >&2\nexit {exit_code}\n")
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    return folder
+
+
+def test_partitions_are_read_from_sinfo(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", f"{fake_sinfo(tmp_path / 'bin')}{os.pathsep}{os.environ['PATH']}")
+    assert slurm_partitions() == {"debug", "gpu"}
+
+
+def test_failing_sinfo_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv(
+        "PATH", f"{fake_sinfo(tmp_path / 'bin', '', 1)}{os.pathsep}{os.environ['PATH']}"
+    )
+    with pytest.raises(ConfigError, match="'sinfo' failed \\(exit 1: sinfo says no\\)"):
+        slurm_partitions()
+
+
+def test_no_sinfo_means_no_cluster(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert slurm_partitions() is None
+
+
+def test_unknown_partition_is_named_with_where_it_was_asked_for():
+    check_partitions({"default-resources": "debug"}, {"debug", "gpu"})
+    with pytest.raises(ConfigError) as err:
+        check_partitions({"default-resources": "debgu", "fusion (rule)": "gpu"}, {"debug", "gpu"})
+    message = str(err.value)
+    assert "default-resources asks for 'debgu'" in message
+    assert "fusion" not in message and "['debug', 'gpu']" in message
+
+
+@pytest.mark.workflow
+def test_workflow_stops_before_any_job_on_an_unknown_partition(tmp_path):
+    workdir = prepare_workdir(tmp_path / "run")
+    path = f"{fake_sinfo(tmp_path / 'bin')}{os.pathsep}{os.environ['PATH']}"
+    os.environ["PATH"], before = path, os.environ["PATH"]
+    try:
+        bad = snakemake(workdir, "--cores", "1", "--default-resources", "slurm_partition=nosuch")
+        good = snakemake(workdir, "-n", "--default-resources", "slurm_partition=gpu")
+    finally:
+        os.environ["PATH"] = before
+    assert bad.returncode != 0
+    text = bad.stdout + bad.stderr
+    assert "unknown SLURM partition: default-resources asks for 'nosuch'" in text
+    assert "This cluster has ['debug', 'gpu']" in text
+    assert not (workdir / "results").exists()  # no job ran, not even a local one
+    assert good.returncode == 0, (good.stdout + good.stderr)[-2000:]
+
+
+@pytest.mark.workflow
+def test_gpu_rules_ask_for_no_gpu_where_the_run_grants_none(tmp_path):
+    workdir = prepare_workdir(tmp_path / "run")
+    probe = workdir / "Snakefile.probe"
+    probe.write_text(
+        f'include: "{REPO / "Snakefile"}"\n\n'
+        "rule gpu_probe:\n"
+        '    output: "results/gpu_probe.txt"\n'
+        "    resources: gpu=gpus(1)\n"
+        '    shell: "echo {resources.gpu} > {output}"\n'
+    )
+    asked = {}
+    for granted in (None, "0", "2"):
+        extra = ["--resources", f"gpu={granted}"] if granted else []
+        done = snakemake(workdir, "-n", "gpu_probe", *extra, snakefile=probe)
+        assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
+        asked[granted] = re.search(r"resources: .*gpu=(\d+)", done.stdout)[1]
+    assert asked == {None: "1", "0": "0", "2": "1"}
