@@ -207,14 +207,3 @@ def convert_area_columns(table: pd.DataFrame, unit: str) -> pd.DataFrame:
     for c in cols:
         out[c] = from_hectares(out[c].to_numpy(dtype=float), unit)
     return out.rename(columns={c: f"{c[:-3]}_{unit}" for c in cols})
-
-
-def write_table(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as CSV (or Parquet for ``.parquet``), atomically."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        if path.suffix == ".parquet":
-            table.to_parquet(tmp, index=False)
-        else:
-            table.to_csv(tmp, index=False)
-    return path

@@ -20,8 +20,8 @@ from agrifactory.aggregate.fanin import (
     area_table,
     check_conservation,
     combine_partials,
-    write_table,
 )
+from agrifactory.io.tables import write_table
 from agrifactory.report.charts import comparison_bars, comparison_scatter
 from agrifactory.report.tables import write_html_table
 

@@ -35,8 +35,8 @@ import pandas as pd
 
 from agrifactory.backend import to_numpy
 from agrifactory.errors import GridError, InputError
-from agrifactory.io.files import atomic_path
 from agrifactory.io.raster import band_dates, read_raster, write_raster
+from agrifactory.io.tables import read_table, write_table
 from agrifactory.quality import masks
 from agrifactory.quality.config import QualityConfig
 from agrifactory.quality.texture import laplacian_variance, noise_sigma, stripe_level
@@ -575,32 +575,14 @@ def score_stack(
 
 def write_scores_table(table: pd.DataFrame, path: str | Path) -> Path:
     """Write the scores table as Parquet (``.parquet``) or CSV (``.csv``), atomically."""
-    path = Path(path)
     out = table.copy()
     out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
-    with atomic_path(path) as tmp:
-        if path.suffix == ".parquet":
-            out.to_parquet(tmp, index=False)
-        elif path.suffix == ".csv":
-            out.to_csv(tmp, index=False)
-        else:
-            raise ValueError(f"{path}: scores tables are .parquet or .csv")
-    return path
+    return write_table(out, path)
 
 
 def read_scores_table(path: str | Path) -> pd.DataFrame:
     """Read a scores table written by :func:`write_scores_table`; dates become ``datetime.date``."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "file not found", "run the quality rule for this tile and year")
-    try:
-        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    except Exception as exc:  # pyarrow and pandas raise many kinds on corrupt files
-        raise InputError(
-            path,
-            f"cannot be read as a scores table ({exc})",
-            "the file is corrupt: rerun the quality rule",
-        ) from None
+    table = read_table(path, "scores table", "rerun the quality rule for this tile and year")
     missing = [c for c in ("date", "score", "qa_cloud_cover", "valid_fraction") if c not in table]
     if missing:
         raise InputError(path, f"lacks column(s) {missing}", "rerun the quality rule")

@@ -7,15 +7,12 @@ in the same CSV layout as the real tables in ``config/official_stats/``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from rasterio import features
 
 from agrifactory.grid import pixel_area_m2
-from agrifactory.io.files import atomic_path
 from agrifactory.synthetic.world import World, rng_for
 
 
@@ -71,9 +68,3 @@ def official_tables(
             )
         )
     return tables[0], tables[1]
-
-
-def write_table(path: str | Path, table: pd.DataFrame) -> None:
-    """Write a statistics CSV atomically."""
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False)
