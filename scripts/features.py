@@ -1,5 +1,6 @@
 """Rule features: the named feature stack (harmonics, monthly medians, phenology) of a tile-year."""
 
+from agrifactory.backend import job_backend
 from agrifactory.logs import setup_logging
 from agrifactory.timeseries.tile import features_tile
 
@@ -14,6 +15,6 @@ features_tile(
     start_fraction=pheno["start_fraction"],
     rate_fraction=pheno["rate_fraction"],
     min_amplitude=pheno["min_amplitude"],
-    backend=snakemake.params.backend,
+    backend=job_backend(snakemake.params.backend, snakemake.resources.get("gpu", 0)),
     block_rows=snakemake.params.block_rows,
 )

@@ -1,5 +1,6 @@
 """Rule fuse: ESTARFM 8-day NDVI for one tile-year, with QA and held-out validation."""
 
+from agrifactory.backend import job_backend
 from agrifactory.fusion.tile import fuse_tile, params_from_config
 from agrifactory.logs import setup_logging
 
@@ -13,7 +14,7 @@ fuse_tile(
     int(snakemake.wildcards.year),
     dict(snakemake.output.items()),
     params_from_config(cfg),
-    backend=cfg["backend"],
+    backend=job_backend(cfg["backend"], snakemake.resources.get("gpu", 0)),
     quality_mask=snakemake.input.quality_mask if cfg["use_quality_mask"] else None,
     tile_block=cfg["tile_block"],
 )

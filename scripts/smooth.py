@@ -1,5 +1,6 @@
 """Rule smooth: HANTS-smooth one tile-year of fused NDVI."""
 
+from agrifactory.backend import job_backend
 from agrifactory.logs import setup_logging
 from agrifactory.timeseries.tile import params_from_config, smooth_tile
 
@@ -11,6 +12,6 @@ smooth_tile(
     coefficients=snakemake.output.coefficients,
     year=int(snakemake.wildcards.year),
     params=params_from_config(snakemake.params.hants),
-    backend=snakemake.params.backend,
+    backend=job_backend(snakemake.params.backend, snakemake.resources.get("gpu", 0)),
     block_rows=snakemake.params.block_rows,
 )

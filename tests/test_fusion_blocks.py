@@ -194,6 +194,8 @@ def _check_against_reference(tile, tmp_path, params, **kwargs):
         )
         assert row["weighted_fraction"] == pytest.approx((q == 1).mean(), abs=1e-12)
         assert row["invalid_fraction"] == pytest.approx((q == 0).mean(), abs=1e-12)
+        assert row["no_pair_fraction"] == pytest.approx((q == 255).mean(), abs=1e-12)
+        assert row["no_pair_fraction"] == (1.0 if row["pair1_date"] == "" else 0.0)
     sides = [_pair_for(t) for t in composite_starts(YEAR)]
     assert table["single_pair"].sum() == sum(p is not None and None in p for p in sides) == 19
     assert (table["pair1_date"] == "").sum() == 1

@@ -87,3 +87,26 @@ def resolve_backend(name: str) -> ModuleType:
     from agrifactory.errors import ConfigError
 
     raise ConfigError(f"unknown array back end {name!r}; expected auto, numpy or cupy")
+
+
+def job_backend(configured: str, gpus_granted: int) -> str:
+    """The back-end name a workflow job uses, given the GPUs its scheduler granted it.
+
+    A job granted no GPU (``resources: gpu=0``, e.g. on a cluster without GPUs)
+    runs NumPy under ``auto``; ``cupy`` there is an error naming the remedy, since
+    the job would otherwise share or miss a device it was not given.
+    """
+    if configured not in ("auto", "numpy", "cupy"):
+        from agrifactory.errors import ConfigError
+
+        raise ConfigError(f"unknown array back end {configured!r}; expected auto, numpy or cupy")
+    if gpus_granted > 0 or configured == "numpy":
+        return configured
+    if configured == "cupy":
+        from agrifactory.errors import ConfigError
+
+        raise ConfigError(
+            "back end 'cupy' was configured but this job was granted no GPU "
+            "(resources gpu=0); set the back end to 'auto' or grant the run a GPU"
+        )
+    return "numpy"

@@ -64,7 +64,10 @@ def _where(args: argparse.Namespace) -> int:
         ("mosaics", "VRT mosaics (open in QGIS)"),
         ("stac", "STAC catalog"),
         ("models", "trained models"),
+        ("training", "classification training sets"),
         ("accuracy", "accuracy assessment"),
+        ("active_learning", "active-learning proposals"),
+        ("transfer", "cross-region transfer"),
         ("soil_moisture", "soil-moisture evaluation"),
         ("demo/inputs", "demo inputs"),
         ("demo/truth", "demo truth (evaluation only)"),
@@ -72,9 +75,12 @@ def _where(args: argparse.Namespace) -> int:
         ("aggregate", "province/county tables"),
         ("report", "report figures and tables"),
         ("logs", "logs"),
+        ("benchmarks", "run time and peak memory per job"),
     ):
         if (results / name).exists():
             rows.append((label, f"{results / name}/"))
+    if (results / "manifest.sha256").exists():
+        rows.append(("manifest (sha256sum -c)", str(results / "manifest.sha256")))
     width = max(len(label) for label, _ in rows) if rows else 0
     for label, where in rows:
         print(f"  {label:<{width}}  {where}")

@@ -12,7 +12,7 @@ description) and an inventory table with one row per date and sensor.
 
 Memory: the stage streams one date at a time (the warped bands, QA and masks of
 one date, about 10 bytes x 6 bands per pixel: ~0.6 GB for a 4000 x 4000 tile), so
-it never holds a whole stack; see ``docs/memory.md``.
+it never holds a whole stack; see ``docs/scaling.md``, Memory.
 """
 
 from __future__ import annotations

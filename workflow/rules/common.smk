@@ -256,12 +256,18 @@ def mosaic_targets():
     )
 
 
+#: Per-tile products the STAC catalog lists besides the mosaicked ones
+#: (agrifactory.report.catalog.PRODUCTS); inputs of rule stac, so the catalog never
+#: depends on which jobs happened to have finished.
+STAC_EXTRA = ["features/features.tif", "quality/mask.tif"]
+
+
 def stac_products():
     return [
         f"{R}/tiles/{t}/{y}/{path}"
         for t in TILES
         for y in YEARS
-        for path in MOSAIC_PRODUCTS.values()
+        for path in [*MOSAIC_PRODUCTS.values(), *STAC_EXTRA]
     ]
 
 

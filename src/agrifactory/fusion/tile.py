@@ -19,7 +19,7 @@ not grow with the tile. Each block is read with the context its layout needs
 targets and held-out dates that use it, and is dropped before the next. The QA
 fractions and the validation statistics are summed over the blocks. Results equal
 those of the whole tile in one piece: exactly with the ``reference`` layout, to
-float rounding with ``halo`` (``docs/memory.md``).
+float rounding with ``halo`` (``docs/scaling.md``, Memory).
 """
 
 from __future__ import annotations
@@ -430,6 +430,7 @@ class _BlockFuser:
                         f"{name}_fraction": float(self.codes[band, code] / total)
                         for code, name in QA_NAMES.items()
                     },
+                    "no_pair_fraction": float(self.codes[band, QA_NO_PAIR] / total),
                     "reason": row["reason"],
                 }
             )
@@ -461,7 +462,7 @@ def fuse_tile(
 
     ``tile_block`` is the edge of the square blocks the tile is processed in
     (``None``: the whole tile at once); memory grows with its square (see
-    ``docs/memory.md``), results do not depend on it. With ``layout='reference'``
+    ``docs/scaling.md``, Memory), results do not depend on it. With ``layout='reference'``
     it must be a multiple of ``params.block_size``.
     """
     check_tile_block(tile_block, params)

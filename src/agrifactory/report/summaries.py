@@ -42,7 +42,8 @@ def fusion_validation_summary(validation_tables: Mapping[str, str | Path]) -> pd
 
     Rows compare selectors on the pixels both predicted (see
     :func:`agrifactory.fusion.tile.validate_held_out`); ``wins`` counts the held-out
-    tile-dates where a selector's RMSE is the lowest.
+    tile-dates where a selector's RMSE is strictly the lowest, ``ties`` those where
+    it shares the lowest (e.g. both selectors chose the same pairs).
     """
     tables = []
     for tile, path in validation_tables.items():
@@ -54,7 +55,11 @@ def fusion_validation_summary(validation_tables: Mapping[str, str | Path]) -> pd
     v = pd.concat(tables, ignore_index=True).dropna(subset=["rmse"])
     if v.empty:
         return pd.DataFrame()
-    best = v.loc[v.groupby(["tile", "heldout_date"])["rmse"].idxmin(), "method"].value_counts()
+    lowest = v.groupby(["tile", "heldout_date"])["rmse"].transform("min")
+    at_lowest = v[np.isclose(v["rmse"], lowest, rtol=0, atol=1e-9)]
+    shared = at_lowest.groupby(["tile", "heldout_date"])["method"].transform("size") > 1
+    wins = at_lowest.loc[~shared, "method"].value_counts()
+    ties = at_lowest.loc[shared, "method"].value_counts()
     out = (
         v.groupby("method")
         .agg(
@@ -67,7 +72,8 @@ def fusion_validation_summary(validation_tables: Mapping[str, str | Path]) -> pd
         )
         .reset_index()
     )
-    out["wins"] = out["method"].map(best).fillna(0).astype(int)
+    out["wins"] = out["method"].map(wins).fillna(0).astype(int)
+    out["ties"] = out["method"].map(ties).fillna(0).astype(int)
     return out
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from agrifactory import __version__
 from agrifactory.errors import InputError
 from agrifactory.grid import ALBERS, PixelGrid
 from agrifactory.io.files import atomic_path
@@ -117,7 +118,9 @@ def write_sm_netcdf(
         "title": title,
         "institution": "agrifactory",
         "source": "agrifactory.soil_moisture",
-        "history": f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ} written by agrifactory",
+        # No clock time: two runs of one config must write identical bytes (the run's
+        # manifest); when and where a run went is in results/report/provenance.json.
+        "history": f"written by agrifactory {__version__}",
         **{k: str(v) for k, v in (attrs or {}).items()},
     }
     with atomic_path(path) as tmp:

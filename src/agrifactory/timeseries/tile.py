@@ -6,7 +6,7 @@ series on the same dates, a QA raster and the HANTS coefficients. ``features_til
 reads the fused stack and the coefficients and writes the named feature stack.
 
 Both work on blocks of rows (every quantity is per pixel, so no halo is needed):
-memory depends on the block, not on the tile (``docs/memory.md``).
+memory depends on the block, not on the tile (``docs/scaling.md``, Memory).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def smooth_tile(
     block_rows
         Rows read, fitted and written at a time (``None``: the whole tile). Each
         pixel is fitted on its own, so the result does not depend on it; memory
-        grows with ``block_rows`` x columns (``docs/memory.md``).
+        grows with ``block_rows`` x columns (``docs/scaling.md``, Memory).
 
     Returns
     -------
