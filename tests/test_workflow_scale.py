@@ -38,6 +38,7 @@ WORKFLOW = ("Snakefile", "workflow", "scripts", "envs", "profiles")
 
 def copy_workflow(dest: Path) -> Path:
     """A private copy of the workflow code (so a test may edit a caption); returns its Snakefile."""
+    dest.mkdir(parents=True, exist_ok=True)
     for name in WORKFLOW:
         src = REPO / name
         if src.is_dir():
