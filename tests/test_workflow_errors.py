@@ -47,3 +47,11 @@ def test_tile_list_with_duplicates_is_named(tmp_path):
     assert result.returncode != 0 and "duplicate tile ids h249v098" in (
         result.stdout + result.stderr
     )
+
+
+def test_missing_given_scorer_is_named(tmp_path):
+    result = _run_with(tmp_path, "quality:\n  scorer_weights: models/scorer_{year}.pt\n")
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "quality.scorer_weights: models/scorer_2021.pt not found" in out
+    assert not (tmp_path / "results").exists()

@@ -138,8 +138,22 @@ def quality_inputs(wildcards):
         f"{R}/tiles/{wildcards.tile}/{wildcards.year}/ingest/modis_ndvi.tif"
     )
     if config["quality"]["learned_scorer"]:
-        inputs["scorer"] = f"{R}/models/quality_scorer/{wildcards.year}/scorer.pt"
+        inputs["scorer"] = scorer_weights(wildcards.year)
     return inputs
+
+
+def scorer_weights(year):
+    """The scorer a year's quality jobs use: quality.scorer_weights, or the run's own."""
+    given = config["quality"]["scorer_weights"]
+    if given is None:
+        return f"{R}/models/quality_scorer/{year}/scorer.pt"
+    path = given.replace("{year}", str(year))
+    if not os.path.isfile(path):
+        raise WorkflowError(
+            f"agrifactory: quality.scorer_weights: {path} not found; point it at the "
+            "scorer.pt of an earlier run, or set it to null to train the scorer in this run"
+        )
+    return path
 
 
 def quality_targets():

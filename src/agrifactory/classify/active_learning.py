@@ -18,6 +18,7 @@ from shapely import points
 from agrifactory.classify.accuracy import confusion_matrix, macro_f1, overall_accuracy
 from agrifactory.errors import ConfigError, DataError
 from agrifactory.io.files import atomic_path
+from agrifactory.io.vector import write_gpkg
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +119,7 @@ def write_proposals(
         geometry=points(xy[picks]),
         crs=crs,
     )
-    with atomic_path(path) as tmp:
-        frame.to_file(tmp, layer=layer, driver="GPKG")
-    return Path(path)
+    return write_gpkg(frame, path, layer)
 
 
 def _fit_labelled(make_model, X, y, labelled, seed):

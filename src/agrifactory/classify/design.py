@@ -27,6 +27,7 @@ from agrifactory.classify.training import encode_labels
 from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.io.files import atomic_path
 from agrifactory.io.raster import open_raster
+from agrifactory.io.vector import write_gpkg
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +134,7 @@ def write_design(
         geometry=shapely.points(design["x"].to_numpy(), design["y"].to_numpy()),
         crs=crs,
     )
-    with atomic_path(path) as tmp:
-        frame.to_file(tmp, layer=DESIGN_LAYER, driver="GPKG")
-    return Path(path)
+    return write_gpkg(frame, path, DESIGN_LAYER)
 
 
 def mapped_area_table(
@@ -197,8 +196,7 @@ def label_from_raster(
     if unknown:
         raise DataError(f"{raster_path}: codes {unknown} at design points are not in {legend}")
     design["label"] = pd.Series([names[int(c)] for c in codes], dtype="string")
-    with atomic_path(out_path) as tmp:
-        design.to_file(tmp, layer=DESIGN_LAYER, driver="GPKG")
+    write_gpkg(design, out_path, DESIGN_LAYER)
     return design
 
 
