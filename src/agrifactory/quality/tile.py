@@ -50,7 +50,13 @@ log = logging.getLogger(__name__)
 STACKS = ("red", "nir", "blue", "thermal", "qa_pixel", "qa_radsat")
 
 #: Keys of the ``quality`` config section that steer the workflow, not the library.
-WORKFLOW_KEYS = ("learned_scorer", "scorer_tiles", "validation_dates", "validation_min_clear")
+WORKFLOW_KEYS = (
+    "learned_scorer",
+    "scorer_tiles",
+    "scorer_weights",
+    "validation_dates",
+    "validation_min_clear",
+)
 
 
 def library_config(config: Mapping[str, Any]) -> dict[str, Any]:
