@@ -142,3 +142,16 @@ def test_job_log_says_where_it_ran(tmp_path, monkeypatch):
     assert "SLURM_JOB_ID=4711 on" in lines[0] and "working" in lines[1]
     monkeypatch.delenv("SLURM_JOB_ID")
     assert where_running().startswith("not under SLURM, on ")
+
+
+def test_torch_file_bytes_depend_only_on_content(tmp_path):
+    import torch
+
+    from agrifactory.io.torchfile import save_torch
+
+    obj = {"w": torch.arange(6, dtype=torch.float32), "meta": {"epochs": 3}}
+    a = save_torch(obj, tmp_path / "a.pt")
+    b = save_torch(obj, tmp_path / "sub" / "b.pt")  # the file name is not in the bytes
+    assert digest(a) == digest(b)
+    assert torch.equal(torch.load(a)["w"], obj["w"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pt", "sub"]

@@ -29,7 +29,7 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from agrifactory.errors import ConfigError, DataError, InputError
-from agrifactory.io.files import atomic_path
+from agrifactory.io.torchfile import save_torch
 from agrifactory.quality.config import QualityConfig, build_config
 from agrifactory.quality.degrade import KINDS, NDVI_PROFILE, degrade, random_degradation
 from agrifactory.quality.scores import SceneScorer, SceneStack, score_stack
@@ -427,9 +427,7 @@ def save_scorer(
         "state_dict": model.state_dict(),
         "metrics": _plain(metrics or {}),
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-    return Path(path)
+    return save_torch(payload, path)
 
 
 def _plain(obj: Any) -> Any:

@@ -22,7 +22,6 @@ thread where the caller sets it).
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ import torch
 from torch import nn
 
 from agrifactory.errors import InputError
-from agrifactory.io.files import atomic_path
+from agrifactory.io.torchfile import save_torch
 
 log = logging.getLogger(__name__)
 
@@ -173,11 +172,7 @@ class BiasCorrector:
 
 
 def _save_doc(doc: Mapping[str, Any], path: str | Path) -> Path:
-    buf = io.BytesIO()
-    torch.save(dict(doc), buf)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buf.getvalue())
-    return Path(path)
+    return save_torch(dict(doc), path)
 
 
 def _load_doc(path: str | Path) -> dict[str, Any]:
