@@ -23,7 +23,7 @@ rule fuse:
         ENV
     threads: 1
     resources:
-        mem_mb=mem_mb(750, per_mpx=1300),
+        mem_mb=mem_mb(1800, per_mpx=140),
         runtime=runtime_min(5, per_mpx=5),
         gpu=gpus(1, backend=config["fusion"]["backend"]),
     params:

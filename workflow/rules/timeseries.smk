@@ -18,7 +18,7 @@ rule smooth:
         ENV
     threads: 1
     resources:
-        mem_mb=mem_mb(200, per_mpx=600),
+        mem_mb=mem_mb(450, per_mpx=100),
         runtime=runtime_min(5, per_mpx=2),
         gpu=gpus(1, backend=config["timeseries"]["backend"]),
     params:
@@ -45,7 +45,7 @@ rule features:
         ENV
     threads: 1
     resources:
-        mem_mb=mem_mb(700, per_mpx=700),
+        mem_mb=mem_mb(500, per_mpx=110),
         runtime=runtime_min(5, per_mpx=2),
         gpu=gpus(1, backend=config["timeseries"]["backend"]),
     params:
