@@ -3,6 +3,8 @@
 import os
 import re
 import stat
+import subprocess
+import sys
 
 import pytest
 from workflow_helpers import REPO, prepare_workdir, snakemake
@@ -83,3 +85,16 @@ def test_gpu_rules_ask_for_no_gpu_where_the_run_grants_none(tmp_path):
         assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
         asked[granted] = re.search(r"resources: .*gpu=(\d+)", done.stdout)[1]
     assert asked == {None: "1", "0": "0", "2": "1"}
+
+
+def test_the_workflow_imports_no_deep_learning_library():
+    # Every cluster job runs a Snakemake that parses the workflow; what the .smk files
+    # import counts against each job's memory (JOB_MB in common.smk). PyTorch alone
+    # would add about 200 MB to every job.
+    smk = "\n".join(p.read_text() for p in sorted((REPO / "workflow/rules").glob("*.smk")))
+    imports = sorted(set(re.findall(r"^\s*(from agrifactory[\w.]* import .+)$", smk, re.M)))
+    assert "from agrifactory.soil_moisture import settings as sm_settings" in imports
+    code = "import sys\n" + "".join(f"{line}\n" for line in imports)
+    code += "print(sorted(m for m in ('torch', 'lightgbm', 'sklearn') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyproj import Transformer
 
 from agrifactory.errors import ConfigError
 from agrifactory.grid import ALBERS, Tile, parse_tile_id, tile_id
 from agrifactory.io.reanalysis import check_reanalysis_header
-from agrifactory.soil_moisture.cnn import TrainSettings
 from agrifactory.soil_moisture.drivers import DRIVERS
+
+if TYPE_CHECKING:  # the workflow imports this module: keep PyTorch out of it
+    from agrifactory.soil_moisture.cnn import TrainSettings
 
 #: The product's layers, in the order of the config and the outputs.
 LAYERS = ("surface", "rootzone")
@@ -72,6 +74,8 @@ def lgbm_params(cfg: Mapping[str, Any]) -> dict[str, Any]:
 
 def train_settings(section: Mapping[str, Any]) -> TrainSettings:
     """Optimiser settings of the ``pretrain`` or ``finetune`` section."""
+    from agrifactory.soil_moisture.cnn import TrainSettings
+
     return TrainSettings(
         epochs=int(section["epochs"]),
         lr=float(section["learning_rate"]),
