@@ -596,6 +596,11 @@ def gpus(n=1, backend="auto"):
     """
     if backend == "numpy":
         return 0
+    if not workflow.is_main_process:
+        # Inside a cluster job (e.g. a group job running its rules with srun): ask for a
+        # GPU only where SLURM gave the job one, or srun refuses the step's gres.
+        given = any(os.environ.get(v) for v in ("SLURM_JOB_GPUS", "SLURM_GPUS_ON_NODE"))
+        return n if given else 0
     granted = workflow.global_resources.get("gpu")
     if granted is None or granted.value is None:
         return n
