@@ -257,17 +257,21 @@ def test_allocation_by_hand():
 
 def test_design_draws_the_allocation_within_each_stratum(stage, tmp_path):
     paths = {t: stage["classes"][t]["croptype"] for t in TILES}
-    design = design_for_product(
-        paths,
-        "croptype",
-        raster_legend("croptype"),
-        sample_size=60,
-        min_per_class=8,
-        seed=3,
-        out_design=tmp_path / "design.gpkg",
-        out_mapped=tmp_path / "mapped.csv",
-    )
-    mapped = pd.read_csv(tmp_path / "mapped.csv").set_index("class_code")
+
+    def draw(name):
+        return design_for_product(
+            paths,
+            "croptype",
+            raster_legend("croptype"),
+            sample_size=60,
+            min_per_class=8,
+            seed=3,
+            out_design=tmp_path / f"{name}.gpkg",
+            out_mapped=tmp_path / f"{name}.csv",
+        )
+
+    design = draw("design")
+    mapped = pd.read_csv(tmp_path / "design.csv").set_index("class_code")
     assert design.groupby("stratum").size().to_dict() == {
         c: n for c, n in mapped["n_points"].items() if n
     }
@@ -275,17 +279,7 @@ def test_design_draws_the_allocation_within_each_stratum(stage, tmp_path):
         cls = read_raster(paths[row.tile_id], masked_to_nan=False)[0][0]
         assert cls[row.row, row.col] == row.stratum
     assert not design.duplicated(["tile_id", "row", "col"]).any()
-    again = design_for_product(
-        paths,
-        "croptype",
-        raster_legend("croptype"),
-        sample_size=60,
-        min_per_class=8,
-        seed=3,
-        out_design=tmp_path / "design2.gpkg",
-        out_mapped=tmp_path / "mapped2.csv",
-    )
-    pd.testing.assert_frame_equal(design, again)
+    pd.testing.assert_frame_equal(design, draw("again"))
     total_px = sum((read_raster(p, masked_to_nan=False)[0][0] != 255).sum() for p in paths.values())
     assert mapped["pixels"].sum() == total_px
     assert mapped["mapped_ha"].sum() == pytest.approx(total_px * 0.09)

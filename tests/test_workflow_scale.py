@@ -182,6 +182,12 @@ def test_manifest_lists_every_product_and_two_runs_agree(killed, reference):
     assert compare_manifests(manifest, second) == []
 
 
+@pytest.fixture(scope="module")
+def provenance_jobs(reference) -> set[str]:
+    """The provenance record (it holds the whole config) and what depends on it."""
+    return forced_jobs(reference, "provenance")  # a dry run: the reference stays as it is
+
+
 @pytest.fixture
 def reference_copy(tmp_path, reference) -> Path:
     """A copy of the finished reference run (times and Snakemake's records kept)."""
@@ -275,7 +281,7 @@ def test_with_a_given_scorer_a_changed_tile_reruns_no_other_tiles_fusion(referen
     ],
 )
 def test_changing_a_stage_parameter_reruns_that_stage_and_what_depends_on_it(
-    reference_copy, change, stage
+    reference_copy, provenance_jobs, change, stage
 ):
     config = yaml.safe_load((reference_copy / "config/test.yaml").read_text())
     for section, values in change.items():
@@ -284,8 +290,7 @@ def test_changing_a_stage_parameter_reruns_that_stage_and_what_depends_on_it(
     (reference_copy / "config/changed.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     expected = forced_jobs(reference_copy, stage)
     assert job_key(stage, {}) in {j.split("[")[0] + "[]" for j in expected}
-    # The provenance record holds the whole config, so it follows every change.
-    expected |= forced_jobs(reference_copy, "provenance")
+    expected |= provenance_jobs  # it follows every config change
     rerun = dry_run_jobs(reference_copy, configfile="config/changed.yaml")
     assert rerun == expected
 

@@ -84,9 +84,13 @@ def resolve_backend(name: str) -> ModuleType:
         return cupy
     if name == "auto":
         return cupy if cupy is not None else np
+    raise _unknown_backend(name)
+
+
+def _unknown_backend(name: str) -> Exception:
     from agrifactory.errors import ConfigError
 
-    raise ConfigError(f"unknown array back end {name!r}; expected auto, numpy or cupy")
+    return ConfigError(f"unknown array back end {name!r}; expected auto, numpy or cupy")
 
 
 def job_backend(configured: str, gpus_granted: int) -> str:
@@ -97,9 +101,7 @@ def job_backend(configured: str, gpus_granted: int) -> str:
     the job would otherwise share or miss a device it was not given.
     """
     if configured not in ("auto", "numpy", "cupy"):
-        from agrifactory.errors import ConfigError
-
-        raise ConfigError(f"unknown array back end {configured!r}; expected auto, numpy or cupy")
+        raise _unknown_backend(configured)
     if gpus_granted > 0 or configured == "numpy":
         return configured
     if configured == "cupy":

@@ -19,8 +19,8 @@ from agrifactory.aggregate.classes import (
 from agrifactory.aggregate.zonal import PARTIAL_COLUMNS
 from agrifactory.errors import DataError, InputError
 from agrifactory.grid import ALBERS
-from agrifactory.io.files import atomic_path
 from agrifactory.io.statistics import from_hectares
+from agrifactory.io.tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +32,7 @@ _KEYS = ["level", "adcode", "product", "code", "class"]
 
 def write_partial(table: pd.DataFrame, path: str | Path) -> Path:
     """Write a per-tile partial table as CSV (floats written exactly), atomically."""
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, float_format=None)
-    return Path(path)
+    return write_table(table, path)
 
 
 def read_partial(path: str | Path) -> pd.DataFrame:

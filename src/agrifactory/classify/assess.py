@@ -34,6 +34,7 @@ from agrifactory.classify.legend import NODATA
 from agrifactory.classify.tile import raster_legend
 from agrifactory.errors import DataError
 from agrifactory.io.files import atomic_path
+from agrifactory.io.tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +169,8 @@ def assess_product(
         with atomic_path(outputs[name]) as tmp:
             confusion_frame(ref, mp, legend).to_csv(tmp)
     areas = area_table(rep_s, product, mapped, len(design), reference_name)
-    with atomic_path(outputs["report"]) as tmp:
-        report.to_csv(tmp, index=False)
-    with atomic_path(outputs["areas"]) as tmp:
-        areas.to_csv(tmp, index=False)
+    write_table(report, outputs["report"])
+    write_table(areas, outputs["areas"])
     overall = report[report["class_code"] == -1].set_index(["sample", "metric"])["value"]
     log.info("%s accuracy:\n%s", product, overall.to_string())
     return report

@@ -25,8 +25,8 @@ import shapely
 from agrifactory.classify.legend import NODATA
 from agrifactory.classify.training import encode_labels
 from agrifactory.errors import ConfigError, DataError, InputError
-from agrifactory.io.files import atomic_path
 from agrifactory.io.raster import open_raster
+from agrifactory.io.tables import write_table
 from agrifactory.io.vector import write_gpkg
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,6 @@ def design_for_product(
         crs = src.crs
     write_design(out_design, design, crs, legend, product)
     mapped = mapped_area_table(counts, legend, product, allocation)
-    with atomic_path(out_mapped) as tmp:
-        mapped.to_csv(tmp, index=False)
+    write_table(mapped, out_mapped)
     log.info("%s: stratified sample of %d points:\n%s", product, len(design), mapped.to_string())
     return design

@@ -39,8 +39,8 @@ from agrifactory.classify.training import select_features
 from agrifactory.classify.transfer import cnn_factory, transfer_experiment
 from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.grid import ALBERS
-from agrifactory.io.files import atomic_path
 from agrifactory.io.raster import open_raster
+from agrifactory.io.tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -236,8 +236,7 @@ def simulate_from_tiles(
         seed=seed,
     )
     curve.insert(0, "product", product)
-    with atomic_path(out_csv) as tmp:
-        curve.to_csv(tmp, index=False)
+    write_table(curve, out_csv)
     plot_learning_curve(
         curve, out_png, title=f"{product} ({kind}): {method} vs random, truth as oracle"
     )
@@ -279,6 +278,5 @@ def transfer_from_table(
     result.insert(0, "product", product)
     result.insert(1, "source", source)
     result.insert(2, "target", target)
-    with atomic_path(out_csv) as tmp:
-        result.to_csv(tmp, index=False)
+    write_table(result, out_csv)
     return result

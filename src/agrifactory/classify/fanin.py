@@ -24,8 +24,8 @@ from agrifactory.classify.stack import TileStack
 from agrifactory.classify.train import train_from_table
 from agrifactory.classify.training import TrainingSet, build_training_set, select_features
 from agrifactory.errors import ConfigError, DataError, InputError
-from agrifactory.io.files import atomic_path
 from agrifactory.io.samples import read_samples
+from agrifactory.io.tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -143,10 +143,8 @@ def write_training_set(
         split = random_split(table, list(label_columns), validation_fraction, seed)
     table.insert(5, "split", pd.Series(split, index=table.index).astype(str).to_numpy())
     _log_counts(table, list(label_columns))
-    with atomic_path(out_table) as tmp:
-        table.to_parquet(tmp, index=False)
-    with atomic_path(out_excluded) as tmp:
-        ts.excluded.to_csv(tmp, index=False)
+    write_table(table, out_table)
+    write_table(ts.excluded, out_excluded)
     return TrainingSet(table, ts.excluded, ts.feature_names, ts.label_columns)
 
 
@@ -296,8 +294,7 @@ def train_product(
     rows, dropped = drop_rare_classes(rows, product, min_count, split_column)
     if out_separability is not None:
         jm = separability_table(rows, product, features, split_column)
-        with atomic_path(out_separability) as tmp:
-            jm.to_csv(tmp, index=False)
+        write_table(jm, out_separability)
     model, report = train_from_table(
         rows,
         product,
@@ -316,8 +313,7 @@ def train_product(
         report.insert(2, "model", kind)
     model.save(out_model)
     if out_validation is not None:
-        with atomic_path(out_validation) as tmp:
-            report.to_csv(tmp, index=False)
+        write_table(report, out_validation)
     return model, report
 
 
@@ -330,6 +326,5 @@ def model_threads(model: Any, threads: int) -> None:
 def write_reports(reports: Sequence[pd.DataFrame], out: str | Path) -> pd.DataFrame:
     """Write validation reports (e.g. the CNN's and the baseline's) as one CSV."""
     table = pd.concat(list(reports), ignore_index=True)
-    with atomic_path(out) as tmp:
-        table.to_csv(tmp, index=False)
+    write_table(table, out)
     return table
