@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.agrifactory-installed
 CORES  ?= all
 
-.PHONY: demo test test-cluster lint unit install clean-results
+.PHONY: demo test test-cluster lint unit install schema clean-results
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -47,6 +47,11 @@ test: $(STAMP)
 
 test-cluster: $(CLUSTER_STAMP)
 	BIN=$(abspath $(BIN)) bash tools/cluster_test.sh
+
+# The config schema is generated from the stages' settings models (a test fails when
+# the committed file is stale).
+schema: $(STAMP)
+	$(BIN)/agrifactory schema -o workflow/schemas/config.schema.yaml
 
 clean-results:
 	rm -rf results .snakemake

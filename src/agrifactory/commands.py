@@ -1,4 +1,4 @@
-"""General subcommands: ``tiles``, ``inventory`` and ``where``."""
+"""General subcommands: ``tiles``, ``inventory``, ``schema`` and ``where``."""
 
 from __future__ import annotations
 
@@ -87,6 +87,19 @@ def _where(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(args: argparse.Namespace) -> int:
+    from agrifactory.config import schema_yaml
+    from agrifactory.io.files import write_text_atomic
+
+    text = schema_yaml()
+    if args.output:
+        write_text_atomic(args.output, text)
+        print(f"config schema written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the general subcommands."""
     p = sub.add_parser("tiles", help="list the tiles of an AOI or of mainland China")
@@ -107,6 +120,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("directory")
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=_inventory)
+
+    p = sub.add_parser(
+        "schema", help="write the config's JSON schema, generated from the settings models"
+    )
+    p.add_argument("-o", "--output", help="write to this file (default: stdout)")
+    p.set_defaults(func=_schema)
 
     p = sub.add_parser("where", help="say where the products of a run are")
     p.add_argument("--results", default="results")

@@ -186,7 +186,7 @@ def workflow_model() -> type[Settings]:
             fields[section] = (model, Field(default_factory=dict))
         else:
             fields[section] = (model, Field(default_factory=model))
-    return create_model("WorkflowConfig", __base__=_Base, **fields)
+    return create_model("WorkflowConfig", __base__=_Base, __doc__=_Base.__doc__, **fields)
 
 
 def build_settings(config: Mapping[str, Any]) -> Settings:
@@ -202,3 +202,70 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
         return model.model_validate(dict(config))
     except ValidationError as exc:
         raise ConfigError(describe(exc, model)) from None
+
+
+def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
+    """A pydantic JSON schema made plain: references inlined, titles dropped,
+    ``anyOf`` of simple types folded into one ``type`` list, sections default ``{}``."""
+    if isinstance(node, list):
+        return [_inline(n, defs) for n in node]
+    if not isinstance(node, dict):
+        return node
+    node = dict(node)
+    if "$ref" in node:
+        target = defs[node.pop("$ref").rsplit("/", 1)[-1]]
+        node = {**_inline(target, defs), **{k: v for k, v in node.items() if k != "title"}}
+    node.pop("title", None)
+    out = {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if "anyOf" in out:
+        out = _fold_any_of(out)
+    if isinstance(out.get("description"), str):
+        out["description"] = " ".join(out["description"].split())
+    if out.get("type") == "object" and "properties" in out:
+        for prop in out["properties"].values():
+            if prop.get("type") == "object" and "properties" in prop:
+                prop["default"] = {}
+    first = [k for k in _KEY_ORDER if k in out]
+    return {k: out[k] for k in first + [k for k in out if k not in _KEY_ORDER]}
+
+
+#: Order of the keys in each generated schema node (the rest follow), for reading.
+_KEY_ORDER = ("type", "enum", "format", "items", "prefixItems", "minItems", "maxItems")
+_KEY_ORDER += ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "multipleOf")
+_KEY_ORDER += ("default", "description", "additionalProperties", "properties")
+
+
+def _fold_any_of(node: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [{type: integer}, {type: null}]`` -> ``type: [integer, "null"]``."""
+    branches = node["anyOf"]
+    typed = [b for b in branches if set(b) == {"type"}]
+    rest = [b for b in branches if set(b) != {"type"}]
+    if len(rest) > 1:
+        return node
+    out = {k: v for k, v in node.items() if k != "anyOf"}
+    types = [b["type"] for b in typed]
+    if rest:
+        extra = dict(rest[0])
+        types = [extra.pop("type")] + types if "type" in extra else types
+        out = {**extra, **out}
+    if rest and "type" not in rest[0]:
+        return node
+    out["type"] = types[0] if len(types) == 1 else types
+    return out
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON schema of the whole config, generated from the settings models."""
+    raw = workflow_model().model_json_schema()
+    schema = _inline(raw, raw.get("$defs", {}))
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def schema_yaml() -> str:
+    """:func:`json_schema` as the YAML text of ``workflow/schemas/config.schema.yaml``."""
+    header = (
+        "# Generated from the settings models (agrifactory/config.py and each stage's\n"
+        "# rules.py) by `make schema`; do not edit by hand.\n"
+    )
+    body = yaml.safe_dump(json_schema(), sort_keys=False, allow_unicode=True, width=88)
+    return header + body
