@@ -350,55 +350,19 @@ def read_ismn_ceop(path: str | Path) -> StationRead:
 def read_station_csv(path: str | Path) -> StationRead:
     """Read the station CSV format (see the module docstring); bad rows are skipped and recorded."""
     path = Path(path)
-    lines = _read_lines(path)
-    if not lines:
-        raise InputError(path, "is empty", "write a header row and readings")
-    header = [h.strip().lower() for h in lines[0].split(",")]
-    missing = [c for c in CSV_REQUIRED if c not in header]
-    if missing:
-        raise InputError(
-            path,
-            f"CSV header lacks column(s) {missing}; found {header}",
-            f"station CSV needs {CSV_REQUIRED} and optionally 'flag'",
-        )
-    col = {name: header.index(name) for name in header}
-    problems: list[LineProblem] = []
-    rows, line_nos = [], []
-    for i in range(1, len(lines)):
-        if not lines[i].strip():
-            continue
-        cells = [c.strip() for c in lines[i].split(",")]
-        if len(cells) != len(header):
-            problems.append(
-                LineProblem(str(path), i + 1, f"{len(cells)} fields, expected {len(header)}")
-            )
-            continue
-        rows.append(cells)
-        line_nos.append(i + 1)
-    table = pd.DataFrame(rows, columns=header)
-    line_arr = np.asarray(line_nos)
+    table, line_arr, problems = _csv_table(path)
     num = {
         c: pd.to_numeric(table[c], errors="coerce")
         for c in ["lon", "lat", "depth_from", "depth_to", "value"]
     }
     times = pd.to_datetime(table["time"], errors="coerce", utc=True, format="ISO8601")
-    bad = np.array(times.isna(), dtype=bool)
-    reasons = np.where(bad, "time is not ISO 8601", "")
-    for c, v in num.items():
-        nan = ~np.isfinite(v.to_numpy(dtype=float))
-        reasons = np.where(nan & ~bad, f"{c} is not a number", reasons)
-        bad |= nan
-    depth_bad = ~bad & ~(
-        (num["depth_from"].to_numpy() >= 0) & (num["depth_to"] >= num["depth_from"]).to_numpy()
-    )
-    reasons = np.where(depth_bad, "depth_from/depth_to not a depth interval", reasons)
-    bad |= depth_bad
+    bad, reasons = _bad_csv_values(num, times)
     for ln, why in zip(line_arr[bad], reasons[bad], strict=True):
         problems.append(LineProblem(str(path), int(ln), str(why)))
     good = ~bad
     flags = (
         table["flag"].where(table["flag"] != "", "G")
-        if "flag" in col
+        if "flag" in table.columns
         else pd.Series("G", table.index)
     )
     df = pd.DataFrame(
@@ -417,18 +381,69 @@ def read_station_csv(path: str | Path) -> StationRead:
             "source": str(path),
         }
     )
-    # one position per station: rows that disagree with the station's first row are skipped
-    if len(df):
-        first = df.groupby("station", sort=False)[["lon", "lat"]].transform("first")
-        moved = ((df["lon"] != first["lon"]) | (df["lat"] != first["lat"])).to_numpy()
-        for ln in line_arr[good][moved]:
-            problems.append(
-                LineProblem(str(path), int(ln), "lon/lat differ from the station's first row")
-            )
-        df = df[~moved].reset_index(drop=True)
+    df = _one_position_per_station(df, line_arr[good], path, problems)
     problems.sort(key=lambda p: p.line)
-    _finish(path, df, problems, len(rows) + len(problems))
+    _finish(path, df, problems, len(table) + len(problems))
     return StationRead(df, problems, [str(path)])
+
+
+def _csv_table(path: Path) -> tuple[pd.DataFrame, np.ndarray, list[LineProblem]]:
+    """The CSV's rows as text (with their line numbers); rows of the wrong width recorded."""
+    lines = _read_lines(path)
+    if not lines:
+        raise InputError(path, "is empty", "write a header row and readings")
+    header = [h.strip().lower() for h in lines[0].split(",")]
+    missing = [c for c in CSV_REQUIRED if c not in header]
+    if missing:
+        raise InputError(
+            path,
+            f"CSV header lacks column(s) {missing}; found {header}",
+            f"station CSV needs {CSV_REQUIRED} and optionally 'flag'",
+        )
+    problems: list[LineProblem] = []
+    rows, line_nos = [], []
+    for i in range(1, len(lines)):
+        if not lines[i].strip():
+            continue
+        cells = [c.strip() for c in lines[i].split(",")]
+        if len(cells) != len(header):
+            problems.append(
+                LineProblem(str(path), i + 1, f"{len(cells)} fields, expected {len(header)}")
+            )
+            continue
+        rows.append(cells)
+        line_nos.append(i + 1)
+    return pd.DataFrame(rows, columns=header), np.asarray(line_nos), problems
+
+
+def _bad_csv_values(num: dict[str, pd.Series], times: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with an unreadable time, a non-number or no depth interval, and why."""
+    bad = np.array(times.isna(), dtype=bool)
+    reasons = np.where(bad, "time is not ISO 8601", "")
+    for c, v in num.items():
+        nan = ~np.isfinite(v.to_numpy(dtype=float))
+        reasons = np.where(nan & ~bad, f"{c} is not a number", reasons)
+        bad |= nan
+    depth_bad = ~bad & ~(
+        (num["depth_from"].to_numpy() >= 0) & (num["depth_to"] >= num["depth_from"]).to_numpy()
+    )
+    reasons = np.where(depth_bad, "depth_from/depth_to not a depth interval", reasons)
+    return bad | depth_bad, reasons
+
+
+def _one_position_per_station(
+    df: pd.DataFrame, line_nos: np.ndarray, path: Path, problems: list[LineProblem]
+) -> pd.DataFrame:
+    """Rows whose lon/lat differ from their station's first row are skipped and recorded."""
+    if not len(df):
+        return df
+    first = df.groupby("station", sort=False)[["lon", "lat"]].transform("first")
+    moved = ((df["lon"] != first["lon"]) | (df["lat"] != first["lat"])).to_numpy()
+    for ln in line_nos[moved]:
+        problems.append(
+            LineProblem(str(path), int(ln), "lon/lat differ from the station's first row")
+        )
+    return df[~moved].reset_index(drop=True)
 
 
 def detect_ismn_format(path: str | Path) -> str:

@@ -61,6 +61,28 @@ def read_statistics(
     and the row (1-based, counting the header as row 1).
     """
     path = Path(path)
+    raw = _read_csv(path)
+    values, units, qty = _area_column(raw, path, quantity)
+    out = pd.DataFrame({"adcode": raw["adcode"].str.strip()})
+    _check_rows(path, out["adcode"], units, values, raw["reference_date"])
+    _check_adcodes(path, out["adcode"], known_adcodes)
+    name_cols = [
+        c
+        for c in raw.columns
+        if c in ("name", "name_zh", "province_zh", "county_zh", "name_en", "province_en")
+    ]
+    out["name"] = raw[name_cols[0]] if name_cols else ""
+    out["quantity"] = qty
+    out["value"] = values.astype(float).to_numpy()
+    out["unit"] = units.to_numpy()
+    out["area_ha"] = [to_hectares(v, u) for v, u in zip(out["value"], out["unit"], strict=True)]
+    out["reference_date"] = raw["reference_date"].to_numpy()
+    out["source"] = raw["source"].to_numpy() if "source" in raw.columns else ""
+    return out
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """The table as text columns, with the columns every statistics table needs."""
     if not path.exists():
         raise InputError(
             path, "statistics table not found", "check inputs.statistics in the config"
@@ -72,28 +94,35 @@ def read_statistics(
     for col in ("adcode", "reference_date"):
         if col not in raw.columns:
             raise InputError(path, f"has no {col!r} column; columns: {list(raw.columns)}")
+    return raw
 
+
+def _area_column(
+    raw: pd.DataFrame, path: Path, quantity: str | None
+) -> tuple[pd.Series, pd.Series, str]:
+    """The area values, their units and the quantity's name."""
     if "area" in raw.columns and "unit" in raw.columns:
-        values, units, qty = raw["area"], raw["unit"].str.strip(), quantity or "area"
-    else:
-        matches = [(c, _AREA_COLUMN.match(c)) for c in raw.columns]
-        areas = [
-            (c, m) for c, m in matches if m and (quantity is None or m["quantity"] == quantity)
-        ]
-        if len(areas) != 1:
-            found = [c for c, m in matches if m]
-            raise InputError(
-                path,
-                f"expected exactly one area column named <quantity>_<unit> (units {sorted(HECTARES_PER)})"
-                f"{f' for {quantity!r}' if quantity else ''}; found {found or 'none'}",
-                "or give 'area' and 'unit' columns",
-            )
-        col, m = areas[0]
-        values, units, qty = raw[col], pd.Series(m["unit"], index=raw.index), m["quantity"]
+        return raw["area"], raw["unit"].str.strip(), quantity or "area"
+    matches = [(c, _AREA_COLUMN.match(c)) for c in raw.columns]
+    areas = [(c, m) for c, m in matches if m and (quantity is None or m["quantity"] == quantity)]
+    if len(areas) != 1:
+        found = [c for c, m in matches if m]
+        raise InputError(
+            path,
+            f"expected exactly one area column named <quantity>_<unit> (units {sorted(HECTARES_PER)})"
+            f"{f' for {quantity!r}' if quantity else ''}; found {found or 'none'}",
+            "or give 'area' and 'unit' columns",
+        )
+    col, m = areas[0]
+    return raw[col], pd.Series(m["unit"], index=raw.index), m["quantity"]
 
-    out = pd.DataFrame({"adcode": raw["adcode"].str.strip()})
+
+def _check_rows(
+    path: Path, adcodes: pd.Series, units: pd.Series, values: pd.Series, dates: pd.Series
+) -> None:
+    """Each row: a 6-digit adcode, a known unit, a finite area >= 0, a YYYY-MM-DD date."""
     for i, (adcode, unit, value, date) in enumerate(
-        zip(out["adcode"], units, values, raw["reference_date"], strict=True)
+        zip(adcodes, units, values, dates, strict=True)
     ):
         row = i + 2
         if not re.fullmatch(r"\d{6}", adcode):
@@ -117,7 +146,11 @@ def read_statistics(
             raise InputError(
                 path, f"row {row} ({adcode}): reference_date {date!r} is not YYYY-MM-DD"
             )
-    dups = out["adcode"][out["adcode"].duplicated(keep=False)]
+
+
+def _check_adcodes(path: Path, adcodes: pd.Series, known_adcodes: Collection[str] | None) -> None:
+    """No unit twice; every unit among the boundaries' units (when given)."""
+    dups = adcodes[adcodes.duplicated(keep=False)]
     if len(dups):
         rows = [int(i) + 2 for i in dups.index]
         raise InputError(
@@ -126,24 +159,10 @@ def read_statistics(
         )
     if known_adcodes is not None:
         known = set(known_adcodes)
-        for i, adcode in enumerate(out["adcode"]):
+        for i, adcode in enumerate(adcodes):
             if adcode not in known:
                 raise InputError(
                     path,
                     f"row {i + 2}: unknown adcode {adcode}",
                     "it matches no unit of the boundaries in use; fix the code",
                 )
-
-    name_cols = [
-        c
-        for c in raw.columns
-        if c in ("name", "name_zh", "province_zh", "county_zh", "name_en", "province_en")
-    ]
-    out["name"] = raw[name_cols[0]] if name_cols else ""
-    out["quantity"] = qty
-    out["value"] = values.astype(float).to_numpy()
-    out["unit"] = units.to_numpy()
-    out["area_ha"] = [to_hectares(v, u) for v, u in zip(out["value"], out["unit"], strict=True)]
-    out["reference_date"] = raw["reference_date"].to_numpy()
-    out["source"] = raw["source"].to_numpy() if "source" in raw.columns else ""
-    return out
