@@ -372,7 +372,10 @@ class SoilMoistureSettings(Settings):
     (docs/data-formats.md, section "Soil moisture")."""
 
     drivers: DriverFiles = DriverFiles()
-    """1 km driver GeoTIFFs, one per variable (and year for the dynamic ones)."""
+    """1 km driver GeoTIFFs, one per variable (and year for the dynamic ones). Dynamic
+    drivers name their bands by date (YYYY-MM-DD); 8-day composites (dated by their first
+    day) are gap-filled to daily by linear interpolation between the nearest valid
+    composites. For training they must be on lon/lat grids; any CRS for prediction."""
 
     stations: StationSettings = StationSettings()
     """In-situ stations (ISMN .stm files in either format, an ISMN folder, or the station
@@ -402,10 +405,11 @@ class SoilMoistureSettings(Settings):
         unset += [f"drivers.{d}" for d in DRIVERS if not getattr(self.drivers, d)]
         unset += ["stations.target"] if not self.stations.target else []
         if unset:
+            keys = "soil_moisture." + ", soil_moisture.".join(unset)
+            verb = "is" if len(unset) == 1 else "are"
             raise ValueError(
-                f"soil_moisture.enabled is true but soil_moisture.{', soil_moisture.'.join(unset)} "
-                "is not set; set it (see config/china.yaml for an example) or set "
-                "soil_moisture.enabled to false"
+                f"soil_moisture.enabled is true but {keys} {verb} not set; set them (see "
+                "config/china.yaml for an example) or set soil_moisture.enabled to false"
             )
         return self
 
