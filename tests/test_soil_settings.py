@@ -183,6 +183,9 @@ def test_each_rules_params_rebuild_the_settings_it_reads():
     # a setting the rule does not read is not in its params (a change does not rerun it)
     assert "batch_days" not in bias["bias_correction"]
     assert "engine" not in rules.train_params(settings, seed=3)["downscaling"]
+    # the cross-field checks hold on the rebuilt settings too
+    source = _build(stations__source="in/dense.csv", bias_correction__pretrain_on="source")
+    assert rules._settings(rules.bias_train_params(source, seed=0)).stations.source
 
 
 def test_output_names_in_a_folder():
@@ -259,6 +262,14 @@ def test_demo_region_must_lie_on_the_quarter_degree_lattice():
         _check(settings)
     with pytest.raises(ConfigError, match="does not exist"):  # real data: any edges
         _check(settings, demo=False)
+
+
+def test_the_demo_needs_a_station_per_fold():
+    settings = _build(bias_correction__folds=9, demo__n_stations=8)
+    with pytest.raises(
+        ConfigError, match=r"bias_correction.folds \(9\) exceeds .*n_stations \(8\)"
+    ):
+        _check(settings)
 
 
 def test_missing_files_are_fine_only_where_the_demo_writes_them(tmp_path, monkeypatch):

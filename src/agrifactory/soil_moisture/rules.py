@@ -475,6 +475,16 @@ def _check_demo_lattice(bbox: Sequence[float]) -> None:
         )
 
 
+def _check_demo_folds(settings: SoilMoistureSettings) -> None:
+    folds, n_stations = settings.bias_correction.folds, settings.demo.n_stations
+    if folds > n_stations:
+        raise ConfigError(
+            f"soil_moisture.bias_correction.folds ({folds}) exceeds soil_moisture.demo.n_stations "
+            f"({n_stations}): every cross-validation fold needs a station; lower the folds or "
+            "raise the stations"
+        )
+
+
 def _check_tiles(bbox: Sequence[float], tiles: Sequence[Tile]) -> None:
     from pyproj import Transformer
 
@@ -504,13 +514,14 @@ def check_inputs(
     """Check an enabled section against the run before any job: tiles, files, headers.
 
     Every tile must overlap the region (whose edges, in demo mode, lie on the
-    demo's lattice). Every input of every year must exist, except, in demo mode,
+    demo's lattice, and whose demo stations are at least as many as the folds). Every input of every year must exist, except, in demo mode,
     files under ``demo_dir`` (the demo writes them). Reanalysis files that exist are
     opened and checked for their variable and units (:func:`check_reanalysis_header`).
     """
     bbox = settings.region_bbox
     if demo:
         _check_demo_lattice(bbox)
+        _check_demo_folds(settings)
     _check_tiles(bbox, tiles)
     demo_root = Path(demo_dir).resolve()
     rea = settings.reanalysis
@@ -559,7 +570,7 @@ def bias_train_params(settings: SoilMoistureSettings, seed: int) -> dict[str, An
         "region": settings.region_bbox,
         "reanalysis": {"units": settings.reanalysis.units},
         "downscaling": settings.downscaling.model_dump(include={"engine", "min_coverage"}),
-        "stations": settings.stations.model_dump(exclude={"target", "source"}),
+        "stations": settings.stations.model_dump(exclude={"target"}),
         "bias_correction": settings.bias_correction.model_dump(exclude={"batch_days"}),
         "seed": seed,
     }
