@@ -9,12 +9,12 @@ import torch
 from agrifactory.errors import ConfigError, InputError
 from agrifactory.soil_moisture.cnn import (
     CorrectorEnsemble,
-    TrainSettings,
     channel_names,
     fit,
     new_corrector,
 )
 from agrifactory.soil_moisture.pipeline import member_seeds
+from agrifactory.soil_moisture.rules import PretrainSettings
 
 LAYERS = ["surface", "rootzone"]
 C = len(channel_names(LAYERS))
@@ -29,7 +29,7 @@ def members():
     nets = []
     for seed in (0, 1000):
         net = new_corrector(x, y, LAYERS, width=4, seed=seed)
-        fit(net, x, y, TrainSettings(epochs=1, batch_size=32), seed=seed)
+        fit(net, x, y, PretrainSettings(epochs=1, batch_size=32), seed=seed)
         nets.append(net)
     return nets, x
 

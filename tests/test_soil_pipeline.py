@@ -13,7 +13,7 @@ from agrifactory.grid import Tile, tiles_for_aoi
 from agrifactory.io.raster import read_stack
 from agrifactory.io.reanalysis import read_reanalysis
 from agrifactory.io.stations import apply_quality_flags, read_stations
-from agrifactory.soil_moisture.cnn import CorrectorEnsemble, TrainSettings
+from agrifactory.soil_moisture.cnn import CorrectorEnsemble
 from agrifactory.soil_moisture.downscale import DownscalerModel
 from agrifactory.soil_moisture.lattice import cell_members
 from agrifactory.soil_moisture.netcdf import read_sm_netcdf
@@ -26,10 +26,16 @@ from agrifactory.soil_moisture.pipeline import (
 )
 from agrifactory.soil_moisture.plots import plot_station_series
 from agrifactory.soil_moisture.reference import load_reference
+from agrifactory.soil_moisture.rules import SoilMoistureSettings
 from agrifactory.synthetic.soil_moisture import write_soil_moisture_world
 
 BBOX = (114.0, 41.0, 114.5, 41.5)
-QUICK = TrainSettings(epochs=2, lr=1e-3, batch_size=256)
+
+
+def quick(**bias) -> SoilMoistureSettings:
+    """The defaults with a short CNN training (two epochs) and the given bias settings."""
+    phases = {"pretrain": {"epochs": 2}, "finetune": {"epochs": 2, "batch_size": 256}}
+    return SoilMoistureSettings.build({"bias_correction": phases | bias}, "soil_moisture")
 
 
 @pytest.fixture(scope="module")
@@ -146,10 +152,7 @@ def test_four_stages(world, model, tmp_path):
         tmp_path / "eval.csv",
         tmp_path / "series.csv",
         source_stations=world.source_stations,
-        folds=2,
-        pretrain=QUICK,
-        finetune=QUICK,
-        members=2,
+        settings=quick(folds=2, members=2),
     )
     table = pd.read_csv(res.table)
     assert set(table["product"]) == {
@@ -194,9 +197,7 @@ def test_bias_training_refuses_shared_stations(world, model, tmp_path):
             tmp_path / "e.csv",
             tmp_path / "s.csv",
             source_stations=world.stations_dir,
-            folds=2,
-            pretrain=QUICK,
-            finetune=QUICK,
+            settings=quick(folds=2, members=1),
         )
 
 
@@ -211,11 +212,7 @@ def test_bias_training_without_a_source_network(world, model, tmp_path, mode):
         tmp_path / "cnn.pt",
         tmp_path / "eval.csv",
         tmp_path / "series.csv",
-        pretrain_on=mode,
-        folds=2,
-        oof_folds=2,
-        pretrain=QUICK,
-        finetune=QUICK,
+        settings=quick(pretrain_on=mode, folds=2, oof_folds=2, members=1),
     )
     products = set(res.evaluation["product"])
     if mode == "reanalysis":

@@ -439,26 +439,27 @@ def classify_targets():
 
 # --- soil moisture ------------------------------------------------------------
 
-from agrifactory.soil_moisture import settings as sm_settings
+from agrifactory.soil_moisture import rules as sm_rules
 from agrifactory.synthetic.soil_moisture import world_files as sm_world_files
 
-SM = config["soil_moisture"]
-SM_ON = SM["enabled"]
+# The section's settings, built when the Snakefile was parsed.
+SM = SETTINGS.soil_moisture
+SM_ON = SM.enabled
 SM_DEMO_DIR = f"{DEMO_INPUTS}/soil_moisture"
 SM_DEMO_TRUTH = f"{DEMO_TRUTH}/soil_moisture"
 SM_DEMO_FILES = {
     k: str(v) for k, v in sm_world_files(SM_DEMO_DIR, SM_DEMO_TRUTH, YEARS[0]).items()
 }
 SM_WORLD = {
-    "bbox": SM["region_bbox"],
+    "bbox": SM.region_bbox,
     "year": YEARS[0],
     "seed": config["seed"],
-    "n_stations": SM["demo"]["n_stations"],
-    "n_source_stations": SM["demo"]["n_source_stations"],
+    "n_stations": SM.demo.n_stations,
+    "n_source_stations": SM.demo.n_source_stations,
 }
 if SM_ON:
     try:
-        sm_settings.check_config(SM, PLAN.tiles, YEARS, demo=DEMO, demo_dir=SM_DEMO_DIR)
+        sm_rules.check_inputs(SM, PLAN.tiles, YEARS, demo=DEMO, demo_dir=SM_DEMO_DIR)
     except AgrifactoryError as exc:
         raise WorkflowError(f"agrifactory: {exc}") from None
 
@@ -469,12 +470,20 @@ def sm_dir(year="{year}"):
 
 
 def sm_models(year="{year}"):
+    """Folder of the soil-moisture models of a year."""
     return f"{R}/models/soil_moisture/{year}"
+
+
+def sm_tile_outputs(tile="{tile}", year="{year}"):
+    """The soil-moisture products of a tile-year, by key (sm_rules.TILE_OUTPUTS)."""
+    return sm_rules.outputs(
+        sm_rules.TILE_OUTPUTS, f"{R}/tiles/{tile}/{year}/soil_moisture"
+    )
 
 
 def sm_inputs(wildcards):
     """Reanalysis and driver files of a year (named inputs)."""
-    return sm_settings.input_files(SM, int(wildcards.year))
+    return SM.input_files(int(wildcards.year))
 
 
 def sm_driver_inputs(wildcards):
@@ -484,15 +493,16 @@ def sm_driver_inputs(wildcards):
 
 def sm_station_inputs(wildcards):
     """Reanalysis, drivers, target and source stations of a year, and the downscaler."""
-    files = sm_settings.input_files(SM, int(wildcards.year), stations=True)
-    return {**files, "model": f"{sm_models(wildcards.year)}/downscaler.json"}
+    files = SM.input_files(int(wildcards.year), stations=True)
+    model = sm_rules.outputs(sm_rules.MODEL_OUTPUTS, sm_models(wildcards.year))
+    return {**files, "model": model["downscaler"]}
 
 
 def sm_neighbours(wildcards):
     """Downscaled files of the run's tiles around a tile (the CNN's halo)."""
     return [
-        f"{R}/tiles/{t}/{wildcards.year}/soil_moisture/downscaled.nc"
-        for t in sm_settings.neighbours(wildcards.tile, TILES)
+        sm_tile_outputs(t, wildcards.year)["downscaled"]
+        for t in sm_rules.neighbours(wildcards.tile, TILES)
     ]
 
 
@@ -500,12 +510,9 @@ def sm_targets():
     """Soil-moisture products, evaluation and plots (and the demo's truth) when enabled."""
     if not SM_ON:
         return []
-    targets = per_tile(f"{tile_dir('soil_moisture')}/calibrated.nc")
-    targets += expand(
-        f"{sm_dir()}/{{name}}",
-        year=YEARS,
-        name=["evaluation.csv", "station_series.png"],
-    )
+    targets = per_tile(sm_tile_outputs()["calibrated"])
+    year_files = sm_rules.outputs(sm_rules.YEAR_OUTPUTS, sm_dir())
+    targets += expand([year_files["evaluation"], year_files["plot"]], year=YEARS)
     if DEMO:
         targets += [SM_DEMO_FILES["truth"], SM_DEMO_FILES["stations_truth"]]
     return targets

@@ -32,7 +32,7 @@ rule sm_train:
     input:
         unpack(sm_inputs),
     output:
-        f"{sm_models()}/downscaler.json",
+        sm_rules.outputs(sm_rules.MODEL_OUTPUTS, sm_models())["downscaler"],
     log:
         f"{LOGS}/sm_train/{{year}}.log",
     benchmark:
@@ -44,13 +44,7 @@ rule sm_train:
         mem_mb=mem_mb(2000),
         runtime=runtime_min(60),
     params:
-        region=SM["region_bbox"],
-        layers=sm_settings.layers(SM),
-        units=SM["reanalysis"]["units"],
-        lgbm=sm_settings.lgbm_params(SM),
-        rounds=SM["downscaling"]["rounds"],
-        min_coverage=SM["downscaling"]["min_coverage"],
-        seed=config["seed"],
+        **sm_rules.train_params(SM, config["seed"]),
     script:
         "../../scripts/sm_train.py"
 
@@ -60,7 +54,7 @@ rule sm_downscale:
         unpack(sm_inputs),
         model=rules.sm_train.output[0],
     output:
-        f"{tile_dir('soil_moisture')}/downscaled.nc",
+        sm_tile_outputs()["downscaled"],
     log:
         f"{LOGS}/sm_downscale/{{tile}}_{{year}}.log",
     benchmark:
@@ -72,11 +66,7 @@ rule sm_downscale:
         mem_mb=mem_mb(1000),
         runtime=runtime_min(30),
     params:
-        tile_km=config["grid"]["tile_km"],
-        region=SM["region_bbox"],
-        units=SM["reanalysis"]["units"],
-        residual=SM["downscaling"]["residual_correction"],
-        engine=SM["downscaling"]["engine"],
+        **sm_rules.downscale_params(SM, config["grid"]["tile_km"]),
     script:
         "../../scripts/sm_downscale.py"
 
@@ -85,9 +75,9 @@ rule sm_bias_train:
     input:
         unpack(sm_station_inputs),
     output:
-        cnn=f"{sm_models()}/bias_cnn.pt",
-        evaluation=f"{sm_dir()}/evaluation.csv",
-        series=f"{sm_dir()}/station_series.csv",
+        cnn=sm_rules.outputs(sm_rules.MODEL_OUTPUTS, sm_models())["cnn"],
+        evaluation=sm_rules.outputs(sm_rules.YEAR_OUTPUTS, sm_dir())["evaluation"],
+        series=sm_rules.outputs(sm_rules.YEAR_OUTPUTS, sm_dir())["series"],
     log:
         f"{LOGS}/sm_bias_train/{{year}}.log",
     benchmark:
@@ -99,12 +89,7 @@ rule sm_bias_train:
         mem_mb=mem_mb(2000),
         runtime=runtime_min(120),
     params:
-        region=SM["region_bbox"],
-        units=SM["reanalysis"]["units"],
-        stations=SM["stations"],
-        bias=SM["bias_correction"],
-        engine=SM["downscaling"]["engine"],
-        seed=config["seed"],
+        **sm_rules.bias_train_params(SM, config["seed"]),
     script:
         "../../scripts/sm_bias_train.py"
 
@@ -116,7 +101,7 @@ rule sm_calibrate:
         cnn=rules.sm_bias_train.output.cnn,
         neighbours=sm_neighbours,
     output:
-        f"{tile_dir('soil_moisture')}/calibrated.nc",
+        sm_tile_outputs()["calibrated"],
     log:
         f"{LOGS}/sm_calibrate/{{tile}}_{{year}}.log",
     benchmark:
@@ -128,7 +113,7 @@ rule sm_calibrate:
         mem_mb=mem_mb(1000),
         runtime=runtime_min(30),
     params:
-        batch_days=SM["bias_correction"]["batch_days"],
+        batch_days=SM.bias_correction.batch_days,
     script:
         "../../scripts/sm_calibrate.py"
 
@@ -138,7 +123,7 @@ rule sm_plots:
         rules.sm_bias_train.output.series,
     output:
         report(
-            f"{sm_dir()}/station_series.png",
+            sm_rules.outputs(sm_rules.YEAR_OUTPUTS, sm_dir())["plot"],
             caption="../report/sm_station_series.rst",
             category="Soil moisture",
             subcategory="{year}",
@@ -155,6 +140,6 @@ rule sm_plots:
         mem_mb=mem_mb(500),
         runtime=runtime_min(10),
     params:
-        plots=SM["plots"],
+        plots=SM.plots.model_dump(),
     script:
         "../../scripts/sm_plots.py"

@@ -12,8 +12,11 @@ from agrifactory.io.files import atomic_path
 SUFFIXES = (".csv", ".parquet")
 
 
-def write_table(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``table`` without its index as CSV or Parquet (by suffix), atomically."""
+def write_table(table: pd.DataFrame, path: str | Path, *, float_format: str | None = None) -> Path:
+    """Write ``table`` without its index as CSV or Parquet (by suffix), atomically.
+
+    ``float_format`` (e.g. ``"%.5f"``) formats the floats of a CSV; Parquet keeps them exact.
+    """
     path = Path(path)
     if path.suffix not in SUFFIXES:
         raise ValueError(f"{path}: tables are written as {' or '.join(SUFFIXES)}")
@@ -21,7 +24,7 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
         if path.suffix == ".parquet":
             table.to_parquet(tmp, index=False)
         else:
-            table.to_csv(tmp, index=False)
+            table.to_csv(tmp, index=False, float_format=float_format)
     return path
 
 

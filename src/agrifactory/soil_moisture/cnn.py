@@ -34,6 +34,7 @@ from torch import nn
 
 from agrifactory.errors import InputError
 from agrifactory.io.torchfile import save_torch
+from agrifactory.soil_moisture.rules import TrainPhase
 
 log = logging.getLogger(__name__)
 
@@ -78,17 +79,6 @@ class BiasCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
-
-
-@dataclass
-class TrainSettings:
-    """Optimiser settings of one training phase."""
-
-    epochs: int = 20
-    lr: float = 1e-3
-    batch_size: int = 256
-    weight_decay: float = 1e-4
-    augment: bool = True
 
 
 @dataclass
@@ -269,20 +259,23 @@ def fit(
     model: BiasCorrector,
     patches: np.ndarray,
     targets: np.ndarray,
-    settings: TrainSettings,
+    settings: TrainPhase,
     *,
     freeze_features: bool = False,
+    augment: bool = True,
     seed: int = 0,
 ) -> list[float]:
     """Train ``model`` in place on patches ``(N, C, P, P)`` and targets ``(N, L)`` (NaN = no target).
 
-    With ``freeze_features`` only the head learns (fine-tuning after
-    pretraining). Returns the mean training loss of each epoch.
+    ``settings`` are the optimiser settings of the phase (the config's
+    ``bias_correction.pretrain`` or ``finetune``). With ``freeze_features`` only the
+    head learns (fine-tuning after pretraining); with ``augment`` each batch is
+    rotated and flipped at random. Returns the mean training loss of each epoch.
     """
     for p in model.net.features.parameters():
         p.requires_grad_(not freeze_features)
     params = [p for p in model.net.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    opt = torch.optim.Adam(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
     x_all = model._standardise(patches)
     y_all = torch.from_numpy((targets / model.target_scale).astype(np.float32))
     mask_all = torch.isfinite(y_all)
@@ -297,7 +290,7 @@ def fit(
         for s in range(0, n, settings.batch_size):
             idx = order[s : s + settings.batch_size]
             xb = x_all[idx]
-            if settings.augment:
+            if augment:
                 # the patch's orientation carries no information: random rotation and flip
                 k = int(torch.randint(4, (1,), generator=gen))
                 xb = torch.rot90(xb, k, dims=(2, 3))

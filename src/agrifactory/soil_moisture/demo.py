@@ -31,6 +31,7 @@ from agrifactory.soil_moisture.pipeline import (
     train_bias_correction,
     train_downscaler_from_files,
 )
+from agrifactory.soil_moisture.rules import BiasCorrectionSettings, SoilMoistureSettings
 from agrifactory.synthetic.soil_moisture import DEFAULT_BBOX, write_soil_moisture_world
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,20 @@ def truth_on_tile(truth_path: Path, grid) -> dict[str, np.ndarray]:
         }
 
 
+def _tile_vs_truth(down: Path, cal: Path, truth: Path) -> dict[str, dict]:
+    """Metrics of the downscaled and calibrated tile against the world's truth."""
+    d_sm, grid, _, _ = read_sm_netcdf(down)
+    c_sm, _, _, _ = read_sm_netcdf(cal)
+    on_tile = truth_on_tile(truth, grid)
+    return {
+        layer: {
+            "downscaled": metrics(d_sm[layer], on_tile[layer]),
+            "calibrated": metrics(c_sm[layer], on_tile[layer]),
+        }
+        for layer in on_tile
+    }
+
+
 def run_demo(
     work_dir: str | Path,
     *,
@@ -64,9 +79,17 @@ def run_demo(
     tile_aoi: Sequence[float] = DEMO_TILE_AOI,
     tile_km: int = DEMO_TILE_KM,
 ) -> dict[str, Any]:
-    """Generate the world, run the four stages and return timings and metrics."""
+    """Generate the world, run the four stages and return timings and metrics.
+
+    The stages use the defaults of ``soil_moisture`` (:class:`SoilMoistureSettings`)
+    with the region ``bbox`` and the given ``folds`` and ``members``.
+    """
     set_torch_threads(1)
     work = Path(work_dir)
+    settings = SoilMoistureSettings(
+        region_bbox=list(bbox),
+        bias_correction=BiasCorrectionSettings(folds=folds, members=members),
+    )
     times: dict[str, float] = {}
     t0 = time.perf_counter()
     world = write_soil_moisture_world(
@@ -78,65 +101,45 @@ def run_demo(
         n_source_stations=n_source_stations,
     )
     times["world"] = time.perf_counter() - t0
-    year = world.year
+    year, rea, drivers = world.year, world.reanalysis, world.drivers
     out = work / "results"
 
     t = time.perf_counter()
     model = train_downscaler_from_files(
-        world.reanalysis, world.drivers, year, out / "sm_downscaler.json", bbox=bbox, seed=seed
+        rea, drivers, year, out / "sm_downscaler.json", settings=settings, seed=seed
     )
     times["sm_train"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    tables = [
+        out / f"sm_{name}" for name in ("bias_cnn.pt", "evaluation.csv", "station_series.csv")
+    ]
     bias = train_bias_correction(
         model,
-        world.reanalysis,
-        world.drivers,
+        rea,
+        drivers,
         world.stations_dir,
         year,
-        out / "sm_bias_cnn.pt",
-        out / "sm_evaluation.csv",
-        out / "sm_station_series.csv",
+        *tables,
         source_stations=world.source_stations,
-        bbox=bbox,
-        folds=folds,
-        members=members,
+        settings=settings,
         seed=seed,
     )
     times["sm_bias_train"] = time.perf_counter() - t
 
     tile = tiles_for_aoi(tile_aoi, tile_km)[0]
     t = time.perf_counter()
-    down = downscale_tile(
-        model,
-        world.reanalysis,
-        world.drivers,
-        tile.id,
-        tile_km,
-        year,
-        out / f"sm_downscaled_{tile.id}_{year}.nc",
-        bbox=bbox,
-    )
+    down_path = out / f"sm_downscaled_{tile.id}_{year}.nc"
+    down = downscale_tile(model, rea, drivers, tile.id, tile_km, year, down_path, settings=settings)
     times["sm_downscale"] = time.perf_counter() - t
     t = time.perf_counter()
-    cal = calibrate_tile(down, bias.cnn, world.drivers, out / f"sm_calibrated_{tile.id}_{year}.nc")
+    cal = calibrate_tile(down, bias.cnn, drivers, out / f"sm_calibrated_{tile.id}_{year}.nc")
     times["sm_calibrate"] = time.perf_counter() - t
     times["total"] = time.perf_counter() - t0
-
-    d_sm, grid, _, _ = read_sm_netcdf(down)
-    c_sm, _, _, _ = read_sm_netcdf(cal)
-    truth = truth_on_tile(world.truth, grid)
-    tile_vs_truth = {
-        layer: {
-            "downscaled": metrics(d_sm[layer], truth[layer]),
-            "calibrated": metrics(c_sm[layer], truth[layer]),
-        }
-        for layer in truth
-    }
     return {
         "evaluation": bias.evaluation,
         "tile": tile.id,
-        "tile_vs_truth": tile_vs_truth,
+        "tile_vs_truth": _tile_vs_truth(down, cal, world.truth),
         "seconds": times,
     }
 

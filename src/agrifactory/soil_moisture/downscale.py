@@ -27,30 +27,46 @@ from agrifactory.backend import array_namespace
 from agrifactory.errors import DataError, InputError
 from agrifactory.io.files import write_text_atomic
 from agrifactory.soil_moisture.features import FEATURES, FeatureBlock, layout
+from agrifactory.soil_moisture.rules import DownscalingSettings
 from agrifactory.soil_moisture.trees import CompiledTrees, predict_space_time
 
 log = logging.getLogger(__name__)
 
 MODEL_FORMAT = "agrifactory-sm-downscaler/1"
 
-#: LightGBM settings of the downscaler (overridable). Depth-limited trees keep
-#: 1 km prediction cheap; one thread and a fixed seed keep it deterministic.
-DEFAULT_LGBM_PARAMS: dict[str, Any] = {
+#: LightGBM settings the config does not expose: one thread and a fixed seed keep the
+#: downscaler deterministic.
+FIXED_LGBM_PARAMS: dict[str, Any] = {
     "objective": "regression",
-    "learning_rate": 0.15,
-    "num_leaves": 31,
-    "max_depth": 5,
-    "min_data_in_leaf": 40,
-    "feature_fraction": 0.9,
-    "bagging_fraction": 0.8,
     "bagging_freq": 1,
-    "lambda_l2": 1.0,
     "num_threads": 1,
     "deterministic": True,
     "force_row_wise": True,
     "verbose": -1,
 }
-DEFAULT_ROUNDS = 100
+#: Order of the parameters given to LightGBM and recorded in the model file.
+LGBM_ORDER = (
+    "objective",
+    "learning_rate",
+    "num_leaves",
+    "max_depth",
+    "min_data_in_leaf",
+    "feature_fraction",
+    "bagging_fraction",
+    "bagging_freq",
+    "lambda_l2",
+    "num_threads",
+    "deterministic",
+    "force_row_wise",
+    "verbose",
+)
+_DEFAULTS = DownscalingSettings()
+#: LightGBM settings of the downscaler (overridable): the config's defaults
+#: (``soil_moisture.downscaling``) and the fixed ones.
+DEFAULT_LGBM_PARAMS: dict[str, Any] = {
+    k: {**FIXED_LGBM_PARAMS, **_DEFAULTS.lgbm_params()}[k] for k in LGBM_ORDER
+}
+DEFAULT_ROUNDS = _DEFAULTS.rounds
 
 
 @dataclass

@@ -18,7 +18,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,18 +25,16 @@ import torch
 
 from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.grid import Tile
-from agrifactory.io.files import atomic_path
 from agrifactory.io.stations import (
-    DEFAULT_KEEP_FLAGS,
     apply_quality_flags,
     daily_layer_means,
     read_stations,
     select_in_region,
 )
+from agrifactory.io.tables import write_table
 from agrifactory.soil_moisture.cnn import (
     BiasCorrector,
     CorrectorEnsemble,
-    TrainSettings,
     copy_corrector,
     fit,
     new_corrector,
@@ -77,20 +74,28 @@ from agrifactory.soil_moisture.reference import (
     check_layers,
     load_reference,
 )
+from agrifactory.soil_moisture.rules import (
+    BiasCorrectionSettings,
+    FinetuneSettings,
+    SoilMoistureSettings,
+    StationSettings,
+)
 
 log = logging.getLogger(__name__)
 
 Files = Mapping[str, str | Path | Sequence[str | Path]]
-#: Optimiser settings of pretraining, and of fine-tuning and the target-only baseline.
-PRETRAIN = TrainSettings(epochs=10, lr=1e-3, batch_size=256, weight_decay=1e-4)
-FINETUNE = TrainSettings(epochs=10, lr=1e-3, batch_size=128, weight_decay=1e-4)
+StationPaths = str | Path | Sequence[str | Path]
+#: The section's defaults (what a library call without ``settings`` uses).
+DEFAULTS = SoilMoistureSettings()
+#: Float format of the evaluation and series tables.
+TABLE_FLOAT_FORMAT = "%.5f"
 
 
 # --------------------------------------------------------------------------- downscaling
 
 
 def coarse_features(
-    drivers: Mapping[str, str | Path], ref: Reference, *, min_coverage: float = 0.5
+    drivers: Mapping[str, str | Path], ref: Reference, *, min_coverage: float
 ) -> FeatureBlock:
     """Drivers aggregated to the reanalysis cells, with the cell centres as location."""
     values = aggregate_drivers(
@@ -110,28 +115,31 @@ def train_downscaler_from_files(
     year: int,
     out_model: str | Path,
     *,
-    layers: Mapping[str, Mapping] = DEFAULT_LAYERS,
-    units: str = "m3/m3",
-    bbox: Sequence[float] | None = None,
-    lgbm_params: Mapping[str, Any] | None = None,
-    rounds: int = DEFAULT_ROUNDS,
-    min_coverage: float = 0.5,
+    settings: SoilMoistureSettings = DEFAULTS,
     seed: int = 0,
 ) -> Path:
-    """Rule ``sm_train``: fit the per-layer downscaler on the region's cells x days."""
+    """Rule ``sm_train``: fit the per-layer downscaler on the region's cells x days.
+
+    Reads ``settings.region_bbox`` (``None``: the files' extent), ``reanalysis``
+    (variables, depths, units) and ``downscaling``.
+    """
     start = time.perf_counter()
-    ref = load_reference(reanalysis, year, layers=layers, units=units, bbox=bbox)
-    block = coarse_features(drivers, ref, min_coverage=min_coverage)
+    rea, down = settings.reanalysis, settings.downscaling
+    layers = rea.layers()
+    ref = load_reference(
+        reanalysis, year, layers=layers, units=rea.units, bbox=settings.region_bbox
+    )
+    block = coarse_features(drivers, ref, min_coverage=down.min_coverage)
     log.info("training the downscaler on %d cells x %d days", ref.grid.n_cells, len(block.days))
     meta = {
         "year": year,
         "bbox": list(ref.grid.bbox),
         "layers": check_layers(layers),
-        "units_in": units,
+        "units_in": rea.units,
         "grid_shape": list(ref.grid.shape),
     }
     model = train_downscaler(
-        block, ref.values, params=lgbm_params, rounds=rounds, seed=seed, meta=meta
+        block, ref.values, params=down.lgbm_params(), rounds=down.rounds, seed=seed, meta=meta
     )
     model.save(out_model)
     log.info("downscaler written to %s in %.1f s", out_model, time.perf_counter() - start)
@@ -200,6 +208,19 @@ def tile_grid_1km(tile_id: str, tile_km: int):
     return Tile.from_id(tile_id, tile_km).grid(res=1000.0)
 
 
+def _reference_of(
+    model: DownscalerModel, reanalysis: Files, year: int, settings: SoilMoistureSettings
+) -> tuple[dict, Reference]:
+    """The model's layers and the reanalysis over the region (default: the training region)."""
+    layers = model.meta.get("layers", DEFAULT_LAYERS)
+    bbox = settings.region_bbox
+    bbox = bbox if bbox is not None else model.meta.get("bbox")  # the training region
+    ref = load_reference(
+        reanalysis, year, layers=layers, units=settings.reanalysis.units, bbox=bbox
+    )
+    return layers, ref
+
+
 def downscale_tile(
     model_path: str | Path,
     reanalysis: Files,
@@ -209,21 +230,22 @@ def downscale_tile(
     year: int,
     out_path: str | Path,
     *,
-    units: str = "m3/m3",
-    bbox: Sequence[float] | None = None,
-    residual: bool = True,
-    engine: str = "compiled",
+    settings: SoilMoistureSettings = DEFAULTS,
 ) -> Path:
-    """Rule ``sm_downscale``: daily 1 km soil moisture of one tile and year (NetCDF)."""
+    """Rule ``sm_downscale``: daily 1 km soil moisture of one tile and year (NetCDF).
+
+    Reads ``settings.region_bbox``, ``reanalysis.units`` and ``downscaling``
+    (``residual_correction``, ``engine``); the layers come from the model.
+    """
     model = DownscalerModel.load(model_path)
-    layers = model.meta.get("layers", DEFAULT_LAYERS)
-    bbox = bbox if bbox is not None else model.meta.get("bbox")  # the training region
-    ref = load_reference(reanalysis, year, layers=layers, units=units, bbox=bbox)
+    layers, ref = _reference_of(model, reanalysis, year, settings)
     grid = tile_grid_1km(tile_id, tile_km)
     rows, cols = grid_pixels(grid)
     targets = make_pixels(rows, cols, ref.grid)
     if (targets.cell < 0).all():
         raise DataError(f"tile {tile_id} lies outside the soil-moisture region {ref.grid.bbox}")
+    residual = settings.downscaling.residual_correction
+    engine = settings.downscaling.engine
     sm, _ = downscale_pixels(model, drivers, ref, targets, residual=residual, engine=engine)
     days = year_days(year)
     fields = {k: v.reshape((len(days),) + grid.shape) for k, v in sm.items()}
@@ -262,17 +284,16 @@ class StationSeries:
 
 
 def load_station_series(
-    paths: str | Path | Sequence[str | Path],
+    paths: StationPaths,
     ref: Reference,
     *,
     layer_depths: Mapping[str, Sequence[float]],
-    keep_flags: Sequence[str] = DEFAULT_KEEP_FLAGS,
-    min_readings: int = 1,
+    stations: StationSettings = DEFAULTS.stations,
 ) -> StationSeries:
     """Read stations, honour flags, map depths to layers, keep those inside the region."""
     read = read_stations(paths)
-    records, _ = apply_quality_flags(read.records, keep_flags)
-    daily = daily_layer_means(records, layer_depths, min_readings=min_readings)
+    records, _ = apply_quality_flags(read.records, stations.keep_flags)
+    daily = daily_layer_means(records, layer_depths, min_readings=stations.min_readings)
     daily, left_out = select_in_region(daily, ref.grid.bbox)
     pos = daily.groupby("station")[["lon", "lat"]].first().sort_index()
     days = pd.DatetimeIndex(np.array(year_days(ref.year), dtype="datetime64[ns]"))
@@ -428,7 +449,7 @@ def _cv(
     layers: Sequence[str],
     *,
     folds: int,
-    finetune: TrainSettings,
+    finetune: FinetuneSettings,
     width: int,
     radius: int,
     seed: int,
@@ -467,87 +488,48 @@ def _cv(
     return out
 
 
-def train_bias_correction(
-    model_path: str | Path,
-    reanalysis: Files,
-    drivers: Mapping[str, str | Path],
-    stations: str | Path | Sequence[str | Path],
-    year: int,
-    out_cnn: str | Path,
-    out_table: str | Path,
-    out_series: str | Path,
-    *,
-    source_stations: str | Path | Sequence[str | Path] | None = None,
-    pretrain_on: str | None = None,
-    units: str = "m3/m3",
-    bbox: Sequence[float] | None = None,
-    station_depths: Mapping[str, Sequence[float]] | None = None,
-    keep_flags: Sequence[str] = DEFAULT_KEEP_FLAGS,
-    min_readings: int = 1,
-    radius: int = 2,
-    width: int = 16,
-    folds: int = 5,
-    oof_folds: int = 4,
-    pretrain: TrainSettings = PRETRAIN,
-    finetune: TrainSettings = FINETUNE,
-    members: int = 1,
-    seed: int = 0,
-    engine: str = "compiled",
-) -> BiasTrainResult:
-    """Rule ``sm_bias_train``: pretrain, cross-validate and fine-tune the bias-correction CNN.
-
-    1. Pretraining where targets are plentiful (``pretrain_on``):
-
-       * ``"source"`` (the default when ``source_stations`` is given): a dense
-         source network, any station format; every source station-day is a
-         sample (target = station minus downscaled, inputs the same 1 km patches).
-       * ``"reanalysis"``: the coarse domain; at every reanalysis cell and day
-         the target is the reanalysis minus an out-of-fold downscaler
-         prediction (the cell held out of its training), inputs patches of cells.
-         On the demo this transfers worse than no pretraining (docs/soil-moisture.md).
-       * ``"none"`` (the default without source stations): no transfer; the CNN
-         learns from the target stations alone, which is logged as a warning.
-
-    2. Leave-stations-out cross-validation over the target ``stations``
-       (``folds`` folds grouped by station): the pretrained CNN fine-tuned with
-       its feature layers frozen, and the same CNN trained from scratch on the
-       same stations, both predict the held-out stations. Metrics per layer of
-       the reanalysis, the downscaled product, the pretrained CNN alone and the
-       calibrated products go to ``out_table``; daily series to ``out_series``.
-    3. The delivered CNN: the pretrained network fine-tuned on all target
-       stations (or, with ``"none"``, the CNN trained on all of them).
-
-    With ``members`` > 1 every step trains that many networks from different
-    initialisations (seeds :func:`member_seeds`) and every product is their
-    mean (:class:`~agrifactory.soil_moisture.cnn.CorrectorEnsemble`); the
-    target-only comparison uses as many members. ``out_cnn`` always holds an
-    ensemble (of one network when ``members`` is 1).
-    """
-    mode = pretrain_on or ("source" if source_stations is not None else "none")
+def pretrain_mode(pretrain_on: str | None, has_source: bool) -> str:
+    """Where the CNN is pretrained: ``pretrain_on``, or by default 'source' when a
+    source network is given, else 'none'."""
+    mode = pretrain_on or ("source" if has_source else "none")
     if mode not in ("source", "reanalysis", "none"):
         raise ConfigError(f"pretrain_on {mode!r}: use 'source', 'reanalysis' or 'none'")
-    if mode == "source" and source_stations is None:
+    if mode == "source" and not has_source:
         raise ConfigError("pretrain_on 'source' needs source_stations (a dense network)")
-    start = time.perf_counter()
+    return mode
+
+
+@dataclass
+class BiasInputs:
+    """What the bias training reads: the downscaler, the reanalysis over the region and
+    the station networks (the target stations first, then the source network if any)."""
+
+    model: DownscalerModel
+    ref: Reference
+    networks: list[StationSeries]
+
+
+def read_bias_inputs(
+    model_path: str | Path,
+    reanalysis: Files,
+    stations: StationPaths,
+    year: int,
+    *,
+    source_stations: StationPaths | None,
+    settings: SoilMoistureSettings,
+) -> BiasInputs:
+    """Read the downscaler, the reanalysis and the target (and source) stations."""
     model = DownscalerModel.load(model_path)
-    layers = model.meta.get("layers", DEFAULT_LAYERS)
-    bbox = bbox if bbox is not None else model.meta.get("bbox")  # the training region
-    ref = load_reference(reanalysis, year, layers=layers, units=units, bbox=bbox)
-    depths = station_depths or {k: v["depth_m"] for k, v in layers.items()}
-    st = load_station_series(
-        stations, ref, layer_depths=depths, keep_flags=keep_flags, min_readings=min_readings
-    )
+    layers, ref = _reference_of(model, reanalysis, year, settings)
+    depths = settings.stations.layer_depths() or {k: v["depth_m"] for k, v in layers.items()}
+    read = {"layer_depths": depths, "stations": settings.stations}
+    st = load_station_series(stations, ref, **read)
+    folds = settings.bias_correction.folds
     if len(st.ids) < folds:
         raise DataError(f"{len(st.ids)} station(s) for {folds} cross-validation folds")
     networks = [st]
     if source_stations is not None:
-        src = load_station_series(
-            source_stations,
-            ref,
-            layer_depths=depths,
-            keep_flags=keep_flags,
-            min_readings=min_readings,
-        )
+        src = load_station_series(source_stations, ref, **read)
         shared = sorted(set(src.ids) & set(st.ids))
         if shared:
             raise DataError(
@@ -555,71 +537,136 @@ def train_bias_correction(
                 "station must not be used for pretraining"
             )
         networks.append(src)
-    sets = station_samples(model, drivers, ref, networks, radius, engine=engine)
-    samples = sets[0]
-    log.info("station samples ready after %.1f s", time.perf_counter() - start)
+    return BiasInputs(model, ref, networks)
 
-    pretrained: list[BiasCorrector] = []
-    seeds = member_seeds(seed, members)
-    products = {"reanalysis": samples.reanalysis, "downscaled": samples.downscaled}
+
+def pretraining_samples(
+    mode: str,
+    inputs: BiasInputs,
+    sets: Sequence[StationSamples],
+    drivers: Mapping[str, str | Path],
+    settings: SoilMoistureSettings,
+    *,
+    radius: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """Patches, targets and a description of the pretraining samples (``None``: no pretraining).
+
+    * ``"source"`` (the default when source stations are given): a dense source
+      network, any station format; every source station-day is a sample (target =
+      station minus downscaled, inputs the same 1 km patches).
+    * ``"reanalysis"``: the coarse domain; at every reanalysis cell and day the
+      target is the reanalysis minus an out-of-fold downscaler prediction (the cell
+      held out of its training), inputs patches of cells. On the demo this transfers
+      worse than no pretraining (docs/soil-moisture.md).
+    * ``"none"`` (the default without source stations): no transfer; the CNN learns
+      from the target stations alone, which is logged as a warning.
+    """
     if mode == "source":
-        px, py = sets[1].select(np.arange(len(networks[1].ids)))
-        pretrain_from = f"source stations ({len(networks[1].ids)})"
-    elif mode == "reanalysis":
-        block = coarse_features(drivers, ref)
-        oof = oof_coarse_predictions(block, ref, model, n_folds=oof_folds, seed=seed)
+        n_source = len(inputs.networks[1].ids)
+        px, py = sets[1].select(np.arange(n_source))
+        return px, py, f"source stations ({n_source})"
+    if mode == "reanalysis":
+        ref, min_coverage = inputs.ref, settings.downscaling.min_coverage
+        block = coarse_features(drivers, ref, min_coverage=min_coverage)
+        n_folds = settings.bias_correction.oof_folds
+        oof = oof_coarse_predictions(block, ref, inputs.model, n_folds=n_folds, seed=seed)
         px, py = pretraining_set(block, ref, oof, radius)
-        pretrain_from = "reanalysis cells (out-of-fold)"
-    else:
-        pretrain_from = "none"
-        log.warning("no pretraining: the CNN learns from the target stations alone")
-    if mode != "none":
-        for ms in seeds:
-            net = new_corrector(px, py, ref.layers, width=width, radius=radius, seed=ms)
-            losses = fit(net, px, py, pretrain, seed=ms)
-            pretrained.append(net)
-            log.info(
-                "pretrained member %d/%d on %d samples from %s (loss %.3f -> %.3f) after %.1f s",
-                len(pretrained),
-                members,
-                len(px),
-                pretrain_from,
-                losses[0],
-                losses[-1],
-                time.perf_counter() - start,
-            )
+        return px, py, "reanalysis cells (out-of-fold)"
+    log.warning("no pretraining: the CNN learns from the target stations alone")
+    return None
+
+
+def pretrain_members(
+    px: np.ndarray,
+    py: np.ndarray,
+    layers: Sequence[str],
+    bias: BiasCorrectionSettings,
+    *,
+    radius: int,
+    seed: int,
+    source: str,
+    start: float,
+) -> list[BiasCorrector]:
+    """One pretrained network per ensemble member (seeds :func:`member_seeds`)."""
+    pretrained = []
+    for ms in member_seeds(seed, bias.members):
+        net = new_corrector(px, py, layers, width=bias.width, radius=radius, seed=ms)
+        losses = fit(net, px, py, bias.pretrain, seed=ms)
+        pretrained.append(net)
+        log.info(
+            "pretrained member %d/%d on %d samples from %s (loss %.3f -> %.3f) after %.1f s",
+            len(pretrained),
+            bias.members,
+            len(px),
+            source,
+            losses[0],
+            losses[-1],
+            time.perf_counter() - start,
+        )
+    return pretrained
+
+
+def station_products(
+    samples: StationSamples,
+    stations: StationSeries,
+    pretrained: Sequence[BiasCorrector],
+    layers: Sequence[str],
+    bias: BiasCorrectionSettings,
+    *,
+    radius: int,
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """Every product at the target stations ``{name: (T, S, L)}``, held out where trained."""
+    products = {"reanalysis": samples.reanalysis, "downscaled": samples.downscaled}
+    if pretrained:
         n_t, n_s, n_l = samples.observed.shape
         flat = samples.patches.reshape((-1,) + samples.patches.shape[2:])
         corr = CorrectorEnsemble(pretrained).predict_patches(flat).reshape(n_t, n_s, n_l)
         products["pretrained_only"] = samples.downscaled + corr
-
-    products.update(
-        _cv(
-            samples,
-            st,
-            pretrained,
-            ref.layers,
-            folds=folds,
-            finetune=finetune,
-            width=width,
-            radius=radius,
-            seed=seed,
-            members=members,
-        )
+    cv = _cv(
+        samples,
+        stations,
+        pretrained,
+        layers,
+        folds=bias.folds,
+        finetune=bias.finetune,
+        width=bias.width,
+        radius=radius,
+        seed=seed,
+        members=bias.members,
     )
-    rows = []
-    for li, layer in enumerate(ref.layers):
-        for name, est in products.items():
-            m = summarise(est[:, :, li], samples.observed[:, :, li], st.ids)
-            rows.append({"layer": layer, "product": name, **m})
-    table = pd.DataFrame(rows)
-    with atomic_path(out_table) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.5f")
+    products.update(cv)
+    return products
 
+
+def evaluation_table(
+    products: Mapping[str, np.ndarray],
+    samples: StationSamples,
+    stations: StationSeries,
+    layers: Sequence[str],
+) -> pd.DataFrame:
+    """Metrics of every product per layer against the observations."""
+    rows = []
+    for li, layer in enumerate(layers):
+        for name, est in products.items():
+            m = summarise(est[:, :, li], samples.observed[:, :, li], stations.ids)
+            rows.append({"layer": layer, "product": name, **m})
+    return pd.DataFrame(rows)
+
+
+def series_table(
+    products: Mapping[str, np.ndarray],
+    samples: StationSamples,
+    stations: StationSeries,
+    layers: Sequence[str],
+    year: int,
+) -> pd.DataFrame:
+    """Daily observed and estimated values per layer and station."""
     days = np.array(year_days(year), dtype="datetime64[D]")
     series = []
-    for li, layer in enumerate(ref.layers):
-        for si, sid in enumerate(st.ids):
+    for li, layer in enumerate(layers):
+        for si, sid in enumerate(stations.ids):
             frame = {
                 "date": days,
                 "station": sid,
@@ -629,26 +676,95 @@ def train_bias_correction(
             for name, est in products.items():
                 frame[name] = est[:, si, li]
             series.append(pd.DataFrame(frame))
-    with atomic_path(out_series) as tmp:
-        pd.concat(series).to_csv(tmp, index=False, float_format="%.5f")
+    return pd.concat(series)
 
-    x, y = samples.select(np.arange(len(st.ids)))
+
+def final_ensemble(
+    samples: StationSamples,
+    pretrained: Sequence[BiasCorrector],
+    layers: Sequence[str],
+    bias: BiasCorrectionSettings,
+    *,
+    radius: int,
+    seed: int,
+) -> CorrectorEnsemble:
+    """The delivered CNN: each member fine-tuned (or trained) on all target stations."""
+    x, y = samples.select(np.arange(samples.observed.shape[1]))
     finals = []
-    for i, ms in enumerate(seeds):
+    for i, ms in enumerate(member_seeds(seed, bias.members)):
         if pretrained:
             net = copy_corrector(pretrained[i])
-            fit(net, x, y, finetune, freeze_features=True, seed=ms)
+            fit(net, x, y, bias.finetune, freeze_features=True, seed=ms)
         else:
-            net = new_corrector(x, y, ref.layers, width=width, radius=radius, seed=ms)
-            fit(net, x, y, finetune, seed=ms)
+            net = new_corrector(x, y, layers, width=bias.width, radius=radius, seed=ms)
+            fit(net, x, y, bias.finetune, seed=ms)
         finals.append(net)
-    final = CorrectorEnsemble(finals)
+    return CorrectorEnsemble(finals)
+
+
+def train_bias_correction(
+    model_path: str | Path,
+    reanalysis: Files,
+    drivers: Mapping[str, str | Path],
+    stations: StationPaths,
+    year: int,
+    out_cnn: str | Path,
+    out_table: str | Path,
+    out_series: str | Path,
+    *,
+    source_stations: StationPaths | None = None,
+    settings: SoilMoistureSettings = DEFAULTS,
+    radius: int = 2,
+    seed: int = 0,
+) -> BiasTrainResult:
+    """Rule ``sm_bias_train``: pretrain, cross-validate and fine-tune the bias-correction CNN.
+
+    Reads ``settings.region_bbox``, ``reanalysis.units``, ``stations``,
+    ``downscaling`` (``engine``, ``min_coverage``) and ``bias_correction``.
+
+    1. Pretraining where targets are plentiful (:func:`pretraining_samples`).
+    2. Leave-stations-out cross-validation over the target ``stations``
+       (``folds`` folds grouped by station): the pretrained CNN fine-tuned with
+       its feature layers frozen, and the same CNN trained from scratch on the
+       same stations, both predict the held-out stations (:func:`station_products`).
+       Metrics per layer go to ``out_table``, daily series to ``out_series``.
+    3. The delivered CNN (:func:`final_ensemble`): the pretrained network fine-tuned
+       on all target stations (or, without pretraining, trained on all of them).
+
+    With ``members`` > 1 every step trains that many networks from different
+    initialisations (seeds :func:`member_seeds`) and every product is their
+    mean (:class:`~agrifactory.soil_moisture.cnn.CorrectorEnsemble`). ``out_cnn``
+    always holds an ensemble (of one network when ``members`` is 1).
+    """
+    bias = settings.bias_correction
+    mode = pretrain_mode(bias.pretrain_on, source_stations is not None)
+    start = time.perf_counter()
+    inputs = read_bias_inputs(
+        model_path, reanalysis, stations, year, source_stations=source_stations, settings=settings
+    )
+    ref, st = inputs.ref, inputs.networks[0]
+    engine = settings.downscaling.engine
+    sets = station_samples(inputs.model, drivers, ref, inputs.networks, radius, engine=engine)
+    log.info("station samples ready after %.1f s", time.perf_counter() - start)
+    found = pretraining_samples(mode, inputs, sets, drivers, settings, radius=radius, seed=seed)
+    pretrained, pretrain_from = [], "none"
+    if found is not None:
+        px, py, pretrain_from = found
+        pretrained = pretrain_members(
+            px, py, ref.layers, bias, radius=radius, seed=seed, source=pretrain_from, start=start
+        )
+    products = station_products(sets[0], st, pretrained, ref.layers, bias, radius=radius, seed=seed)
+    table = evaluation_table(products, sets[0], st, ref.layers)
+    write_table(table, out_table, float_format=TABLE_FLOAT_FORMAT)
+    series = series_table(products, sets[0], st, ref.layers, year)
+    write_table(series, out_series, float_format=TABLE_FLOAT_FORMAT)
+    final = final_ensemble(sets[0], pretrained, ref.layers, bias, radius=radius, seed=seed)
     final.meta = {
         "year": year,
         "stations": st.ids,
         "left_out": st.left_out,
         "pretrained_on": pretrain_from,
-        "members": members,
+        "members": bias.members,
         "cv": table.to_dict(orient="records"),
     }
     final.save(out_cnn)
@@ -698,7 +814,7 @@ def calibrate_tile(
     out_path: str | Path,
     *,
     neighbours: Sequence[str | Path] = (),
-    batch_days: int = 16,
+    batch_days: int = DEFAULTS.bias_correction.batch_days,
 ) -> Path:
     """Rule ``sm_calibrate``: apply the CNN over a downscaled tile.
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 
 from agrifactory.errors import ConfigError, DataError
-from agrifactory.io.reanalysis import GLEAM_VARIABLES, read_reanalysis
+from agrifactory.io.reanalysis import read_reanalysis
 from agrifactory.soil_moisture.drivers import coarse_transform_of, year_days
 from agrifactory.soil_moisture.lattice import CoarseGrid
+from agrifactory.soil_moisture.rules import ReanalysisSettings
 
-#: Default layers: GLEAM variable names and depths (m) of the product layers.
-DEFAULT_LAYERS: dict[str, dict] = {
-    "surface": {"variable": GLEAM_VARIABLES["surface"], "depth_m": [0.0, 0.1]},
-    "rootzone": {"variable": GLEAM_VARIABLES["rootzone"], "depth_m": [0.1, 1.0]},
-}
+#: Default layers: variable names and depths (m) of the product layers (the defaults of
+#: ``soil_moisture.reanalysis``: GLEAM's).
+_DEFAULTS = ReanalysisSettings()
+DEFAULT_LAYERS: dict[str, dict] = _DEFAULTS.layers()
 
 
 @dataclass
@@ -53,7 +53,7 @@ def load_reference(
     year: int,
     *,
     layers: Mapping[str, Mapping] = DEFAULT_LAYERS,
-    units: str = "m3/m3",
+    units: str = _DEFAULTS.units,
     bbox: Sequence[float] | None = None,
 ) -> Reference:
     """Read each layer's reanalysis file(s) for ``year`` inside ``bbox`` onto one grid.
