@@ -6,6 +6,7 @@ from rasterio.transform import from_origin
 from rasterio.warp import transform_bounds
 
 from agrifactory.grid import Tile
+from agrifactory.io import inventory, modis
 from agrifactory.io.inventory import scan_landsat, scan_modis, validate_inventory
 from agrifactory.io.raster import write_raster
 
@@ -69,3 +70,35 @@ def make_scenes(tmp_path):
     )
     inv = pd.concat([scan_landsat(landsat), scan_modis(modis_dir)], ignore_index=True)
     return validate_inventory(inv, "test"), tmp_path
+
+
+#: A footprint over the AOI of tests/test_plan.py's config (and config/test.yaml's).
+FOOTPRINT = "POLYGON ((113.9 41.4, 114.4 41.4, 114.4 41.8, 113.9 41.8, 113.9 41.4))"
+PID = "LC08_L2SP_124031_20210614_20210624_02_T1"
+BANDS = ("SR_B2", "SR_B4", "SR_B5", "QA_PIXEL")
+
+
+def write_inventories(
+    tmp_path, landsat_ids=(PID,), modis_names=("MOD09Q1.A2021161.h26v04.061.NDVI.tif",)
+):
+    """Inventories of tiny files over the test AOI (the plan reads no pixel), as the ``inputs`` section."""
+    rows = []
+    for pid in landsat_ids:
+        folder = tmp_path / "landsat" / pid
+        folder.mkdir(parents=True)
+        for band in BANDS:
+            (folder / f"{pid}_{band}.TIF").write_bytes(b"1234")
+        date = f"{pid[17:21]}-{pid[21:23]}-{pid[23:25]}"
+        rows.append(("landsat", pid, date, str(folder), ";".join(BANDS), FOOTPRINT))
+    for name in modis_names:
+        path = tmp_path / "modis" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"12345678")
+        start = modis.date_from_name(name).isoformat()
+        rows.append(("modis", path.stem, start, str(path), "", FOOTPRINT))
+    table = pd.DataFrame(rows, columns=inventory.COLUMNS)
+    paths = {}
+    for sensor in ("landsat", "modis"):
+        paths[f"{sensor}_inventory"] = str(tmp_path / f"{sensor}.csv")
+        table[table.sensor == sensor].to_csv(paths[f"{sensor}_inventory"], index=False)
+    return {**paths, "samples": None, "statistics": {}}

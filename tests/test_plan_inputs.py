@@ -4,43 +4,16 @@ import os
 
 import pandas as pd
 import pytest
+from _ingest_scenes import FOOTPRINT, PID, write_inventories
 from test_plan import _config
 
 from agrifactory.errors import ConfigError, InputError
 from agrifactory.io import inventory, missions
 from agrifactory.plan import FILES_FIELD, build_plan
 
-FOOTPRINT = "POLYGON ((113.9 41.4, 114.4 41.4, 114.4 41.8, 113.9 41.8, 113.9 41.4))"
-PID = "LC08_L2SP_124031_20210614_20210624_02_T1"
-BANDS = ("SR_B2", "SR_B4", "SR_B5", "QA_PIXEL")
-
-
-def _inputs(tmp_path, landsat_ids=(PID,), modis_names=("MOD09Q1.A2021161.h26v04.061.NDVI.tif",)):
-    """Inventories of tiny files (the plan reads no pixel) and the config that points at them."""
-    rows = []
-    for pid in landsat_ids:
-        folder = tmp_path / "landsat" / pid
-        folder.mkdir(parents=True)
-        for band in BANDS:
-            (folder / f"{pid}_{band}.TIF").write_bytes(b"1234")
-        date = f"{pid[17:21]}-{pid[21:23]}-{pid[23:25]}"
-        rows.append(("landsat", pid, date, str(folder), ";".join(BANDS), FOOTPRINT))
-    for name in modis_names:
-        path = tmp_path / "modis" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"12345678")
-        start = inventory.modis.date_from_name(name).isoformat()
-        rows.append(("modis", path.stem, start, str(path), "", FOOTPRINT))
-    table = pd.DataFrame(rows, columns=inventory.COLUMNS)
-    paths = {}
-    for sensor in ("landsat", "modis"):
-        paths[f"{sensor}_inventory"] = str(tmp_path / f"{sensor}.csv")
-        table[table.sensor == sensor].to_csv(paths[f"{sensor}_inventory"], index=False)
-    return _config(inputs={**paths, "samples": None, "statistics": {}})
-
 
 def test_deleted_scene_stops_the_plan_naming_the_file_and_the_inventory(tmp_path):
-    cfg = _inputs(tmp_path)
+    cfg = _config(inputs=write_inventories(tmp_path))
     plan = build_plan(cfg)
     assert len(plan.inventory) == 2
     deleted = tmp_path / "modis/MOD09Q1.A2021161.h26v04.061.NDVI.tif"
@@ -101,7 +74,7 @@ def test_mission_table_spans():
 
 def test_scene_params_change_with_exactly_the_files_of_a_scene(tmp_path):
     other = "LC08_L2SP_124031_20210630_20210710_02_T1"
-    cfg = _inputs(tmp_path, landsat_ids=(PID, other))
+    cfg = _config(inputs=write_inventories(tmp_path, landsat_ids=(PID, other)))
     tile = build_plan(cfg).tile_ids[0]
 
     def params():
