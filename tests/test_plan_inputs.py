@@ -110,3 +110,18 @@ def _demo_world():
     from agrifactory.config import DemoWorldSettings
 
     return DemoWorldSettings().model_dump(mode="json")
+
+
+@pytest.mark.parametrize("pid", [PID, "LE07_L2SP_124031_20010105_20200915_02_T1"])
+def test_stat_files_are_the_files_the_ingest_reads(pid):
+    from agrifactory.ingest.rules import LANDSAT_BANDS
+    from agrifactory.plan import _read_files
+
+    record = {
+        "sensor": "landsat",
+        "id": pid,
+        "path": "/data/x",
+        "bands": "SR_B1;SR_B3;SR_B4;SR_B5;QA_PIXEL;ST_B6",
+    }
+    expected = inventory.landsat_files(record, LANDSAT_BANDS)
+    assert dict(_read_files(record)) == expected and expected

@@ -33,7 +33,7 @@ from agrifactory import grid
 from agrifactory.errors import ConfigError
 from agrifactory.grid import Tile
 from agrifactory.ingest.rules import LANDSAT_BANDS
-from agrifactory.io import inventory, missions
+from agrifactory.io import inventory, landsat, missions
 
 log = logging.getLogger(__name__)
 
@@ -117,18 +117,30 @@ def check_years(years: list[int]) -> None:
         )
 
 
-def file_stats(record: Mapping[str, str]) -> str:
-    """``name:size:mtime`` of each file the ingest reads for one scene record (``missing`` if absent).
+def _read_files(record: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(name, path) of each file the ingest reads for a scene record.
 
-    MODIS: the composite file. Landsat: the band files of
-    :data:`~agrifactory.ingest.rules.LANDSAT_BANDS` the record lists.
+    MODIS: the composite. Landsat: the band files of
+    :data:`~agrifactory.ingest.rules.LANDSAT_BANDS` the record lists, named as
+    :func:`agrifactory.io.landsat.band_path` names them (without parsing the product
+    id: this runs for every scene of an all-China DAG).
     """
     if record["sensor"] == "modis":
-        files = {"file": record["path"]}
-    else:
-        files = inventory.landsat_files(record, LANDSAT_BANDS)
+        return [("file", record["path"])]
+    family = landsat.sensor_family(record["id"][:4])
+    present = set(record["bands"].split(";"))
     out = []
-    for name, path in files.items():
+    for name in LANDSAT_BANDS:
+        suffix = name if name.isupper() else landsat.band_suffix(family, name)
+        if suffix in present:
+            out.append((name, os.path.join(record["path"], f"{record['id']}_{suffix}.TIF")))
+    return out
+
+
+def file_stats(record: Mapping[str, str]) -> str:
+    """``name:size:mtime`` of each file the ingest reads for one scene record (``missing`` if absent)."""
+    out = []
+    for name, path in _read_files(record):
         try:
             st = os.stat(path)
         except OSError:
@@ -156,7 +168,7 @@ class RunPlan:
     _selected: dict[tuple[str, int, str], np.ndarray] = field(default_factory=dict, repr=False)
     _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _records: list[dict[str, str]] | None = field(default=None, repr=False)
-    _stats: dict[int, str] = field(default_factory=dict, repr=False)
+    _stats: dict[int, dict[str, str]] = field(default_factory=dict, repr=False)
 
     @property
     def demo(self) -> bool:
@@ -231,10 +243,10 @@ class RunPlan:
         if self.demo:
             return records
         rows = self._selection(tile_id, year, sensor)
-        for i in rows:
-            if int(i) not in self._stats:
-                self._stats[int(i)] = file_stats(self._records[i])  # type: ignore[index]
-        return [{**r, FILES_FIELD: self._stats[int(i)]} for r, i in zip(records, rows, strict=True)]
+        for i, record in zip(rows.tolist(), records, strict=True):
+            if i not in self._stats:
+                self._stats[i] = {**record, FILES_FIELD: file_stats(record)}
+        return [self._stats[i] for i in rows.tolist()]
 
 
 def build_plan(config: Mapping[str, Any]) -> RunPlan:
