@@ -40,17 +40,18 @@ class QaLog:
     def add(
         self, sensor: str, scene_id: str, date: object, file: str | Path, problem: str, detail: str
     ) -> None:
-        """Record a problem of one scene's file (and log it as a WARNING)."""
-        self.records.append(
-            {
-                "sensor": sensor,
-                "id": scene_id,
-                "date": str(date),
-                "file": str(file),
-                "problem": problem,
-                "detail": detail,
-            }
-        )
+        """Record a problem of one scene's file (and log it as a WARNING); a repeat is ignored."""
+        record = {
+            "sensor": sensor,
+            "id": scene_id,
+            "date": str(date),
+            "file": str(file),
+            "problem": problem,
+            "detail": detail,
+        }
+        if record in self.records:  # a date read again after one of its scenes was skipped
+            return
+        self.records.append(record)
         log.warning(
             "tile %s, %s: %s %s: %s (%s)", self.tile, self.year, problem, file, detail, scene_id
         )
