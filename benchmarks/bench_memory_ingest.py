@@ -2,7 +2,7 @@
 
 For each tile size, writes N synthetic Landsat Collection 2 scenes (one per date,
 in UTM, covering the tile) and MODIS composites, then runs
-``agrifactory.ingest.ingest_tile`` in a fresh Python process and reads its peak
+``agrifactory.ingest.tile.ingest_tile`` in a fresh Python process and reads its peak
 resident memory (``VmHWM``; ``before`` is after imports and reading the inventory). The baseline is the memory the output stacks
 would take if held whole (dates x 7 float/uint stacks + MODIS): the ratio
 shows how far the ingest stays below it, and two date counts at one size show
@@ -92,7 +92,8 @@ def write_inputs(root: Path, tile: Tile, n_dates: int) -> pd.DataFrame:
 CHILD = """
 import json, re, sys, time
 from agrifactory.grid import Tile
-from agrifactory.ingest import OUTPUTS, ingest_tile
+from agrifactory.ingest.rules import OUTPUTS
+from agrifactory.ingest.tile import ingest_tile
 from agrifactory.io.inventory import read_inventory
 def hwm_mb():
     with open("/proc/self/status") as f:
@@ -102,7 +103,7 @@ inv = read_inventory(f"{root}/inventory.csv")
 before = hwm_mb()
 t0 = time.perf_counter()
 ingest_tile(Tile(col, row, km), 2021, inv[inv.sensor == "landsat"], inv[inv.sensor == "modis"],
-            {k: f"{root}/out/{k}.{'csv' if k == 'inventory' else 'tif'}" for k in OUTPUTS})
+            {k: f"{root}/out/{f}" for k, f in OUTPUTS.items()})
 print(json.dumps({"before_mb": before, "peak_mb": hwm_mb(), "seconds": time.perf_counter() - t0}))
 """
 

@@ -3,94 +3,23 @@
 import datetime as dt
 
 import numpy as np
-import pandas as pd
 import pytest
-from rasterio.transform import from_origin
-from rasterio.warp import transform_bounds
+from _ingest_scenes import CLEAR, CLOUD, NDVI, RED, TILE, make_scenes
 
-from agrifactory.errors import DataError, InputError
-from agrifactory.grid import Tile
-from agrifactory.ingest import IngestParams, ingest_tile, masked_ndvi
-from agrifactory.io.inventory import scan_landsat, scan_modis, validate_inventory
-from agrifactory.io.raster import read_stack, write_raster
-
-TILE = Tile(624, 246, 6)
-# Reflectance 0.1 and 0.4 as Collection 2 DN: (0.1 + 0.2) / 2.75e-5 = 10909.1; (0.4 + 0.2) / 2.75e-5 = 21818.2
-RED_DN, NIR_DN = 10909, 21818
-RED, NIR = RED_DN * 2.75e-5 - 0.2, NIR_DN * 2.75e-5 - 0.2
-NDVI = (NIR - RED) / (NIR + RED)  # 0.6000 to 5 decimals
-CLEAR, CLOUD = 21824, 22280
-
-
-def _utm_grid():
-    x0, y0, x1, y1 = transform_bounds(TILE.grid().crs, "EPSG:32650", *TILE.bounds)
-    x0, y1 = np.floor(x0 / 30) * 30 - 900, np.ceil(y1 / 30) * 30 + 900
-    w, h = int((x1 - x0) // 30) + 60, int((y1 - y0) // 30) + 60
-    return from_origin(x0, y1, 30, 30), w, h
-
-
-def _scene(root, pid, bands):
-    transform, w, h = _utm_grid()
-    for suffix, value in bands.items():
-        data = np.asarray(value(w, h) if callable(value) else np.full((h, w), value), np.uint16)
-        write_raster(
-            root / pid / f"{pid}_{suffix}.TIF",
-            data,
-            transform=transform,
-            crs="EPSG:32650",
-            nodata=None if suffix.startswith("QA") else 0,
-        )
-
-
-def _cloud_right_half(w, h):
-    qa = np.full((h, w), CLEAR, np.uint16)
-    qa[:, w // 2 :] = CLOUD
-    return qa
+from agrifactory.errors import ConfigError, DataError, InputError
+from agrifactory.ingest.rules import OUTPUTS, IngestSettings
+from agrifactory.ingest.scenes import masked_ndvi
+from agrifactory.ingest.tile import ingest_tile
+from agrifactory.io.raster import read_stack
 
 
 @pytest.fixture()
 def scenes(tmp_path):
-    landsat = tmp_path / "landsat"
-    _scene(
-        landsat,
-        "LC08_L2SP_124031_20210614_20210624_02_T1",
-        {"SR_B4": RED_DN, "SR_B5": NIR_DN, "QA_PIXEL": _cloud_right_half, "QA_RADSAT": 0},
-    )
-    _scene(
-        landsat,
-        "LC08_L2SP_124031_20210630_20210710_02_T1",
-        {"SR_B4": RED_DN, "SR_B5": NIR_DN, "QA_RADSAT": 1 << 4},
-    )  # NIR (B5) saturated, no QA_PIXEL
-    modis_dir = tmp_path / "modis"
-    dn = np.full((40, 60), 5000, np.int16)
-    dn[:, :30] = -3000
-    lon0, _, _, lat1 = transform_bounds(TILE.grid().crs, "EPSG:4326", *TILE.bounds)
-    write_raster(
-        modis_dir / "MOD09Q1.A2021161.h26v04.061.NDVI.tif",
-        dn,
-        transform=from_origin(lon0 - 0.01, lat1 + 0.01, 1 / 480, 1 / 480),
-        crs="EPSG:4326",
-        nodata=-3000,
-    )
-    inv = pd.concat([scan_landsat(landsat), scan_modis(modis_dir)], ignore_index=True)
-    return validate_inventory(inv, "test"), tmp_path
+    return make_scenes(tmp_path)
 
 
 def _outputs(root):
-    names = [
-        "landsat_blue",
-        "landsat_red",
-        "landsat_nir",
-        "landsat_thermal",
-        "landsat_qa_pixel",
-        "landsat_qa_radsat",
-        "landsat_ndvi",
-        "modis_ndvi",
-    ]
-    return {
-        **{n: root / "out" / f"{n}.tif" for n in names},
-        "inventory": root / "out" / "inventory.csv",
-    }
+    return {name: root / "out" / file for name, file in OUTPUTS.items()}
 
 
 def test_ingest_masks_and_computes_ndvi(scenes):
@@ -102,7 +31,7 @@ def test_ingest_masks_and_computes_ndvi(scenes):
         inv[inv.sensor == "landsat"],
         inv[inv.sensor == "modis"],
         out,
-        IngestParams(resampling="nearest"),
+        IngestSettings(resampling="nearest"),
     )
     ndvi, dates, meta = read_stack(out["landsat_ndvi"])
     assert dates == [dt.date(2021, 6, 14), dt.date(2021, 6, 30)]
@@ -159,5 +88,5 @@ def test_masked_ndvi_worked_by_hand():
 
 
 def test_unknown_mask_flag_is_refused():
-    with pytest.raises(ValueError, match="unknown flag"):
-        IngestParams(mask=("cloud", "haze"))
+    with pytest.raises(ConfigError, match=r"ingest.mask\[1\] = 'haze'"):
+        IngestSettings.build({"mask": ["cloud", "haze"]}, "ingest")

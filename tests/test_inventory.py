@@ -126,3 +126,22 @@ def test_modis_calendar_worked_by_hand():
     assert composite_containing(dt.date(2021, 1, 16)) == dt.date(2021, 1, 9)
     assert composite_dates(2021, 10)[0] == dt.date(2020, 12, 26)  # DOY 361 of 2020
     assert date_from_name("MOD09Q1.A2021201.h26v04.061.NDVI.tif") == dt.date(2021, 7, 20)
+
+
+def test_scan_reads_every_band_header_not_only_one(tmp_path):
+    pid = "LC08_L2SP_124031_20210614_20210624_02_T1"
+    for band in ("SR_B4", "SR_B5", "QA_PIXEL"):
+        _utm_file(tmp_path / "landsat" / pid / f"{pid}_{band}.TIF")
+    assert len(inventory.scan_landsat(tmp_path / "landsat")) == 1
+    bad = tmp_path / "landsat" / pid / f"{pid}_QA_PIXEL.TIF"
+    bad.write_bytes(bad.read_bytes()[:300])  # the footprint comes from SR_B4, which is fine
+    with pytest.raises(InputError, match=f"{bad.name}: cannot be read as a raster"):
+        inventory.scan_landsat(tmp_path / "landsat")
+
+
+def test_scan_counts_composites_without_a_scale_tag(tmp_path, caplog):
+    _utm_file(tmp_path / "MOD09Q1.A2021201.h26v04.061.NDVI.tif")
+    with caplog.at_level("WARNING", logger="agrifactory"):
+        inventory.scan_modis(tmp_path)
+    assert "1 of 1 MODIS composites have no 'scale_factor' tag" in caplog.text
+    assert "MOD09Q1.A2021201.h26v04.061.NDVI.tif" in caplog.text

@@ -72,5 +72,7 @@ def test_inventory_pointing_at_a_missing_folder_stops_the_plan(tmp_path):
         "inputs": {**inputs, "statistics": {}},
         "ingest": {"margin_days": 40},
     }
-    with pytest.raises(ConfigError, match=r"path\(s\) listed in the inventories do not exist"):
+    with pytest.raises(
+        ConfigError, match=r"inputs.landsat_inventory .* lists 56 path\(s\) that do not exist"
+    ):
         build_plan(config)

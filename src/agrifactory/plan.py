@@ -1,14 +1,23 @@
 """The run plan: what a config asks for, worked out before any job runs.
 
 The Snakefile builds one :class:`RunPlan` when it is parsed. The plan validates
-everything that can be checked up front (tile size, AOI, tile list, input
-directories and files, inventories) so that bad input stops the run with a
-clear message before a single job starts, and it answers the DAG's questions:
-which tiles, which years, which input files a tile job needs.
+everything that can be checked up front (tile size, AOI, tile list, years
+against the MODIS mission, input directories and files, inventories: every
+listed path exists and every date lies within its sensor's mission) so that bad
+input stops the run with a clear message before a single job starts, and it
+answers the DAG's questions: which tiles, which years, which scenes a tile job
+needs.
+
+A tile-year's scenes reach its ingest job as params (:meth:`RunPlan.scene_params`),
+not as input files (hundreds of thousands of them would slow the DAG to minutes).
+Outside the demo each record carries the size and modification time of the files
+the ingest reads, looked up when Snakemake first asks for the tile-year's params,
+so a changed scene file changes that tile's params and reruns exactly its ingest.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from collections.abc import Mapping
@@ -23,7 +32,8 @@ import shapely
 from agrifactory import grid
 from agrifactory.errors import ConfigError
 from agrifactory.grid import Tile
-from agrifactory.io import inventory
+from agrifactory.ingest.rules import LANDSAT_BANDS
+from agrifactory.io import inventory, landsat, missions
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +41,8 @@ log = logging.getLogger(__name__)
 DEMO_INPUTS = "results/demo/inputs"
 DEMO_TRUTH = "results/demo/truth"
 
-#: Spectral names and QA bands the ingest reads from every Landsat scene (when present);
-#: ``inventory.landsat_files`` resolves the names per sensor family.
-LANDSAT_BANDS = ("blue", "red", "nir", "thermal", "QA_PIXEL", "QA_RADSAT")
+#: Field of a scene record (rule params) holding the size and mtime of its files.
+FILES_FIELD = "files"
 
 
 def read_tile_list(path: str | Path) -> list[str]:
@@ -74,14 +83,71 @@ def _check_exists(path: str | Path, what: str, *, directory: bool = False) -> No
         raise ConfigError(f"{what}: {kind} {p} does not exist; fix the path in the config")
 
 
-def _check_inventory_paths(table: pd.DataFrame) -> None:
+def _check_inventory_paths(table: pd.DataFrame, key: str, source: str | Path) -> None:
     """Every scene folder and composite file an inventory lists must exist (checked before any job)."""
-    missing = [p for p in table["path"] if not os.path.exists(p)]
+    missing = [i for i, p in enumerate(table["path"]) if not os.path.exists(p)]
     if missing:
+        first = table.iloc[missing[0]]
         raise ConfigError(
-            f"{len(missing)} path(s) listed in the inventories do not exist, e.g. {missing[:3]}; "
-            "rescan the data with 'agrifactory inventory' or restore the files"
+            f"inputs.{key} ({source}) lists {len(missing)} path(s) that do not exist, e.g. "
+            f"{first['path']} ({first['sensor']} {first['id']}, row {missing[0] + 2}); "
+            f"restore the files, or rescan with 'agrifactory inventory {first['sensor']} "
+            f"DIR -o {source}'"
         )
+
+
+def check_years(years: list[int]) -> None:
+    """Every year lies within MODIS (the fusion blends Landsat with MODIS composites)."""
+    first = missions.FIRST_MODIS
+    early = [y for y in years if dt.date(y, 12, 31) < first.start]
+    if early:
+        raise ConfigError(
+            f"years {early}: before MODIS; {first.name} data start on {first.start.isoformat()} "
+            f"and the factory needs MODIS composites for the fusion; choose years from "
+            f"{first.start.year}"
+        )
+    partial = [y for y in years if dt.date(y, 1, 1) < first.start]
+    if partial:
+        log.warning(
+            "years %s: %s data start on %s, so the first weeks of %s have no MODIS composite",
+            partial,
+            first.name,
+            first.start.isoformat(),
+            partial[0],
+        )
+
+
+def _read_files(record: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(name, path) of each file the ingest reads for a scene record.
+
+    MODIS: the composite. Landsat: the band files of
+    :data:`~agrifactory.ingest.rules.LANDSAT_BANDS` the record lists, named as
+    :func:`agrifactory.io.landsat.band_path` names them (without parsing the product
+    id: this runs for every scene of an all-China DAG).
+    """
+    if record["sensor"] == "modis":
+        return [("file", record["path"])]
+    family = landsat.sensor_family(record["id"][:4])
+    present = set(record["bands"].split(";"))
+    out = []
+    for name in LANDSAT_BANDS:
+        suffix = name if name.isupper() else landsat.band_suffix(family, name)
+        if suffix in present:
+            out.append((name, os.path.join(record["path"], f"{record['id']}_{suffix}.TIF")))
+    return out
+
+
+def file_stats(record: Mapping[str, str]) -> str:
+    """``name:size:mtime`` of each file the ingest reads for one scene record (``missing`` if absent)."""
+    out = []
+    for name, path in _read_files(record):
+        try:
+            st = os.stat(path)
+        except OSError:
+            out.append(f"{name}:missing")
+            continue
+        out.append(f"{name}:{st.st_size}:{int(st.st_mtime)}")
+    return ";".join(out)
 
 
 @dataclass
@@ -102,6 +168,7 @@ class RunPlan:
     _selected: dict[tuple[str, int, str], np.ndarray] = field(default_factory=dict, repr=False)
     _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _records: list[dict[str, str]] | None = field(default=None, repr=False)
+    _stats: dict[int, dict[str, str]] = field(default_factory=dict, repr=False)
 
     @property
     def demo(self) -> bool:
@@ -163,16 +230,23 @@ class RunPlan:
             self._records = table.astype(str).to_dict("records")
         return [self._records[i] for i in self._selection(tile_id, year, sensor)]
 
-    def landsat_inputs(self, tile_id: str, year: int) -> list[str]:
-        """Every Landsat band file the ingest of a tile-year reads."""
-        files: list[str] = []
-        for _, row in self.scenes(tile_id, year, "landsat").iterrows():
-            files += list(inventory.landsat_files(row, LANDSAT_BANDS).values())
-        return files
+    def scene_params(self, tile_id: str, year: int, sensor: str) -> list[dict[str, str]]:
+        """The records of :meth:`scene_records` as rule params: outside the demo, with file stats.
 
-    def modis_inputs(self, tile_id: str, year: int) -> list[str]:
-        """Every MODIS file the ingest of a tile-year reads."""
-        return self.scenes(tile_id, year, "modis")["path"].tolist()
+        Each record gains :data:`FILES_FIELD` (:func:`file_stats`), looked up once per
+        scene when a tile-year's params are first asked for, so a changed or deleted
+        file changes the params of exactly the tile-years that read it. The demo's
+        scenes are outputs of its own rules (and its ingest depends on the demo
+        inventory written after them), so its records carry no stats.
+        """
+        records = self.scene_records(tile_id, year, sensor)
+        if self.demo:
+            return records
+        rows = self._selection(tile_id, year, sensor)
+        for i, record in zip(rows.tolist(), records, strict=True):
+            if i not in self._stats:
+                self._stats[i] = {**record, FILES_FIELD: file_stats(record)}
+        return [self._stats[i] for i in rows.tolist()]
 
 
 def build_plan(config: Mapping[str, Any]) -> RunPlan:
@@ -181,6 +255,7 @@ def build_plan(config: Mapping[str, Any]) -> RunPlan:
     years = [int(y) for y in config["years"]]
     if len(set(years)) != len(years):
         raise ConfigError(f"years {years} lists a year twice")
+    check_years(years)
     margin = int(config["ingest"]["margin_days"])
     if config.get("demo", False):
         from agrifactory.synthetic import demo
@@ -201,6 +276,7 @@ def build_plan(config: Mapping[str, Any]) -> RunPlan:
                 )
             _check_exists(inputs[key], f"inputs.{key}")
             tables.append(inventory.read_inventory(inputs[key]))
+            _check_inventory_paths(tables[-1], key, inputs[key])
         # Each table is validated on reading; across the two only the ids can clash.
         table = pd.concat(tables, ignore_index=True)
         dups = sorted(set(table["id"][table["id"].duplicated()]))
@@ -208,7 +284,6 @@ def build_plan(config: Mapping[str, Any]) -> RunPlan:
             raise ConfigError(
                 f"inputs.landsat_inventory and inputs.modis_inventory both list id(s) {dups[:5]}"
             )
-        _check_inventory_paths(table)
         for key in ("samples",):
             if inputs.get(key):
                 _check_exists(inputs[key], f"inputs.{key}")

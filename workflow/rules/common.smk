@@ -38,25 +38,21 @@ def per_tile(pattern):
 
 # --- ingest -------------------------------------------------------------------
 
-INGEST_STACKS = [
-    "landsat_blue",
-    "landsat_red",
-    "landsat_nir",
-    "landsat_thermal",
-    "landsat_qa_pixel",
-    "landsat_qa_radsat",
-    "landsat_ndvi",
-    "modis_ndvi",
-]
+from agrifactory.ingest.rules import ingest_outputs
 
 
 def ingest_targets():
-    return per_tile(f"{tile_dir('ingest')}/inventory.csv")
+    return per_tile(ingest_outputs(tile_dir("ingest"))["inventory"])
 
 
-def scene_records(wildcards, sensor):
-    """Inventory rows of one tile-year as plain records (rule params)."""
-    return PLAN.scene_records(wildcards.tile, int(wildcards.year), sensor)
+def scene_params(wildcards, sensor):
+    """A tile-year's inventory rows as plain records, with each file's size and mtime (rule params).
+
+    The stats are looked up when Snakemake first asks for the tile-year's params, so a
+    changed or deleted scene file changes the params of exactly the tiles that read it
+    (rerun-triggers include params); none in the demo (agrifactory.plan.RunPlan.scene_params).
+    """
+    return PLAN.scene_params(wildcards.tile, int(wildcards.year), sensor)
 
 
 def ingest_inventories():
@@ -64,9 +60,10 @@ def ingest_inventories():
 
     Listing every band file of every scene (about 1,400 per 120 km tile-year) made
     the all-China DAG take minutes to build (docs/scaling.md). A tile's scenes reach
-    the job as params, so a changed scene list reruns exactly the tiles it touches.
-    Real inventories are ancient(): rescanning does not rerun every tile. The demo's
-    inventory is written after its scenes, so new demo scenes do rerun the ingest.
+    the job as params, with each file's size and mtime, so a changed scene list or
+    scene file reruns exactly the tiles it touches. Real inventories are ancient():
+    rescanning does not rerun every tile. The demo's inventory is written after its
+    scenes, so new demo scenes do rerun the ingest.
     """
     if DEMO:
         return {

@@ -5,8 +5,7 @@ rule ingest:
     input:
         **ingest_inventories(),
     output:
-        **{name: f"{tile_dir('ingest')}/{name}.tif" for name in INGEST_STACKS},
-        inventory=f"{tile_dir('ingest')}/inventory.csv",
+        **ingest_outputs(tile_dir("ingest")),
     log:
         f"{LOGS}/ingest/{{tile}}_{{year}}.log",
     benchmark:
@@ -20,8 +19,8 @@ rule ingest:
         mem_mb=mem_mb(250, per_mpx=80),
         runtime=runtime_min(5, per_scene_mpx=0.03),
     params:
-        landsat=lambda w: scene_records(w, "landsat"),
-        modis=lambda w: scene_records(w, "modis"),
+        landsat=lambda w: scene_params(w, "landsat"),
+        modis=lambda w: scene_params(w, "modis"),
         tile_km=config["grid"]["tile_km"],
         ingest=config["ingest"],
     script:

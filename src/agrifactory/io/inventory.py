@@ -11,6 +11,11 @@ directory or file, relative paths are relative to the working directory),
 ``bands`` (Landsat: the band files present, as suffixes joined by ``;``, e.g.
 ``SR_B2;SR_B4;SR_B5;ST_B10;QA_PIXEL;QA_RADSAT``; empty for MODIS) and
 ``footprint`` (WKT polygon in EPSG:4326).
+
+The scanner opens every band file of a scene (headers only), so a truncated or
+unreadable file is named when the inventory is made, not when a tile job reads it.
+Reading an inventory checks each row's date against its sensor's mission
+(:mod:`agrifactory.io.missions`).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from rasterio.warp import transform_geom
 
 from agrifactory.errors import InputError
 from agrifactory.grid import ALBERS, Tile
-from agrifactory.io import landsat, modis
+from agrifactory.io import landsat, missions, modis
 from agrifactory.io.files import atomic_path
 from agrifactory.io.raster import open_raster
 
@@ -60,8 +65,37 @@ def raster_footprint(path: str | Path) -> str:
     return shapely.to_wkt(shapely.geometry.shape(geom), rounding_precision=FOOTPRINT_DECIMALS)
 
 
+def raster_header(path: str | Path) -> dict[str, object]:
+    """Open a raster's header (CRS, bounds, tags); an unreadable file is an :class:`InputError`."""
+    with open_raster(path) as src:
+        return {"crs": src.crs, "bounds": src.bounds, "tags": src.tags(), "dtype": src.dtypes[0]}
+
+
+def _landsat_row(text: str, folder: Path, bands: list[str]) -> tuple[str, ...]:
+    """One inventory row of a scene, after opening the header of every band file."""
+    pid = landsat.parse_product_id(text, source=folder)
+    sr = [b for b in bands if b.startswith("SR_")]
+    if not sr:
+        raise InputError(folder, f"scene {text} has no surface-reflectance (SR_B*) file")
+    for band in bands:
+        raster_header(landsat.band_path(folder, pid, band))
+    footprint = raster_footprint(landsat.band_path(folder, pid, sr[0]))
+    return (
+        "landsat",
+        text,
+        pid.acquired.isoformat(),
+        str(folder),
+        ";".join(sorted(bands)),
+        footprint,
+    )
+
+
 def scan_landsat(root: str | Path) -> pd.DataFrame:
-    """Find Collection 2 Level-2 scenes under ``root`` (band files named ``<product id>_<band>.TIF``)."""
+    """Find Collection 2 Level-2 scenes under ``root`` (band files named ``<product id>_<band>.TIF``).
+
+    Every band file's header is read: a truncated or unreadable one is an
+    :class:`InputError` naming the file.
+    """
     root = Path(root)
     if not root.is_dir():
         raise InputError(
@@ -72,36 +106,37 @@ def scan_landsat(root: str | Path) -> pd.DataFrame:
         m = _LANDSAT_FILE.match(f.name)
         if m:
             scenes[(m["pid"], f.parent)].append(m["band"])
-    rows = []
-    for (text, folder), bands in sorted(scenes.items()):
-        pid = landsat.parse_product_id(text, source=folder)
-        sr = [b for b in bands if b.startswith("SR_")]
-        if not sr:
-            raise InputError(folder, f"scene {text} has no surface-reflectance (SR_B*) file")
-        footprint = raster_footprint(landsat.band_path(folder, pid, sr[0]))
-        rows.append(
-            (
-                "landsat",
-                text,
-                pid.acquired.isoformat(),
-                str(folder),
-                ";".join(sorted(bands)),
-                footprint,
-            )
-        )
+    rows = [_landsat_row(text, folder, bands) for (text, folder), bands in sorted(scenes.items())]
     log.info("found %d Landsat scenes under %s", len(rows), root)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def scan_modis(root: str | Path) -> pd.DataFrame:
-    """Find MODIS NDVI composites (``*.AYYYYDDD.*.tif``) under ``root``."""
+    """Find MODIS NDVI composites (``*.AYYYYDDD.*.tif``) under ``root``.
+
+    Composites without a ``scale_factor`` tag are counted in a warning: the ingest
+    scales them by :data:`agrifactory.io.modis.NDVI_SCALE` and says so in its log.
+    """
     root = Path(root)
     if not root.is_dir():
         raise InputError(root, "MODIS directory not found", "check inputs.modis_dir in the config")
-    rows = []
+    rows, untagged = [], []
     for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in (".tif", ".tiff")):
         start = modis.date_from_name(path)
+        if modis.SCALE_TAG not in raster_header(path)["tags"]:
+            untagged.append(path.name)
         rows.append(("modis", path.stem, start.isoformat(), str(path), "", raster_footprint(path)))
+    if untagged:
+        log.warning(
+            "%d of %d MODIS composites have no %r tag (e.g. %s): the ingest scales them by "
+            "the default %g; tag them (gdal_edit.py -mo %s=...) if that is wrong",
+            len(untagged),
+            len(rows),
+            modis.SCALE_TAG,
+            untagged[0],
+            modis.NDVI_SCALE,
+            modis.SCALE_TAG,
+        )
     log.info("found %d MODIS composites under %s", len(rows), root)
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -151,8 +186,46 @@ def validate_inventory(table: pd.DataFrame, source: str | Path) -> pd.DataFrame:
         raise InputError(source, f"a footprint is not valid WKT ({exc})") from None
     out = table.copy()
     out["date"] = dates.dt.date
+    check_missions(out, source)
     out["geometry"] = geoms
     return out.reset_index(drop=True)
+
+
+def _mission_of(sensor: str, scene_id: str) -> missions.Mission | None:
+    if sensor == "landsat":
+        return missions.landsat_mission(scene_id)
+    return missions.modis_mission(scene_id)
+
+
+def check_missions(table: pd.DataFrame, source: str | Path) -> None:
+    """Every row's date lies within its sensor's mission (:mod:`agrifactory.io.missions`).
+
+    The mission is looked up once per sensor code (``LC08``, ``MOD``...), so an
+    all-China inventory is checked in a fraction of a second.
+    """
+    sensors = table["sensor"].to_numpy(str)
+    codes = np.where(sensors == "landsat", table["id"].str[:4], table["id"].str[:3])
+    dates = np.asarray(table["date"], dtype=object)
+    for sensor, code in sorted(set(zip(sensors, codes, strict=True))):
+        rows = np.flatnonzero((sensors == sensor) & (codes == code))
+        scene_id = table["id"].iloc[rows[0]]
+        mission = _mission_of(sensor, scene_id)
+        if mission is None:
+            raise InputError(
+                source,
+                f"row {rows[0] + 2}: {scene_id!r} names no Landsat mission (sensor code "
+                f"{code!r}; known: {', '.join(m.name for m in missions.LANDSAT.values())})",
+                "expected a Collection 2 product id such as LC08_L2SP_124031_20210105_20210115_02_T1",
+            )
+        outside = [i for i in rows if not mission.covers(dates[i])]
+        if outside:
+            i = outside[0]
+            raise InputError(
+                source,
+                f"row {i + 2}: {table['id'].iloc[i]} is dated {dates[i]}, outside the "
+                f"{mission.name} mission ({mission.span()}); {len(outside)} row(s) in all",
+                "fix the dates or remove the rows (rescan with 'agrifactory inventory')",
+            )
 
 
 def albers_footprints(table: pd.DataFrame, max_segment_deg: float = 0.05) -> np.ndarray:

@@ -79,7 +79,7 @@ class ProductId:
     @property
     def family(self) -> str:
         """``'oli'`` for Landsat 8/9, ``'tm'`` for Landsat 4-7 (TM and ETM+ share band numbers)."""
-        return "oli" if self.sensor in ("LC08", "LC09", "LO08", "LO09") else "tm"
+        return sensor_family(self.sensor)
 
     def band_suffix(self, name: str) -> str:
         """File suffix (``SR_B4``) of a spectral band name (``red``) for this sensor."""
@@ -89,6 +89,11 @@ class ProductId:
             raise KeyError(
                 f"unknown Landsat band name {name!r}; known: {sorted(_BANDS['oli'])}"
             ) from None
+
+
+def sensor_family(sensor: str) -> str:
+    """The band family of a sensor code (``LC08`` -> ``'oli'``, ``LE07`` -> ``'tm'``)."""
+    return "oli" if sensor in ("LC08", "LC09", "LO08", "LO09") else "tm"
 
 
 def parse_product_id(text: str, source: str | Path | None = None) -> ProductId:

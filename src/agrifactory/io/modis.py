@@ -3,7 +3,10 @@
 An 8-day composite starts on day of year 1, 9, 17, ..., 361 of every year (the
 last one of a year is 5 or 6 days long) and is named by its start date in the
 MODIS form ``AYYYYDDD``. NDVI is stored as int16 x 10000 with fill -3000 unless
-the file says otherwise (its nodata and a ``scale_factor`` tag).
+the file says otherwise (its nodata and a ``scale_factor`` tag). A file without
+the tag is scaled by :data:`NDVI_SCALE`, the documented default
+(docs/data-formats.md), and the ingest logs a WARNING naming it and records it in
+the tile's QA table.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ import numpy as np
 
 from agrifactory.errors import InputError
 
+#: Scale of NDVI digital numbers where a file has no :data:`SCALE_TAG` (NDVI x 10000).
 NDVI_SCALE = 1e-4
+#: The GeoTIFF metadata tag that gives a composite's scale (NDVI = DN x scale).
+SCALE_TAG = "scale_factor"
 NDVI_FILL = -3000
 COMPOSITE_DAYS = 8
 
@@ -67,6 +73,15 @@ def date_from_name(path: str | Path) -> dt.date:
     if not 1 <= doy <= 366:
         raise InputError(path, f"day of year {doy} in the file name is not 1..366")
     return dt.date(year, 1, 1) + dt.timedelta(days=doy - 1)
+
+
+def tagged_scale(tags: dict[str, str]) -> float | None:
+    """The scale a file's tags give (:data:`SCALE_TAG`), or None where it has none.
+
+    Raises ValueError when the tag is not a number.
+    """
+    value = tags.get(SCALE_TAG)
+    return None if value is None else float(value)
 
 
 def scale_ndvi(dn: np.ndarray, *, nodata: float | None, scale: float = NDVI_SCALE) -> np.ndarray:

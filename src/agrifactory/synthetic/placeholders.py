@@ -4,7 +4,8 @@
 composites, and every file a job lists as input must exist. This module lays a
 regular lattice of Landsat-sized footprints (185 x 180 km, a new path every
 150 km and a new row every 160 km, like WRS-2) and MODIS-sized footprints
-(1000 km) over the tiles and dates them like the real missions. Every Landsat
+(1000 km) over the tiles and dates them like the real missions (each within its
+mission: :mod:`agrifactory.io.missions`). Every Landsat
 scene lives in one shared folder (as scanned archives may), and every MODIS
 composite is an empty file: the run plan checks that each listed path exists,
 and nothing more is needed to build the DAG. Nothing here is data; never point
@@ -24,10 +25,12 @@ import shapely
 from pyproj import Transformer
 
 from agrifactory.grid import ALBERS, Tile
-from agrifactory.io import inventory, modis
+from agrifactory.io import inventory, missions, modis
 
 #: Band files a placeholder Landsat 8/9 scene claims to have (what the ingest reads).
 SCENE_BANDS = ("SR_B2", "SR_B4", "SR_B5", "ST_B10", "QA_PIXEL", "QA_RADSAT")
+#: The same for a Landsat 7 scene (ETM+ band numbers).
+ETM_SCENE_BANDS = ("SR_B1", "SR_B3", "SR_B4", "ST_B6", "QA_PIXEL", "QA_RADSAT")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,19 @@ def _wkt_lonlat(boxes: Sequence[shapely.Polygon]) -> list[str]:
     return shapely.to_wkt(geoms, rounding_precision=inventory.FOOTPRINT_DECIMALS).tolist()
 
 
+def _satellite(sat: int, date: dt.date) -> tuple[str, str]:
+    """Sensor code and band files of satellite ``sat`` (0: Landsat 8, 1: Landsat 9) on ``date``.
+
+    Before Landsat 9's mission the second satellite is Landsat 7 (ETM+ band names),
+    as in the real archive, so every date lies within its mission.
+    """
+    if sat == 0:
+        return "LC08", ";".join(SCENE_BANDS)
+    if missions.LANDSAT["09"].covers(date):
+        return "LC09", ";".join(SCENE_BANDS)
+    return "LE07", ";".join(ETM_SCENE_BANDS)
+
+
 def _touch(paths: Sequence[Path]) -> None:
     for p in paths:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +111,7 @@ def placeholder_inventories(
         An empty scratch folder (never inside the repository).
     satellites
         Landsat satellites in orbit: each path is seen every 16 days per satellite
-        (2: Landsat 8 and 9, 8 days apart).
+        (2: Landsat 8 and 9, 8 days apart; Landsat 7 before Landsat 9 took data).
 
     Returns
     -------
@@ -113,12 +129,9 @@ def placeholder_inventories(
         for sat in range(satellites):
             first = start + dt.timedelta(days=(7 * i + 8 * sat) % 16)
             for date in pd.date_range(first, end, freq="16D").date:
-                pid = (
-                    f"LC0{8 + sat}_L2SP_{path_no:03d}{row_no:03d}_{date:%Y%m%d}_{date:%Y%m%d}_02_T1"
-                )
-                rows.append(
-                    ("landsat", pid, date.isoformat(), str(folder), ";".join(SCENE_BANDS), wkt)
-                )
+                code, bands = _satellite(sat, date)
+                pid = f"{code}_L2SP_{path_no:03d}{row_no:03d}_{date:%Y%m%d}_{date:%Y%m%d}_02_T1"
+                rows.append(("landsat", pid, date.isoformat(), str(folder), bands, wkt))
     landsat_csv = root / "landsat_inventory.csv"
     inventory.write_inventory(pd.DataFrame(rows, columns=inventory.COLUMNS), landsat_csv)
 

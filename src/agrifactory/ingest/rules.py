@@ -1,0 +1,86 @@
+"""The ingest stage's contract: its settings, its output names and its rule's run function.
+
+``workflow/rules/ingest.smk`` names its outputs with :func:`ingest_outputs`, the
+Snakefile builds :class:`IngestSettings` from the config section ``ingest`` when
+the workflow is parsed, and ``scripts/ingest.py`` calls :func:`ingest`. The work
+itself is in :mod:`agrifactory.ingest.tile` (imported when the rule runs, so the
+workflow's parse stays light).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import Field
+
+from agrifactory.settings import Settings
+
+MaskFlag = Literal["fill", "cloud", "shadow", "snow", "saturated"]
+#: QA flags that can mask Landsat NDVI (all of them by default).
+MASK_FLAGS: tuple[str, ...] = get_args(MaskFlag)
+
+#: Float stacks of Landsat (spectral name -> units) and the QA stacks (uint16).
+LANDSAT_FLOAT = {"blue": "reflectance", "red": "reflectance", "nir": "reflectance", "thermal": "K"}
+LANDSAT_QA = ("QA_PIXEL", "QA_RADSAT")
+#: Every band the ingest reads from a Landsat scene (when the scene has it).
+LANDSAT_BANDS = (*LANDSAT_FLOAT, *LANDSAT_QA)
+
+#: The date stacks of a tile-year (output name = file stem, ``.tif``).
+INGEST_STACKS = (
+    *(f"landsat_{name}" for name in LANDSAT_FLOAT),
+    *(f"landsat_{name.lower()}" for name in LANDSAT_QA),
+    "landsat_ndvi",
+    "modis_ndvi",
+)
+#: The tables of a tile-year: one row per date and sensor, and the QA records of its scenes.
+INGEST_TABLES = {"inventory": "inventory.csv", "qa": "qa.csv"}
+#: Every output of rule ``ingest``: name -> file name in the tile-year's ``ingest`` folder.
+OUTPUTS: dict[str, str] = {**{n: f"{n}.tif" for n in INGEST_STACKS}, **INGEST_TABLES}
+
+
+def ingest_outputs(folder: str) -> dict[str, str]:
+    """Path of every output of rule ``ingest`` in ``folder`` (e.g. ``results/tiles/{tile}/{year}/ingest``)."""
+    return {name: f"{folder}/{file}" for name, file in OUTPUTS.items()}
+
+
+class IngestSettings(Settings):
+    """Warping of scenes onto the tile grid."""
+
+    margin_days: Annotated[int, Field(ge=0)] = 40
+    """Scenes this many days before and after the year are ingested too, so the year's
+    first and last dates have bracketing pairs."""
+
+    mask: tuple[MaskFlag, ...] = MASK_FLAGS
+    """QA flags that mask Landsat NDVI."""
+
+    resampling: Literal["nearest", "bilinear", "cubic"] = "bilinear"
+    """Resampling of Landsat reflectance (QA bands and MODIS always use nearest)."""
+
+    bad_scene: Literal["fail", "skip"] = "fail"
+    """What an unreadable scene or composite (missing or truncated file) does to its
+    tile's ingest: 'fail' stops the job with an error naming the file; 'skip' records
+    it in the tile's QA table (ingest/qa.csv) and ingests the tile without it."""
+
+
+def ingest(job: Any) -> None:
+    """Rule ``ingest``: one tile-year's scenes warped onto its grid (``job``: the Snakemake job).
+
+    ``job.params`` holds the config section ``ingest``, ``tile_km`` and the
+    tile-year's scene records (``landsat``, ``modis``); the outputs are named as in
+    :data:`OUTPUTS`.
+    """
+    from agrifactory.grid import Tile
+    from agrifactory.ingest.tile import ingest_tile
+    from agrifactory.io.inventory import from_records
+    from agrifactory.logs import setup_logging
+
+    setup_logging(job.log[0])
+    settings = IngestSettings.build(job.params.ingest, "ingest")
+    ingest_tile(
+        Tile.from_id(job.wildcards.tile, job.params.tile_km),
+        int(job.wildcards.year),
+        from_records(job.params.landsat),
+        from_records(job.params.modis),
+        dict(job.output.items()),
+        settings,
+    )

@@ -1,0 +1,188 @@
+"""Reading one date: Landsat scenes or MODIS composites warped onto a tile grid, masked, as NDVI.
+
+Scenes of the same date (neighbouring rows of one path) are mosaicked: the first
+file with data wins each pixel. Every file a tile's inventory lists for it is
+expected to add valid pixels; one that adds none is recorded in the tile's QA
+table with the reason (:func:`agrifactory.ingest.qa.why_empty`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from rasterio.enums import Resampling
+
+from agrifactory.errors import InputError
+from agrifactory.grid import PixelGrid
+from agrifactory.ingest.qa import NO_SCALE_TAG, NO_VALID_PIXELS, QaLog, why_empty
+from agrifactory.ingest.rules import LANDSAT_BANDS, LANDSAT_FLOAT, IngestSettings
+from agrifactory.io import landsat as l8
+from agrifactory.io import modis
+from agrifactory.io.inventory import landsat_files
+from agrifactory.io.raster import open_raster, warp_to_grid
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Scene:
+    """One date of Landsat on the tile grid."""
+
+    date: dt.date
+    ids: list[str]
+    bands: dict[str, np.ndarray] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+
+
+def warp_mosaic(
+    paths: Sequence[str], grid: PixelGrid, resampling: Resampling, dtype: type, nodata: float
+) -> tuple[np.ndarray, dict[str, str]]:
+    """Warp files of one date onto the grid; the first file with data wins each pixel.
+
+    Returns the mosaic and, for each file that gave no pixel with data (> 0), why.
+    """
+    out = np.full(grid.shape, nodata, dtype=dtype)
+    empty_files = {}
+    for path in paths:
+        with open_raster(path) as src:
+            part = warp_to_grid(src, 1, grid, resampling=resampling, dtype=dtype, dst_nodata=nodata)
+            if not np.any(np.isfinite(part) & (part > 0)):
+                empty_files[path] = why_empty(src, grid)
+        empty = np.isnan(out) if np.isnan(nodata) else out == nodata
+        out[empty] = part[empty]
+    return out, empty_files
+
+
+def _band_files(rows: pd.DataFrame) -> list[dict[str, str]]:
+    """The files of the bands the ingest reads, per scene; red and NIR are required."""
+    files = [landsat_files(r, LANDSAT_BANDS) for _, r in rows.iterrows()]
+    for name in ("red", "nir"):
+        for f, (_, row) in zip(files, rows.iterrows(), strict=True):
+            if name not in f:
+                raise InputError(
+                    row["path"],
+                    f"scene {row['id']} has no {name} band file",
+                    "re-download the scene",
+                )
+    return files
+
+
+def read_landsat_date(
+    rows: pd.DataFrame, grid: PixelGrid, settings: IngestSettings, qa: QaLog
+) -> Scene:
+    """Warp every band of the scenes of one date; a scene that adds no valid red pixel is a QA record."""
+    scene = Scene(date=rows["date"].iloc[0], ids=list(rows["id"]))
+    files = _band_files(rows)
+    resampling = Resampling[settings.resampling]
+    for name in LANDSAT_FLOAT:
+        paths = [f[name] for f in files if name in f]
+        if not paths:
+            scene.missing.add(name)
+            scene.bands[name] = np.full(grid.shape, np.nan, np.float32)
+            continue
+        dn, empty_files = warp_mosaic(paths, grid, resampling, np.float32, np.nan)
+        if name == "red":
+            for (_, row), f in zip(rows.iterrows(), files, strict=True):
+                if f["red"] in empty_files:
+                    qa.add(
+                        "landsat",
+                        row["id"],
+                        scene.date,
+                        f["red"],
+                        NO_VALID_PIXELS,
+                        empty_files[f["red"]],
+                    )
+        valid_dn = np.isfinite(dn) & (dn >= 1)
+        dn[~valid_dn] = 0
+        scene.bands[name] = l8.temperature(dn) if name == "thermal" else l8.reflectance(dn)
+    for name, fill in (("QA_PIXEL", 1), ("QA_RADSAT", 0)):
+        paths = [f[name] for f in files if name in f]
+        if not paths:
+            scene.missing.add(name)
+            scene.bands[name] = np.zeros(grid.shape, np.uint16)
+            continue
+        warped, _ = warp_mosaic(paths, grid, Resampling.nearest, np.float32, np.nan)
+        scene.bands[name] = np.where(np.isfinite(warped), warped, fill).astype(np.uint16)
+    if scene.missing:
+        log.warning(
+            "%s (%s): no %s file; recorded in the inventory",
+            scene.date,
+            ",".join(scene.ids),
+            sorted(scene.missing),
+        )
+    return scene
+
+
+def empty_scene(date: dt.date, ids: list[str], grid: PixelGrid) -> Scene:
+    """A date whose every scene was skipped: no data (NaN bands, QA fill), every band missing."""
+    bands = {name: np.full(grid.shape, np.nan, np.float32) for name in LANDSAT_FLOAT}
+    bands["QA_PIXEL"] = np.ones(grid.shape, np.uint16)
+    bands["QA_RADSAT"] = np.zeros(grid.shape, np.uint16)
+    return Scene(date=date, ids=ids, bands=bands, missing=set(LANDSAT_BANDS))
+
+
+def landsat_masks(scene: Scene, sensor_family: str) -> dict[str, np.ndarray]:
+    """Boolean masks of one warped date: each QA flag, plus invalid reflectance."""
+    red, nir = scene.bands["red"], scene.bands["nir"]
+    invalid = ~(np.isfinite(red) & np.isfinite(nir))
+    if "QA_PIXEL" in scene.missing:
+        qa = {k: np.zeros(red.shape, bool) for k in ("fill", "cloud", "shadow", "snow")}
+    else:
+        qa = l8.decode_qa_pixel(scene.bands["QA_PIXEL"])
+    bands = [l8.band_number(l8.band_suffix(sensor_family, n)) for n in ("red", "nir")]
+    sat = l8.saturated(scene.bands["QA_RADSAT"], bands)
+    return {
+        "fill": qa["fill"] | invalid,
+        "cloud": qa["cloud"],
+        "shadow": qa["shadow"],
+        "snow": qa["snow"],
+        "saturated": sat,
+    }
+
+
+def masked_ndvi(
+    red: np.ndarray, nir: np.ndarray, masks: Mapping[str, np.ndarray], flags: Sequence[str]
+) -> np.ndarray:
+    """NDVI = (NIR - red) / (NIR + red), NaN where any of ``flags`` is set or NDVI is not in [-1, 1]."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ndvi = (nir - red) / (nir + red)
+    bad = ~np.isfinite(ndvi) | (ndvi < -1.0) | (ndvi > 1.0)
+    for flag in flags:
+        bad |= masks[flag]
+    return np.where(bad, np.nan, ndvi).astype(np.float32)
+
+
+def read_modis_composite(row: pd.Series, grid: PixelGrid, qa: QaLog) -> np.ndarray:
+    """One MODIS composite as NDVI on the tile grid (nearest: its cells stay blocky, as ESTARFM expects).
+
+    A file without a scale tag is scaled by the documented default and recorded;
+    one that adds no valid pixel is recorded with the reason.
+    """
+    path = row["path"]
+    with open_raster(path) as src:
+        dn = warp_to_grid(src, 1, grid, resampling=Resampling.nearest)
+        try:
+            scale = modis.tagged_scale(src.tags())
+        except ValueError:
+            raise InputError(
+                path, f"tag {modis.SCALE_TAG}={src.tags()[modis.SCALE_TAG]!r} is not a number"
+            ) from None
+        if scale is None:
+            scale = modis.NDVI_SCALE
+            qa.add(
+                "modis",
+                row["id"],
+                row["date"],
+                path,
+                NO_SCALE_TAG,
+                f"scaled by the default {scale:g}",
+            )
+        part = modis.scale_ndvi(dn, nodata=src.nodata, scale=scale)
+        if not np.isfinite(part).any():
+            qa.add("modis", row["id"], row["date"], path, NO_VALID_PIXELS, why_empty(src, grid))
+    return part
