@@ -22,6 +22,9 @@ from agrifactory.io.vector import write_gpkg
 
 log = logging.getLogger(__name__)
 
+#: GeoPackage layer of the proposals.
+PROPOSALS_LAYER = "proposals"
+
 
 def uncertainty(proba: np.ndarray, method: str = "margin") -> np.ndarray:
     """Uncertainty of each row of class probabilities, on 0..1 (1: most uncertain).
@@ -83,8 +86,7 @@ def propose_samples(
     return np.asarray(picks, dtype=np.int64)
 
 
-def write_proposals(
-    path: str | Path,
+def proposals_frame(
     xy: np.ndarray,
     picks: np.ndarray,
     proba: np.ndarray,
@@ -94,9 +96,8 @@ def write_proposals(
     ids: Sequence[Any] | None = None,
     class_names: dict[int, str] | None = None,
     method: str = "margin",
-    layer: str = "proposals",
-) -> Path:
-    """Write proposed samples as a GeoPackage of points for a person to label.
+) -> gpd.GeoDataFrame:
+    """Proposed samples as points for a person to label.
 
     Columns: ``rank``, ``pool_id``, ``uncertainty``, ``predicted`` (code),
     ``predicted_name``, ``p_max``, and an empty ``label`` to fill in.
@@ -106,7 +107,7 @@ def write_proposals(
     p = np.asarray(proba)[picks]
     best = np.argmax(p, axis=1)
     codes = np.asarray(classes)[best]
-    frame = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {
             "rank": np.arange(1, len(picks) + 1),
             "pool_id": np.asarray(ids)[picks] if ids is not None else picks,
@@ -118,6 +119,25 @@ def write_proposals(
         },
         geometry=points(xy[picks]),
         crs=crs,
+    )
+
+
+def write_proposals(
+    path: str | Path,
+    xy: np.ndarray,
+    picks: np.ndarray,
+    proba: np.ndarray,
+    classes: Sequence[int],
+    *,
+    crs: Any,
+    ids: Sequence[Any] | None = None,
+    class_names: dict[int, str] | None = None,
+    method: str = "margin",
+    layer: str = PROPOSALS_LAYER,
+) -> Path:
+    """Write :func:`proposals_frame` as a GeoPackage layer (``proposals``)."""
+    frame = proposals_frame(
+        xy, picks, proba, classes, crs=crs, ids=ids, class_names=class_names, method=method
     )
     return write_gpkg(frame, path, layer)
 
