@@ -54,6 +54,48 @@ def test_the_descriptions_are_the_hand_schemas():
     assert "excluded.csv" in ClassifySettings.model_fields["strict_labels"].description
 
 
+BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _constraints(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """Bounds and allowed values of a schema node, over its anyOf / oneOf branches."""
+    if "$ref" in node:
+        node = defs[node["$ref"].rsplit("/", 1)[1]]
+    out: dict[str, Any] = {k: node[k] for k in BOUNDS if k in node}
+    values = list(node.get("enum", [])) + ([node["const"]] if "const" in node else [])
+    for branch in node.get("anyOf", []) + node.get("oneOf", []):
+        sub = _constraints(branch, defs)
+        values += sub.pop("values", [])
+        out.update(sub)
+    if values:
+        out["values"] = sorted(values, key=str)
+    return out
+
+
+def _ranges(hand: dict[str, Any], generated: dict[str, Any], defs: dict, path: str) -> list:
+    rows = []
+    for key, node in hand["properties"].items():
+        gen = generated["properties"][key]
+        target = defs[gen["$ref"].rsplit("/", 1)[1]] if "$ref" in gen else gen
+        if "properties" in node and "properties" in target:
+            rows += _ranges(node, target, defs, f"{path}.{key}")
+        else:
+            want = _constraints(node, {})
+            if "values" in want and None in want["values"]:
+                want["values"].remove(None)  # null is a type here, not a value
+            got = _constraints(gen, defs)
+            rows.append((f"{path}.{key}", want, got))
+    return rows
+
+
+def test_the_ranges_and_allowed_values_are_the_hand_schemas():
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    generated = ClassifySettings.model_json_schema()
+    rows = _ranges(schema["properties"]["classify"], generated, generated["$defs"], "classify")
+    assert any(want for _, want, _ in rows)
+    assert [r for r in rows if r[1] != r[2]] == []
+
+
 def test_an_empty_section_builds_every_default():
     built = section()
     assert built == ClassifySettings()
