@@ -176,6 +176,9 @@ def test_unknown_labels_are_a_warning_with_their_counts(stage, tmp_path, caplog)
             products=rules.PRODUCTS,
             year=YEAR,
             min_count=3,
+            split_column=DEFAULTS["samples"]["split_column"],
+            validation_fraction=DEFAULTS["samples"]["validation_fraction"],
+            seed=0,
         )
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     unknown = [m for m in warned if "not in its legend" in m]

@@ -89,12 +89,12 @@ def training_table(
     regions: Mapping[str, str],
     products: Sequence[str],
     year: int,
-    min_count: int = 5,
+    min_count: int,
     strict_labels: bool = False,
     source: str | Path = "samples",
-    split_column: str | None = "split",
-    validation_fraction: float = 0.3,
-    seed: int = 0,
+    split_column: str | None,
+    validation_fraction: float,
+    seed: int,
 ) -> TrainingSet:
     """Gather the input stack at the labelled points of all tiles, with each row's split.
 
@@ -281,7 +281,7 @@ def fit_product(
     seed: int = 0,
     split_column: str | None = "split",
     validation_fraction: float = 0.3,
-    min_count: int = 5,
+    min_count: int,
     reselect_below: float | None = None,
     threads: int = 1,
     separability: bool = False,

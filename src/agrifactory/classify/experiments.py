@@ -104,11 +104,11 @@ def propose(
     labelled: np.ndarray,
     product: str,
     *,
-    k: int = 50,
-    method: str = "margin",
-    min_distance: float = 300.0,
-    pool_per_tile: int = 2000,
-    seed: int = 0,
+    k: int,
+    method: str,
+    min_distance: float,
+    pool_per_tile: int,
+    seed: int,
 ) -> gpd.GeoDataFrame:
     """The next ``k`` samples to label, away from the ``labelled (n, 2)`` points."""
     xy, proba, classes, ids = probability_pool(proba_paths, pool_per_tile, seed)
@@ -182,15 +182,15 @@ def simulate(
     features: Sequence[str] | None = None,
     year: int,
     tile_km: int,
-    pool_per_tile: int = 1000,
-    initial: int = 30,
-    batch: int = 20,
-    rounds: int = 10,
-    method: str = "margin",
-    min_distance: float = 300.0,
+    pool_per_tile: int,
+    initial: int,
+    batch: int,
+    rounds: int,
+    method: str,
+    min_distance: float,
     seed: int = 0,
     threads: int = 1,
-    interior: bool = True,
+    interior: bool,
 ) -> pd.DataFrame:
     """Active learning against random sampling with an oracle raster, scored on the
     training ``table``'s held-out validation samples: the learning curves."""

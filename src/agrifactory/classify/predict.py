@@ -156,7 +156,7 @@ def classify_stack(
     stack: TileStack,
     models: Mapping[str, Classifier],
     *,
-    block_rows: int = 512,
+    block_rows: int,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Classify a tile's stack block by block with the three products' models.
 

@@ -11,14 +11,15 @@ import pandas as pd
 
 from agrifactory.classify.accuracy import accuracy_table
 from agrifactory.classify.models import Classifier, make_model
+from agrifactory.classify.rules import PRODUCTS, ClassifySettings
 from agrifactory.classify.separability import JM_GOOD, JM_RESELECT, reselect_samples
 from agrifactory.classify.training import select_features
 from agrifactory.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
-#: Model kind of each product by default.
-DEFAULT_KIND = {"cropland": "lightgbm", "irrigation": "svm", "croptype": "cnn1d"}
+#: Model kind of each product by default (the ``classify.<product>.kind`` defaults).
+DEFAULT_KIND = {p: getattr(ClassifySettings(), p).kind for p in PRODUCTS}
 
 
 def split_validation(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -512,7 +512,7 @@ def build_training_set(
     label_columns: Mapping[str, Mapping[str, int]],
     *,
     year: int | None = None,
-    min_count: int = 5,
+    min_count: int,
     strict_labels: bool = False,
     source: str | Path = "samples",
     id_column: str = "sample_id",
