@@ -23,10 +23,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from agrifactory.classify.legend import PRODUCTS
 from agrifactory.settings import Settings
-
-#: The classification products (their models, class and probability rasters).
-PRODUCTS: tuple[str, ...] = ("cropland", "irrigation", "croptype")
 
 ModelKind = Literal["lightgbm", "svm", "cnn1d"]
 
