@@ -1,6 +1,7 @@
-"""The classification stage's file-to-file functions on a tiny two-tile world:
-training set, per-region models, tile prediction, stratified design, accuracy,
-active learning and transfer; and the bad inputs they must name."""
+"""The classification stage's rule entries (agrifactory.classify.rules), called with a
+Snakemake-like job on a tiny two-tile world: training set, per-region models, tile
+prediction, stratified design, accuracy, active learning and transfer; and the bad
+inputs they must name."""
 
 from __future__ import annotations
 
@@ -9,24 +10,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+from _classify_job import DEFAULTS, job
 from _classify_world import TILE_KM, TILES, YEAR, write_truth, write_world
 
 from agrifactory import legend
 from agrifactory.aggregate.accuracy import read_accuracy
-from agrifactory.classify.assess import assess_product
-from agrifactory.classify.design import allocate, design_for_product, label_from_raster
-from agrifactory.classify.experiments import (
-    propose_from_tiles,
-    simulate_from_tiles,
-    transfer_from_table,
-)
-from agrifactory.classify.fanin import random_split, train_product, write_training_set
+from agrifactory.classify import rules
+from agrifactory.classify.dataset import random_split
+from agrifactory.classify.design import DESIGN_LAYER, allocate
+from agrifactory.classify.legend import raster_legend
+from agrifactory.classify.models import load_model
 from agrifactory.classify.regions import tile_regions
-from agrifactory.classify.tile import classify_tile, raster_legend
-from agrifactory.errors import DataError, GridError
+from agrifactory.errors import DataError, GridError, InputError
 from agrifactory.io.raster import read_raster, write_raster
 
-LABELS = {"cropland": "cropland", "irrigation": "irrigation", "croptype": "croptype"}
 FAST = {
     "cropland": ("lightgbm", {"num_boost_round": 30}, None),
     "irrigation": ("svm", {}, ["hants_*", "pheno_peak"]),
@@ -34,21 +31,58 @@ FAST = {
 }
 
 
-def _training_set(world, root, samples=None, **kw):
-    regions = tile_regions(TILES, TILE_KM, "west_east")
-    args = dict(
-        tile_km=TILE_KM,
-        regions=regions,
-        label_columns=LABELS,
-        year=YEAR,
-        min_count=3,
-        out_table=root / "training_set.parquet",
-        out_excluded=root / "excluded.csv",
+def _stacks(world) -> dict:
+    inputs = {}
+    for tile in world["features"]:
+        inputs[f"features_{tile}"] = world["features"][tile]
+        inputs[f"smoothed_{tile}"] = world["smoothed"][tile]
+    return inputs
+
+
+def _training_set(world, root, samples=None, *, min_count=3, strict_labels=False):
+    """Run the training_set rule; return its outputs (table, excluded)."""
+    outputs = rules.outputs_in(str(root), rules.TRAINING_SET_OUTPUTS)
+    params = {
+        "tile_km": TILE_KM,
+        "regions": tile_regions(TILES, TILE_KM, "west_east"),
+        "samples": DEFAULTS["samples"],
+        "min_count": min_count,
+        "strict_labels": strict_labels,
+        "seed": 0,
+    }
+    rules.training_set(
+        job(
+            root / "logs/training_set.log",
+            input={"samples": samples or world["samples"], **_stacks(world)},
+            output=outputs,
+            params=params,
+            wildcards={"year": YEAR},
+        )
     )
-    args.update(kw)
-    return write_training_set(
-        samples or world["samples"], world["features"], world["smoothed"], **args
+    return outputs
+
+
+def _model(product, kind, params, features, **extra):
+    return {**DEFAULTS[product], "kind": kind, "params": params, "features": features, **extra}
+
+
+def _train(table, product, region, out, model, *, min_count=3, seed=1, baseline=False):
+    """Run a train_<product> rule; return its outputs."""
+    outputs = rules.outputs_in(str(out), rules.TRAIN_OUTPUTS)
+    if product != "irrigation":
+        del outputs["separability"]
+    if not baseline:
+        del outputs["baseline"]
+    rules.train(
+        job(
+            out / "train.log",
+            input={"table": table},
+            output=outputs,
+            params={"product": product, "model": model, "min_count": min_count, "seed": seed},
+            wildcards={"region": region, "year": YEAR},
+        )
     )
+    return outputs
 
 
 @pytest.fixture(scope="module")
@@ -57,39 +91,31 @@ def stage(tmp_path_factory):
     world = write_world(root)
     _training_set(world, root)
     models = {}
+    baseline = {"kind": "svm", "features": ["ndvi_med_*"], "params": {}}
     for region in ("west", "east"):
         for product, (kind, params, features) in FAST.items():
+            extra = {"baseline": baseline} if product == "croptype" else {}
             out = root / "models" / product / region
-            train_product(
-                root / "training_set.parquet",
-                product,
-                region,
-                kind=kind,
-                params=params,
-                features=features,
-                min_count=3,
-                seed=1,
-                out_model=out / "model",
-                out_validation=out / "validation.csv",
-                out_separability=out / "separability.csv" if product == "irrigation" else None,
-            )
+            model = _model(product, kind, params, features, **extra)
+            table = root / "training_set.parquet"
+            _train(table, product, region, out, model, baseline=product == "croptype")
             models[(product, region)] = out / "model"
     classes = {}
     for tile, region in zip(TILES, ("west", "east"), strict=True):
         folder = root / "results/tiles" / tile / str(YEAR) / "classify"
-        outputs = {}
-        for p in FAST:
-            outputs[p] = folder / f"{p}.tif"
-            outputs[f"{p}_proba"] = folder / f"{p}_proba.tif"
-        classify_tile(
-            world["features"][tile],
-            world["smoothed"][tile],
-            {p: models[(p, region)] for p in FAST},
-            outputs,
-            tile_id=tile,
-            year=YEAR,
-            tile_km=TILE_KM,
-            block_rows=64,
+        outputs = rules.outputs_in(str(folder), rules.CLASSIFY_OUTPUTS)
+        rules.classify(
+            job(
+                folder / "classify.log",
+                input={
+                    "features": world["features"][tile],
+                    "smoothed": world["smoothed"][tile],
+                    **{p: models[(p, region)] for p in FAST},
+                },
+                output=outputs,
+                params={"tile_km": TILE_KM, "block_rows": 64},
+                wildcards={"tile": tile, "year": YEAR},
+            )
         )
         classes[tile] = outputs
     return {"root": root, "world": world, "models": models, "classes": classes}
@@ -114,10 +140,75 @@ def test_a_class_with_one_sample_is_listed_by_name(stage, tmp_path):
     first_crop = samples.index[samples["croptype"] == "wheat"][0]
     samples.loc[first_crop, "croptype"] = "flax"
     samples.to_file(tmp_path / "samples.gpkg", driver="GPKG")
-    ts = _training_set(stage["world"], tmp_path, samples=tmp_path / "samples.gpkg")
-    row = ts.excluded[ts.excluded["label"] == "flax"]
+    out = _training_set(stage["world"], tmp_path, samples=tmp_path / "samples.gpkg")
+    excluded = pd.read_csv(out["excluded"])
+    row = excluded[excluded["label"] == "flax"]
     assert row["sample_id"].tolist() == [samples.loc[first_crop, "sample_id"]]
     assert "class 'flax' has 1 samples < min_count 3" in row["reason"].iloc[0]
+
+
+def _unknown_labels(stage, tmp_path) -> tuple:
+    """The world's samples with crop types 'zzz' (3 samples) and 'qqq' (2) not in the legend."""
+    samples = gpd.read_file(stage["world"]["samples"])
+    crops = samples.index[samples["croptype"].notna()]
+    samples.loc[crops[:3], "croptype"] = "zzz"
+    samples.loc[crops[3:5], "croptype"] = "qqq"
+    path = tmp_path / "samples.gpkg"
+    samples.to_file(path, driver="GPKG")
+    return path, samples.loc[crops[:5], "sample_id"].tolist()
+
+
+def test_unknown_labels_are_a_warning_with_their_counts(stage, tmp_path, caplog):
+    from agrifactory.classify.dataset import read_labelled_samples, training_table
+
+    path, ids = _unknown_labels(stage, tmp_path)
+    world = stage["world"]
+    samples = read_labelled_samples(
+        path, DEFAULTS["samples"]["label_columns"], split_column="split"
+    )
+    with caplog.at_level("WARNING", logger="agrifactory"):
+        ts = training_table(
+            samples,
+            world["features"],
+            world["smoothed"],
+            tile_km=TILE_KM,
+            regions=tile_regions(TILES, TILE_KM, "west_east"),
+            products=rules.PRODUCTS,
+            year=YEAR,
+            min_count=3,
+            split_column=DEFAULTS["samples"]["split_column"],
+            validation_fraction=DEFAULTS["samples"]["validation_fraction"],
+            seed=0,
+        )
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    unknown = [m for m in warned if "not in its legend" in m]
+    assert len(unknown) == 1
+    assert unknown[0].startswith("label column croptype: 5 samples with labels not in its legend")
+    assert unknown[0].endswith("'qqq' (2 samples), 'zzz' (3 samples)")
+    rows = ts.excluded[ts.excluded["label_column"] == "croptype"].set_index("sample_id")
+    assert sorted(rows.index[rows["reason"].str.startswith("unknown label")]) == sorted(ids)
+    # Only the crop type is left out: the samples keep their cropland labels.
+    assert set(ids) <= set(ts.table.loc[ts.table["cropland"].notna(), "sample_id"])
+
+
+def test_unknown_labels_are_named_in_the_rule_log(stage, tmp_path):
+    path, ids = _unknown_labels(stage, tmp_path)
+    out = _training_set(stage["world"], tmp_path, samples=path)
+    log = (tmp_path / "logs/training_set.log").read_text()
+    assert "WARNING" in log and "'qqq' (2 samples), 'zzz' (3 samples)" in log
+    excluded = pd.read_csv(out["excluded"])
+    assert set(ids) <= set(excluded.loc[excluded["label"].isin(["zzz", "qqq"]), "sample_id"])
+
+
+def test_strict_labels_make_unknown_labels_an_error_naming_them_and_the_file(stage, tmp_path):
+    path, _ = _unknown_labels(stage, tmp_path)
+    with pytest.raises(InputError) as info:
+        _training_set(stage["world"], tmp_path, samples=path, strict_labels=True)
+    message = str(info.value)
+    assert message.startswith(f"{path}: labels not in the legend")
+    assert "croptype: 'qqq' (2 samples), 'zzz' (3 samples)" in message
+    assert "classify.strict_labels" in message
+    assert not (tmp_path / "training_set.parquet").exists()
 
 
 def test_label_typos_stop_the_run_with_the_closest_label(stage, tmp_path):
@@ -174,27 +265,21 @@ def test_one_training_sample_with_min_count_1_is_an_error_naming_the_class(stage
     ]
     table.loc[west_train[0], "croptype"] = 7  # a single flax sample
     table.to_parquet(tmp_path / "table.parquet")
+    model = _model("croptype", "lightgbm", {"num_boost_round": 5}, None)
     with pytest.raises(DataError, match=r"class 7 \(flax\) has only one training sample"):
-        train_product(
-            tmp_path / "table.parquet",
-            "croptype",
-            "west",
-            kind="lightgbm",
-            params={"num_boost_round": 5},
-            min_count=1,
-            out_model=tmp_path / "m",
-        )
-    model, _ = train_product(
-        tmp_path / "table.parquet",
-        "croptype",
-        "west",
-        kind="lightgbm",
-        params={"num_boost_round": 5},
-        min_count=2,
-        out_model=tmp_path / "m",
-    )
-    assert 7 not in model.classes_.tolist()
-    assert model.metrics["classes_left_out"] == {"flax": 1}
+        _train(tmp_path / "table.parquet", "croptype", "west", tmp_path, model, min_count=1)
+    out = _train(tmp_path / "table.parquet", "croptype", "west", tmp_path, model, min_count=2)
+    fitted = load_model(out["model"])
+    assert 7 not in fitted.classes_.tolist()
+    assert fitted.metrics["classes_left_out"] == {"flax": 1}
+
+
+def test_croptype_validation_reports_the_model_and_its_baseline(stage):
+    report = pd.read_csv(stage["root"] / "models/croptype/west/validation.csv")
+    assert report["region"].eq("west").all()
+    rows = report.groupby("model").size().to_dict()
+    assert set(rows) == {"lightgbm", "svm"} and rows["lightgbm"] == rows["svm"]
+    assert load_model(stage["root"] / "models/croptype/west/baseline").kind == "svm"
 
 
 def test_separability_is_written_with_the_model(stage):
@@ -255,23 +340,31 @@ def test_allocation_by_hand():
         allocate({0: 10, 1: 10}, 10, 1)
 
 
+def _design(paths, product, folder, *, sample_size, min_per_class, seed):
+    """Run the accuracy_design rule; return its outputs."""
+    outputs = rules.outputs_in(str(folder), rules.ACCURACY_DESIGN_OUTPUTS)
+    accuracy = {**DEFAULTS["accuracy"], "sample_size": sample_size, "min_per_class": min_per_class}
+    rules.accuracy_design(
+        job(
+            folder / "design.log",
+            input=paths,
+            output=outputs,
+            params={"accuracy": accuracy, "seed": seed},
+            wildcards={"product": product, "year": YEAR},
+        )
+    )
+    return outputs
+
+
 def test_design_draws_the_allocation_within_each_stratum(stage, tmp_path):
     paths = {t: stage["classes"][t]["croptype"] for t in TILES}
 
     def draw(name):
-        return design_for_product(
-            paths,
-            "croptype",
-            raster_legend("croptype"),
-            sample_size=60,
-            min_per_class=8,
-            seed=3,
-            out_design=tmp_path / f"{name}.gpkg",
-            out_mapped=tmp_path / f"{name}.csv",
-        )
+        out = _design(paths, "croptype", tmp_path / name, sample_size=60, min_per_class=8, seed=3)
+        return gpd.read_file(out["design"], layer=DESIGN_LAYER), out["mapped"]
 
-    design = draw("design")
-    mapped = pd.read_csv(tmp_path / "design.csv").set_index("class_code")
+    design, mapped_path = draw("design")
+    mapped = pd.read_csv(mapped_path).set_index("class_code")
     assert design.groupby("stratum").size().to_dict() == {
         c: n for c, n in mapped["n_points"].items() if n
     }
@@ -279,7 +372,8 @@ def test_design_draws_the_allocation_within_each_stratum(stage, tmp_path):
         cls = read_raster(paths[row.tile_id], masked_to_nan=False)[0][0]
         assert cls[row.row, row.col] == row.stratum
     assert not design.duplicated(["tile_id", "row", "col"]).any()
-    pd.testing.assert_frame_equal(design, draw("again"))
+    assert design["label"].isna().all()
+    pd.testing.assert_frame_equal(design, draw("again")[0])
     total_px = sum((read_raster(p, masked_to_nan=False)[0][0] != 255).sum() for p in paths.values())
     assert mapped["pixels"].sum() == total_px
     assert mapped["mapped_ha"].sum() == pytest.approx(total_px * 0.09)
@@ -288,40 +382,43 @@ def test_design_draws_the_allocation_within_each_stratum(stage, tmp_path):
 @pytest.mark.parametrize("product", ["cropland", "croptype"])
 def test_accuracy_report_and_area_table(stage, tmp_path, product):
     paths = {t: stage["classes"][t][product] for t in TILES}
-    leg = raster_legend(product)
-    design_for_product(
-        paths,
-        product,
-        leg,
-        sample_size=80,
-        min_per_class=8,
-        seed=0,
-        out_design=tmp_path / "design.gpkg",
-        out_mapped=tmp_path / "mapped.csv",
-    )
+    design = _design(paths, product, tmp_path, sample_size=80, min_per_class=8, seed=0)
     truth = write_truth(tmp_path / "truth.tif", stage["world"]["croptype"], product)
-    label_from_raster(tmp_path / "design.gpkg", truth, leg, tmp_path / "reference.gpkg")
-    outputs = {
-        k: tmp_path / f"{k}.csv"
-        for k in ("report", "confusion_validation", "confusion_stratified", "areas")
-    }
-    report = assess_product(
-        product,
-        paths,
-        stage["root"] / "training_set.parquet",
-        tmp_path / "reference.gpkg",
-        tmp_path / "mapped.csv",
-        outputs,
-        reference_name="test truth",
+    reference = tmp_path / rules.ACCURACY_REFERENCE
+    wildcards = {"product": product, "year": YEAR}
+    rules.accuracy_reference_demo(
+        job(
+            tmp_path / "reference.log",
+            input={"design": design["design"], "truth": truth},
+            output={"reference": reference},
+            wildcards=wildcards,
+        )
     )
+    labelled = gpd.read_file(reference, layer=DESIGN_LAYER)
+    assert set(labelled["label"]) <= set(raster_legend(product))
+    outputs = rules.outputs_in(str(tmp_path), rules.ACCURACY_OUTPUTS)
+    table = stage["root"] / "training_set.parquet"
+    rules.accuracy(
+        job(
+            tmp_path / "accuracy.log",
+            input={**paths, "table": table, "reference": reference, "mapped": design["mapped"]},
+            output=outputs,
+            params={"reference_name": "test truth"},
+            wildcards=wildcards,
+        )
+    )
+    report = pd.read_csv(outputs["report"])
     areas = read_accuracy(outputs["areas"])
-    mapped = pd.read_csv(tmp_path / "mapped.csv")
+    mapped = pd.read_csv(design["mapped"])
     assert areas["area_ha"].sum() == pytest.approx(mapped["mapped_ha"].sum())
     assert (areas["region"] == "all").all() and (areas["reference"] == "test truth").all()
-    cm = pd.read_csv(outputs["confusion_validation"], index_col=0).to_numpy()
+    cm_frame = pd.read_csv(outputs["confusion_validation"], index_col=0)
+    assert cm_frame.index.name == "map\\reference"
+    assert list(cm_frame.index) == [f"map_{n}" for n in raster_legend(product)]
+    cm = cm_frame.to_numpy()
     oa = report.query("sample == 'validation' and metric == 'overall_accuracy'")["value"].iloc[0]
     assert oa == pytest.approx(np.trace(cm) / cm.sum())
-    table = pd.read_parquet(stage["root"] / "training_set.parquet")
+    table = pd.read_parquet(table)
     n_val = int(((table["split"] == "validation") & table[product].notna()).sum())
     assert cm.sum() == n_val
     assert oa > 0.95
@@ -329,15 +426,16 @@ def test_accuracy_report_and_area_table(stage, tmp_path, product):
 
 def test_proposals_are_spaced_and_away_from_labelled_samples(stage, tmp_path):
     paths = {t: stage["classes"][t]["croptype_proba"] for t in TILES}
-    out = propose_from_tiles(
-        paths,
-        stage["root"] / "training_set.parquet",
-        "croptype",
-        tmp_path / "proposals.gpkg",
-        k=10,
-        min_distance=300.0,
-        pool_per_tile=500,
-        seed=0,
+    out = tmp_path / rules.PROPOSALS.format(product="croptype")
+    al = {**DEFAULTS["active_learning"], "k": 10, "min_distance_m": 300.0, "pool_per_tile": 500}
+    rules.active_learning(
+        job(
+            tmp_path / "al.log",
+            input={**paths, "table": stage["root"] / "training_set.parquet"},
+            output={"proposals": out},
+            params={"al": al, "seed": 0},
+            wildcards={"product": "croptype", "year": YEAR},
+        )
     )
     props = gpd.read_file(out)
     assert len(props) == 10 and props["rank"].tolist() == list(range(1, 11))
@@ -352,38 +450,42 @@ def test_proposals_are_spaced_and_away_from_labelled_samples(stage, tmp_path):
 
 
 def test_transfer_and_simulation_write_their_tables(stage, tmp_path):
-    root = stage["root"]
-    result = transfer_from_table(
-        root / "training_set.parquet",
-        "croptype",
-        tmp_path / "transfer.csv",
-        source="west",
-        target="east",
-        params={"epochs": 3, "hidden": 8, "dense": 16},
-        features=["ndvi_med_*"],
-        seed=0,
+    table = stage["root"] / "training_set.parquet"
+    cnn = _model("croptype", "cnn1d", {"epochs": 3, "hidden": 8, "dense": 16}, ["ndvi_med_*"])
+    rules.transfer(
+        job(
+            tmp_path / "transfer.log",
+            input={"table": table},
+            output={"table": tmp_path / "transfer.csv"},
+            params={"model": cnn, "augment": DEFAULTS["transfer"]["augment"], "seed": 0},
+            wildcards={"source": "west", "target": "east", "year": YEAR},
+        )
     )
+    result = pd.read_csv(tmp_path / "transfer.csv")
     assert result["augmentation"].tolist() == [False, True]
-    assert (result["oa_drop"] == result["within_oa"] - result["transfer_oa"]).all()
-    stacks = {t: (stage["world"]["features"][t], stage["world"]["smoothed"][t]) for t in TILES}
+    assert np.allclose(result["oa_drop"], result["within_oa"] - result["transfer_oa"])
     truth = write_truth(tmp_path / "truth.tif", stage["world"]["croptype"], "croptype")
-    curve = simulate_from_tiles(
-        stacks,
-        truth,
-        root / "training_set.parquet",
-        "croptype",
-        tmp_path / "curve.csv",
-        tmp_path / "curve.png",
-        kind="lightgbm",
-        params={"num_boost_round": 10},
-        year=YEAR,
-        tile_km=TILE_KM,
-        pool_per_tile=100,
-        initial=12,
-        batch=6,
-        rounds=2,
-        seed=0,
+    simulation = {"pool_per_tile": 100, "initial": 12, "batch": 6, "rounds": 2}
+    al = {
+        **DEFAULTS["active_learning"],
+        "simulation": {**DEFAULTS["active_learning"]["simulation"], **simulation},
+    }
+    outputs = {"curve": tmp_path / "curve.csv", "plot": tmp_path / "curve.png"}
+    rules.active_learning_simulation(
+        job(
+            tmp_path / "simulation.log",
+            input={"table": table, "oracle": truth, **_stacks(stage["world"])},
+            output=outputs,
+            params={
+                "al": al,
+                "model": _model("croptype", "lightgbm", {"num_boost_round": 10}, None),
+                "tile_km": TILE_KM,
+                "seed": 0,
+            },
+            wildcards={"product": "croptype", "year": YEAR},
+        )
     )
+    curve = pd.read_csv(outputs["curve"])
     assert curve.groupby("strategy")["n_labels"].apply(list).to_dict() == {
         "random": [12, 18, 24],
         "uncertainty": [12, 18, 24],

@@ -100,7 +100,7 @@ def test_label_typo_suggests_the_closest_label():
     ]
     stacks = {"h000v000": _stack("h000v000", 0), "h001v000": _stack("h001v000", 300)}
     with pytest.raises(DataError) as err:
-        build_training_set(_samples(rows), _tiles(), stacks, LABELS)
+        build_training_set(_samples(rows), _tiles(), stacks, LABELS, min_count=1)
     msg = str(err.value)
     assert "'whaet' (1 samples): did you mean 'wheat'?" in msg
     assert "'sugarbeet' (1 samples): did you mean 'sugar_beet'?" in msg
@@ -117,7 +117,7 @@ def test_labels_are_normalised_and_codes_accepted():
 def test_features_of_another_year_are_an_error():
     stacks = {"h000v000": _stack("h000v000", 0, year=2019), "h001v000": _stack("h001v000", 300)}
     with pytest.raises(GridError, match="features are for year 2019, expected 2020"):
-        build_training_set(_samples(_base_rows()), _tiles(), stacks, LABELS, year=2020)
+        build_training_set(_samples(_base_rows()), _tiles(), stacks, LABELS, year=2020, min_count=1)
 
 
 def test_samples_of_another_year_are_an_error():
@@ -127,7 +127,7 @@ def test_samples_of_another_year_are_an_error():
     with pytest.raises(
         GridError, match=r"1 samples are for years \[2018\] but the features are for 2020"
     ):
-        build_training_set(samples, _tiles(), stacks, LABELS, year=2020)
+        build_training_set(samples, _tiles(), stacks, LABELS, year=2020, min_count=1)
 
 
 def test_features_on_another_grid_are_an_error():
@@ -142,11 +142,11 @@ def test_features_on_another_grid_are_an_error():
     )
     stacks = {"h000v000": _stack("h000v000", 0), "h001v000": shifted}
     with pytest.raises(GridError, match="features_h001v000.tif: feature grid bounds"):
-        build_training_set(_samples(_base_rows()), _tiles(), stacks, LABELS)
+        build_training_set(_samples(_base_rows()), _tiles(), stacks, LABELS, min_count=1)
     other_crs = _stack("h001v000", 300, crs="EPSG:32650")
     stacks = {"h000v000": _stack("h000v000", 0), "h001v000": other_crs}
     with pytest.raises(GridError, match="features must be on the tile grid"):
-        build_training_set(_samples(_base_rows()), _tiles(), stacks, LABELS)
+        build_training_set(_samples(_base_rows()), _tiles(), stacks, LABELS, min_count=1)
 
 
 def test_feature_names_must_agree_across_tiles():
@@ -155,18 +155,18 @@ def test_feature_names_must_agree_across_tiles():
         "h001v000": _stack("h001v000", 300, names=("ndvi_max", "ndvi_min")),
     }
     with pytest.raises(GridError, match="feature names differ"):
-        build_training_set(_samples(_base_rows()), _tiles(), stacks, LABELS)
+        build_training_set(_samples(_base_rows()), _tiles(), stacks, LABELS, min_count=1)
 
 
 def test_missing_label_column_and_duplicate_ids():
     stacks = {"h000v000": _stack("h000v000", 0), "h001v000": _stack("h001v000", 300)}
     with pytest.raises(ConfigError, match=r"lacks columns \['irrigation'\]"):
         build_training_set(
-            _samples(_base_rows()), _tiles(), stacks, {"irrigation": {"a": 1, "b": 2}}
+            _samples(_base_rows()), _tiles(), stacks, {"irrigation": {"a": 1, "b": 2}}, min_count=1
         )
     rows = _base_rows() + [("w0", 30, 30, "cropland", "wheat")]
     with pytest.raises(DataError, match=r"not unique: \['w0'\]"):
-        build_training_set(_samples(rows), _tiles(), stacks, LABELS)
+        build_training_set(_samples(rows), _tiles(), stacks, LABELS, min_count=1)
 
 
 def test_samples_in_lonlat_are_reprojected():

@@ -207,3 +207,32 @@ def test_bad_inputs_stop_the_training_set_naming_them(run, tmp_path, case):
     log = (workdir / f"results/logs/training_set/{Y}.log").read_text()
     assert expected in log, log[-2000:]
     assert not (workdir / f"results/training/{Y}/training_set.parquet").exists()
+
+
+def _unknown(samples):
+    crops = samples.index[samples["croptype"].notna()]
+    samples.loc[crops[:3], "croptype"] = "zzz"
+    samples.loc[crops[3:5], "croptype"] = "qqq"
+    return "'qqq' (2 samples), 'zzz' (3 samples)"
+
+
+def test_unknown_labels_are_a_warning_and_strict_labels_an_error(run, tmp_path):
+    workdir = _bad_copy(run, tmp_path)
+    expected = _spoil_samples(workdir, _unknown)
+    target = f"results/training/{Y}/training_set.parquet"
+    log_path = workdir / f"results/logs/training_set/{Y}.log"
+    (workdir / "config/strict.yaml").write_text("classify:\n  strict_labels: true\n")
+    configs = ["--configfile", "config/test.yaml", "config/strict.yaml"]
+    strict = snakemake(workdir, "--cores", "1", target, *configs, timeout=600)
+    assert strict.returncode != 0
+    log = log_path.read_text()
+    assert f"samples.gpkg: labels not in the legend: croptype: {expected}" in log, log[-2000:]
+    assert not (workdir / target).exists()
+    result = snakemake(workdir, "--cores", "1", target, timeout=600)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-2000:]
+    log = log_path.read_text()
+    warning = next(line for line in log.splitlines() if "not in its legend" in line)
+    assert "WARNING" in warning and "label column croptype: 5 samples" in warning
+    assert warning.endswith(expected)
+    excluded = pd.read_csv(workdir / f"results/training/{Y}/excluded.csv")
+    assert (excluded["label"].isin(["zzz", "qqq"])).sum() == 5

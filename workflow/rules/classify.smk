@@ -13,8 +13,9 @@ rule training_set:
     input:
         unpack(training_set_inputs),
     output:
-        table=f"{R}/training/{{year}}/training_set.parquet",
-        excluded=f"{R}/training/{{year}}/excluded.csv",
+        **classify_rules.outputs_in(
+            f"{R}/training/{{year}}", classify_rules.TRAINING_SET_OUTPUTS
+        ),
     log:
         f"{LOGS}/training_set/{{year}}.log",
     benchmark:
@@ -30,6 +31,7 @@ rule training_set:
         regions=TILE_REGION,
         samples=CLASSIFY["samples"],
         min_count=CLASSIFY["min_count"],
+        strict_labels=CLASSIFY["strict_labels"],
         seed=config["seed"],
     script:
         "../../scripts/classify_training_set.py"
@@ -39,8 +41,7 @@ rule train_cropland:
     input:
         table=rules.training_set.output.table,
     output:
-        model=directory(model_dir("cropland", "{region}", "{year}")),
-        validation=f"{R}/models/cropland/{{region}}/{{year}}/validation.csv",
+        **train_outputs("cropland"),
     log:
         f"{LOGS}/train_cropland/{{region}}_{{year}}.log",
     benchmark:
@@ -64,9 +65,7 @@ rule train_irrigation:
     input:
         table=rules.training_set.output.table,
     output:
-        model=directory(model_dir("irrigation", "{region}", "{year}")),
-        validation=f"{R}/models/irrigation/{{region}}/{{year}}/validation.csv",
-        separability=f"{R}/models/irrigation/{{region}}/{{year}}/separability.csv",
+        **train_outputs("irrigation"),
     log:
         f"{LOGS}/train_irrigation/{{region}}_{{year}}.log",
     benchmark:
@@ -90,9 +89,7 @@ rule train_croptype:
     input:
         table=rules.training_set.output.table,
     output:
-        model=directory(model_dir("croptype", "{region}", "{year}")),
-        baseline=directory(model_dir("croptype", "{region}", "{year}", "baseline")),
-        validation=f"{R}/models/croptype/{{region}}/{{year}}/validation.csv",
+        **train_outputs("croptype"),
     log:
         f"{LOGS}/train_croptype/{{region}}_{{year}}.log",
     benchmark:
@@ -116,12 +113,9 @@ rule classify:
     input:
         unpack(classify_inputs),
     output:
-        cropland=f"{tile_dir('classify')}/cropland.tif",
-        cropland_proba=f"{tile_dir('classify')}/cropland_proba.tif",
-        irrigation=f"{tile_dir('classify')}/irrigation.tif",
-        irrigation_proba=f"{tile_dir('classify')}/irrigation_proba.tif",
-        croptype=f"{tile_dir('classify')}/croptype.tif",
-        croptype_proba=f"{tile_dir('classify')}/croptype_proba.tif",
+        **classify_rules.outputs_in(
+            tile_dir("classify"), classify_rules.CLASSIFY_OUTPUTS
+        ),
     log:
         f"{LOGS}/classify/{{tile}}_{{year}}.log",
     benchmark:
@@ -143,8 +137,9 @@ rule accuracy_design:
     input:
         unpack(class_rasters),
     output:
-        design=f"{R}/accuracy/{{year}}/{{product}}/design.gpkg",
-        mapped=f"{R}/accuracy/{{year}}/{{product}}/mapped_area.csv",
+        **classify_rules.outputs_in(
+            accuracy_dir(), classify_rules.ACCURACY_DESIGN_OUTPUTS
+        ),
     log:
         f"{LOGS}/accuracy_design/{{product}}_{{year}}.log",
     benchmark:
@@ -167,7 +162,7 @@ rule accuracy_reference_demo:
         design=rules.accuracy_design.output.design,
         truth=f"{DEMO_TRUTH}/{{product}}.tif",
     output:
-        f"{R}/accuracy/{{year}}/{{product}}/reference.gpkg",
+        f"{accuracy_dir()}/{classify_rules.ACCURACY_REFERENCE}",
     log:
         f"{LOGS}/accuracy_reference_demo/{{product}}_{{year}}.log",
     benchmark:
@@ -189,10 +184,7 @@ rule accuracy:
         reference=accuracy_reference,
         mapped=rules.accuracy_design.output.mapped,
     output:
-        report=f"{R}/accuracy/{{year}}/{{product}}/report.csv",
-        confusion_validation=f"{R}/accuracy/{{year}}/{{product}}/confusion_validation.csv",
-        confusion_stratified=f"{R}/accuracy/{{year}}/{{product}}/confusion_stratified.csv",
-        areas=f"{R}/accuracy/{{year}}/{{product}}/areas.csv",
+        **classify_rules.outputs_in(accuracy_dir(), classify_rules.ACCURACY_OUTPUTS),
     log:
         f"{LOGS}/accuracy/{{product}}_{{year}}.log",
     benchmark:
@@ -214,7 +206,7 @@ rule active_learning:
         unpack(lambda w: class_rasters(w, "_proba")),
         table=rules.training_set.output.table,
     output:
-        f"{R}/active_learning/{{year}}/{{product}}_proposals.gpkg",
+        f"{R}/active_learning/{{year}}/{classify_rules.PROPOSALS}",
     log:
         f"{LOGS}/active_learning/{{product}}_{{year}}.log",
     benchmark:
@@ -236,9 +228,9 @@ rule active_learning_simulation:
     input:
         unpack(simulation_inputs),
     output:
-        curve=f"{R}/active_learning/{{year}}/{{product}}_simulation.csv",
+        curve=f"{R}/active_learning/{{year}}/{classify_rules.SIMULATION_OUTPUTS['curve']}",
         plot=report(
-            f"{R}/active_learning/{{year}}/{{product}}_simulation.png",
+            f"{R}/active_learning/{{year}}/{classify_rules.SIMULATION_OUTPUTS['plot']}",
             caption="../report/active_learning.rst",
             category="Accuracy",
             subcategory="{year}",
@@ -267,7 +259,7 @@ rule transfer:
     input:
         table=rules.training_set.output.table,
     output:
-        f"{R}/transfer/{{year}}/croptype_{{source}}_to_{{target}}.csv",
+        f"{R}/transfer/{{year}}/{classify_rules.TRANSFER_TABLE}",
     log:
         f"{LOGS}/transfer/{{source}}_to_{{target}}_{{year}}.log",
     benchmark:

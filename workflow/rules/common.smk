@@ -326,11 +326,14 @@ def report_targets():
 
 
 # --- classification -----------------------------------------------------------
+# Settings, products and output names come from the stage's contract
+# (agrifactory.classify.rules); SETTINGS.classify has checked the section already.
 
+from agrifactory.classify import rules as classify_rules
 from agrifactory.classify.regions import region_names, tile_regions
 
 CLASSIFY = config["classify"]
-CLASS_PRODUCTS = ["cropland", "irrigation", "croptype"]
+CLASS_PRODUCTS = list(classify_rules.PRODUCTS)
 SAMPLES = config["inputs"]["samples"]
 
 try:
@@ -339,10 +342,6 @@ except AgrifactoryError as exc:
     raise WorkflowError(f"agrifactory: {exc}") from None
 REGIONS = region_names(TILE_REGION)
 TRANSFER = CLASSIFY["transfer"]
-if (TRANSFER["source"] is None) != (TRANSFER["target"] is None):
-    raise WorkflowError(
-        "agrifactory: classify.transfer needs both source and target (or neither)"
-    )
 for _name in (TRANSFER["source"], TRANSFER["target"]):
     if _name is not None and _name not in REGIONS:
         raise WorkflowError(
@@ -373,8 +372,31 @@ def training_set_inputs(wildcards):
     return inputs
 
 
+def model_folder(product, region="{region}", year="{year}"):
+    """Folder of a product's model, its baseline and reports for one region and year."""
+    return f"{R}/models/{product}/{region}/{year}"
+
+
 def model_dir(product, region, year, name="model"):
-    return f"{R}/models/{product}/{region}/{year}/{name}"
+    return f"{model_folder(product, region, year)}/{classify_rules.TRAIN_OUTPUTS[name]}"
+
+
+def train_outputs(product):
+    """Outputs of rule train_<product>: model directories and their reports."""
+    names = {"model", "validation"}
+    names |= {"separability"} if product == "irrigation" else set()
+    names |= {"baseline"} if product == "croptype" else set()
+    out = classify_rules.outputs_in(model_folder(product), classify_rules.TRAIN_OUTPUTS)
+    return {
+        key: directory(path) if key in ("model", "baseline") else path
+        for key, path in out.items()
+        if key in names
+    }
+
+
+def accuracy_dir(year="{year}", product="{product}"):
+    """Folder of a product's accuracy assessment for one year."""
+    return f"{R}/accuracy/{year}/{product}"
 
 
 def classify_inputs(wildcards):
@@ -388,22 +410,23 @@ def classify_inputs(wildcards):
 
 def class_rasters(wildcards, suffix=""):
     """The product's class (or, with suffix '_proba', probability) raster of every tile."""
+    name = classify_rules.CLASSIFY_OUTPUTS[f"{wildcards.product}{suffix}"]
     return {
-        tile: f"{R}/tiles/{tile}/{wildcards.year}/classify/{wildcards.product}{suffix}.tif"
-        for tile in TILES
+        tile: f"{R}/tiles/{tile}/{wildcards.year}/classify/{name}" for tile in TILES
     }
 
 
 def accuracy_reference(wildcards):
     """The labelled stratified sample: the truth labels it in the demo, a person otherwise."""
     if DEMO:
-        return f"{R}/accuracy/{wildcards.year}/{wildcards.product}/reference.gpkg"
+        folder = accuracy_dir(wildcards.year, wildcards.product)
+        return f"{folder}/{classify_rules.ACCURACY_REFERENCE}"
     return CLASSIFY["accuracy"]["reference"][wildcards.product]
 
 
 def simulation_inputs(wildcards):
     inputs = {
-        "table": f"{R}/training/{wildcards.year}/training_set.parquet",
+        "table": f"{R}/training/{wildcards.year}/{classify_rules.TRAINING_SET_OUTPUTS['table']}",
         "oracle": f"{DEMO_TRUTH}/{wildcards.product}.tif",
     }
     for tile in TILES:
@@ -417,20 +440,24 @@ def classify_targets():
     if not SAMPLES:
         return []
     al = CLASSIFY["active_learning"]["product"]
-    targets = per_tile(f"{tile_dir('classify')}/croptype.tif")
+    targets = per_tile(
+        f"{tile_dir('classify')}/{classify_rules.CLASSIFY_OUTPUTS['croptype']}"
+    )
     for year in YEARS:
-        targets.append(f"{R}/active_learning/{year}/{al}_proposals.gpkg")
+        folder = f"{R}/active_learning/{year}"
+        targets.append(f"{folder}/{classify_rules.PROPOSALS.format(product=al)}")
         for product in CLASS_PRODUCTS:
             if DEMO or CLASSIFY["accuracy"]["reference"][product]:
-                targets.append(f"{R}/accuracy/{year}/{product}/areas.csv")
+                name = classify_rules.ACCURACY_OUTPUTS["areas"]
             else:
-                targets.append(f"{R}/accuracy/{year}/{product}/design.gpkg")
+                name = classify_rules.ACCURACY_DESIGN_OUTPUTS["design"]
+            targets.append(f"{accuracy_dir(year, product)}/{name}")
         if DEMO:
-            targets.append(f"{R}/active_learning/{year}/{al}_simulation.png")
+            plot = classify_rules.SIMULATION_OUTPUTS["plot"].format(product=al)
+            targets.append(f"{folder}/{plot}")
         if TRANSFER["source"] is not None:
-            targets.append(
-                f"{R}/transfer/{year}/croptype_{TRANSFER['source']}_to_{TRANSFER['target']}.csv"
-            )
+            name = classify_rules.TRANSFER_TABLE.format(**TRANSFER)
+            targets.append(f"{R}/transfer/{year}/{name}")
     return targets
 
 

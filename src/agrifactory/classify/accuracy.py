@@ -148,6 +148,49 @@ class StratifiedEstimate:
         return est - self.z * se, est + self.z * se
 
 
+def _check_strata(
+    cm: np.ndarray, mapped_area: Sequence[float] | np.ndarray, classes: Sequence[int] | None
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Mapped areas as floats and the class codes; raise unless every stratum with area
+    has two samples and the areas fit the matrix."""
+    k = cm.shape[0]
+    area_m = np.asarray(mapped_area, dtype=float)
+    classes = tuple(range(k)) if classes is None else tuple(int(c) for c in classes)
+    if area_m.shape != (k,) or len(classes) != k:
+        raise DataError(
+            f"{area_m.size} mapped areas and {len(classes)} classes for a {k}x{k} matrix"
+        )
+    if np.any(area_m < 0) or area_m.sum() <= 0:
+        raise DataError(f"mapped areas must be non-negative with a positive total, got {area_m}")
+    n_i = cm.sum(axis=1)
+    short = [classes[i] for i in range(k) if area_m[i] > 0 and n_i[i] < 2]
+    if short:
+        raise DataError(
+            f"map classes {short} have mapped area but fewer than 2 validation samples; "
+            "the stratified variance needs at least 2 per stratum (add samples)"
+        )
+    return area_m, classes
+
+
+def _producers_se(
+    pa: np.ndarray, area_m: np.ndarray, frac: np.ndarray, ua: np.ndarray, dof: np.ndarray
+) -> np.ndarray:
+    """Standard error of the producer's accuracies (Olofsson et al. 2014, eq. 7)."""
+    k = len(pa)
+    n_hat_col = (area_m[:, None] * frac).sum(axis=0)  # estimated reference area of class j
+    pa_se = np.full(k, np.nan)
+    for j in range(k):
+        if n_hat_col[j] <= 0:
+            continue
+        first = area_m[j] ** 2 * (1 - pa[j]) ** 2 * ua[j] * (1 - ua[j]) / dof[j]
+        others = [i for i in range(k) if i != j]
+        second = pa[j] ** 2 * np.sum(
+            area_m[others] ** 2 * frac[others, j] * (1 - frac[others, j]) / dof[others]
+        )
+        pa_se[j] = np.sqrt((first + second) / n_hat_col[j] ** 2)
+    return pa_se
+
+
 def stratified_estimates(
     cm: np.ndarray,
     mapped_area: Sequence[float] | np.ndarray,
@@ -175,22 +218,8 @@ def stratified_estimates(
         undefined), or areas are negative or do not match the matrix.
     """
     cm = _check_cm(cm)
-    k = cm.shape[0]
-    area_m = np.asarray(mapped_area, dtype=float)
-    classes = tuple(range(k)) if classes is None else tuple(int(c) for c in classes)
-    if area_m.shape != (k,) or len(classes) != k:
-        raise DataError(
-            f"{area_m.size} mapped areas and {len(classes)} classes for a {k}x{k} matrix"
-        )
-    if np.any(area_m < 0) or area_m.sum() <= 0:
-        raise DataError(f"mapped areas must be non-negative with a positive total, got {area_m}")
+    area_m, classes = _check_strata(cm, mapped_area, classes)
     n_i = cm.sum(axis=1)
-    short = [classes[i] for i in range(k) if area_m[i] > 0 and n_i[i] < 2]
-    if short:
-        raise DataError(
-            f"map classes {short} have mapped area but fewer than 2 validation samples; "
-            "the stratified variance needs at least 2 per stratum (add samples)"
-        )
     total = area_m.sum()
     w = area_m / total
     frac = _ratio(cm, n_i[:, None])  # n_ij / n_i.
@@ -211,17 +240,7 @@ def stratified_estimates(
 
     # Producer's accuracy (eq. 7 and its variance), with N_i. the mapped area of stratum i.
     pa = _ratio(np.diag(p), p_col)
-    n_hat_col = (area_m[:, None] * frac).sum(axis=0)  # estimated reference area of class j
-    pa_se = np.full(k, np.nan)
-    for j in range(k):
-        if n_hat_col[j] <= 0:
-            continue
-        first = area_m[j] ** 2 * (1 - pa[j]) ** 2 * ua_filled[j] * (1 - ua_filled[j]) / dof[j]
-        others = [i for i in range(k) if i != j]
-        second = pa[j] ** 2 * np.sum(
-            area_m[others] ** 2 * frac[others, j] * (1 - frac[others, j]) / dof[others]
-        )
-        pa_se[j] = np.sqrt((first + second) / n_hat_col[j] ** 2)
+    pa_se = _producers_se(pa, area_m, frac, ua_filled, dof)
 
     return StratifiedEstimate(
         classes=classes,
@@ -255,6 +274,55 @@ def _rows(product, code, name, metric, value, se=np.nan, z=Z95, n=None):
         "ci95_high": hi,
         "n": n,
     }
+
+
+def _stratified_rows(
+    cm: np.ndarray,
+    legend: Mapping[str, int],
+    mapped_area: Mapping[int, float],
+    *,
+    product: str,
+    z: float,
+) -> list[dict]:
+    """Report rows of the Olofsson et al. (2014) estimates (see :func:`accuracy_table`)."""
+    codes = list(legend.values())
+    names = list(legend.keys())
+    missing = [c for c in codes if c not in mapped_area]
+    if missing:
+        raise DataError(f"mapped_area lacks classes {missing} of the {product} legend")
+    areas = np.array([mapped_area[c] for c in codes], dtype=float)
+    est = stratified_estimates(cm, areas, codes, z=z)
+    n = int(cm.sum())
+    rows = [
+        _rows(product, -1, "all", "overall_accuracy_stratified", est.overall, est.overall_se, z, n)
+    ]
+    for k, (code, name) in enumerate(zip(codes, names, strict=True)):
+        rows += [
+            _rows(
+                product, code, name, "users_accuracy_stratified", est.users[k], est.users_se[k], z
+            ),
+            _rows(
+                product,
+                code,
+                name,
+                "producers_accuracy_stratified",
+                est.producers[k],
+                est.producers_se[k],
+                z,
+            ),
+            _rows(
+                product,
+                code,
+                name,
+                "area_proportion",
+                est.area_proportion[k],
+                est.area_proportion_se[k],
+                z,
+            ),
+            _rows(product, code, name, "area", est.area[k], est.area_se[k], z),
+            _rows(product, code, name, "mapped_area", areas[k]),
+        ]
+    return rows
 
 
 def accuracy_table(
@@ -297,48 +365,7 @@ def accuracy_table(
             _rows(product, code, name, "n_mapped", cm[k].sum()),
         ]
     if mapped_area is not None:
-        missing = [c for c in codes if c not in mapped_area]
-        if missing:
-            raise DataError(f"mapped_area lacks classes {missing} of the {product} legend")
-        areas = np.array([mapped_area[c] for c in codes], dtype=float)
-        est = stratified_estimates(cm, areas, codes, z=z)
-        rows.append(
-            _rows(
-                product, -1, "all", "overall_accuracy_stratified", est.overall, est.overall_se, z, n
-            )
-        )
-        for k, (code, name) in enumerate(zip(codes, names, strict=True)):
-            rows += [
-                _rows(
-                    product,
-                    code,
-                    name,
-                    "users_accuracy_stratified",
-                    est.users[k],
-                    est.users_se[k],
-                    z,
-                ),
-                _rows(
-                    product,
-                    code,
-                    name,
-                    "producers_accuracy_stratified",
-                    est.producers[k],
-                    est.producers_se[k],
-                    z,
-                ),
-                _rows(
-                    product,
-                    code,
-                    name,
-                    "area_proportion",
-                    est.area_proportion[k],
-                    est.area_proportion_se[k],
-                    z,
-                ),
-                _rows(product, code, name, "area", est.area[k], est.area_se[k], z),
-                _rows(product, code, name, "mapped_area", areas[k]),
-            ]
+        rows += _stratified_rows(cm, legend, mapped_area, product=product, z=z)
     table = pd.DataFrame(rows)
     table["n"] = table["n"].astype("Int64")
     return table

@@ -22,6 +22,9 @@ from agrifactory.io.vector import write_gpkg
 
 log = logging.getLogger(__name__)
 
+#: GeoPackage layer of the proposals.
+PROPOSALS_LAYER = "proposals"
+
 
 def uncertainty(proba: np.ndarray, method: str = "margin") -> np.ndarray:
     """Uncertainty of each row of class probabilities, on 0..1 (1: most uncertain).
@@ -83,8 +86,7 @@ def propose_samples(
     return np.asarray(picks, dtype=np.int64)
 
 
-def write_proposals(
-    path: str | Path,
+def proposals_frame(
     xy: np.ndarray,
     picks: np.ndarray,
     proba: np.ndarray,
@@ -94,9 +96,8 @@ def write_proposals(
     ids: Sequence[Any] | None = None,
     class_names: dict[int, str] | None = None,
     method: str = "margin",
-    layer: str = "proposals",
-) -> Path:
-    """Write proposed samples as a GeoPackage of points for a person to label.
+) -> gpd.GeoDataFrame:
+    """Proposed samples as points for a person to label.
 
     Columns: ``rank``, ``pool_id``, ``uncertainty``, ``predicted`` (code),
     ``predicted_name``, ``p_max``, and an empty ``label`` to fill in.
@@ -106,7 +107,7 @@ def write_proposals(
     p = np.asarray(proba)[picks]
     best = np.argmax(p, axis=1)
     codes = np.asarray(classes)[best]
-    frame = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {
             "rank": np.arange(1, len(picks) + 1),
             "pool_id": np.asarray(ids)[picks] if ids is not None else picks,
@@ -119,6 +120,25 @@ def write_proposals(
         geometry=points(xy[picks]),
         crs=crs,
     )
+
+
+def write_proposals(
+    path: str | Path,
+    xy: np.ndarray,
+    picks: np.ndarray,
+    proba: np.ndarray,
+    classes: Sequence[int],
+    *,
+    crs: Any,
+    ids: Sequence[Any] | None = None,
+    class_names: dict[int, str] | None = None,
+    method: str = "margin",
+    layer: str = PROPOSALS_LAYER,
+) -> Path:
+    """Write :func:`proposals_frame` as a GeoPackage layer (``proposals``)."""
+    frame = proposals_frame(
+        xy, picks, proba, classes, crs=crs, ids=ids, class_names=class_names, method=method
+    )
     return write_gpkg(frame, path, layer)
 
 
@@ -129,6 +149,45 @@ def _fit_labelled(make_model, X, y, labelled, seed):
     if len(np.unique(sub[usable])) < 2:
         return None
     return make_model().fit(X[labelled][usable], sub[usable], seed=seed)
+
+
+def _score(model: Any, X_test: np.ndarray, y_test: np.ndarray, classes: list) -> tuple:
+    """Overall accuracy and macro-F1 on the test set (NaN without a model)."""
+    if model is None:
+        return float("nan"), float("nan")
+    cm = confusion_matrix(y_test, model.predict(X_test), classes)
+    return overall_accuracy(cm), macro_f1(cm)
+
+
+def _next_batch(
+    model: Any,
+    X_pool: np.ndarray,
+    xy_pool: np.ndarray,
+    labelled: np.ndarray,
+    batch: int,
+    method: str,
+    min_distance: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The pool rows to label next: the most uncertain (spread in space) under ``model``,
+    topped up at random when spacing runs out; at random without a model."""
+    pool = np.flatnonzero(~labelled)
+    if model is None:
+        return rng.choice(pool, size=batch, replace=False)
+    proba = model.predict_proba(X_pool[pool])
+    picks = propose_samples(
+        proba,
+        xy_pool[pool],
+        batch,
+        method=method,
+        min_distance=min_distance,
+        labelled_xy=xy_pool[labelled],
+    )
+    new = pool[picks]
+    if len(new) < batch:  # spacing exhausted: fill at random
+        rest = np.setdiff1d(pool, new)
+        new = np.concatenate([new, rng.choice(rest, size=batch - len(new), replace=False)])
+    return new
 
 
 def simulate_active_learning(
@@ -175,11 +234,7 @@ def simulate_active_learning(
         srng = np.random.default_rng(seed + 1)
         for r in range(rounds + 1):
             model = _fit_labelled(make_model, X_pool, y_pool, labelled, seed)
-            if model is None:
-                oa = f1 = float("nan")
-            else:
-                cm = confusion_matrix(y_test, model.predict(X_test), classes)
-                oa, f1 = overall_accuracy(cm), macro_f1(cm)
+            oa, f1 = _score(model, X_test, y_test, classes)
             rows.append(
                 {
                     "strategy": strategy,
@@ -191,25 +246,10 @@ def simulate_active_learning(
             )
             if r == rounds:
                 break
-            pool = np.flatnonzero(~labelled)
-            if strategy == "random" or model is None:
-                new = srng.choice(pool, size=batch, replace=False)
-            else:
-                proba = model.predict_proba(X_pool[pool])
-                picks = propose_samples(
-                    proba,
-                    xy_pool[pool],
-                    batch,
-                    method=method,
-                    min_distance=min_distance,
-                    labelled_xy=xy_pool[labelled],
-                )
-                new = pool[picks]
-                if len(new) < batch:  # spacing exhausted: fill at random
-                    rest = np.setdiff1d(pool, new)
-                    new = np.concatenate(
-                        [new, srng.choice(rest, size=batch - len(new), replace=False)]
-                    )
+            uncertain = model if strategy == "uncertainty" else None
+            new = _next_batch(
+                uncertain, X_pool, xy_pool, labelled, batch, method, min_distance, srng
+            )
             labelled[new] = True
         log.info("active learning (%s): final OA %.4f", strategy, rows[-1]["overall_accuracy"])
     return pd.DataFrame(rows)

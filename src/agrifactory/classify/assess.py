@@ -28,13 +28,9 @@ import numpy as np
 import pandas as pd
 
 from agrifactory.classify.accuracy import accuracy_table, confusion_matrix
-from agrifactory.classify.design import read_labelled_design, values_at_points
-from agrifactory.classify.fanin import read_training_table
-from agrifactory.classify.legend import NODATA
-from agrifactory.classify.tile import raster_legend
+from agrifactory.classify.design import values_at_points
+from agrifactory.classify.legend import NODATA, raster_legend
 from agrifactory.errors import DataError
-from agrifactory.io.files import atomic_path
-from agrifactory.io.tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -135,25 +131,27 @@ def area_table(
     )
 
 
-def assess_product(
+def assess(
     product: str,
     class_paths: Mapping[str, str | Path],
-    table_path: str | Path,
-    design_path: str | Path,
-    mapped_area_path: str | Path,
-    outputs: Mapping[str, str | Path],
+    table: pd.DataFrame,
+    design: pd.DataFrame,
+    mapped: pd.DataFrame,
     *,
     reference_name: str = "stratified random sample",
-) -> pd.DataFrame:
-    """Assess one product and write ``report``, ``confusion_validation``,
-    ``confusion_stratified`` and ``areas`` (keys of ``outputs``)."""
+) -> dict[str, pd.DataFrame]:
+    """Assess one product on the held-out samples of the training ``table`` and on the
+    labelled stratified ``design`` (:func:`~agrifactory.classify.design.read_labelled_design`).
+
+    Returns
+    -------
+    dict
+        ``report``, ``confusion_validation``, ``confusion_stratified`` (the matrix with
+        its row labels as the first column) and ``areas``.
+    """
     legend = raster_legend(product)
-    table = read_training_table(table_path)
     ref_v, map_v = validation_sample(table, product, class_paths)
     rep_v = reference_classes_macro_f1(accuracy_table(ref_v, map_v, legend, product=product))
-
-    design = read_labelled_design(design_path, legend)
-    mapped = pd.read_csv(mapped_area_path)
     area_ha = dict(zip(mapped["class_code"], mapped["mapped_ha"], strict=True))
     rep_s = accuracy_table(
         design["reference"], design["stratum"], legend, product=product, mapped_area=area_ha
@@ -162,15 +160,13 @@ def assess_product(
         [rep_v.assign(sample="validation"), rep_s.assign(sample="stratified")], ignore_index=True
     )
     report = report[["sample", *rep_v.columns]]
-    for name, (ref, mp) in {
-        "confusion_validation": (ref_v, map_v),
-        "confusion_stratified": (design["reference"], design["stratum"]),
-    }.items():
-        with atomic_path(outputs[name]) as tmp:
-            confusion_frame(ref, mp, legend).to_csv(tmp)
-    areas = area_table(rep_s, product, mapped, len(design), reference_name)
-    write_table(report, outputs["report"])
-    write_table(areas, outputs["areas"])
     overall = report[report["class_code"] == -1].set_index(["sample", "metric"])["value"]
     log.info("%s accuracy:\n%s", product, overall.to_string())
-    return report
+    return {
+        "report": report,
+        "confusion_validation": confusion_frame(ref_v, map_v, legend).reset_index(),
+        "confusion_stratified": confusion_frame(
+            design["reference"], design["stratum"], legend
+        ).reset_index(),
+        "areas": area_table(rep_s, product, mapped, len(design), reference_name),
+    }

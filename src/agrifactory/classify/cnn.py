@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from agrifactory.classify.augment import augment_batch
-from agrifactory.classify.models import Classifier
+from agrifactory.classify.base import Classifier
 from agrifactory.errors import ConfigError
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ for their user's accuracy, the remainder roughly proportional). Points are pixel
 centres drawn without replacement, uniformly within each stratum across all tiles,
 in two passes over the tiles (counts, then picks) so no map is held whole.
 
-The design is written as a GeoPackage for a person to label (an empty ``label``
-column); in the demo the truth labels it.
+The design is written (by the ``accuracy_design`` rule) as a GeoPackage for a person
+to label (an empty ``label`` column); in the demo the truth labels it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -26,8 +27,6 @@ from agrifactory.classify.legend import NODATA
 from agrifactory.classify.training import encode_labels
 from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.io.raster import open_raster
-from agrifactory.io.tables import write_table
-from agrifactory.io.vector import write_gpkg
 
 log = logging.getLogger(__name__)
 
@@ -120,12 +119,13 @@ def draw_design(
     return design.reset_index(drop=True)
 
 
-def write_design(
-    path: str | Path, design: pd.DataFrame, crs, legend: Mapping[str, int], product: str
-) -> Path:
-    """Write the design as a GeoPackage layer ``design`` with an empty ``label`` column."""
+def design_frame(
+    design: pd.DataFrame, crs: Any, legend: Mapping[str, int], product: str
+) -> gpd.GeoDataFrame:
+    """The design as points with ``product``, ``stratum_name`` and an empty ``label`` column
+    (written as the GeoPackage layer :data:`DESIGN_LAYER`)."""
     names = {v: k for k, v in legend.items()}
-    frame = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         design.assign(
             product=product,
             stratum_name=design["stratum"].map(names),
@@ -134,7 +134,6 @@ def write_design(
         geometry=shapely.points(design["x"].to_numpy(), design["y"].to_numpy()),
         crs=crs,
     )
-    return write_gpkg(frame, path, DESIGN_LAYER)
 
 
 def mapped_area_table(
@@ -179,14 +178,19 @@ def values_at_points(path: str | Path, x: np.ndarray, y: np.ndarray) -> np.ndarr
     return arr[rows, cols]
 
 
+def read_design(path: str | Path) -> gpd.GeoDataFrame:
+    """The design layer of a written (or labelled) design GeoPackage."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "design not found", "run the accuracy_design rule")
+    return gpd.read_file(path, layer=DESIGN_LAYER)
+
+
 def label_from_raster(
-    design_path: str | Path,
-    raster_path: str | Path,
-    legend: Mapping[str, int],
-    out_path: str | Path,
+    design: gpd.GeoDataFrame, raster_path: str | Path, legend: Mapping[str, int]
 ) -> gpd.GeoDataFrame:
-    """Fill the design's ``label`` with the class names of a reference raster (the demo truth)."""
-    design = gpd.read_file(design_path, layer=DESIGN_LAYER)
+    """The design with its ``label`` filled with the class names of a reference raster
+    (the demo truth)."""
     with open_raster(raster_path) as src:
         crs = src.crs
     pts = design.to_crs(crs)
@@ -195,8 +199,8 @@ def label_from_raster(
     unknown = sorted(set(codes.tolist()) - set(names))
     if unknown:
         raise DataError(f"{raster_path}: codes {unknown} at design points are not in {legend}")
+    design = design.copy()
     design["label"] = pd.Series([names[int(c)] for c in codes], dtype="string")
-    write_gpkg(design, out_path, DESIGN_LAYER)
     return design
 
 
@@ -231,27 +235,24 @@ def read_labelled_design(path: str | Path, legend: Mapping[str, int]) -> pd.Data
     )
 
 
-def design_for_product(
+def stratified_design(
     class_paths: Mapping[str, str | Path],
-    product: str,
     legend: Mapping[str, int],
     *,
     sample_size: int,
     min_per_class: int,
     seed: int,
-    out_design: str | Path,
-    out_mapped: str | Path,
-) -> pd.DataFrame:
-    """Count the map, allocate and draw the stratified sample; write the design
-    (GeoPackage) and the mapped areas (CSV)."""
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[int, int]]:
+    """Count the map, allocate and draw the stratified sample.
+
+    Returns
+    -------
+    design, counts, allocation
+        The points (:func:`draw_design`), the pixels per tile and code
+        (:func:`map_counts`) and the points per stratum (:func:`allocate`).
+    """
     codes = list(legend.values())
     counts = map_counts(class_paths, codes)
     allocation = allocate(counts.sum().to_dict(), sample_size, min_per_class)
     design = draw_design(class_paths, counts, allocation, seed)
-    with open_raster(next(iter(class_paths.values()))) as src:
-        crs = src.crs
-    write_design(out_design, design, crs, legend, product)
-    mapped = mapped_area_table(counts, legend, product, allocation)
-    write_table(mapped, out_mapped)
-    log.info("%s: stratified sample of %d points:\n%s", product, len(design), mapped.to_string())
-    return design
+    return design, counts, allocation

@@ -1,5 +1,5 @@
-"""File-to-file entry points of the rules ``active_learning``,
-``active_learning_simulation`` and ``transfer``.
+"""The experiments behind the rules ``active_learning``, ``active_learning_simulation``
+and ``transfer`` (their files are read and written by :mod:`agrifactory.classify.rules`).
 
 * Proposals: a random pool of classified pixels of every tile, ranked by the
   uncertainty of the written class probabilities and spread in space
@@ -20,19 +20,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy import ndimage
 
 from agrifactory.classify.active_learning import (
-    plot_learning_curve,
+    proposals_frame,
     propose_samples,
     simulate_active_learning,
-    write_proposals,
 )
+from agrifactory.classify.dataset import with_threads
 from agrifactory.classify.design import values_at_points
-from agrifactory.classify.fanin import PRODUCTS, read_training_table, with_threads
-from agrifactory.classify.legend import LEGENDS
+from agrifactory.classify.legend import LEGENDS, PRODUCTS
 from agrifactory.classify.models import make_model
 from agrifactory.classify.stack import TileStack
 from agrifactory.classify.training import select_features
@@ -40,7 +40,6 @@ from agrifactory.classify.transfer import cnn_factory, transfer_experiment
 from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.grid import ALBERS
 from agrifactory.io.raster import open_raster
-from agrifactory.io.tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -100,22 +99,19 @@ def probability_pool(
     return xy, proba, classes, ids
 
 
-def propose_from_tiles(
+def propose(
     proba_paths: Mapping[str, str | Path],
-    table_path: str | Path,
+    labelled: np.ndarray,
     product: str,
-    out_path: str | Path,
     *,
-    k: int = 50,
-    method: str = "margin",
-    min_distance: float = 300.0,
-    pool_per_tile: int = 2000,
-    seed: int = 0,
-) -> Path:
-    """Write the next ``k`` samples to label (GeoPackage layer ``proposals``)."""
+    k: int,
+    method: str,
+    min_distance: float,
+    pool_per_tile: int,
+    seed: int,
+) -> gpd.GeoDataFrame:
+    """The next ``k`` samples to label, away from the ``labelled (n, 2)`` points."""
     xy, proba, classes, ids = probability_pool(proba_paths, pool_per_tile, seed)
-    table = read_training_table(table_path)
-    labelled = table[["x", "y"]].to_numpy(dtype=float)
     picks = propose_samples(
         proba, xy, k, method=method, min_distance=min_distance, labelled_xy=labelled
     )
@@ -129,8 +125,8 @@ def propose_from_tiles(
         min_distance,
         len(labelled),
     )
-    return write_proposals(
-        out_path, xy, picks, proba, classes, crs=ALBERS, ids=ids, class_names=names, method=method
+    return proposals_frame(
+        xy, picks, proba, classes, crs=ALBERS, ids=ids, class_names=names, method=method
     )
 
 
@@ -175,30 +171,29 @@ def oracle_pool(
     return pd.concat(frames, ignore_index=True), np.concatenate(labels), np.concatenate(coords)
 
 
-def simulate_from_tiles(
+def simulate(
     stacks: Mapping[str, tuple[str | Path, str | Path]],
     oracle_path: str | Path,
-    table_path: str | Path,
+    table: pd.DataFrame,
     product: str,
-    out_csv: str | Path,
-    out_png: str | Path,
     *,
     kind: str,
     params: Mapping[str, Any] | None = None,
     features: Sequence[str] | None = None,
     year: int,
     tile_km: int,
-    pool_per_tile: int = 1000,
-    initial: int = 30,
-    batch: int = 20,
-    rounds: int = 10,
-    method: str = "margin",
-    min_distance: float = 300.0,
+    pool_per_tile: int,
+    initial: int,
+    batch: int,
+    rounds: int,
+    method: str,
+    min_distance: float,
     seed: int = 0,
     threads: int = 1,
-    interior: bool = True,
+    interior: bool,
 ) -> pd.DataFrame:
-    """Active learning against random sampling with an oracle raster; CSV and plot."""
+    """Active learning against random sampling with an oracle raster, scored on the
+    training ``table``'s held-out validation samples: the learning curves."""
     X_pool, y_pool, xy_pool = oracle_pool(
         stacks,
         oracle_path,
@@ -209,7 +204,6 @@ def simulate_from_tiles(
         seed=seed,
         interior=interior,
     )
-    table = read_training_table(table_path)
     test = table[(table["split"] == "validation") & table[product].notna()]
     names = _feature_columns(table, features)
     model_params = with_threads(kind, params, threads)
@@ -236,17 +230,12 @@ def simulate_from_tiles(
         seed=seed,
     )
     curve.insert(0, "product", product)
-    write_table(curve, out_csv)
-    plot_learning_curve(
-        curve, out_png, title=f"{product} ({kind}): {method} vs random, truth as oracle"
-    )
     return curve
 
 
-def transfer_from_table(
-    table_path: str | Path,
+def transfer(
+    table: pd.DataFrame,
     product: str,
-    out_csv: str | Path,
     *,
     source: str,
     target: str,
@@ -258,7 +247,6 @@ def transfer_from_table(
 ) -> pd.DataFrame:
     """Train the CNN on ``source``'s training samples; score it on ``source``'s validation
     samples and on every labelled sample of ``target``, without and with augmentation."""
-    table = read_training_table(table_path)
     regions = sorted(table["region"].dropna().unique().tolist())
     for name in (source, target):
         if name not in regions:
@@ -278,5 +266,4 @@ def transfer_from_table(
     result.insert(0, "product", product)
     result.insert(1, "source", source)
     result.insert(2, "target", target)
-    write_table(result, out_csv)
     return result

@@ -16,6 +16,13 @@ from agrifactory import legend as _shared
 #: Code of pixels with no class (outside data, outside cropland for crop type and irrigation).
 NODATA: int = _shared.NODATA
 
+#: Code of "not cropland" in the irrigation and crop-type rasters.
+NOT_CROPLAND: int = 0
+
+#: The classification products, in the order they are mapped (cropland first: the
+#: irrigation and crop-type models classify only its cropland pixels).
+PRODUCTS: tuple[str, ...] = ("cropland", "irrigation", "croptype")
+
 
 def _training_legend(codes: Mapping[int, str]) -> Mapping[str, int]:
     """Label -> code of the classes a model predicts (the raster-only 'not_cropland' dropped)."""
@@ -61,3 +68,8 @@ def check_legend(legend: Mapping[str, int], name: str = "legend") -> dict[str, i
 def code_names(legend: Mapping[str, int]) -> dict[int, str]:
     """Invert a legend: code -> label."""
     return {code: label for label, code in legend.items()}
+
+
+def raster_legend(product: str) -> dict[str, int]:
+    """Label -> code of a product's class raster (with ``not_cropland`` where it has one)."""
+    return {name: code for code, name in _shared.LEGENDS[product].items()}

@@ -1,4 +1,11 @@
-"""Per-tile prediction: class and class-probability rasters from a feature stack."""
+"""Per-tile prediction: class and class-probability rasters from a feature stack.
+
+Class rasters hold the codes of :mod:`agrifactory.legend` (uint8): 255 where the
+input stack has no data, and for irrigation and crop type 0 ("not cropland") where
+the cropland map says other. Probability COGs hold one band per class of the model
+(``p_<class>``), NaN where the product was not predicted; the bands sum to 1 at
+every predicted pixel.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +17,12 @@ import numpy as np
 from affine import Affine
 from pyproj import CRS
 
+from agrifactory import legend as shared_legend
 from agrifactory.backend import to_numpy
-from agrifactory.classify.legend import NODATA, check_legend
-from agrifactory.classify.models import Classifier
-from agrifactory.errors import DataError, GridError
+from agrifactory.classify.base import Classifier
+from agrifactory.classify.legend import NODATA, NOT_CROPLAND, PRODUCTS, check_legend
+from agrifactory.classify.stack import TileStack
+from agrifactory.errors import ConfigError, DataError, GridError
 
 log = logging.getLogger(__name__)
 
@@ -141,3 +150,45 @@ def write_prediction(
         units="1",
         tags={**tags, "classes": ",".join(str(c) for c in model.classes_.tolist())},
     )
+
+
+def classify_stack(
+    stack: TileStack,
+    models: Mapping[str, Classifier],
+    *,
+    block_rows: int,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Classify a tile's stack block by block with the three products' models.
+
+    The cropland model classifies every pixel with data; the irrigation and crop-type
+    models classify only the pixels mapped as cropland, and get
+    :data:`~agrifactory.classify.legend.NOT_CROPLAND` where the cropland map says other.
+
+    Returns
+    -------
+    classes, proba
+        Product -> ``uint8 (rows, cols)`` class codes and ``float32 (K, rows, cols)``
+        probabilities (NaN where the product was not predicted).
+    """
+    missing = [p for p in PRODUCTS if p not in models]
+    if missing:
+        raise ConfigError(f"classifying a tile needs the models of {missing}")
+    height, width = stack.shape
+    classes = {p: np.full((height, width), NODATA, dtype=np.uint8) for p in PRODUCTS}
+    proba = {
+        p: np.full((len(models[p].classes_), height, width), np.nan, dtype=np.float32)
+        for p in PRODUCTS
+    }
+    cropland = shared_legend.code_of(shared_legend.CROPLAND, "cropland")
+    for rows, data in stack.row_blocks(block_rows):
+        crop, p_crop = predict_stack(models["cropland"], data, stack.feature_names)
+        classes["cropland"][rows], proba["cropland"][:, rows] = crop, p_crop
+        inside = crop == cropland
+        for product in ("irrigation", "croptype"):
+            cls, p = predict_stack(models[product], data, stack.feature_names, within=inside)
+            cls[(crop != NODATA) & ~inside] = NOT_CROPLAND
+            classes[product][rows], proba[product][:, rows] = cls, p
+        log.info(
+            "tile %s: classified rows %d-%d of %d", stack.tile_id, rows.start, rows.stop, height
+        )
+    return classes, proba

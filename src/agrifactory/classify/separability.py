@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,6 +110,56 @@ def _log_density(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray
     return -0.5 * (maha + logdet)
 
 
+def _reselect_pair(
+    x: np.ndarray,
+    y: np.ndarray,
+    keep: np.ndarray,
+    classes: tuple[Any, Any],
+    pair: np.ndarray,
+    jm: float,
+    records: list[dict],
+    *,
+    target: float,
+    step: float,
+    budget: int,
+    ridge: float,
+) -> tuple[float, int]:
+    """Set aside the ambiguous samples of one class pair, round by round (``keep`` is
+    updated, one record per sample appended); the final JM and the count set aside."""
+    a, b = classes
+    removed_here = 0
+    round_no = 0
+    while jm < target and removed_here < budget:
+        round_no += 1
+        idx = pair[keep[pair]]
+        ia, ib = idx[y[idx] == a], idx[y[idx] == b]
+        if len(ia) < 3 or len(ib) < 3:
+            break
+        ga, gb = _gaussian(x[ia], ridge), _gaussian(x[ib], ridge)
+        la = _log_density(x[idx], *ga)
+        lb = _log_density(x[idx], *gb)
+        margin = np.where(y[idx] == a, la - lb, lb - la)
+        n_out = min(max(1, int(round(step * len(pair)))), budget - removed_here)
+        order = np.argsort(margin, kind="stable")[:n_out]
+        keep[idx[order]] = False
+        removed_here += n_out
+        jm_new = jeffries_matusita(x[keep & (y == a)], x[keep & (y == b)], ridge=ridge)
+        for o in order:
+            records.append(
+                {
+                    "index": int(idx[o]),
+                    "label": y[idx[o]].item() if hasattr(y[idx[o]], "item") else y[idx[o]],
+                    "other_class": b if y[idx[o]] == a else a,
+                    "margin": float(margin[o]),
+                    "round": round_no,
+                    "jm_before": float(jm),
+                    "jm_after": float(jm_new),
+                }
+            )
+        jm = jm_new
+    return jm, removed_here
+
+
 def reselect_samples(
     x: np.ndarray,
     y: np.ndarray,
@@ -147,37 +198,19 @@ def reselect_samples(
         a, b = row.class_a, row.class_b
         pair = np.flatnonzero(((y == a) | (y == b)) & keep)
         budget = int(np.floor(max_removed * len(pair)))
-        jm = row.jm
-        removed_here = 0
-        round_no = 0
-        while jm < target and removed_here < budget:
-            round_no += 1
-            idx = pair[keep[pair]]
-            ia, ib = idx[y[idx] == a], idx[y[idx] == b]
-            if len(ia) < 3 or len(ib) < 3:
-                break
-            ga, gb = _gaussian(x[ia], ridge), _gaussian(x[ib], ridge)
-            la = _log_density(x[idx], *ga)
-            lb = _log_density(x[idx], *gb)
-            margin = np.where(y[idx] == a, la - lb, lb - la)
-            n_out = min(max(1, int(round(step * len(pair)))), budget - removed_here)
-            order = np.argsort(margin, kind="stable")[:n_out]
-            keep[idx[order]] = False
-            removed_here += n_out
-            jm_new = jeffries_matusita(x[keep & (y == a)], x[keep & (y == b)], ridge=ridge)
-            for o in order:
-                records.append(
-                    {
-                        "index": int(idx[o]),
-                        "label": y[idx[o]].item() if hasattr(y[idx[o]], "item") else y[idx[o]],
-                        "other_class": b if y[idx[o]] == a else a,
-                        "margin": float(margin[o]),
-                        "round": round_no,
-                        "jm_before": float(jm),
-                        "jm_after": float(jm_new),
-                    }
-                )
-            jm = jm_new
+        jm, removed_here = _reselect_pair(
+            x,
+            y,
+            keep,
+            (a, b),
+            pair,
+            row.jm,
+            records,
+            target=target,
+            step=step,
+            budget=budget,
+            ridge=ridge,
+        )
         log.info(
             "JM %s vs %s: %.3f -> %.3f after setting aside %d samples",
             a,

@@ -11,14 +11,15 @@ import pandas as pd
 
 from agrifactory.classify.accuracy import accuracy_table
 from agrifactory.classify.models import Classifier, make_model
+from agrifactory.classify.rules import PRODUCTS, ClassifySettings
 from agrifactory.classify.separability import JM_GOOD, JM_RESELECT, reselect_samples
 from agrifactory.classify.training import select_features
 from agrifactory.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
-#: Model kind of each product by default.
-DEFAULT_KIND = {"cropland": "lightgbm", "irrigation": "svm", "croptype": "cnn1d"}
+#: Model kind of each product by default (the ``classify.<product>.kind`` defaults).
+DEFAULT_KIND = {p: getattr(ClassifySettings(), p).kind for p in PRODUCTS}
 
 
 def split_validation(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,6 +93,53 @@ def train_from_table(
     kind = kind or DEFAULT_KIND.get(label_column)
     if kind is None:
         raise ConfigError(f"no model kind given for {label_column!r}")
+    rows, y, names = labelled_rows(table, label_column, legend, features, split_column)
+    if split_column is not None:
+        train, val = given_split(rows, split_column)
+    else:
+        train, val = split_validation(y, validation_fraction, seed)
+    X = rows[names]
+    X_train, y_train = X.iloc[train], y[train]
+    reselected = None
+    if reselect_below is not None:
+        keep, reselected = _reselect(X_train, y_train, rows, train, reselect_below, label_column)
+        X_train, y_train = X_train.iloc[np.flatnonzero(keep)], y_train[keep]
+    names_by_code = {v: k for k, v in legend.items()}
+    model = make_model(kind, params)
+    model.fit(X_train, y_train, class_names=names_by_code, seed=seed)
+    model.metrics.update(_training_metrics(label_column, y_train, len(val), names_by_code))
+    if reselected is not None:
+        model.metrics["reselected"] = reselected.to_dict(orient="records")
+        model.metrics["reselect_below"] = reselect_below
+    report = pd.DataFrame()
+    if len(val):
+        report = validation_report(model, X.iloc[val], y[val], legend, label_column)
+    return model, report
+
+
+def _training_metrics(
+    label_column: str, y_train: np.ndarray, n_validation: int, names: Mapping[int, str]
+) -> dict[str, Any]:
+    """The sample counts recorded in a model's metrics."""
+    return {
+        "product": label_column,
+        "n_train": int(len(y_train)),
+        "n_validation": int(n_validation),
+        "train_counts": {
+            names[int(c)]: int(n)
+            for c, n in zip(*np.unique(y_train, return_counts=True), strict=True)
+        },
+    }
+
+
+def labelled_rows(
+    table: pd.DataFrame,
+    label_column: str,
+    legend: Mapping[str, int],
+    features: Sequence[str] | None,
+    split_column: str | None,
+) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """The rows that carry ``label_column``, their codes and the selected feature names."""
     reserved = {"sample_id", "tile_id", "region", "x", "y", "year", split_column, *DEFAULT_KIND}
     candidates = [c for c in table.columns if c not in reserved and c != label_column]
     names = select_features(candidates, features)
@@ -100,71 +148,64 @@ def train_from_table(
     unknown = sorted(set(np.unique(y).tolist()) - set(legend.values()))
     if unknown:
         raise DataError(f"{label_column}: codes {unknown} are not in the legend {dict(legend)}")
-    if split_column is not None:
-        if split_column not in rows.columns:
-            raise ConfigError(f"training table has no split column {split_column!r}")
-        bad = sorted(set(rows[split_column].astype(str)) - {"train", "validation"})
-        if bad:
-            raise DataError(f"split column {split_column!r} holds {bad}; expected train/validation")
-        train = np.flatnonzero(rows[split_column].astype(str).to_numpy() == "train")
-        val = np.flatnonzero(rows[split_column].astype(str).to_numpy() == "validation")
-    else:
-        train, val = split_validation(y, validation_fraction, seed)
+    return rows, y, names
 
-    X = rows[names]
-    X_train, y_train = X.iloc[train], y[train]
-    reselected = None
-    if reselect_below is not None:
-        keep, reselected = reselect_samples(
-            X_train.to_numpy(dtype=float),
-            y_train,
-            below=reselect_below,
-            target=max(JM_GOOD, reselect_below),
-        )
-        if reselected is not None and len(reselected):
-            reselected["sample_id"] = (
-                rows["sample_id"].to_numpy()[train][reselected["index"]]
-                if "sample_id" in rows
-                else reselected["index"]
-            )
-            log.warning(
-                "%s: %d ambiguous training samples set aside", label_column, int((~keep).sum())
-            )
-        X_train, y_train = X_train.iloc[np.flatnonzero(keep)], y_train[keep]
 
-    names_by_code = {v: k for k, v in legend.items()}
-    model = make_model(kind, params)
-    model.fit(X_train, y_train, class_names=names_by_code, seed=seed)
-    model.metrics.update(
-        {
-            "product": label_column,
-            "n_train": int(len(y_train)),
-            "n_validation": int(len(val)),
-            "train_counts": {
-                names_by_code[int(c)]: int(n)
-                for c, n in zip(*np.unique(y_train, return_counts=True), strict=True)
-            },
-        }
+def given_split(rows: pd.DataFrame, split_column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, validation)`` of the rows from their ``split_column``."""
+    if split_column not in rows.columns:
+        raise ConfigError(f"training table has no split column {split_column!r}")
+    bad = sorted(set(rows[split_column].astype(str)) - {"train", "validation"})
+    if bad:
+        raise DataError(f"split column {split_column!r} holds {bad}; expected train/validation")
+    split = rows[split_column].astype(str).to_numpy()
+    return np.flatnonzero(split == "train"), np.flatnonzero(split == "validation")
+
+
+def _reselect(
+    X_train: pd.DataFrame,
+    y_train: np.ndarray,
+    rows: pd.DataFrame,
+    train: np.ndarray,
+    below: float,
+    label_column: str,
+) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """Keep mask of the training rows and the set-aside samples (with their ids)."""
+    keep, reselected = reselect_samples(
+        X_train.to_numpy(dtype=float), y_train, below=below, target=max(JM_GOOD, below)
     )
-    if reselected is not None:
-        model.metrics["reselected"] = reselected.to_dict(orient="records")
-        model.metrics["reselect_below"] = reselect_below
-    report = pd.DataFrame()
-    if len(val):
-        pred = model.predict(X.iloc[val])
-        report = accuracy_table(y[val], pred, legend, product=label_column)
-        model.metrics["validation"] = report.to_dict(orient="records")
-        oa = report.loc[report.metric == "overall_accuracy", "value"].iloc[0]
-        kp = report.loc[report.metric == "kappa", "value"].iloc[0]
-        log.info(
-            "%s (%s): validation OA %.4f, kappa %.4f on %d samples",
-            label_column,
-            kind,
-            oa,
-            kp,
-            len(val),
+    if reselected is not None and len(reselected):
+        reselected["sample_id"] = (
+            rows["sample_id"].to_numpy()[train][reselected["index"]]
+            if "sample_id" in rows
+            else reselected["index"]
         )
-    return model, report
+        log.warning("%s: %d ambiguous training samples set aside", label_column, int((~keep).sum()))
+    return keep, reselected
+
+
+def validation_report(
+    model: Classifier,
+    X_val: pd.DataFrame,
+    y_val: np.ndarray,
+    legend: Mapping[str, int],
+    label_column: str,
+) -> pd.DataFrame:
+    """Score the model on the held-out rows; the report also goes into its metrics."""
+    pred = model.predict(X_val)
+    report = accuracy_table(y_val, pred, legend, product=label_column)
+    model.metrics["validation"] = report.to_dict(orient="records")
+    oa = report.loc[report.metric == "overall_accuracy", "value"].iloc[0]
+    kp = report.loc[report.metric == "kappa", "value"].iloc[0]
+    log.info(
+        "%s (%s): validation OA %.4f, kappa %.4f on %d samples",
+        label_column,
+        model.kind,
+        oa,
+        kp,
+        len(y_val),
+    )
+    return report
 
 
 __all__ = ["DEFAULT_KIND", "JM_RESELECT", "split_validation", "train_from_table"]

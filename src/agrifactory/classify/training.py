@@ -271,6 +271,240 @@ class TrainingSet:
         return sub[names].reset_index(drop=True), sub[label_column].astype(np.int64).to_numpy()
 
 
+def check_samples(
+    samples: gpd.GeoDataFrame,
+    label_columns: Sequence[str],
+    *,
+    year: int | None,
+    id_column: str = "sample_id",
+    year_column: str = "year",
+) -> None:
+    """Raise unless the samples have their columns, unique ids and the features' year."""
+    missing = [c for c in [id_column, *label_columns] if c not in samples.columns]
+    if missing:
+        have = [c for c in samples.columns if c != "geometry"]
+        raise ConfigError(f"sample file lacks columns {missing} (it has {have})")
+    if samples[id_column].duplicated().any():
+        dup = samples.loc[samples[id_column].duplicated(), id_column].tolist()[:10]
+        raise DataError(f"sample ids are not unique: {dup}")
+    if year is None or year_column not in samples.columns:
+        return
+    other = samples[
+        samples[year_column].notna() & (samples[year_column].astype("Int64") != int(year))
+    ]
+    if len(other):
+        years = sorted(other[year_column].astype(int).unique().tolist())
+        raise GridError(
+            f"{len(other)} samples are for years {years} but the features are for {year} "
+            f"(e.g. {other[id_column].tolist()[:5]}); split the samples by year"
+        )
+
+
+@dataclass
+class EncodedLabels:
+    """Label codes per label column, the exclusions of unknown labels and their counts."""
+
+    codes: dict[str, pd.Series]
+    excluded: list[pd.DataFrame]
+    unknown: dict[str, dict[str, int]]
+
+
+def encode_sample_labels(
+    samples: gpd.GeoDataFrame,
+    label_columns: Mapping[str, Mapping[str, int]],
+    *,
+    id_column: str = "sample_id",
+    typo_cutoff: float = TYPO_CUTOFF,
+) -> EncodedLabels:
+    """Encode every label column; list the samples whose label is not in its legend."""
+    out = EncodedLabels({}, [], {})
+    for column, legend in label_columns.items():
+        codes, unknown = encode_labels(samples[column], legend, column, typo_cutoff=typo_cutoff)
+        out.codes[column] = codes
+        if not unknown.any():
+            continue
+        bad = samples.loc[unknown]
+        reasons = [
+            f"unknown label {v!r} (not in the {column} legend {list(legend)})" for v in bad[column]
+        ]
+        out.excluded.append(_excluded(bad[id_column], column, bad[column], None, reasons))
+        counts = bad[column].astype(str).value_counts(sort=False)
+        out.unknown[column] = {str(k): int(n) for k, n in sorted(counts.items())}
+    return out
+
+
+def report_unknown_labels(
+    unknown: Mapping[str, Mapping[str, int]],
+    legends: Mapping[str, Mapping[str, int]],
+    *,
+    strict: bool = False,
+    source: str | Path = "samples",
+) -> None:
+    """A WARNING per label column naming each unknown label and its count, or, with
+    ``strict`` (``classify.strict_labels``), an :class:`InputError` naming them all."""
+    if not unknown:
+        return
+    detail = "; ".join(
+        f"{column}: " + ", ".join(f"{label!r} ({n} samples)" for label, n in labels.items())
+        for column, labels in unknown.items()
+    )
+    if strict:
+        raise InputError(
+            source,
+            f"labels not in the legend: {detail}",
+            "fix the labels, or set classify.strict_labels: false to exclude these samples "
+            "(listed in excluded.csv)",
+        )
+    for column, labels in unknown.items():
+        log.warning(
+            "label column %s: %d samples with labels not in its legend %s are excluded "
+            "(listed in excluded.csv): %s",
+            column,
+            sum(labels.values()),
+            list(legends[column]),
+            ", ".join(f"{label!r} ({n} samples)" for label, n in labels.items()),
+        )
+
+
+def check_stack(
+    stack: FeatureStack | None,
+    tile_id: str,
+    tile_bounds: tuple[float, ...],
+    crs: CRS,
+    year: int | None,
+    feature_names: Sequence[str] | None,
+) -> FeatureStack:
+    """Raise unless a tile's stack exists and is on the tile's grid, year and feature names."""
+    if stack is None:
+        raise InputError(
+            f"features of tile {tile_id}", "are missing", "run the features stage for it"
+        )
+    name = stack.source or tile_id
+    if year is not None and stack.year is not None and int(stack.year) != int(year):
+        raise GridError(f"{name}: features are for year {stack.year}, expected {year}")
+    if not stack.crs.equals(crs):
+        raise GridError(
+            f"{name}: features are in {stack.crs.name}, the tiles in {crs.name}; features "
+            "must be on the tile grid"
+        )
+    if not np.allclose(stack.bounds, tile_bounds, atol=1e-6 * max(1.0, abs(stack.transform.a))):
+        raise GridError(
+            f"{name}: feature grid bounds {stack.bounds} differ from tile {tile_id} bounds "
+            f"{tile_bounds}; features and samples are on different grids"
+        )
+    if feature_names is not None and list(stack.feature_names) != list(feature_names):
+        if len(stack.feature_names) == len(feature_names):
+            pairs = zip(stack.feature_names, feature_names, strict=False)
+            where = next((a, b) for a, b in pairs if a != b)
+        else:
+            where = "count"
+        raise GridError(
+            f"{name}: feature names differ from the other tiles' (first difference at {where})"
+        )
+    return stack
+
+
+def gather_features(
+    placed: gpd.GeoDataFrame,
+    tiles: gpd.GeoDataFrame,
+    stacks: Mapping[str, FeatureStack] | Callable[[str], FeatureStack],
+    *,
+    year: int | None = None,
+    tile_column: str = "tile_id",
+) -> pd.DataFrame:
+    """Feature values at the placed samples (rows in ``placed``'s order), tile by tile."""
+    feature_names: list[str] | None = None
+    parts = []
+    for tid, group in placed.groupby(tile_column, sort=True):
+        stack = stacks(tid) if callable(stacks) else stacks.get(tid)
+        tile_bounds = tuple(tiles.loc[tiles[tile_column] == tid].geometry.iloc[0].bounds)
+        stack = check_stack(stack, tid, tile_bounds, placed.crs, year, feature_names)
+        feature_names = list(stack.feature_names)
+        values = extract_at_points(stack, group.geometry.x.to_numpy(), group.geometry.y.to_numpy())
+        parts.append(pd.DataFrame(values, columns=feature_names, index=group.index))
+    if not parts:
+        raise DataError(
+            "no sample lies in any tile; check the sample file's CRS and the tile index"
+        )
+    return pd.concat(parts).loc[placed.index]
+
+
+def _no_data_exclusions(
+    placed: gpd.GeoDataFrame,
+    features: pd.DataFrame,
+    nan_rows: np.ndarray,
+    id_column: str,
+    tile_column: str,
+) -> pd.DataFrame:
+    bad = placed.loc[nan_rows]
+    n_nan = features.loc[nan_rows].isna().sum(axis=1).to_numpy()
+    reasons = [
+        f"no feature data at the point ({k} of {features.shape[1]} features are NaN)" for k in n_nan
+    ]
+    return _excluded(bad[id_column], "*", [None] * len(bad), bad[tile_column], reasons)
+
+
+def assemble_table(
+    keep: gpd.GeoDataFrame,
+    features: pd.DataFrame,
+    label_columns: Sequence[str],
+    *,
+    id_column: str = "sample_id",
+    tile_column: str = "tile_id",
+    region_column: str = "region",
+) -> pd.DataFrame:
+    """``sample_id, tile_id, region, x, y``, the label codes and the features, one row per sample."""
+    table = pd.DataFrame(
+        {
+            "sample_id": keep[id_column].to_numpy(),
+            "tile_id": keep[tile_column].to_numpy(),
+            "region": keep[region_column].to_numpy() if region_column in keep.columns else None,
+            "x": keep.geometry.x.to_numpy(),
+            "y": keep.geometry.y.to_numpy(),
+        }
+    )
+    for column in label_columns:
+        table[column] = keep[f"__code_{column}"].to_numpy()
+        table[column] = table[column].astype("Int16")
+    return pd.concat([table, features.reset_index(drop=True)], axis=1)
+
+
+def drop_rare_labels(
+    table: pd.DataFrame, label_columns: Mapping[str, Mapping[str, int]], min_count: int
+) -> list[pd.DataFrame]:
+    """Clear the labels of classes with fewer than ``min_count`` samples (in place) and
+    return their exclusions; warn about legend classes without any sample."""
+    excluded = []
+    for column, legend in label_columns.items():
+        counts = table[column].value_counts()
+        names = {v: k for k, v in legend.items()}
+        for code, n in counts.items():
+            if n >= min_count:
+                continue
+            rows = table[column] == code
+            name = names[int(code)]
+            excluded.append(
+                _excluded(
+                    table.loc[rows, "sample_id"],
+                    column,
+                    [name] * int(n),
+                    table.loc[rows, "tile_id"],
+                    f"class {name!r} has {n} samples < min_count {min_count}",
+                )
+            )
+            table.loc[rows, column] = pd.NA
+        for label, code in legend.items():
+            if code not in counts.index:
+                log.warning("label column %s: class %r has no sample", column, label)
+    return excluded
+
+
+def _concat_excluded(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    if any(len(e) for e in parts):
+        return pd.concat([e for e in parts if len(e)], ignore_index=True)
+    return pd.DataFrame(columns=EXCLUDED_COLUMNS)
+
+
 def build_training_set(
     samples: gpd.GeoDataFrame,
     tiles: gpd.GeoDataFrame,
@@ -278,7 +512,9 @@ def build_training_set(
     label_columns: Mapping[str, Mapping[str, int]],
     *,
     year: int | None = None,
-    min_count: int = 5,
+    min_count: int,
+    strict_labels: bool = False,
+    source: str | Path = "samples",
     id_column: str = "sample_id",
     year_column: str = "year",
     tile_column: str = "tile_id",
@@ -305,6 +541,10 @@ def build_training_set(
     min_count
         Classes with fewer samples (per label column, after the other exclusions) are
         excluded from that column and reported.
+    strict_labels, source
+        Labels not in the legend are excluded with a WARNING naming each label and its
+        count; with ``strict_labels`` they are an :class:`InputError` naming them and
+        ``source`` (the sample file).
 
     Returns
     -------
@@ -313,148 +553,33 @@ def build_training_set(
         integer codes) and one column per feature; ``excluded`` lists every dropped
         (sample, label column) with the reason.
     """
-    missing = [c for c in [id_column, *label_columns] if c not in samples.columns]
-    if missing:
-        raise ConfigError(
-            f"sample file lacks columns {missing} (it has {[c for c in samples.columns if c != 'geometry']})"
-        )
-    if samples[id_column].duplicated().any():
-        dup = samples.loc[samples[id_column].duplicated(), id_column].tolist()[:10]
-        raise DataError(f"sample ids are not unique: {dup}")
-    if year is not None and year_column in samples.columns:
-        other = samples[
-            samples[year_column].notna() & (samples[year_column].astype("Int64") != int(year))
-        ]
-        if len(other):
-            years = sorted(other[year_column].astype(int).unique().tolist())
-            raise GridError(
-                f"{len(other)} samples are for years {years} but the features are for {year} "
-                f"(e.g. {other[id_column].tolist()[:5]}); split the samples by year"
-            )
-
-    excluded = []
-    codes = {}
-    for column, legend in label_columns.items():
-        c, unknown = encode_labels(samples[column], legend, column, typo_cutoff=typo_cutoff)
-        codes[column] = c
-        if unknown.any():
-            bad = samples.loc[unknown]
-            excluded.append(
-                _excluded(
-                    bad[id_column],
-                    column,
-                    bad[column],
-                    None,
-                    [
-                        f"unknown label {v!r} (not in the {column} legend {list(legend)})"
-                        for v in bad[column]
-                    ],
-                )
-            )
-    samples = samples.assign(**{f"__code_{c}": v for c, v in codes.items()})
-
+    check_samples(
+        samples, list(label_columns), year=year, id_column=id_column, year_column=year_column
+    )
+    labels = encode_sample_labels(
+        samples, label_columns, id_column=id_column, typo_cutoff=typo_cutoff
+    )
+    report_unknown_labels(labels.unknown, label_columns, strict=strict_labels, source=source)
+    samples = samples.assign(**{f"__code_{c}": v for c, v in labels.codes.items()})
     placed, outside = assign_tiles(
         samples, tiles, id_column=id_column, tile_column=tile_column, region_column=region_column
     )
-    excluded.append(outside)
-
-    feature_names: list[str] | None = None
-    parts = []
-    for tid, group in placed.groupby(tile_column, sort=True):
-        stack = stacks(tid) if callable(stacks) else stacks.get(tid)
-        if stack is None:
-            raise InputError(
-                f"features of tile {tid}", "are missing", "run the features stage for it"
-            )
-        if year is not None and stack.year is not None and int(stack.year) != int(year):
-            raise GridError(
-                f"{stack.source or tid}: features are for year {stack.year}, expected {year}"
-            )
-        if not stack.crs.equals(placed.crs):
-            raise GridError(
-                f"{stack.source or tid}: features are in {stack.crs.name}, the tiles in "
-                f"{placed.crs.name}; features must be on the tile grid"
-            )
-        tile_bounds = tuple(tiles.loc[tiles[tile_column] == tid].geometry.iloc[0].bounds)
-        if not np.allclose(stack.bounds, tile_bounds, atol=1e-6 * max(1.0, abs(stack.transform.a))):
-            raise GridError(
-                f"{stack.source or tid}: feature grid bounds {stack.bounds} differ from tile "
-                f"{tid} bounds {tile_bounds}; features and samples are on different grids"
-            )
-        if feature_names is None:
-            feature_names = list(stack.feature_names)
-        elif list(stack.feature_names) != feature_names:
-            raise GridError(
-                f"{stack.source or tid}: feature names differ from the other tiles' "
-                f"(first difference at {next((a, b) for a, b in zip(stack.feature_names, feature_names, strict=False) if a != b) if len(stack.feature_names) == len(feature_names) else 'count'})"
-            )
-        values = extract_at_points(stack, group.geometry.x.to_numpy(), group.geometry.y.to_numpy())
-        part = pd.DataFrame(values, columns=feature_names, index=group.index)
-        parts.append(part)
-
-    if not parts:
-        raise DataError(
-            "no sample lies in any tile; check the sample file's CRS and the tile index"
-        )
-    features = pd.concat(parts).loc[placed.index]
+    excluded = [*labels.excluded, outside]
+    features = gather_features(placed, tiles, stacks, year=year, tile_column=tile_column)
     nan_rows = features.isna().any(axis=1).to_numpy()
     if nan_rows.any():
-        bad = placed.loc[nan_rows]
-        n_nan = features.loc[nan_rows].isna().sum(axis=1).to_numpy()
-        excluded.append(
-            _excluded(
-                bad[id_column],
-                "*",
-                [None] * len(bad),
-                bad[tile_column],
-                [
-                    f"no feature data at the point ({k} of {features.shape[1]} features are NaN)"
-                    for k in n_nan
-                ],
-            )
-        )
-    keep = placed.loc[~nan_rows]
-    table = pd.DataFrame(
-        {
-            "sample_id": keep[id_column].to_numpy(),
-            "tile_id": keep[tile_column].to_numpy(),
-            "region": keep[region_column].to_numpy() if region_column in keep.columns else None,
-            "x": keep.geometry.x.to_numpy(),
-            "y": keep.geometry.y.to_numpy(),
-        }
+        excluded.append(_no_data_exclusions(placed, features, nan_rows, id_column, tile_column))
+    table = assemble_table(
+        placed.loc[~nan_rows],
+        features.loc[~nan_rows],
+        list(label_columns),
+        id_column=id_column,
+        tile_column=tile_column,
+        region_column=region_column,
     )
-    for column in label_columns:
-        table[column] = keep[f"__code_{column}"].to_numpy()
-        table[column] = table[column].astype("Int16")
-    table = pd.concat([table, features.loc[~nan_rows].reset_index(drop=True)], axis=1)
-
-    for column, legend in label_columns.items():
-        counts = table[column].value_counts()
-        names = {v: k for k, v in legend.items()}
-        for code, n in counts.items():
-            if n >= min_count:
-                continue
-            rows = table[column] == code
-            excluded.append(
-                _excluded(
-                    table.loc[rows, "sample_id"],
-                    column,
-                    [names[int(code)]] * int(n),
-                    table.loc[rows, "tile_id"],
-                    f"class {names[int(code)]!r} has {n} samples < min_count {min_count}",
-                )
-            )
-            table.loc[rows, column] = pd.NA
-        for label, code in legend.items():
-            if code not in counts.index:
-                log.warning("label column %s: class %r has no sample", column, label)
-
-    excluded_table = (
-        pd.concat([e for e in excluded if len(e)], ignore_index=True)
-        if any(len(e) for e in excluded)
-        else pd.DataFrame(columns=EXCLUDED_COLUMNS)
-    )
+    excluded += drop_rare_labels(table, label_columns, min_count)
+    excluded_table = _concat_excluded(excluded)
     log.info(
         "training set: %d samples with features, %d exclusions", len(table), len(excluded_table)
     )
-    return TrainingSet(table, excluded_table, feature_names or [], list(label_columns))
+    return TrainingSet(table, excluded_table, list(features.columns), list(label_columns))

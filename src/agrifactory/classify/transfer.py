@@ -39,6 +39,34 @@ def cnn_factory(
     return make
 
 
+#: Columns of the table of :func:`transfer_experiment`.
+COLUMNS = [
+    "augmentation",
+    "within_oa",
+    "transfer_oa",
+    "oa_drop",
+    "within_macro_f1",
+    "transfer_macro_f1",
+    "macro_f1_drop",
+    "n_train",
+    "n_target",
+]
+
+
+def _source_split(
+    y_source: np.ndarray, fraction: float, holdout: np.ndarray | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, hold-out)`` of the source: the given mask or a stratified split."""
+    if holdout is None:
+        return split_validation(y_source, fraction, seed)
+    mask = np.asarray(holdout, dtype=bool)
+    if mask.shape != y_source.shape or mask.all() or not mask.any():
+        raise DataError(
+            f"source_holdout must mark some but not all of the {len(y_source)} source samples"
+        )
+    return np.flatnonzero(~mask), np.flatnonzero(mask)
+
+
 def transfer_experiment(
     make: Callable[[bool], Classifier],
     X_source: np.ndarray,
@@ -78,15 +106,7 @@ def transfer_experiment(
     y_source = np.asarray(y_source)
     y_target = np.asarray(y_target)
     classes = np.unique(np.concatenate([y_source, y_target])).tolist()
-    if source_holdout is None:
-        train, hold = split_validation(y_source, holdout_fraction, seed)
-    else:
-        mask = np.asarray(source_holdout, dtype=bool)
-        if mask.shape != y_source.shape or mask.all() or not mask.any():
-            raise DataError(
-                f"source_holdout must mark some but not all of the {len(y_source)} source samples"
-            )
-        train, hold = np.flatnonzero(~mask), np.flatnonzero(mask)
+    train, hold = _source_split(y_source, holdout_fraction, source_holdout, seed)
     rows = []
     for augment in (False, True):
         model = make(augment).fit(X_source[train], y_source[train], seed=seed)
@@ -111,15 +131,4 @@ def transfer_experiment(
             row["oa_drop"],
         )
         rows.append(row)
-    cols = [
-        "augmentation",
-        "within_oa",
-        "transfer_oa",
-        "oa_drop",
-        "within_macro_f1",
-        "transfer_macro_f1",
-        "macro_f1_drop",
-        "n_train",
-        "n_target",
-    ]
-    return pd.DataFrame(rows)[cols]
+    return pd.DataFrame(rows)[COLUMNS]

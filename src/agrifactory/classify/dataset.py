@@ -1,10 +1,11 @@
-"""File-to-file entry points of the fan-in rules ``training_set`` and ``train_*``.
+"""The training table: labelled samples at every tile's input stack, split, and the
+rows and model of one product and region.
 
-``write_training_set`` gathers the classifiers' input stack (features plus the HANTS
+:func:`training_table` gathers the classifiers' input stack (features plus the HANTS
 series, :mod:`~agrifactory.classify.stack`) at the labelled sample points of every
-tile, with each point's tile and region, and writes the table and the exclusions.
-``train_product`` fits one product's model for one region and year from that table
-and writes the model directory and its validation report.
+tile, with each point's tile, region and ``train``/``validation`` split.
+:func:`fit_product` fits one product's model for one region and year from that
+table. Reading and writing the files is left to :mod:`agrifactory.classify.rules`.
 """
 
 from __future__ import annotations
@@ -14,22 +15,26 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from agrifactory.classify.legend import LEGENDS
+from agrifactory.classify.legend import LEGENDS, PRODUCTS
 from agrifactory.classify.regions import tiles_frame
 from agrifactory.classify.separability import pairwise_jm
 from agrifactory.classify.stack import TileStack
 from agrifactory.classify.train import train_from_table
-from agrifactory.classify.training import TrainingSet, build_training_set, select_features
+from agrifactory.classify.training import (
+    FeatureStack,
+    TrainingSet,
+    build_training_set,
+    select_features,
+)
 from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.io.samples import read_samples
-from agrifactory.io.tables import write_table
 
 log = logging.getLogger(__name__)
 
-PRODUCTS = ("cropland", "irrigation", "croptype")
 SPLITS = ("train", "validation")
 #: Model kinds whose parameters include ``num_threads``.
 THREADED = ("lightgbm", "cnn1d")
@@ -75,55 +80,56 @@ def read_labelled_samples(
     return out
 
 
-def write_training_set(
-    samples_path: str | Path,
+def training_table(
+    samples: gpd.GeoDataFrame,
     features: Mapping[str, str | Path],
     smoothed: Mapping[str, str | Path],
     *,
     tile_km: int,
     regions: Mapping[str, str],
-    label_columns: Mapping[str, str],
+    products: Sequence[str],
     year: int,
-    min_count: int = 5,
-    id_column: str = "sample_id",
-    split_column: str | None = "split",
-    validation_fraction: float = 0.3,
-    seed: int = 0,
-    out_table: str | Path,
-    out_excluded: str | Path,
+    min_count: int,
+    strict_labels: bool = False,
+    source: str | Path = "samples",
+    split_column: str | None,
+    validation_fraction: float,
+    seed: int,
 ) -> TrainingSet:
-    """Gather the input stack at the labelled points of all tiles and write the table.
+    """Gather the input stack at the labelled points of all tiles, with each row's split.
 
     Parameters
     ----------
-    samples_path
-        GeoPackage (or CSV with lon/lat) of labelled points.
+    samples
+        Labelled points as read by :func:`read_labelled_samples`.
     features, smoothed
-        Tile id -> ``features.tif`` and ``ndvi_hants.tif`` of the year.
+        Tile id -> ``features.tif`` and ``ndvi_hants.tif`` of the year (read tile by tile).
     tile_km, regions
         Tile size and tile id -> region (:func:`~agrifactory.classify.regions.tile_regions`).
-    label_columns
-        Product -> the sample column holding its labels.
+    products
+        The products whose labels the samples carry.
     year
         The year of the features; samples with another ``year`` are an error.
     min_count
         Classes with fewer samples are excluded from their product and reported.
+    strict_labels, source
+        Unknown labels are a warning, or with ``strict_labels`` an error naming ``source``.
     split_column
-        Sample column with ``train``/``validation`` (copied as ``split``); None: a
-        seeded stratified random ``validation_fraction`` of each stratum (region and
-        most specific label) is held out (:func:`random_split`).
-    out_table, out_excluded
-        Parquet table (``sample_id, tile_id, region, x, y``, the products' codes,
-        ``split``, one column per feature) and CSV of exclusions.
+        The samples' ``split`` column holds ``train``/``validation``; None: a seeded
+        stratified random ``validation_fraction`` of each stratum (region and most
+        specific label) is held out (:func:`random_split`).
+
+    Returns
+    -------
+    TrainingSet
+        ``table`` (``sample_id, tile_id, region, x, y``, the products' codes, ``split``,
+        one column per feature) and ``excluded``.
     """
     if set(features) != set(smoothed) or set(features) != set(regions):
         raise ConfigError("features, smoothed series and regions must cover the same tiles")
-    samples = read_labelled_samples(
-        samples_path, label_columns, id_column=id_column, split_column=split_column
-    )
     tiles = tiles_frame(list(features), tile_km, regions)
 
-    def stack(tile_id: str):
+    def stack(tile_id: str) -> FeatureStack:
         log.info("reading the input stack of tile %s", tile_id)
         ts = TileStack(features[tile_id], smoothed[tile_id], tile_id, year=year, tile_km=tile_km)
         return ts.feature_stack()
@@ -132,20 +138,20 @@ def write_training_set(
         samples,
         tiles,
         stack,
-        {p: LEGENDS[p] for p in label_columns},
+        {p: LEGENDS[p] for p in products},
         year=year,
         min_count=min_count,
+        strict_labels=strict_labels,
+        source=source,
     )
     table = ts.table
     if split_column:
         split = table["sample_id"].map(samples.set_index("sample_id")["split"])
     else:
-        split = random_split(table, list(label_columns), validation_fraction, seed)
+        split = random_split(table, list(products), validation_fraction, seed)
     table.insert(5, "split", pd.Series(split, index=table.index).astype(str).to_numpy())
-    _log_counts(table, list(label_columns))
-    write_table(table, out_table)
-    write_table(ts.excluded, out_excluded)
-    return TrainingSet(table, ts.excluded, ts.feature_names, ts.label_columns)
+    log_counts(table, list(products))
+    return ts
 
 
 def random_split(
@@ -172,7 +178,8 @@ def random_split(
     return split
 
 
-def _log_counts(table: pd.DataFrame, products: Sequence[str]) -> None:
+def log_counts(table: pd.DataFrame, products: Sequence[str]) -> None:
+    """Log the samples per region, split and class of every product."""
     by = [c for c in ("region", "split") if c in table.columns]
     for product in products:
         names = {v: k for k, v in LEGENDS[product].items()}
@@ -182,7 +189,7 @@ def _log_counts(table: pd.DataFrame, products: Sequence[str]) -> None:
 
 
 def read_training_table(path: str | Path) -> pd.DataFrame:
-    """The table written by :func:`write_training_set` (label columns as nullable ints)."""
+    """The table written by the ``training_set`` rule (label columns as nullable ints)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "training table not found", "run the training_set rule")
@@ -263,8 +270,8 @@ def separability_table(
     return jm
 
 
-def train_product(
-    table_path: str | Path,
+def fit_product(
+    table: pd.DataFrame,
     product: str,
     region: str,
     *,
@@ -274,27 +281,29 @@ def train_product(
     seed: int = 0,
     split_column: str | None = "split",
     validation_fraction: float = 0.3,
-    min_count: int = 5,
+    min_count: int,
     reselect_below: float | None = None,
     threads: int = 1,
-    out_model: str | Path,
-    out_validation: str | Path | None = None,
-    out_separability: str | Path | None = None,
-) -> tuple[Any, pd.DataFrame]:
-    """Fit and save one product's model for one region from the training table.
+    separability: bool = False,
+) -> tuple[Any, pd.DataFrame, pd.DataFrame | None]:
+    """Fit one product's model for one region from the training table.
 
     Training rows are the region's samples with ``split == 'train'`` (or a stratified
     random ``validation_fraction`` hold-out when ``split_column`` is None); the
     validation report scores the model on the region's held-out samples. With
-    ``out_separability`` the Jeffries-Matusita distances of the training samples are
-    computed and written before the model is fitted.
+    ``separability`` the Jeffries-Matusita distances of the training samples are
+    computed before the model is fitted.
+
+    Returns
+    -------
+    model, report, jm
+        The fitted model (with ``region`` and ``classes_left_out`` in its metrics), its
+        validation report and the JM table (None without ``separability``).
     """
-    table = read_training_table(table_path)
+
     rows = region_rows(table, product, region)
     rows, dropped = drop_rare_classes(rows, product, min_count, split_column)
-    if out_separability is not None:
-        jm = separability_table(rows, product, features, split_column)
-        write_table(jm, out_separability)
+    jm = separability_table(rows, product, features, split_column) if separability else None
     model, report = train_from_table(
         rows,
         product,
@@ -311,20 +320,10 @@ def train_product(
     if not report.empty:
         report.insert(1, "region", region)
         report.insert(2, "model", kind)
-    model.save(out_model)
-    if out_validation is not None:
-        write_table(report, out_validation)
-    return model, report
+    return model, report, jm
 
 
 def model_threads(model: Any, threads: int) -> None:
     """Let a loaded model predict with ``threads`` threads (results do not depend on it)."""
     if model.kind in THREADED:
         model.params["num_threads"] = int(threads)
-
-
-def write_reports(reports: Sequence[pd.DataFrame], out: str | Path) -> pd.DataFrame:
-    """Write validation reports (e.g. the CNN's and the baseline's) as one CSV."""
-    table = pd.concat(list(reports), ignore_index=True)
-    write_table(table, out)
-    return table
