@@ -10,9 +10,12 @@ from __future__ import annotations
 import importlib
 from functools import cache
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+#: Back-end names a config may give: ``auto`` uses CuPy when a GPU is usable.
+Backend = Literal["auto", "numpy", "cupy"]
 
 
 @cache

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any
 
 import numba
 import numpy as np
@@ -32,6 +32,7 @@ import numpy as np
 from agrifactory.backend import array_namespace
 from agrifactory.errors import DataError, GridError
 from agrifactory.fusion import kernels as cpu_kernels
+from agrifactory.fusion.kernels import CPU_KERNELS, CPU_KERNELS_SERIAL, KernelSet
 from agrifactory.fusion.params import EstarfmParams
 from agrifactory.fusion.statistics import (
     as_bands,
@@ -48,26 +49,6 @@ from agrifactory.fusion.statistics import (
 log = logging.getLogger(__name__)
 
 INPUT_NAMES = ("fine1", "coarse1", "fine2", "coarse2", "coarse0")
-
-
-class KernelSet(NamedTuple):
-    """The compiled kernels of one back end (same signatures on CPU and GPU)."""
-
-    scan_rows: Any
-    scan_pixels: Any
-    cell_sums: Any
-    combine: Any
-
-
-CPU_KERNELS = KernelSet(
-    cpu_kernels.scan_rows, cpu_kernels.scan_pixels, cpu_kernels.cell_sums, cpu_kernels.combine
-)
-CPU_KERNELS_SERIAL = KernelSet(
-    cpu_kernels.scan_rows_serial,
-    cpu_kernels.scan_pixels_serial,
-    cpu_kernels.cell_sums_serial,
-    cpu_kernels.combine_serial,
-)
 
 
 def _kernel_set(xp: ModuleType) -> KernelSet:
