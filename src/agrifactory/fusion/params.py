@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
+from agrifactory.backend import KeepInt
 from agrifactory.settings import Settings
 
 Layout = Literal["reference", "halo"]
@@ -63,7 +64,7 @@ class EstarfmFields(Settings):
     half_window: Annotated[int, Field(ge=1)] = 25
     """Half window w in fine pixels (the window is 2w+1 square)."""
 
-    classes: Annotated[int | float, Field(gt=0)] = 4
+    classes: Annotated[float, Field(gt=0), KeepInt] = 4
     """Number of classes; the similarity threshold is std x 2 / classes."""
 
     block_size: Annotated[int, Field(ge=1)] = 500
@@ -85,7 +86,7 @@ class EstarfmFields(Settings):
     """F-test significance for keeping V: a fitted V is kept when the F-test p-value is
     at most this (0 < significance < 1)."""
 
-    max_conversion: Annotated[int | float, Field(gt=0)] = 5
+    max_conversion: Annotated[float, Field(gt=0)] = 5
     """V above this is replaced by 1 (V must also be > 0)."""
 
     min_candidates: Annotated[int, Field(ge=0)] = 5
