@@ -38,7 +38,7 @@ from agrifactory.errors import GridError, InputError
 from agrifactory.io.raster import band_dates, read_raster, write_raster
 from agrifactory.io.tables import read_table, write_table
 from agrifactory.quality import masks
-from agrifactory.quality.config import QualityConfig
+from agrifactory.quality.config import ScoringSettings
 from agrifactory.quality.texture import laplacian_variance, noise_sigma, stripe_level
 
 log = logging.getLogger(__name__)
@@ -292,7 +292,7 @@ class ScoreResult:
 
 
 def _stack_clear_line(
-    stack: SceneStack, base: np.ndarray, water: np.ndarray, cfg: QualityConfig
+    stack: SceneStack, base: np.ndarray, water: np.ndarray, cfg: ScoringSettings
 ) -> masks.ClearLine | None:
     """Fit HOT's clear line on evenly sampled clear, non-water pixels of each scene."""
     assert stack.blue is not None and stack.red is not None
@@ -307,7 +307,7 @@ def _stack_clear_line(
 
 
 def _cold_references(
-    stack: SceneStack, base: np.ndarray, cfg: QualityConfig
+    stack: SceneStack, base: np.ndarray, cfg: ScoringSettings
 ) -> tuple[np.ndarray, float]:
     """Median thermal of each scene's clear pixels (NaN when too few) and of all scenes pooled."""
     assert stack.thermal is not None
@@ -322,7 +322,7 @@ def _cold_references(
 
 
 def _sharpness_references(
-    values: np.ndarray, dates: list[dt.date], cfg: QualityConfig
+    values: np.ndarray, dates: list[dt.date], cfg: ScoringSettings
 ) -> np.ndarray:
     """The sharpness reference of each scene: configured, or a percentile of its season."""
     w = cfg.weights
@@ -351,7 +351,7 @@ def _half_factor(value: float, half: float, exponent: float) -> float:
 
 
 def _quality_mask(
-    stack: SceneStack, ndvi_all: np.ndarray, cfg: QualityConfig
+    stack: SceneStack, ndvi_all: np.ndarray, cfg: ScoringSettings
 ) -> tuple[np.ndarray, masks.ClearLine | None, bool]:
     """The mask stack, the HOT clear line and whether the cold test ran."""
     n, rows, cols = stack.shape
@@ -400,7 +400,7 @@ def _quality_mask(
 
 
 def _texture_stats(
-    ndvi_all: np.ndarray, mask: np.ndarray, cfg: QualityConfig
+    ndvi_all: np.ndarray, mask: np.ndarray, cfg: ScoringSettings
 ) -> list[tuple[float, float, float]]:
     """(Laplacian variance, noise sigma, stripe level) of each scene's clear pixels."""
     out = []
@@ -417,7 +417,7 @@ def _texture_stats(
 
 
 def _texture_factors(
-    stats: tuple[float, float, float], sharp_ref: float, cfg: QualityConfig, notes: list[str]
+    stats: tuple[float, float, float], sharp_ref: float, cfg: ScoringSettings, notes: list[str]
 ) -> tuple[float, float, float]:
     """Sharpness, noise and stripe factors; 1 (with a note) where a statistic is undefined."""
     sharp, sigma, stripes = stats
@@ -481,7 +481,7 @@ def _fractions(m: np.ndarray, tested: dict[str, bool]) -> dict[str, float]:
 
 def score_stack(
     stack: SceneStack,
-    config: QualityConfig | None = None,
+    config: ScoringSettings | None = None,
     scorer: SceneScorer | None = None,
 ) -> ScoreResult:
     """Score every scene of a stack and build its per-pixel quality mask.
@@ -503,7 +503,7 @@ def score_stack(
         (uint8, scenes x rows x cols, bits in :mod:`agrifactory.quality.masks`) and
         the HOT clear line (None when it could not be fitted).
     """
-    cfg = config or QualityConfig()
+    cfg = config or ScoringSettings()
     n, rows, cols = stack.shape
     n_pix = rows * cols
     ndvi_all = stack.ndvi_stack()
