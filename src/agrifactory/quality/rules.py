@@ -90,7 +90,7 @@ def quality(job: Any) -> None:
     settings = QualitySettings.build(job.params.quality, "quality")
     inputs = dict(job.input.items())
     quality_tile(
-        {name: inputs[name] for name in QUALITY_STACKS},
+        {name: inputs[name] for name in QUALITY_STACKS if name in inputs},
         inputs["inventory"],
         inputs["modis"],
         int(job.wildcards.year),

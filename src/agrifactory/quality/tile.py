@@ -87,6 +87,8 @@ def validation_pairs(
     (quality-ranked and nearest-clear) choose pairs from the other scenes. The
     fusion predicts the held-out date and compares it with the real scene.
     """
+    if n_dates == 0:  # quality.validation_dates: 0 switches the held-out validation off
+        return pd.DataFrame(columns=PAIR_COLUMNS)
     dates = pd.to_datetime(scores["date"]).dt.date
     in_year = np.array([d.year == year for d in dates])
     candidates = scores[in_year & (scores["clear_fraction"].to_numpy() >= min_clear)]
