@@ -316,6 +316,33 @@ def prepare(
         )
     labels, first = _relabel(xp, cells)
     cap = params.cell_capacity
+    raw_count, ids, wts = _scan_cells(ks, xp, model, args, labels, cap)
+    count = xp.maximum(raw_count, 0)
+    overflow = raw_count < 0
+    model.labels = labels
+    model.cell_first = first
+    model.indptr = xp.concatenate([xp.zeros(1, dtype=np.int64), xp.cumsum(count, dtype=np.int64)])
+    model.cell_ids = ids
+    model.cell_wts = wts
+    model.overflow = overflow.reshape(rows, cols) & model.base_valid
+    log.info(
+        "prepared %d x %d pixels: %.1f similar pixels and %.1f coarse cells per window on average",
+        rows, cols, float(model.n[model.base_valid].mean()), float(count.sum()) / max(1, rows * cols),
+    )  # fmt: skip
+    if bool(model.overflow.any()):
+        log.info(
+            "%d windows hold more than %d coarse cells; they are predicted by the exact path",
+            int(model.overflow.sum()), cap,
+        )  # fmt: skip
+    return model
+
+
+def _scan_cells(
+    ks: KernelSet, xp: Any, model: EstarfmModel, args: tuple[Any, ...], labels: Any, cap: int
+) -> tuple[Any, Any, Any]:
+    """Scan strip after strip with coarse cells: each pixel's raw cell count (< 0: more
+    than ``cap``), and the cell ids and float32 weights of all pixels, row after row."""
+    _, rows, cols = model.shape
     step = _strip_rows(xp, cols, cap)
     raw, ids, wts = [], [], []
     # Buffers are reused strip after strip; entries past a pixel's count are never read.
@@ -337,25 +364,7 @@ def prepare(
         wts.append(buf_wts.reshape(-1)[at].astype(np.float32))
         log.debug("prepared rows %d-%d of %d", ra, rb, rows)
     del buf_ids, buf_wts
-    raw_count = xp.concatenate(raw)
-    count = xp.maximum(raw_count, 0)
-    overflow = raw_count < 0
-    model.labels = labels
-    model.cell_first = first
-    model.indptr = xp.concatenate([xp.zeros(1, dtype=np.int64), xp.cumsum(count, dtype=np.int64)])
-    model.cell_ids = xp.concatenate(ids)
-    model.cell_wts = xp.concatenate(wts)
-    model.overflow = overflow.reshape(rows, cols) & model.base_valid
-    log.info(
-        "prepared %d x %d pixels: %.1f similar pixels and %.1f coarse cells per window on average",
-        rows, cols, float(model.n[model.base_valid].mean()), float(count.sum()) / max(1, rows * cols),
-    )  # fmt: skip
-    if bool(model.overflow.any()):
-        log.info(
-            "%d windows hold more than %d coarse cells; they are predicted by the exact path",
-            int(model.overflow.sum()), cap,
-        )  # fmt: skip
-    return model
+    return xp.concatenate(raw), xp.concatenate(ids), xp.concatenate(wts)
 
 
 def _combine(

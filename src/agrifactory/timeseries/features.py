@@ -326,20 +326,16 @@ def feature_stack(
             "monthly medians: %d pixel-months had no valid value; used the HANTS curve", n_filled
         )
 
-    days = year_days(year)
-    m_day = design_matrix(xp.asarray(days_since(days, origin)), n_freq, base_period, xp)
-    doy = day_of_year(days)
-    pheno = xp.empty((len(PHENOLOGY_NAMES), coef.shape[1]), dtype=xp.float32)
-    for start in range(0, coef.shape[1], chunk_size):
-        stop = min(start + chunk_size, coef.shape[1])
-        pheno[:, start:stop] = phenology(
-            m_day @ coef[:, start:stop],
-            doy,
-            start_fraction=start_fraction,
-            rate_fraction=rate_fraction,
-            min_amplitude=min_amplitude,
-        )[0]
-    pheno = pheno.reshape((len(PHENOLOGY_NAMES),) + spatial)
+    pheno = _daily_phenology(
+        coef,
+        year,
+        origin,
+        base_period,
+        chunk_size,
+        start_fraction=start_fraction,
+        rate_fraction=rate_fraction,
+        min_amplitude=min_amplitude,
+    ).reshape((len(PHENOLOGY_NAMES),) + spatial)
 
     names = harm_names + month_names + list(PHENOLOGY_NAMES)
     units = (
@@ -351,3 +347,24 @@ def feature_stack(
     )
     data = xp.concatenate([harm, monthly, pheno]).astype(xp.float32)
     return FeatureStack(data=data, names=names, units=units)
+
+
+def _daily_phenology(
+    coef: Any,
+    year: int,
+    origin: dt.date,
+    base_period: float,
+    chunk_size: int,
+    **fractions: float,
+) -> Any:
+    """Phenology of the HANTS curves ``coef`` (2 n + 1, pixels), reconstructed daily in chunks."""
+    xp = array_namespace(coef)
+    n_freq = (coef.shape[0] - 1) // 2
+    days = year_days(year)
+    m_day = design_matrix(xp.asarray(days_since(days, origin)), n_freq, base_period, xp)
+    doy = day_of_year(days)
+    pheno = xp.empty((len(PHENOLOGY_NAMES), coef.shape[1]), dtype=xp.float32)
+    for start in range(0, coef.shape[1], chunk_size):
+        stop = min(start + chunk_size, coef.shape[1])
+        pheno[:, start:stop] = phenology(m_day @ coef[:, start:stop], doy, **fractions)[0]
+    return pheno

@@ -253,16 +253,7 @@ def hants_fit(
     for i, start in enumerate(range(0, n_pix, chunk_size)):
         stop = min(start + chunk_size, n_pix)
         y = flat[:, start:stop].astype(xp.float64)
-        if params.valid_range is not None:
-            lo, hi = params.valid_range
-            valid = y >= lo  # NaN compares False
-            valid &= y <= hi
-            if not (math.isfinite(lo) and math.isfinite(hi)):
-                valid &= xp.isfinite(y)
-        else:
-            valid = xp.isfinite(y)
-        if mflat is not None:
-            valid &= ~mflat[:, start:stop]
+        valid = _valid_samples(y, None if mflat is None else mflat[:, start:stop], params, xp)
         xp.copyto(y, 0.0, where=~valid)
         part = _fit_chunk(y, valid, m, params, xp)
         for name, arr in part.items():
@@ -280,6 +271,21 @@ def hants_fit(
         flag=out["flag"].reshape(spatial),
         params=params,
     )
+
+
+def _valid_samples(y: Any, masked: Any, params: HantsParams, xp: Any) -> Any:
+    """True where a sample counts: in the valid range (finite) and not masked."""
+    if params.valid_range is not None:
+        lo, hi = params.valid_range
+        valid = y >= lo  # NaN compares False
+        valid &= y <= hi
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            valid &= xp.isfinite(y)
+    else:
+        valid = xp.isfinite(y)
+    if masked is not None:
+        valid &= ~masked
+    return valid
 
 
 def _allocate(xp: Any, params: HantsParams, n_t: int, n_pix: int) -> dict[str, Any]:
