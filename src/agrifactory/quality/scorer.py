@@ -193,18 +193,7 @@ def train_scorer(
         correlations, MAE, training loss per epoch and counts.
     """
     cfg = config or ScorerSettings()
-    patches = np.asarray(clear_patches, dtype=np.float32)
-    if patches.ndim != 3 or patches.shape[1:] != (cfg.patch_size, cfg.patch_size):
-        raise DataError(
-            f"clear patches have shape {patches.shape}; expected (N, {cfg.patch_size}, "
-            f"{cfg.patch_size})"
-        )
-    if len(patches) < 10 or not np.isfinite(patches).all():
-        raise DataError(
-            f"{len(patches)} clear patches (NaN present: {not np.isfinite(patches).all()}); "
-            "the scorer needs at least 10 NaN-free patches: add tiles or lower "
-            "min_clear_fraction"
-        )
+    patches = _checked_patches(clear_patches, cfg.patch_size)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
@@ -213,6 +202,49 @@ def train_scorer(
     val_images, val_strengths, val_kinds = heldout_set(hold, np.random.default_rng(seed + 1))
 
     model = PatchScorer(cfg.width, cfg.patch_size)
+    losses = _train_epochs(model, train, cfg, rng)
+    model.eval()
+    metrics = evaluate_scorer(model, val_images, val_strengths, val_kinds)
+    metrics.update(
+        {
+            "train_loss": losses,
+            "n_train_patches": int(len(train)),
+            "n_heldout_patches": int(len(hold)),
+            "torch_threads": torch.get_num_threads(),
+            "config": {**cfg.model_dump(), "seed": seed},
+        }
+    )
+    # The time taken goes to the log, not the metrics: the weights file (which holds
+    # the metrics) must have the same bytes in every run of one config.
+    log.info("scorer trained in %.1f s", time.perf_counter() - start)
+    log.info(
+        "scorer held-out: AUC %.3f, Spearman %.3f",
+        metrics.get("auc_clean_vs_degraded", float("nan")),
+        metrics["spearman_vs_strength"],
+    )
+    return model, metrics
+
+
+def _checked_patches(clear_patches: np.ndarray, patch_size: int) -> np.ndarray:
+    """The clear patches as float32 (N, P, P); a DataError unless 10 or more, NaN-free."""
+    patches = np.asarray(clear_patches, dtype=np.float32)
+    if patches.ndim != 3 or patches.shape[1:] != (patch_size, patch_size):
+        raise DataError(
+            f"clear patches have shape {patches.shape}; expected (N, {patch_size}, {patch_size})"
+        )
+    if len(patches) < 10 or not np.isfinite(patches).all():
+        raise DataError(
+            f"{len(patches)} clear patches (NaN present: {not np.isfinite(patches).all()}); "
+            "the scorer needs at least 10 NaN-free patches: add tiles or lower "
+            "min_clear_fraction"
+        )
+    return patches
+
+
+def _train_epochs(
+    model: PatchScorer, train: np.ndarray, cfg: ScorerSettings, rng: np.random.Generator
+) -> list[float]:
+    """Train ``model`` on patches of ``train`` degraded on the fly; the loss of each epoch."""
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     steps = cfg.epochs * max(1, cfg.samples_per_epoch // cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.learning_rate, total_steps=steps)
@@ -238,26 +270,7 @@ def train_scorer(
             total += loss.item() * len(ys)
         losses.append(total / (max(1, cfg.samples_per_epoch // cfg.batch_size) * cfg.batch_size))
         log.info("scorer epoch %d/%d: training loss %.4f", epoch + 1, cfg.epochs, losses[-1])
-    model.eval()
-    metrics = evaluate_scorer(model, val_images, val_strengths, val_kinds)
-    metrics.update(
-        {
-            "train_loss": losses,
-            "n_train_patches": int(len(train)),
-            "n_heldout_patches": int(len(hold)),
-            "torch_threads": torch.get_num_threads(),
-            "config": {**cfg.model_dump(), "seed": seed},
-        }
-    )
-    # The time taken goes to the log, not the metrics: the weights file (which holds
-    # the metrics) must have the same bytes in every run of one config.
-    log.info("scorer trained in %.1f s", time.perf_counter() - start)
-    log.info(
-        "scorer held-out: AUC %.3f, Spearman %.3f",
-        metrics.get("auc_clean_vs_degraded", float("nan")),
-        metrics["spearman_vs_strength"],
-    )
-    return model, metrics
+    return losses
 
 
 def score_patches(model: PatchScorer, patches: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -350,12 +350,11 @@ def _half_factor(value: float, half: float, exponent: float) -> float:
     return float((1.0 / (1.0 + (value / half) ** 2)) ** exponent)
 
 
-def _quality_mask(
+def _qa_base(
     stack: SceneStack, ndvi_all: np.ndarray, cfg: ScoringSettings
-) -> tuple[np.ndarray, masks.ClearLine | None, bool]:
-    """The mask stack, the HOT clear line and whether the cold test ran."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """QA classes and fill (mask bits 0-3) of every scene, and its water-like pixels."""
     n, rows, cols = stack.shape
-    # QA classes and fill (bits 0-3).
     base = np.zeros((n, rows, cols), dtype=np.uint8)
     fill = ~np.isfinite(ndvi_all)
     for band in (stack.blue, stack.red, stack.nir):
@@ -371,6 +370,15 @@ def _quality_mask(
     if stack.nir is not None:
         with np.errstate(invalid="ignore"):
             water |= stack.nir < cfg.tests.water_nir_max
+    return base, water
+
+
+def _quality_mask(
+    stack: SceneStack, ndvi_all: np.ndarray, cfg: ScoringSettings
+) -> tuple[np.ndarray, masks.ClearLine | None, bool]:
+    """The mask stack, the HOT clear line and whether the cold test ran."""
+    n = stack.shape[0]
+    base, water = _qa_base(stack, ndvi_all, cfg)
 
     # Spectral tests (bits 4-6) and saturation (bit 7).
     if stack.blue is not None:
@@ -504,73 +512,100 @@ def score_stack(
         the HOT clear line (None when it could not be fitted).
     """
     cfg = config or ScoringSettings()
-    n, rows, cols = stack.shape
-    n_pix = rows * cols
+    n = stack.shape[0]
     ndvi_all = stack.ndvi_stack()
     mask, line, cold_tested = _quality_mask(stack, ndvi_all, cfg)
     texture = _texture_stats(ndvi_all, mask, cfg)
     sharp_refs = _sharpness_references(np.array([t[0] for t in texture]), stack.dates, cfg)
     doys = np.array([d.timetuple().tm_yday for d in stack.dates])
     season = cfg.calendar.weight(doys)
+    tested = {
+        "bright": stack.blue is not None,
+        "cold": cold_tested,
+        "haze": line is not None,
+        "saturated": stack.qa_radsat is not None,
+    }
     records = []
     for i in range(n):
-        m = mask[i]
-        source, notes = _source_notes(stack, i, line is not None)
-        n_valid = int((m != masks.FILL).sum())
-        if n_valid == 0:
-            notes.append("fully filled: no valid pixel")
-        tested = {
-            "qa": bool(stack.has_qa[i]),
-            "bright": stack.blue is not None,
-            "cold": cold_tested,
-            "haze": line is not None,
-            "saturated": stack.qa_radsat is not None,
-        }
-        factors = _texture_factors(texture[i], sharp_refs[i], cfg, notes) if n_valid else (1.0,) * 3
-        learned, n_patches = float("nan"), 0
-        if scorer is not None and n_valid:
-            learned, n_patches = scorer(ndvi_all[i], m == 0)
-        if scorer is None:
-            notes.append("no learned scorer")
-        elif not np.isfinite(learned):
-            notes.append("learned scorer: no patch clear enough to score")
-        learned_f = float(learned**cfg.weights.learned) if np.isfinite(learned) else 1.0
-        clear = float((m == 0).sum() / n_pix)
-        quality = clear * factors[0] * factors[1] * factors[2] * learned_f
+        scene = _SceneInputs(ndvi_all[i], mask[i], texture[i], sharp_refs[i], int(doys[i]))
         records.append(
-            {
-                "date": stack.dates[i],
-                "doy": int(doys[i]),
-                "qa_source": source,
-                "valid_fraction": n_valid / n_pix,
-                "fill_fraction": 1.0 - n_valid / n_pix,
-                **_fractions(m, tested),
-                "clear_fraction": clear,
-                "sharpness": texture[i][0],
-                "noise_sigma": texture[i][1],
-                "stripe_level": texture[i][2],
-                "sharpness_factor": factors[0],
-                "noise_factor": factors[1],
-                "stripe_factor": factors[2],
-                "learned_score": learned,
-                "learned_patches": n_patches,
-                "learned_factor": learned_f,
-                "season_weight": float(season[i]),
-                "quality": quality,
-                "score": float(season[i]) * quality,
-                "notes": "; ".join(notes),
-            }
+            _scene_record(stack, i, scene, float(season[i]), tested, line is not None, scorer, cfg)
         )
         log.info(
             "scene %s (%d/%d): clear %.3f, score %.3f",
             stack.dates[i],
             i + 1,
             n,
-            clear,
+            records[-1]["clear_fraction"],
             records[-1]["score"],
         )
     table = pd.DataFrame.from_records(records, columns=COLUMNS)
     return ScoreResult(table=table, mask=mask, clear_line=line)
+
+
+@dataclass
+class _SceneInputs:
+    """What one scene's row is computed from."""
+
+    ndvi: np.ndarray
+    mask: np.ndarray
+    texture: tuple[float, float, float]
+    sharp_ref: float
+    doy: int
+
+
+def _scene_record(
+    stack: SceneStack,
+    i: int,
+    scene: _SceneInputs,
+    season: float,
+    tested: dict[str, bool],
+    has_line: bool,
+    scorer: SceneScorer | None,
+    cfg: ScoringSettings,
+) -> dict[str, Any]:
+    """The scores-table row of scene ``i``."""
+    m = scene.mask
+    n_pix = m.size
+    source, notes = _source_notes(stack, i, has_line)
+    n_valid = int((m != masks.FILL).sum())
+    if n_valid == 0:
+        notes.append("fully filled: no valid pixel")
+    tested = {"qa": bool(stack.has_qa[i]), **tested}
+    texture = scene.texture
+    factors = _texture_factors(texture, scene.sharp_ref, cfg, notes) if n_valid else (1.0,) * 3
+    learned, n_patches = float("nan"), 0
+    if scorer is not None and n_valid:
+        learned, n_patches = scorer(scene.ndvi, m == 0)
+    if scorer is None:
+        notes.append("no learned scorer")
+    elif not np.isfinite(learned):
+        notes.append("learned scorer: no patch clear enough to score")
+    learned_f = float(learned**cfg.weights.learned) if np.isfinite(learned) else 1.0
+    clear = float((m == 0).sum() / n_pix)
+    quality = clear * factors[0] * factors[1] * factors[2] * learned_f
+    return {
+        "date": stack.dates[i],
+        "doy": scene.doy,
+        "qa_source": source,
+        "valid_fraction": n_valid / n_pix,
+        "fill_fraction": 1.0 - n_valid / n_pix,
+        **_fractions(m, tested),
+        "clear_fraction": clear,
+        "sharpness": texture[0],
+        "noise_sigma": texture[1],
+        "stripe_level": texture[2],
+        "sharpness_factor": factors[0],
+        "noise_factor": factors[1],
+        "stripe_factor": factors[2],
+        "learned_score": learned,
+        "learned_patches": n_patches,
+        "learned_factor": learned_f,
+        "season_weight": season,
+        "quality": quality,
+        "score": season * quality,
+        "notes": "; ".join(notes),
+    }
 
 
 def write_scores_table(table: pd.DataFrame, path: str | Path) -> Path:
