@@ -34,7 +34,7 @@ def test_defaults_are_the_algorithms():
 
 
 def test_hand_schema_defaults_match_the_model():
-    """Until the schema is generated: its defaults are the model's."""
+    """The committed schema's defaults are the model's."""
     defaults = FusionSettings().model_dump()
     for key, spec in _schema_section("fusion").items():
         assert spec["default"] == defaults[key], key

@@ -50,7 +50,7 @@ def _check_defaults(spec: dict, model) -> None:
 
 
 def test_hand_schema_defaults_match_the_model():
-    """Until the schema is generated: every default of the hand schema is the model's."""
+    """Every default of the committed schema is the model's."""
     section = yaml.safe_load(SCHEMA.read_text())["properties"]["quality"]["properties"]
     _check_defaults(section, QualitySettings())
 

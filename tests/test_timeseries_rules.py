@@ -39,7 +39,7 @@ def _plain(value):
 
 
 def test_hand_schema_defaults_match_the_model():
-    """Until the schema is generated: its defaults (and their int/float types) are the model's."""
+    """The committed schema's defaults (and their int/float types) are the model's."""
     section = yaml.safe_load(SCHEMA.read_text())["properties"]["timeseries"]["properties"]
     model = TimeseriesSettings()
     assert set(section) == set(TimeseriesSettings.model_fields)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from pyproj import CRS
 
-from agrifactory.backend import resolve_backend, to_numpy
+from agrifactory.backend import BACKENDS, resolve_backend, to_numpy
 from agrifactory.errors import GridError, InputError
 from agrifactory.fusion.estarfm import fuse
 from agrifactory.fusion.params import LAYOUTS, QA_NAMES, EstarfmParams
@@ -155,6 +155,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--layout", choices=LAYOUTS, default=d.layout,
                    help="block layout: 'reference' (authors' blocks) or 'halo' (seamless; default)")  # fmt: skip
-    p.add_argument("--backend", choices=("auto", "numpy", "cupy"), default="auto",
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="array back end (default %(default)s: CuPy when a GPU is usable)")  # fmt: skip
     p.set_defaults(func=run)

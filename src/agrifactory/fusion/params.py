@@ -11,7 +11,7 @@ the object is built.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, field_validator
 
@@ -19,7 +19,7 @@ from agrifactory.backend import KeepInt
 from agrifactory.settings import Settings
 
 Layout = Literal["reference", "halo"]
-LAYOUTS: tuple[str, ...] = ("reference", "halo")
+LAYOUTS: tuple[str, ...] = get_args(Layout)
 
 #: QA flag: not predicted, because the pixel is masked (NaN or background) in one of
 #: the five images, or its prediction is not a finite number.

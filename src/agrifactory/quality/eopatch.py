@@ -25,7 +25,7 @@ import pandas as pd
 
 from agrifactory.errors import InputError
 from agrifactory.quality.agreement import disagreements, rank_agreement
-from agrifactory.quality.config import CropCalendar, ScoringSettings
+from agrifactory.quality.config import CropCalendar, ScorerSettings, ScoringSettings
 from agrifactory.quality.quicklook import quicklook_strip, scene_titles
 from agrifactory.quality.scores import SceneScorer, SceneStack, score_stack
 
@@ -149,7 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     """Run the check with and without a learned scorer; print the figures as JSON."""
     import torch
 
-    from agrifactory.quality.config import ScorerSettings
     from agrifactory.quality.scorer import extract_patches, scene_scorer, train_scorer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -157,8 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quicklook", type=Path)
     parser.add_argument("--train-scenes", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--samples-per-epoch", type=int, default=4096)
-    parser.add_argument("--width", type=int, default=16)
+    defaults = ScorerSettings()
+    parser.add_argument("--samples-per-epoch", type=int, default=defaults.samples_per_epoch)
+    parser.add_argument("--width", type=int, default=defaults.width)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
