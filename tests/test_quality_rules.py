@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -152,3 +153,22 @@ def test_rule_quality_writes_its_outputs_with_the_configured_settings(
     # Each held-out date gets one row per pair selector.
     assert len(held_out) == 2 * validation_dates
     assert "no QA_PIXEL" in Path(job.log[0]).read_text()
+
+
+def test_rule_quality_scorer_trains_with_the_run_seed(tile_inputs, tmp_path):
+    """Inputs named ``<tile>_<stack>`` are grouped per tile; the seed is the top-level one."""
+    inputs = {f"h100v50_{k}": v for k, v in tile_inputs.items() if k != "modis"}
+    outputs = scorer_outputs(str(tmp_path / "scorer"))
+    scorer = {"width": 4, "epochs": 1, "samples_per_epoch": 64, "batch_size": 32}
+    job = fake_job(
+        input=inputs,
+        output=outputs,
+        params={"quality": {"scorer": scorer}, "seed": 7},
+        wildcards={"year": "2021"},
+        log=tmp_path / "scorer.log",
+    )
+    pytest.importorskip("torch")
+    rules.quality_scorer(job)
+    metrics = json.loads(Path(outputs["metrics"]).read_text())
+    assert metrics["config"] == {**QualitySettings().scorer.model_dump(), **scorer, "seed": 7}
+    assert Path(outputs["weights"]).stat().st_size > 0
