@@ -187,7 +187,8 @@ def stage(name: str, directory: Path, tile_block: int | None, block_rows: int | 
     out.mkdir(exist_ok=True)
     t0, c0 = time.perf_counter(), _cpu_s()
     if name == "fuse":
-        from agrifactory.fusion.tile import fuse_tile, params_from_config
+        from agrifactory.fusion.rules import FusionSettings
+        from agrifactory.fusion.tile import fuse_tile
 
         kwargs = {} if tile_block == "legacy" else {"tile_block": tile_block}
         fuse_tile(
@@ -195,7 +196,7 @@ def stage(name: str, directory: Path, tile_block: int | None, block_rows: int | 
             directory / "validation_pairs.csv", YEAR,
             {k: out / f"{k}.{'csv' if k in ('qa', 'validation') else 'tif'}"
              for k in ("ndvi", "flags", "qa", "validation")},
-            params_from_config({}), backend="numpy", quality_mask=directory / "mask.tif", **kwargs,
+            FusionSettings().estarfm(), backend="numpy", quality_mask=directory / "mask.tif", **kwargs,
         )  # fmt: skip
     elif name == "smooth":
         from agrifactory.timeseries.tile import smooth_tile

@@ -8,22 +8,25 @@ one-sided and missing pairs, a block whose base images are all cloud) is fused b
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import numba
 import numpy as np
 import pandas as pd
 import pytest
+from _jobs import fake_job
 
 from agrifactory.errors import ConfigError, DataError
-from agrifactory.fusion import EstarfmParams, coarse_cell_labels, predict, prepare
+from agrifactory.fusion import EstarfmParams, coarse_cell_labels, predict, prepare, rules
 from agrifactory.fusion.metrics import agreement
-from agrifactory.fusion.tile import QA_NO_PAIR, fuse_tile
+from agrifactory.fusion.rules import FusionSettings, fuse_outputs
+from agrifactory.fusion.tile import FLOAT_FORMAT, QA_NO_PAIR, _float_text, fuse_tile
 from agrifactory.grid import PixelGrid
 from agrifactory.io.modis import composite_containing, composite_starts
 from agrifactory.io.pairs import PAIR_COLUMNS, write_pairs_table
 from agrifactory.io.raster import read_raster, read_stack, write_grid_raster
+from agrifactory.io.tables import write_table
 
 numba.set_num_threads(1)
 
@@ -228,7 +231,7 @@ def test_too_small_a_halo_would_show(tile, tmp_path):
     """The check has teeth: blocks of the halo layout read without their halo differ."""
     params = EstarfmParams.ndvi(half_window=3, block_size=12, layout="halo")
     ref, _, _ = whole_image_reference(tile, params)
-    broken = dataclasses.replace(params, layout="reference")  # same blocks, no halo
+    broken = params.model_copy(update={"layout": "reference"})  # same blocks, no halo
     ndvi, _, _, _ = _fuse(tile, tmp_path, broken, tile_block=24)
     assert np.nanmax(np.abs(ndvi - ref)) > 1e-3
 
@@ -252,3 +255,35 @@ def test_a_pair_set_without_any_valid_pixel_is_an_error(tile, tmp_path):
     with pytest.raises(DataError, match="pair set 2021-07-16 \\+ 2021-10-04: no pixel of the tile"):
         _fuse(cloudy, tmp_path / "out", params, tile_block=24)
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_rule_fuse_runs_the_settings_it_is_given(tile, tmp_path):
+    """``rules.fuse(job)``: the config's settings, the rule's output names, the same products."""
+    config = {"half_window": 3, "block_size": 12, "layout": "reference", "tile_block": 24}
+    settings = FusionSettings.build(config, "fusion")
+    ndvi, flags, table, _ = _fuse(tile, tmp_path / "direct", settings.estarfm(), tile_block=24)
+    out = fuse_outputs(str(tmp_path / "rule"))
+    job = fake_job(
+        input={k: tile[k] for k in ("landsat", "modis", "pairs", "validation_pairs")}
+        | {"quality_mask": tile["mask"]},
+        output=out,
+        params={"fusion": {**config, "backend": "numpy"}},
+        wildcards={"tile": "h0v0", "year": str(YEAR)},
+        log=tmp_path / "fuse.log",
+    )
+    rules.fuse(job)
+    for key in ("qa", "validation"):
+        direct = (tmp_path / "direct" / f"{key}.csv").read_bytes()
+        assert Path(out[key]).read_bytes() == direct, key
+    np.testing.assert_array_equal(read_stack(out["ndvi"])[0], ndvi)
+    np.testing.assert_array_equal(read_raster(out["flags"], masked_to_nan=False)[0], flags)
+    assert "pair sets" in Path(job.log[0]).read_text()
+
+
+def test_tables_are_written_as_to_csv_with_the_float_format_wrote_them(tmp_path):
+    table = pd.DataFrame(
+        {"d": ["2021-01-01", ""], "n": [3, 0], "r": [0.123456789, np.nan], "ok": [True, False]}
+    )
+    path = write_table(_float_text(table), tmp_path / "t.csv")
+    expected = table.to_csv(index=False, float_format=FLOAT_FORMAT)
+    assert path.read_text() == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from agrifactory.errors import ConfigError, DataError, GridError
 from agrifactory.fusion import (
@@ -160,10 +161,14 @@ def test_missing_target_gives_invalid_qa_not_an_error():
         {"layout": "tiles"},
         {"background": float("nan")},
         {"significance": 1.5},
+        {"significance": 1.0},
+        {"min_candidates": -1},
     ],
 )
 def test_bad_params_are_config_errors(kwargs):
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=next(iter(kwargs))):
+        EstarfmParams.build(kwargs, "")
+    with pytest.raises(ValidationError):
         EstarfmParams(**kwargs)
 
 

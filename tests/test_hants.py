@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from agrifactory.backend import gpu_available
 from agrifactory.errors import ConfigError
@@ -302,7 +303,9 @@ def test_names_and_bad_parameters():
         {"valid_range": (1, -1)},
         {"fit_error_tolerance": -0.01},
     ):
-        with pytest.raises(ConfigError):
+        with pytest.raises(ConfigError, match=f"hants.{next(iter(bad))}"):
+            HantsParams.build(bad, "hants")
+        with pytest.raises(ValidationError):
             HantsParams(**bad)
     with pytest.raises(ValueError, match="t has shape"):
         hants_fit(np.zeros((46, 2)), T8[:40])

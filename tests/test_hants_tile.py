@@ -12,7 +12,8 @@ from agrifactory.errors import ConfigError, InputError
 from agrifactory.io.raster import read_raster, read_stack, write_raster
 from agrifactory.timeseries.features import MONTHLY_NAMES, PHENOLOGY_NAMES
 from agrifactory.timeseries.hants import HantsParams, hants_fit
-from agrifactory.timeseries.tile import features_tile, params_from_config, smooth_tile
+from agrifactory.timeseries.rules import TimeseriesSettings
+from agrifactory.timeseries.tile import features_tile, smooth_tile
 from agrifactory.timeseries.timeaxis import days_since
 
 ALBERS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84 +units=m"
@@ -43,7 +44,8 @@ def fused(tmp_path):
 
 def test_smooth_then_features(fused, tmp_path):
     path, data, t = fused
-    params = params_from_config({"n_freq": 3, "valid_range": [-1, 1], "fit_error_tolerance": 0.05})
+    hants = {"n_freq": 3, "valid_range": [-1, 1], "fit_error_tolerance": 0.05}
+    params = TimeseriesSettings.build({"hants": hants}, "timeseries").hants
     out = {k: tmp_path / f"{k}.tif" for k in ("smoothed", "qa", "coefficients", "features")}
     smooth_tile(
         path,
@@ -83,8 +85,10 @@ def test_smooth_then_features(fused, tmp_path):
 
 def test_bad_inputs(fused, tmp_path):
     path, data, t = fused
-    with pytest.raises(ConfigError, match="unknown hants parameters"):
-        params_from_config({"nf": 3})
+    with pytest.raises(
+        ConfigError, match=r"timeseries.hants.n_frq: unknown key \(did you mean 'n_freq'\?\)"
+    ):
+        TimeseriesSettings.build({"hants": {"n_frq": 3}}, "timeseries")
     with pytest.raises(InputError, match="outside the year 2020"):
         smooth_tile(
             path, smoothed=tmp_path / "s.tif", qa=tmp_path / "q.tif",

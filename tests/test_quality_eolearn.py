@@ -16,8 +16,9 @@ import torch
 
 from agrifactory.errors import InputError
 from agrifactory.quality.agreement import rank_agreement
+from agrifactory.quality.config import ScorerSettings
 from agrifactory.quality.eopatch import check_eopatch, disagreement_quicklook, read_eopatch
-from agrifactory.quality.scorer import ScorerConfig, extract_patches, scene_scorer, train_scorer
+from agrifactory.quality.scorer import extract_patches, scene_scorer, train_scorer
 
 pytestmark = pytest.mark.realdata
 
@@ -76,8 +77,8 @@ def test_a_tiny_learned_scorer_agrees_too(patch, rule, one_thread):
     top = np.argsort(-rule.table.score.to_numpy(), kind="stable")[:12]
     chunks = [extract_patches(patch.ndvi[i], patch.is_data[i], 32, stride=8) for i in top]
     groups = np.repeat(np.arange(12), [len(c) for c in chunks])
-    cfg = ScorerConfig(width=8, epochs=3, samples_per_epoch=768, batch_size=32, seed=1)
-    model, _ = train_scorer(np.concatenate(chunks), cfg, groups=groups)
+    cfg = ScorerSettings(width=8, epochs=3, samples_per_epoch=768, batch_size=32)
+    model, _ = train_scorer(np.concatenate(chunks), cfg, groups=groups, seed=1)
     combined = check_eopatch(patch, scorer=scene_scorer(model))
     learned = rank_agreement(combined.table.learned_score, combined.table.cloud_fraction)
     assert learned < -0.75  # measured -0.861

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from agrifactory.errors import InputError
-from agrifactory.quality.config import PairConfig
+from agrifactory.quality.config import PairSettings
 from agrifactory.quality.pairs import (
     PAIR_COLUMNS,
     nearest_clear_pairs,
@@ -69,7 +69,7 @@ def test_a_scene_on_the_target_can_lose_to_better_ones():
 
 def test_a_shorter_tau_prefers_nearer_scenes():
     # tau 4: A u = 0.9 exp(-19/4) = 0.0078 < B u = 0.4 exp(-3/4) = 0.189.
-    table = select_pairs(calendar(), [D(2021, 3, 20)], config=PairConfig(tau_days=4))
+    table = select_pairs(calendar(), [D(2021, 3, 20)], config=PairSettings(tau_days=4))
     assert table.iloc[0].pair1_date == D(2021, 3, 17)
 
 
@@ -78,7 +78,7 @@ def test_low_scores_and_filled_scenes_are_never_chosen():
     p1, p2, status, _ = pick(select_pairs(calendar(), [D(2021, 4, 10)]), D(2021, 4, 10))
     assert (p1, p2, status) == (D(2021, 4, 2), D(2021, 5, 4), "ok")
     # Even with min_quality 0 the fully filled C (score 0), nearest to 03-26, is not chosen.
-    table = select_pairs(calendar(), [D(2021, 3, 26)], config=PairConfig(min_quality=0.0))
+    table = select_pairs(calendar(), [D(2021, 3, 26)], config=PairSettings(min_quality=0.0))
     assert D(2021, 3, 25) not in (table.iloc[0].pair1_date, table.iloc[0].pair2_date)
 
 
@@ -124,7 +124,7 @@ def test_modis_availability():
     p1, p2, _, _ = pick(select_pairs(calendar(), [D(2021, 3, 20)], modis), D(2021, 3, 20))
     assert (p1, p2) == (D(2021, 3, 1), D(2021, 5, 4))
     # MODIS one day after D is close enough with modis_max_offset_days = 1.
-    cfg = PairConfig(modis_max_offset_days=1)
+    cfg = PairSettings(modis_max_offset_days=1)
     p1, p2, _, _ = pick(
         select_pairs(calendar(), [D(2021, 3, 20)], modis + [D(2021, 4, 3)], cfg), D(2021, 3, 20)
     )
@@ -141,7 +141,7 @@ def test_nearest_clear_baseline():
     # 04-10: the baseline takes E (QA clear, but score 0.2) where the selector takes F.
     assert (table.iloc[1].pair1_date, table.iloc[1].pair2_date) == (D(2021, 4, 2), D(2021, 4, 18))
     strict = nearest_clear_pairs(
-        calendar(), [D(2021, 3, 20)], config=PairConfig(clear_max_cloud=0.01)
+        calendar(), [D(2021, 3, 20)], config=PairSettings(clear_max_cloud=0.01)
     )
     # Only E (cover 0.00) passes a 0.01 threshold: it is after the target.
     assert strict.iloc[0].status == "missing_before"

@@ -8,6 +8,7 @@ import torch
 from _quality_scenes import clear_scenes, dates, landscape, reflectance
 
 from agrifactory.errors import ConfigError, DataError, InputError
+from agrifactory.quality.config import ScorerSettings
 from agrifactory.quality.degrade import (
     KINDS,
     NDVI_PROFILE,
@@ -18,14 +19,12 @@ from agrifactory.quality.degrade import (
 from agrifactory.quality.masks import ndvi
 from agrifactory.quality.scorer import (
     PatchScorer,
-    ScorerConfig,
     extract_patches,
     load_scorer,
     save_scorer,
     scene_scorer,
     score_patches,
     score_scene,
-    scorer_config,
     train_scorer,
     training_patches,
 )
@@ -101,12 +100,12 @@ def test_degradations_are_seeded_and_profiled():
 
 # --- training ---------------------------------------------------------------------------
 
-TINY = ScorerConfig(width=8, epochs=3, samples_per_epoch=768, batch_size=32, seed=1)
+TINY = ScorerSettings(width=8, epochs=3, samples_per_epoch=768, batch_size=32)
 
 
 def test_tiny_training_beats_chance_on_held_out_patches():
     patches, groups = clear_patch_set()
-    model, metrics = train_scorer(patches, TINY, groups=groups)
+    model, metrics = train_scorer(patches, TINY, groups=groups, seed=1)
     # Held-out patches come from landscapes never trained on; 0.5 AUC and 0 rank
     # correlation are chance.
     assert metrics["n_heldout_patches"] > 0 and metrics["n_train_patches"] > 0
@@ -123,20 +122,24 @@ def test_tiny_training_beats_chance_on_held_out_patches():
 
 def test_training_is_deterministic():
     patches, groups = clear_patch_set(6)
-    cfg = ScorerConfig(width=4, epochs=1, samples_per_epoch=64, batch_size=32, seed=3)
-    m1, r1 = train_scorer(patches, cfg, groups=groups)
-    m2, r2 = train_scorer(patches, cfg, groups=groups)
+    cfg = ScorerSettings(width=4, epochs=1, samples_per_epoch=64, batch_size=32)
+    m1, r1 = train_scorer(patches, cfg, groups=groups, seed=3)
+    m2, r2 = train_scorer(patches, cfg, groups=groups, seed=3)
     for a, b in zip(m1.state_dict().values(), m2.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert r1["train_loss"] == r2["train_loss"]
 
 
 def test_scorer_config_from_mapping():
-    assert scorer_config({"width": 8, "epochs": 2}) == ScorerConfig(width=8, epochs=2)
-    with pytest.raises(ConfigError, match="unknown key"):
-        scorer_config({"layers": 3})
-    with pytest.raises(ConfigError, match="holdout_fraction"):
-        scorer_config({"holdout_fraction": 1.0})
+    built = ScorerSettings.build({"width": 8, "epochs": 2}, "quality.scorer")
+    assert built == ScorerSettings(width=8, epochs=2)
+    with pytest.raises(ConfigError, match="quality.scorer.layers: unknown key"):
+        ScorerSettings.build({"layers": 3}, "quality.scorer")
+    with pytest.raises(ConfigError, match="quality.scorer.holdout_fraction = 1.0"):
+        ScorerSettings.build({"holdout_fraction": 1.0}, "quality.scorer")
+    # The seed is the workflow's top-level seed, not a key of this section.
+    with pytest.raises(ConfigError, match="quality.scorer.seed: unknown key"):
+        ScorerSettings.build({"seed": 3}, "quality.scorer")
 
 
 def test_training_input_is_checked():

@@ -15,12 +15,11 @@ from agrifactory.errors import ConfigError
 from agrifactory.quality import masks
 from agrifactory.quality.config import (
     CropCalendar,
-    QualityConfig,
     ScoreWeights,
+    ScoringSettings,
     SpectralTests,
-    pair_config,
-    quality_config,
 )
+from agrifactory.quality.rules import QualitySettings
 from agrifactory.quality.scores import (
     COLUMNS,
     NDVI_ONLY,
@@ -141,37 +140,44 @@ def test_default_calendar_weights():
 
 
 def test_calendar_wrapping_the_new_year():
-    cal = CropCalendar(280, 60, 130, 170, 0.2)  # winter wheat; offsets 0, 145, 215, 255
+    cal = CropCalendar(
+        start_doy=280, peak_start_doy=60, peak_end_doy=130, end_doy=170, off_season_weight=0.2
+    )  # winter wheat; offsets 0, 145, 215, 255
     got = cal.weight(np.array([280, 353, 60, 100, 150, 200, 366]))
     expect = [0.2, 0.2 + 0.8 * 73 / 145, 1, 1, 1 - 0.8 * 20 / 40, 0.2, 0.2 + 0.8 * 85 / 145]
     np.testing.assert_allclose(got, expect)
 
 
 def test_calendar_days_out_of_order():
-    with pytest.raises(ConfigError, match="follow each other"):
-        CropCalendar(100, 90, 95, 120)
+    days = {"start_doy": 100, "peak_start_doy": 90, "peak_end_doy": 95, "end_doy": 120}
+    with pytest.raises(ConfigError, match="quality.calendar: the days must follow each other"):
+        CropCalendar.build(days, "quality.calendar")
 
 
 def test_config_from_mapping():
-    cfg = quality_config(
+    cfg = QualitySettings.build(
         {
             "calendar": {"start_doy": 100},
             "weights": {"sharpness": 0.3},
             "saturation_bands": [2, 4, 5],
-        }
+            "pairs": {"tau_days": 16},
+        },
+        "quality",
     )
     assert cfg.calendar.start_doy == 100
     assert cfg.weights.sharpness == 0.3
     assert cfg.saturation_bands == (2, 4, 5)
-    # The pairs and scorer sub-sections belong to their own builders.
-    assert quality_config({"pairs": {"min_quality": 0.5}, "scorer": {}}) == QualityConfig()
-    assert pair_config({"tau_days": 16}).tau_days == 16
-    with pytest.raises(ConfigError, match=r"quality.weights: unknown key\(s\) \['sharp'\]"):
-        quality_config({"weights": {"sharp": 1}})
-    with pytest.raises(ConfigError, match="min_quality"):
-        pair_config({"min_quality": 1.5})
-    with pytest.raises(ConfigError, match="must be a number"):
-        quality_config({"tests": {"bright_blue": "high"}})
+    assert cfg.pairs.tau_days == 16
+    # The scoring settings are the quality settings' own: the defaults agree.
+    assert ScoringSettings() == ScoringSettings(
+        **QualitySettings().model_dump(include=set(ScoringSettings.model_fields))
+    )
+    with pytest.raises(ConfigError, match=r"quality.weights.sharp: unknown key"):
+        QualitySettings.build({"weights": {"sharp": 1}}, "quality")
+    with pytest.raises(ConfigError, match=r"quality.pairs.min_quality = 1.5"):
+        QualitySettings.build({"pairs": {"min_quality": 1.5}}, "quality")
+    with pytest.raises(ConfigError, match=r"quality.tests.bright_blue = 'high'"):
+        QualitySettings.build({"tests": {"bright_blue": "high"}}, "quality")
 
 
 # --- fractions and the score on a hand-made scene --------------------------------------
@@ -241,7 +247,7 @@ def test_saturation_and_thermal_bits():
         qa_radsat=radsat[None],
         thermal=thermal[None],
     )
-    res = score_stack(stack, QualityConfig(tests=SpectralTests(hot_min_pixels=10)))
+    res = score_stack(stack, ScoringSettings(tests=SpectralTests(hot_min_pixels=10)))
     row = res.table.iloc[0]
     assert res.mask[0].flat[19] == masks.SATURATED
     assert res.mask[0].flat[18] == masks.COLD
@@ -305,7 +311,7 @@ def test_learned_scorer_enters_the_score():
 
     stack = SceneStack(dates=dates(3), blue=scenes[:, 0], red=scenes[:, 1], nir=scenes[:, 2])
     plain = score_stack(stack).table
-    learned = score_stack(stack, QualityConfig(weights=ScoreWeights(learned=2.0)), half).table
+    learned = score_stack(stack, ScoringSettings(weights=ScoreWeights(learned=2.0)), half).table
     assert (learned.learned_score == 0.5).all() and (learned.learned_patches == 4).all()
     np.testing.assert_allclose(learned.quality, plain.quality * 0.25)
 

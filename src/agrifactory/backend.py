@@ -10,9 +10,26 @@ from __future__ import annotations
 import importlib
 from functools import cache
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
+from pydantic import ValidatorFunctionWrapHandler, WrapValidator
+
+#: Back-end names a config may give: ``auto`` uses CuPy when a GPU is usable.
+Backend = Literal["auto", "numpy", "cupy"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
+
+
+def _keep_int(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    checked = handler(value)
+    return value if type(value) is int else checked
+
+
+#: For a ``float`` settings field whose value is written into products (raster tags,
+#: metrics): an int given in the config stays an int (``365``, not ``365.0``), as it
+#: did before the settings were typed, so the products keep their bytes. Put it after
+#: the field's range: ``Annotated[float, Field(gt=0), KeepInt]``.
+KeepInt = WrapValidator(_keep_int)
 
 
 @cache
@@ -100,7 +117,7 @@ def job_backend(configured: str, gpus_granted: int) -> str:
     runs NumPy under ``auto``; ``cupy`` there is an error naming the remedy, since
     the job would otherwise share or miss a device it was not given.
     """
-    if configured not in ("auto", "numpy", "cupy"):
+    if configured not in BACKENDS:
         raise _unknown_backend(configured)
     if gpus_granted > 0 or configured == "numpy":
         return configured

@@ -6,9 +6,12 @@ import os
 
 from agrifactory.cluster import check_partitions, slurm_partitions
 from agrifactory.errors import AgrifactoryError
+from agrifactory.fusion.rules import PAIRS_TABLE, fuse_outputs
 from agrifactory.plan import DEMO_INPUTS, DEMO_TRUTH, build_plan
+from agrifactory.quality.rules import QUALITY_STACKS, quality_outputs, scorer_outputs
 from agrifactory.synthetic.demo import world_spec as demo_world_spec
 from agrifactory.synthetic.landsat import SCENE_FILES
+from agrifactory.timeseries.rules import features_outputs, smooth_outputs
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
@@ -105,8 +108,6 @@ def demo_targets():
 
 # --- quality ------------------------------------------------------------------
 
-QUALITY_STACKS = ["red", "nir", "blue", "thermal", "qa_pixel", "qa_radsat"]
-
 
 def ingest_stacks(tile, year):
     """Paths of a tile-year's ingest stacks that the quality stage reads, plus its inventory."""
@@ -139,11 +140,16 @@ def quality_inputs(wildcards):
     return inputs
 
 
+def scorer_dir(year):
+    """Folder of a year's learned scorer (rule quality_scorer)."""
+    return f"{R}/models/quality_scorer/{year}"
+
+
 def scorer_weights(year):
     """The scorer a year's quality jobs use: quality.scorer_weights, or the run's own."""
     given = config["quality"]["scorer_weights"]
     if given is None:
-        return f"{R}/models/quality_scorer/{year}/scorer.pt"
+        return scorer_outputs(scorer_dir(year))["weights"]
     path = given.replace("{year}", str(year))
     if not os.path.isfile(path):
         raise WorkflowError(
@@ -154,7 +160,7 @@ def scorer_weights(year):
 
 
 def quality_targets():
-    return per_tile(f"{tile_dir('quality')}/pairs.csv")
+    return per_tile(quality_outputs(tile_dir("quality"))["pairs"])
 
 
 # --- fusion -------------------------------------------------------------------
@@ -162,19 +168,19 @@ def quality_targets():
 
 def fusion_pairs_table(wildcards):
     """The pairs table that drives the fused product (fusion.pairs)."""
-    name = "pairs" if config["fusion"]["pairs"] == "quality" else "nearest_pairs"
-    return f"{R}/tiles/{wildcards.tile}/{wildcards.year}/quality/{name}.csv"
+    folder = f"{R}/tiles/{wildcards.tile}/{wildcards.year}/quality"
+    return quality_outputs(folder)[PAIRS_TABLE[config["fusion"]["pairs"]]]
 
 
 def fusion_targets():
-    return per_tile(f"{tile_dir('fusion')}/ndvi_8day.tif")
+    return per_tile(fuse_outputs(tile_dir("fusion"))["ndvi"])
 
 
 # --- time series --------------------------------------------------------------
 
 
 def timeseries_targets():
-    return per_tile(f"{tile_dir('features')}/features.tif")
+    return per_tile(features_outputs(tile_dir("features"))["features"])
 
 
 # --- aggregation --------------------------------------------------------------

@@ -6,13 +6,10 @@ rule fuse:
         landsat=f"{tile_dir('ingest')}/landsat_ndvi.tif",
         modis=f"{tile_dir('ingest')}/modis_ndvi.tif",
         pairs=lambda w: fusion_pairs_table(w),
-        validation_pairs=f"{tile_dir('quality')}/validation_pairs.csv",
-        quality_mask=f"{tile_dir('quality')}/mask.tif",
+        validation_pairs=rules.quality.output.validation_pairs,
+        quality_mask=rules.quality.output.mask,
     output:
-        ndvi=f"{tile_dir('fusion')}/ndvi_8day.tif",
-        flags=f"{tile_dir('fusion')}/flags.tif",
-        qa=f"{tile_dir('fusion')}/qa.csv",
-        validation=f"{tile_dir('fusion')}/validation.csv",
+        **fuse_outputs(tile_dir("fusion")),
     log:
         f"{LOGS}/fuse/{{tile}}_{{year}}.log",
     benchmark:

@@ -5,8 +5,7 @@ rule quality_scorer:
     input:
         unpack(scorer_inputs),
     output:
-        weights=f"{R}/models/quality_scorer/{{year}}/scorer.pt",
-        metrics=f"{R}/models/quality_scorer/{{year}}/metrics.json",
+        **scorer_outputs(scorer_dir("{year}")),
     log:
         f"{LOGS}/quality_scorer/{{year}}.log",
     benchmark:
@@ -28,12 +27,7 @@ rule quality:
     input:
         unpack(quality_inputs),
     output:
-        scores=f"{tile_dir('quality')}/scores.csv",
-        mask=f"{tile_dir('quality')}/mask.tif",
-        pairs=f"{tile_dir('quality')}/pairs.csv",
-        nearest_pairs=f"{tile_dir('quality')}/nearest_pairs.csv",
-        validation_pairs=f"{tile_dir('quality')}/validation_pairs.csv",
-        quicklook=f"{tile_dir('quality')}/quicklook.png",
+        **quality_outputs(tile_dir("quality")),
     log:
         f"{LOGS}/quality/{{tile}}_{{year}}.log",
     benchmark:

@@ -5,9 +5,7 @@ rule smooth:
     input:
         fused=rules.fuse.output.ndvi,
     output:
-        smoothed=f"{tile_dir('smooth')}/ndvi_hants.tif",
-        qa=f"{tile_dir('smooth')}/qa.tif",
-        coefficients=f"{tile_dir('smooth')}/coefficients.tif",
+        **smooth_outputs(tile_dir("smooth")),
     log:
         f"{LOGS}/smooth/{{tile}}_{{year}}.log",
     benchmark:
@@ -34,7 +32,7 @@ rule features:
         fused=rules.fuse.output.ndvi,
         coefficients=rules.smooth.output.coefficients,
     output:
-        f"{tile_dir('features')}/features.tif",
+        **features_outputs(tile_dir("features")),
     log:
         f"{LOGS}/features/{{tile}}_{{year}}.log",
     benchmark:
@@ -49,7 +47,7 @@ rule features:
         runtime=runtime_min(5, per_mpx=2),
         gpu=gpus(1, backend=config["timeseries"]["backend"]),
     params:
-        base_period=config["timeseries"]["hants"]["base_period"],
+        hants=config["timeseries"]["hants"],
         pheno=config["timeseries"]["pheno"],
         backend=config["timeseries"]["backend"],
         block_rows=config["timeseries"]["block_rows"],

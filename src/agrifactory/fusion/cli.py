@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from pyproj import CRS
 
-from agrifactory.backend import resolve_backend, to_numpy
+from agrifactory.backend import BACKENDS, resolve_backend, to_numpy
 from agrifactory.errors import GridError, InputError
 from agrifactory.fusion.estarfm import fuse
 from agrifactory.fusion.params import LAYOUTS, QA_NAMES, EstarfmParams
@@ -74,14 +74,15 @@ def run(args: argparse.Namespace) -> int:
     paths = [args.fine1, args.coarse1, args.fine2, args.coarse2, args.coarse0]
     arrays, metas = zip(*(read_input(p) for p in paths), strict=True)
     check_same_grid(list(metas), paths)
-    params = EstarfmParams(
-        half_window=args.half_window,
-        classes=args.classes,
-        valid_range=tuple(args.valid_range),
-        background=None if args.no_background else args.background,
-        block_size=args.block_size,
-        layout=args.layout,
-    )
+    values = {
+        "half_window": args.half_window,
+        "classes": args.classes,
+        "valid_range": tuple(args.valid_range),
+        "background": None if args.no_background else args.background,
+        "block_size": args.block_size,
+        "layout": args.layout,
+    }
+    params = EstarfmParams.build(values, "")
     xp = resolve_backend(args.backend)
     log.info(
         "fusing %s x %s pixels, %d band(s), on %s",
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     counts = {QA_NAMES[k]: int((qa == k).sum()) for k in QA_NAMES}
     log.info("QA (band-pixels): %s", counts)
     tags = {"algorithm": "ESTARFM (Zhu et al. 2010)", "inputs": " ".join(str(p) for p in paths),
-            **{f"param_{k}": v for k, v in vars(params).items()}}  # fmt: skip
+            **{f"param_{k}": v for k, v in params.model_dump().items()}}  # fmt: skip
     grid = {"transform": metas[0]["transform"], "crs": metas[0]["crs"]}
     names = metas[0]["descriptions"] if all(metas[0]["descriptions"]) else None
     write_raster(
@@ -154,6 +155,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--layout", choices=LAYOUTS, default=d.layout,
                    help="block layout: 'reference' (authors' blocks) or 'halo' (seamless; default)")  # fmt: skip
-    p.add_argument("--backend", choices=("auto", "numpy", "cupy"), default="auto",
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="array back end (default %(default)s: CuPy when a GPU is usable)")  # fmt: skip
     p.set_defaults(func=run)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any
 
 import numba
 import numpy as np
@@ -32,6 +32,7 @@ import numpy as np
 from agrifactory.backend import array_namespace
 from agrifactory.errors import DataError, GridError
 from agrifactory.fusion import kernels as cpu_kernels
+from agrifactory.fusion.kernels import CPU_KERNELS, CPU_KERNELS_SERIAL, KernelSet
 from agrifactory.fusion.params import EstarfmParams
 from agrifactory.fusion.statistics import (
     as_bands,
@@ -48,26 +49,6 @@ from agrifactory.fusion.statistics import (
 log = logging.getLogger(__name__)
 
 INPUT_NAMES = ("fine1", "coarse1", "fine2", "coarse2", "coarse0")
-
-
-class KernelSet(NamedTuple):
-    """The compiled kernels of one back end (same signatures on CPU and GPU)."""
-
-    scan_rows: Any
-    scan_pixels: Any
-    cell_sums: Any
-    combine: Any
-
-
-CPU_KERNELS = KernelSet(
-    cpu_kernels.scan_rows, cpu_kernels.scan_pixels, cpu_kernels.cell_sums, cpu_kernels.combine
-)
-CPU_KERNELS_SERIAL = KernelSet(
-    cpu_kernels.scan_rows_serial,
-    cpu_kernels.scan_pixels_serial,
-    cpu_kernels.cell_sums_serial,
-    cpu_kernels.combine_serial,
-)
 
 
 def _kernel_set(xp: ModuleType) -> KernelSet:
@@ -335,6 +316,33 @@ def prepare(
         )
     labels, first = _relabel(xp, cells)
     cap = params.cell_capacity
+    raw_count, ids, wts = _scan_cells(ks, xp, model, args, labels, cap)
+    count = xp.maximum(raw_count, 0)
+    overflow = raw_count < 0
+    model.labels = labels
+    model.cell_first = first
+    model.indptr = xp.concatenate([xp.zeros(1, dtype=np.int64), xp.cumsum(count, dtype=np.int64)])
+    model.cell_ids = ids
+    model.cell_wts = wts
+    model.overflow = overflow.reshape(rows, cols) & model.base_valid
+    log.info(
+        "prepared %d x %d pixels: %.1f similar pixels and %.1f coarse cells per window on average",
+        rows, cols, float(model.n[model.base_valid].mean()), float(count.sum()) / max(1, rows * cols),
+    )  # fmt: skip
+    if bool(model.overflow.any()):
+        log.info(
+            "%d windows hold more than %d coarse cells; they are predicted by the exact path",
+            int(model.overflow.sum()), cap,
+        )  # fmt: skip
+    return model
+
+
+def _scan_cells(
+    ks: KernelSet, xp: Any, model: EstarfmModel, args: tuple[Any, ...], labels: Any, cap: int
+) -> tuple[Any, Any, Any]:
+    """Scan strip after strip with coarse cells: each pixel's raw cell count (< 0: more
+    than ``cap``), and the cell ids and float32 weights of all pixels, row after row."""
+    _, rows, cols = model.shape
     step = _strip_rows(xp, cols, cap)
     raw, ids, wts = [], [], []
     # Buffers are reused strip after strip; entries past a pixel's count are never read.
@@ -356,25 +364,7 @@ def prepare(
         wts.append(buf_wts.reshape(-1)[at].astype(np.float32))
         log.debug("prepared rows %d-%d of %d", ra, rb, rows)
     del buf_ids, buf_wts
-    raw_count = xp.concatenate(raw)
-    count = xp.maximum(raw_count, 0)
-    overflow = raw_count < 0
-    model.labels = labels
-    model.cell_first = first
-    model.indptr = xp.concatenate([xp.zeros(1, dtype=np.int64), xp.cumsum(count, dtype=np.int64)])
-    model.cell_ids = xp.concatenate(ids)
-    model.cell_wts = xp.concatenate(wts)
-    model.overflow = overflow.reshape(rows, cols) & model.base_valid
-    log.info(
-        "prepared %d x %d pixels: %.1f similar pixels and %.1f coarse cells per window on average",
-        rows, cols, float(model.n[model.base_valid].mean()), float(count.sum()) / max(1, rows * cols),
-    )  # fmt: skip
-    if bool(model.overflow.any()):
-        log.info(
-            "%d windows hold more than %d coarse cells; they are predicted by the exact path",
-            int(model.overflow.sum()), cap,
-        )  # fmt: skip
-    return model
+    return xp.concatenate(raw), xp.concatenate(ids), xp.concatenate(wts)
 
 
 def _combine(

@@ -23,6 +23,7 @@ from numba import types as nbtypes
 
 from agrifactory.errors import ConfigError
 from agrifactory.fusion.kernels import (
+    KernelSet,
     cells_core,
     combine_core,
     mask_size,
@@ -148,7 +149,5 @@ def combine(fine: Any, n: Any, par: Any, *args: Any) -> None:
 
 @cache
 def gpu_kernels() -> Any:
-    """The CUDA kernel set (a :class:`~agrifactory.fusion.estarfm.KernelSet`)."""
-    from agrifactory.fusion.estarfm import KernelSet
-
+    """The CUDA kernel set (a :class:`~agrifactory.fusion.kernels.KernelSet`)."""
     return KernelSet(scan_rows, scan_pixels, cell_sums, combine)

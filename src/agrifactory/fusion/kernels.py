@@ -28,6 +28,8 @@ Arrays the kernels take (P = 2 * bands):
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -504,3 +506,19 @@ def combine_serial(fine, n, par, g0, m0, m1, m2, valid, lo, hi, min_cand, out_pr
     """One-thread twin of :func:`combine`."""
     for p in range(valid.size):
         _combine(p, fine, n, par, g0, m0, m1, m2, valid, lo, hi, min_cand, out_pred, out_qa)
+
+
+class KernelSet(NamedTuple):
+    """The compiled kernels of one back end (same signatures on CPU and GPU)."""
+
+    scan_rows: Any
+    scan_pixels: Any
+    cell_sums: Any
+    combine: Any
+
+
+#: The CPU kernels, parallel (numba ``prange``) and serial (one thread).
+CPU_KERNELS = KernelSet(scan_rows, scan_pixels, cell_sums, combine)
+CPU_KERNELS_SERIAL = KernelSet(
+    scan_rows_serial, scan_pixels_serial, cell_sums_serial, combine_serial
+)

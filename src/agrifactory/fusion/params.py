@@ -1,15 +1,25 @@
-"""ESTARFM parameters, block layouts and per-pixel QA flags."""
+"""ESTARFM parameters, block layouts and per-pixel QA flags.
+
+:class:`EstarfmFields` declares, once, the algorithm parameters that the workflow's
+``fusion`` section sets (types, ranges, the authors' defaults and descriptions);
+:class:`EstarfmParams` adds the ones that depend on the data (valid range,
+background, cell capacity), and :class:`agrifactory.fusion.rules.FusionSettings`
+adds the workflow's keys. Both are pydantic models: a bad value is refused when
+the object is built.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Annotated, Any, Literal, get_args
 
-from agrifactory.errors import ConfigError
+from pydantic import Field, field_validator
+
+from agrifactory.backend import KeepInt
+from agrifactory.settings import Settings
 
 Layout = Literal["reference", "halo"]
-LAYOUTS: tuple[str, ...] = ("reference", "halo")
+LAYOUTS: tuple[str, ...] = get_args(Layout)
 
 #: QA flag: not predicted, because the pixel is masked (NaN or background) in one of
 #: the five images, or its prediction is not a finite number.
@@ -23,6 +33,19 @@ QA_OUT_OF_RANGE = 2
 #: the mean coarse change of the window (step 5).
 QA_TEMPORAL = 3
 
+#: Default edge, in pixels, of the blocks a tile is fused in (config ``fusion.tile_block``).
+DEFAULT_TILE_BLOCK = 1000
+
+
+def tile_block_fits(tile_block: int | None, block_size: int, layout: str) -> bool:
+    """Whether blocks of ``tile_block`` pixels hold whole ESTARFM blocks of ``layout``.
+
+    Only the ``reference`` layout has fixed blocks (of ``block_size`` from the
+    top-left corner); ``None`` (the whole tile in one block) always fits.
+    """
+    return tile_block is None or layout != "reference" or tile_block % block_size == 0
+
+
 QA_NAMES: dict[int, str] = {
     QA_INVALID: "invalid",
     QA_WEIGHTED: "weighted",
@@ -31,93 +54,81 @@ QA_NAMES: dict[int, str] = {
 }
 
 
-@dataclass(frozen=True)
-class EstarfmParams:
-    """Settings of ESTARFM (Zhu et al. 2010); the defaults are the authors'.
+class EstarfmFields(Settings):
+    """The ESTARFM parameters (Zhu et al. 2010) that the workflow's config sets.
 
-    Parameters
-    ----------
-    half_window
-        Half width ``w`` of the search window (51 x 51 pixels for 25).
-    classes
-        Estimated number of land-cover classes; the similarity threshold of a band
-        is ``std * 2 / classes``.
-    valid_range
-        ``(min, max)`` of a plausible value. A weighted prediction ``<= min`` or
-        ``>= max`` is replaced by the out-of-range fallback, as in the reference
-        code. Reflectance x 10000: ``(0, 10000)``; NDVI: ``(-1, 1)``.
-    background
-        Value that marks missing pixels besides NaN, or ``None`` for NaN only.
-    block_size
-        Edge of the processing block whose fine images give the similarity
-        thresholds (see ``layout``).
-    layout
-        ``"reference"``: the authors' non-overlapping blocks of ``block_size``
-        from the top-left corner; thresholds from each block, windows and
-        temporal means clipped at the block's border. ``"halo"``: no block
-        borders; thresholds from the ``block_size`` square centred on each pixel
-        and windows clipped only at the array's edge, so a result does not depend
-        on how the image is cut into blocks or tiles.
-    min_coarse_change
-        The conversion coefficient V is fitted only where the similar pixels'
-        mean coarse values of the two base dates differ by at least this much;
-        ``None`` means the reference rule ``0.02 * valid_range[1]``.
-    significance
-        Largest F-test p-value for which a fitted V is kept.
-    max_conversion
-        Largest V kept (V must also be > 0); otherwise V = 1.
-    min_candidates
-        The weighted prediction needs more than this many similar pixels;
-        otherwise the temporal fallback is used (5 in the reference).
-    cell_capacity
-        Most distinct coarse cells kept per window by :func:`prepare`; a window
-        with more is predicted by the exact per-pixel path instead.
+    The defaults are the authors'. Shared by :class:`EstarfmParams` (the library)
+    and :class:`agrifactory.fusion.rules.FusionSettings` (config section ``fusion``).
     """
 
-    half_window: int = 25
-    classes: float = 4.0
-    valid_range: tuple[float, float] = (0.0, 10000.0)
-    background: float | None = -9999.0
-    block_size: int = 500
-    layout: Layout = "halo"
-    min_coarse_change: float | None = None
-    significance: float = 0.05
-    max_conversion: float = 5.0
-    min_candidates: int = 5
-    cell_capacity: int = 128
+    half_window: Annotated[int, Field(ge=1)] = 25
+    """Half window w in fine pixels (the window is 2w+1 square)."""
 
-    def __post_init__(self) -> None:
-        if int(self.half_window) != self.half_window or self.half_window < 1:
-            raise ConfigError(f"half_window must be a positive integer, got {self.half_window!r}")
-        if not self.classes > 0:
-            raise ConfigError(f"classes must be > 0, got {self.classes!r}")
-        lo, hi = self.valid_range
+    classes: Annotated[float, Field(gt=0), KeepInt] = 4
+    """Number of classes; the similarity threshold is std x 2 / classes."""
+
+    block_size: Annotated[int, Field(ge=1)] = 500
+    """Processing block (reference layout) or statistics window (halo layout) in pixels."""
+
+    layout: Layout = "halo"
+    """'halo': no block seams (factory default); 'reference': the authors' non-overlapping
+    blocks. 'reference': thresholds from each block of block_size from the top-left
+    corner, windows and temporal means clipped at the block's border. 'halo':
+    thresholds from the block_size square centred on each pixel and windows clipped
+    only at the array's edge, so a result does not depend on how the image is cut
+    into blocks or tiles."""
+
+    min_coarse_change: Annotated[float, Field(ge=0)] | None = None
+    """Least coarse change between the base dates to fit the conversion coefficient V
+    (null - 0.02 x valid maximum)."""
+
+    significance: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    """F-test significance for keeping V: a fitted V is kept when the F-test p-value is
+    at most this (0 < significance < 1)."""
+
+    max_conversion: Annotated[float, Field(gt=0)] = 5
+    """V above this is replaced by 1 (V must also be > 0)."""
+
+    min_candidates: Annotated[int, Field(ge=0)] = 5
+    """With this many similar pixels or fewer, the temporal-only fallback is used (the
+    weighted prediction needs more than this many; 5 in the reference code)."""
+
+
+class EstarfmParams(EstarfmFields):
+    """Settings of ESTARFM (Zhu et al. 2010); the defaults are the authors' (reflectance).
+
+    Besides the fields of :class:`EstarfmFields`: ``valid_range``, ``background``
+    and ``cell_capacity``. :meth:`ndvi` gives the settings for fusing NDVI.
+    """
+
+    valid_range: tuple[float, float] = (0.0, 10000.0)
+    """(min, max) of a plausible value. A weighted prediction <= min or >= max is
+    replaced by the out-of-range fallback, as in the reference code. Reflectance x
+    10000: (0, 10000); NDVI: (-1, 1)."""
+
+    background: float | None = -9999.0
+    """Value that marks missing pixels besides NaN, or None for NaN only."""
+
+    cell_capacity: Annotated[int, Field(ge=1)] = 128
+    """Most distinct coarse cells kept per window by prepare(); a window with more is
+    predicted by the exact per-pixel path instead."""
+
+    @field_validator("valid_range")
+    @classmethod
+    def _finite_range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = value
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ConfigError(
-                f"valid_range must be two finite numbers min < max, got {self.valid_range!r}"
-            )
-        if self.background is not None and math.isnan(self.background):
-            raise ConfigError(
+            raise ValueError(f"valid_range must be two finite numbers min < max, got {value!r}")
+        return value
+
+    @field_validator("background")
+    @classmethod
+    def _not_nan(cls, value: float | None) -> float | None:
+        if value is not None and math.isnan(value):
+            raise ValueError(
                 "background must be a number or None; NaN is always treated as missing"
             )
-        if int(self.block_size) != self.block_size or self.block_size < 1:
-            raise ConfigError(f"block_size must be a positive integer, got {self.block_size!r}")
-        if self.layout not in LAYOUTS:
-            raise ConfigError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
-        if self.min_coarse_change is not None and not self.min_coarse_change >= 0:
-            raise ConfigError(f"min_coarse_change must be >= 0, got {self.min_coarse_change!r}")
-        if not 0 < self.significance < 1:
-            raise ConfigError(f"significance must lie in (0, 1), got {self.significance!r}")
-        if not self.max_conversion > 0:
-            raise ConfigError(f"max_conversion must be > 0, got {self.max_conversion!r}")
-        if int(self.min_candidates) != self.min_candidates or self.min_candidates < 0:
-            raise ConfigError(
-                f"min_candidates must be an integer >= 0, got {self.min_candidates!r}"
-            )
-        if int(self.cell_capacity) != self.cell_capacity or self.cell_capacity < 1:
-            raise ConfigError(
-                f"cell_capacity must be a positive integer, got {self.cell_capacity!r}"
-            )
+        return value
 
     @property
     def coarse_change_threshold(self) -> float:
@@ -127,7 +138,6 @@ class EstarfmParams:
         return 0.02 * float(self.valid_range[1])
 
     @classmethod
-    def ndvi(cls, **overrides: object) -> EstarfmParams:
+    def ndvi(cls, **overrides: Any) -> EstarfmParams:
         """Settings for fusing NDVI: valid range [-1, 1], NaN marks missing pixels."""
-        base = cls(valid_range=(-1.0, 1.0), background=None)
-        return replace(base, **overrides)  # type: ignore[arg-type]
+        return cls(**{"valid_range": (-1.0, 1.0), "background": None, **overrides})

@@ -96,70 +96,88 @@ def _predict_block(
     col1)`` of the region the windows are clipped to; ``out`` and ``qa`` are views of
     the region to predict, which starts at ``(row0, col0)``.
     """
+    R0, R1, Q0, Q1 = window_limits
+    images = (f1, c1, f2, c2, c0)
+    for j in range(R0, R1):
+        for i in range(Q0, Q1):
+            if valid[j, i] and todo[j, i]:
+                _predict_pixel(images, valid, (th1, th2), params, window_limits, j, i, out, qa)
+
+
+def _predict_pixel(
+    images: tuple[np.ndarray, ...],
+    valid: np.ndarray,
+    thresholds: tuple[np.ndarray, np.ndarray],
+    params: EstarfmParams,
+    window_limits: tuple[int, int, int, int],
+    j: int,
+    i: int,
+    out: np.ndarray,
+    qa: np.ndarray,
+) -> None:
+    """Predict pixel ``(j, i)`` (every band) into ``out`` and ``qa`` (see :func:`_predict_block`)."""
+    f1, c1, f2, c2, c0 = images
+    th1, th2 = thresholds
     nb = f1.shape[0]
     w = params.half_window
     lo, hi = params.valid_range
     R0, R1, Q0, Q1 = window_limits
-    for j in range(R0, R1):
-        for i in range(Q0, Q1):
-            if not (valid[j, i] and todo[j, i]):
-                continue
-            aj, bj = max(R0, j - w), min(R1, j + w + 1)
-            ai, bi = max(Q0, i - w), min(Q1, i + w + 1)
-            wvalid = valid[aj:bj, ai:bi]
+    aj, bj = max(R0, j - w), min(R1, j + w + 1)
+    ai, bi = max(Q0, i - w), min(Q1, i + w + 1)
+    wvalid = valid[aj:bj, ai:bi]
 
-            # Similar pixels: within the threshold in every band of both fine images.
-            similar = wvalid.copy()
-            for b in range(nb):
-                similar &= np.abs(f1[b, aj:bj, ai:bi] - f1[b, j, i]) < th1[b, j, i]
-                similar &= np.abs(f2[b, aj:bj, ai:bi] - f2[b, j, i]) < th2[b, j, i]
-            similar[j - aj, i - ai] = True  # the centre is always a candidate
-            rr, cc = np.nonzero(similar)
-            n = rr.size
+    # Similar pixels: within the threshold in every band of both fine images.
+    similar = wvalid.copy()
+    for b in range(nb):
+        similar &= np.abs(f1[b, aj:bj, ai:bi] - f1[b, j, i]) < th1[b, j, i]
+        similar &= np.abs(f2[b, aj:bj, ai:bi] - f2[b, j, i]) < th2[b, j, i]
+    similar[j - aj, i - ai] = True  # the centre is always a candidate
+    rr, cc = np.nonzero(similar)
+    n = rr.size
 
-            # Temporal weights from the mean coarse values of all valid window pixels.
-            m0 = np.array([c0[b, aj:bj, ai:bi][wvalid].mean() for b in range(nb)])
-            m1 = np.array([c1[b, aj:bj, ai:bi][wvalid].mean() for b in range(nb)])
-            m2 = np.array([c2[b, aj:bj, ai:bi][wvalid].mean() for b in range(nb)])
+    # Temporal weights from the mean coarse values of all valid window pixels.
+    m0 = np.array([c0[b, aj:bj, ai:bi][wvalid].mean() for b in range(nb)])
+    m1 = np.array([c1[b, aj:bj, ai:bi][wvalid].mean() for b in range(nb)])
+    m2 = np.array([c2[b, aj:bj, ai:bi][wvalid].mean() for b in range(nb)])
 
-            if n <= params.min_candidates:
-                for b in range(nb):
-                    d1 = m0[b] - m1[b] + 1e-10
-                    d2 = m0[b] - m2[b] + 1e-10
-                    t1 = (1 / abs(d1)) / (1 / abs(d1) + 1 / abs(d2))
-                    t2 = (1 / abs(d2)) / (1 / abs(d1) + 1 / abs(d2))
-                    out[b, j - R0, i - Q0] = t1 * (f1[b, j, i] + d1) + t2 * (f2[b, j, i] + d2)
-                    qa[b, j - R0, i - Q0] = QA_TEMPORAL
-                continue
+    if n <= params.min_candidates:
+        for b in range(nb):
+            d1 = m0[b] - m1[b] + 1e-10
+            d2 = m0[b] - m2[b] + 1e-10
+            t1 = (1 / abs(d1)) / (1 / abs(d1) + 1 / abs(d2))
+            t2 = (1 / abs(d2)) / (1 / abs(d1) + 1 / abs(d2))
+            out[b, j - R0, i - Q0] = t1 * (f1[b, j, i] + d1) + t2 * (f2[b, j, i] + d2)
+            qa[b, j - R0, i - Q0] = QA_TEMPORAL
+        return
 
-            ys, xs = rr + aj, cc + ai
-            fine_vecs = np.concatenate([f1[:, ys, xs], f2[:, ys, xs]])  # (2 nb, n)
-            coarse_vecs = np.concatenate([c1[:, ys, xs], c2[:, ys, xs]])
-            corr = _correlation(fine_vecs, coarse_vecs)
-            dist = 1.0 + np.sqrt((ys - j) ** 2 + (xs - i) ** 2) / w
-            cd = (1.0 - corr) * dist + 1e-7
-            weight = (1.0 / cd) / np.sum(1.0 / cd)
+    ys, xs = rr + aj, cc + ai
+    fine_vecs = np.concatenate([f1[:, ys, xs], f2[:, ys, xs]])  # (2 nb, n)
+    coarse_vecs = np.concatenate([c1[:, ys, xs], c2[:, ys, xs]])
+    corr = _correlation(fine_vecs, coarse_vecs)
+    dist = 1.0 + np.sqrt((ys - j) ** 2 + (xs - i) ** 2) / w
+    cd = (1.0 - corr) * dist + 1e-7
+    weight = (1.0 / cd) / np.sum(1.0 / cd)
 
-            for b in range(nb):
-                v = _conversion(
-                    np.concatenate([c1[b, ys, xs], c2[b, ys, xs]]),
-                    np.concatenate([f1[b, ys, xs], f2[b, ys, xs]]),
-                    n,
-                    params,
-                )
-                d1 = abs(m0[b] - m1[b]) + 1e-10
-                d2 = abs(m0[b] - m2[b]) + 1e-10
-                t1 = (1 / d1) / (1 / d1 + 1 / d2)
-                t2 = (1 / d2) / (1 / d1 + 1 / d2)
-                fine01 = f1[b, j, i] + np.sum(weight * v * (c0[b, ys, xs] - c1[b, ys, xs]))
-                fine02 = f2[b, j, i] + np.sum(weight * v * (c0[b, ys, xs] - c2[b, ys, xs]))
-                pred = t1 * fine01 + t2 * fine02
-                flag = QA_WEIGHTED
-                if pred <= lo or pred >= hi:
-                    pred = t1 * np.sum(weight * f1[b, ys, xs]) + t2 * np.sum(weight * f2[b, ys, xs])
-                    flag = QA_OUT_OF_RANGE
-                out[b, j - R0, i - Q0] = pred
-                qa[b, j - R0, i - Q0] = flag
+    for b in range(nb):
+        v = _conversion(
+            np.concatenate([c1[b, ys, xs], c2[b, ys, xs]]),
+            np.concatenate([f1[b, ys, xs], f2[b, ys, xs]]),
+            n,
+            params,
+        )
+        d1 = abs(m0[b] - m1[b]) + 1e-10
+        d2 = abs(m0[b] - m2[b]) + 1e-10
+        t1 = (1 / d1) / (1 / d1 + 1 / d2)
+        t2 = (1 / d2) / (1 / d1 + 1 / d2)
+        fine01 = f1[b, j, i] + np.sum(weight * v * (c0[b, ys, xs] - c1[b, ys, xs]))
+        fine02 = f2[b, j, i] + np.sum(weight * v * (c0[b, ys, xs] - c2[b, ys, xs]))
+        pred = t1 * fine01 + t2 * fine02
+        flag = QA_WEIGHTED
+        if pred <= lo or pred >= hi:
+            pred = t1 * np.sum(weight * f1[b, ys, xs]) + t2 * np.sum(weight * f2[b, ys, xs])
+            flag = QA_OUT_OF_RANGE
+        out[b, j - R0, i - Q0] = pred
+        qa[b, j - R0, i - Q0] = flag
 
 
 def fuse_reference(

@@ -28,7 +28,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,9 +40,14 @@ from rasterio.windows import Window
 from agrifactory.backend import resolve_backend, to_numpy
 from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.fusion.estarfm import EstarfmModel, coarse_cell_labels, predict, prepare
-from agrifactory.fusion.params import QA_INVALID, QA_NAMES, EstarfmParams
+from agrifactory.fusion.params import (
+    DEFAULT_TILE_BLOCK,
+    QA_INVALID,
+    QA_NAMES,
+    EstarfmParams,
+    tile_block_fits,
+)
 from agrifactory.grid import PixelGrid
-from agrifactory.io.files import atomic_path
 from agrifactory.io.modis import composite_containing, composite_starts
 from agrifactory.io.pairs import read_pairs_table
 from agrifactory.io.raster import (
@@ -53,31 +58,17 @@ from agrifactory.io.raster import (
     open_stack,
     stack_writer,
 )
+from agrifactory.io.tables import write_table
 
 log = logging.getLogger(__name__)
+
+#: How the QA and validation tables write floats.
+FLOAT_FORMAT = "%.6f"
 
 #: QA flag of targets that had no pair at all (nothing predicted).
 QA_NO_PAIR = 255
 
-#: Default edge, in pixels, of the blocks a tile is fused in.
-DEFAULT_TILE_BLOCK = 1000
-
 Pair = tuple[dt.date, dt.date]
-
-
-def params_from_config(cfg: Mapping[str, Any]) -> EstarfmParams:
-    """ESTARFM parameters for NDVI from the config's ``fusion`` section."""
-    keys = (
-        "half_window",
-        "classes",
-        "block_size",
-        "layout",
-        "min_coarse_change",
-        "significance",
-        "max_conversion",
-        "min_candidates",
-    )
-    return EstarfmParams.ndvi(**{k: cfg[k] for k in keys if k in cfg})
 
 
 def block_halo(params: EstarfmParams) -> int:
@@ -99,7 +90,7 @@ def check_tile_block(tile_block: int | None, params: EstarfmParams) -> None:
         return
     if int(tile_block) != tile_block or tile_block < 1:
         raise ConfigError(f"fusion tile_block must be a positive integer, got {tile_block!r}")
-    if params.layout == "reference" and tile_block % params.block_size:
+    if not tile_block_fits(tile_block, params.block_size, params.layout):
         raise ConfigError(
             f"fusion tile_block {tile_block} is not a multiple of block_size "
             f"{params.block_size}: with layout 'reference' the tile's blocks must hold whole "
@@ -469,15 +460,7 @@ def fuse_tile(
     xp = resolve_backend(backend)
     plan = _plan(pairs_csv, validation_pairs_csv, year)
     with gdal_cache(), _open_inputs(landsat_ndvi, modis_ndvi, quality_mask) as stacks:
-        fused_dates, validation_dates = plan.fine_dates()
-        stacks.require_fine(fused_dates, pairs_csv)
-        stacks.require_fine(validation_dates, validation_pairs_csv)
-        log.info(
-            "quality mask removes %.1f%% of the Landsat pixels", 100 * stacks.flagged_fraction()
-        )
-        for d in sorted({t for _, t, _, p in plan.targets if p} | set(plan.held_out)):
-            if not stacks.has_coarse(d):
-                log.warning("no MODIS composite holds %s: it comes out invalid everywhere", d)
+        _check_inputs(stacks, plan, pairs_csv, validation_pairs_csv)
         blocks = grid_blocks(stacks.shape, tile_block, block_halo(params))
         log.info(
             "%s pixels in %d block(s) of %s with a halo of %d; %d pair sets",
@@ -486,46 +469,10 @@ def fuse_tile(
         )  # fmt: skip
         fuser = _BlockFuser(stacks, plan, params, xp)
         validation = _Validation(plan)
-        names = [t.isoformat() for _, t, _, _ in plan.targets]
-        common = {"count": len(names), "band_names": names}
-        start = time.perf_counter()
-        with (
-            stack_writer(
-                outputs["ndvi"], stacks.grid(), dtype=np.float32, nodata=np.nan, units="NDVI",
-                tags={
-                    "method": "ESTARFM (index-then-blend)",
-                    "half_window": params.half_window,
-                    "classes": params.classes,
-                    "layout": params.layout,
-                },
-                **common,
-            ) as ndvi_out,
-            stack_writer(
-                outputs["flags"], stacks.grid(), dtype=np.uint8, nodata=None, units="flag",
-                tags={**{f"flag_{k}": v for k, v in QA_NAMES.items()}, f"flag_{QA_NO_PAIR}": "no_pair"},
-                **common,
-            ) as flags_out,
-        ):  # fmt: skip
-            for k, block in enumerate(blocks, start=1):
-                fuser.fuse(block, (ndvi_out, flags_out), validation)
-                log.info(
-                    "block %d of %d done (rows %d-%d, cols %d-%d), %.0f s so far",
-                    k, len(blocks), block.core.row_off, block.core.row_off + block.core.height,
-                    block.core.col_off, block.core.col_off + block.core.width,
-                    time.perf_counter() - start,
-                )  # fmt: skip
-            empty = [p for p in plan.pair_sets if p not in fuser.pairs_with_data]
-            if empty:
-                raise DataError(
-                    f"pair set {empty[0][0]} + {empty[0][1]}: no pixel of the tile is valid in "
-                    "all four base images (every pixel is NaN or flagged in at least one of "
-                    "them); choose other base pairs"
-                )
+        _fuse_blocks(fuser, validation, blocks, outputs)
     table = fuser.qa_table()
-    with atomic_path(outputs["qa"]) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6f")
-    with atomic_path(outputs["validation"]) as tmp:
-        validation.table().to_csv(tmp, index=False, float_format="%.6f")
+    write_table(_float_text(table), outputs["qa"])
+    write_table(_float_text(validation.table()), outputs["validation"])
     log.info(
         "%d targets: %d from two pairs, %d from one, %d without; %d pair sets prepared per block",
         len(table),
@@ -535,3 +482,74 @@ def fuse_tile(
         len(plan.pair_sets),
     )
     return table
+
+
+def _check_inputs(
+    stacks: _Stacks, plan: _Plan, pairs_csv: str | Path, validation_pairs_csv: str | Path
+) -> None:
+    """Every base date in the stacks; log the mask's share and targets without MODIS."""
+    fused_dates, validation_dates = plan.fine_dates()
+    stacks.require_fine(fused_dates, pairs_csv)
+    stacks.require_fine(validation_dates, validation_pairs_csv)
+    log.info("quality mask removes %.1f%% of the Landsat pixels", 100 * stacks.flagged_fraction())
+    for d in sorted({t for _, t, _, p in plan.targets if p} | set(plan.held_out)):
+        if not stacks.has_coarse(d):
+            log.warning("no MODIS composite holds %s: it comes out invalid everywhere", d)
+
+
+def _fuse_blocks(
+    fuser: _BlockFuser,
+    validation: _Validation,
+    blocks: Sequence[Block],
+    outputs: Mapping[str, str | Path],
+) -> None:
+    """Fuse every block into the NDVI and flag stacks; fail if a pair set had no data."""
+    stacks, plan, params = fuser.stacks, fuser.plan, fuser.params
+    names = [t.isoformat() for _, t, _, _ in plan.targets]
+    common = {"count": len(names), "band_names": names}
+    start = time.perf_counter()
+    with (
+        stack_writer(
+            outputs["ndvi"], stacks.grid(), dtype=np.float32, nodata=np.nan, units="NDVI",
+            tags={
+                "method": "ESTARFM (index-then-blend)",
+                "half_window": params.half_window,
+                "classes": params.classes,
+                "layout": params.layout,
+            },
+            **common,
+        ) as ndvi_out,
+        stack_writer(
+            outputs["flags"], stacks.grid(), dtype=np.uint8, nodata=None, units="flag",
+            tags={**{f"flag_{k}": v for k, v in QA_NAMES.items()}, f"flag_{QA_NO_PAIR}": "no_pair"},
+            **common,
+        ) as flags_out,
+    ):  # fmt: skip
+        for k, block in enumerate(blocks, start=1):
+            fuser.fuse(block, (ndvi_out, flags_out), validation)
+            log.info(
+                "block %d of %d done (rows %d-%d, cols %d-%d), %.0f s so far",
+                k, len(blocks), block.core.row_off, block.core.row_off + block.core.height,
+                block.core.col_off, block.core.col_off + block.core.width,
+                time.perf_counter() - start,
+            )  # fmt: skip
+        empty = [p for p in plan.pair_sets if p not in fuser.pairs_with_data]
+        if empty:
+            raise DataError(
+                f"pair set {empty[0][0]} + {empty[0][1]}: no pixel of the tile is valid in "
+                "all four base images (every pixel is NaN or flagged in at least one of "
+                "them); choose other base pairs"
+            )
+
+
+def _float_text(table: pd.DataFrame, fmt: str = FLOAT_FORMAT) -> pd.DataFrame:
+    """``table`` with its float columns as text in ``fmt`` (NaN empty).
+
+    The CSV then has the bytes ``to_csv(float_format=fmt)`` gives, written through
+    :func:`agrifactory.io.tables.write_table` like every other table.
+    """
+    out = table.copy()
+    for name in out.columns:
+        if pd.api.types.is_float_dtype(out[name].dtype):
+            out[name] = ["" if np.isnan(v) else fmt % v for v in out[name]]
+    return out

@@ -3,9 +3,13 @@
 The stage scores every Landsat scene of a tile and year and chooses the
 Landsat-MODIS base pairs the fusion trusts. Its modules:
 
+``rules``
+    The stage's contract: :class:`~agrifactory.quality.rules.QualitySettings`
+    (config section ``quality``), the rules' output names and their run functions.
 ``config``
     The tunables (crop calendar, spectral-test thresholds, score exponents, pair
-    selection) as frozen dataclasses built from the workflow config.
+    selection, the learned scorer) as frozen pydantic models, each default written
+    once; ``rules.QualitySettings`` builds on them.
 ``masks``
     The per-pixel quality mask: Collection 2 ``QA_PIXEL`` classes plus the
     spectral tests that catch what the mask missed (bright, cold, HOT haze) and

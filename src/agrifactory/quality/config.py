@@ -1,59 +1,66 @@
-"""Tunables of the quality stage, built and checked from the workflow config.
+"""Settings of the quality stage's library: scoring, base pairs and the learned scorer.
 
-Each dataclass holds one group of settings with its defaults; :func:`quality_config`
-and :func:`pair_config` build them from the ``quality:`` mapping of the config and
-name any unknown or invalid key.
+Pydantic models (types, ranges, defaults and descriptions written once here):
+:class:`ScoringSettings` (what :func:`~agrifactory.quality.scores.score_stack`
+uses: :class:`CropCalendar`, :class:`SpectralTests`, :class:`ScoreWeights`, the
+saturation bands), :class:`PairSettings` (base-pair selection) and
+:class:`ScorerSettings` (the learned scorer). The workflow's config section
+``quality`` is :class:`agrifactory.quality.rules.QualitySettings`, which builds on
+them. A bad value is refused when a model is built; ``Model.build(mapping, key)``
+turns it into a short :class:`~agrifactory.errors.ConfigError` naming the key.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field, model_validator
 
-from agrifactory.errors import ConfigError
+from agrifactory.settings import Settings
 
 _YEAR_DAYS = 365
 
-
-def _check_range(name: str, value: float, lo: float, hi: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ConfigError(f"quality: {name} = {value!r} must be a number")
-    if not (lo <= value <= hi):
-        raise ConfigError(f"quality: {name} = {value!r} must lie in [{lo}, {hi}]")
+DayOfYear = Annotated[int, Field(ge=1, le=366)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
-@dataclass(frozen=True)
-class CropCalendar:
-    """Season suitability: a trapezoid weight over the day of year.
+class CropCalendar(Settings):
+    """Crop calendar for the season weight (day of year): a trapezoid over the year.
 
-    The weight is ``off_season_weight`` outside ``[start_doy, end_doy]``, rises
-    linearly to 1 at ``peak_start_doy``, stays 1 until ``peak_end_doy`` and falls
-    linearly back to ``off_season_weight`` at ``end_doy``. Windows may wrap the new
-    year (winter wheat: start 280, peak 60-130, end 170); the four days must then
-    follow each other in that circular order.
+    The weight is off_season_weight outside [start_doy, end_doy], rises linearly to 1
+    at peak_start_doy, stays 1 until peak_end_doy and falls linearly back to
+    off_season_weight at end_doy. Windows may wrap the new year (winter wheat:
+    start 280, peak 60-130, end 170); the four days must then follow each other in
+    that circular order.
     """
 
-    start_doy: int = 91
-    peak_start_doy: int = 152
-    peak_end_doy: int = 243
-    end_doy: int = 304
-    off_season_weight: float = 0.5
+    start_doy: DayOfYear = 91
+    """Season starts (weight rises from off_season_weight)."""
 
-    def __post_init__(self) -> None:
-        for name in ("start_doy", "peak_start_doy", "peak_end_doy", "end_doy"):
-            _check_range(f"calendar.{name}", getattr(self, name), 1, 366)
-        _check_range("calendar.off_season_weight", self.off_season_weight, 0.0, 1.0)
+    peak_start_doy: DayOfYear = 152
+    """Full weight from this day."""
+
+    peak_end_doy: DayOfYear = 243
+    """Full weight until this day."""
+
+    end_doy: DayOfYear = 304
+    """Season ends (weight back to off_season_weight)."""
+
+    off_season_weight: Fraction = 0.5
+    """Weight of scenes outside the season."""
+
+    @model_validator(mode="after")
+    def _days_in_order(self) -> CropCalendar:
         p1, p2, e = self._offsets()
         if not (p1 <= p2 <= e):
-            raise ConfigError(
-                "quality: calendar days must follow each other (start <= peak_start <= "
-                f"peak_end <= end, wrapping the year at most once); got start {self.start_doy}, "
-                f"peak {self.peak_start_doy}-{self.peak_end_doy}, end {self.end_doy}"
+            raise ValueError(
+                "the days must follow each other (start_doy <= peak_start_doy <= "
+                "peak_end_doy <= end_doy, wrapping the year at most once); got start "
+                f"{self.start_doy}, peak {self.peak_start_doy}-{self.peak_end_doy}, "
+                f"end {self.end_doy}"
             )
+        return self
 
     def _offset(self, doy: np.ndarray | int) -> np.ndarray:
         # DOY 366 of a leap year counts as 365: the calendar has a 365-day cycle.
@@ -77,175 +84,164 @@ class CropCalendar:
         return np.where(o <= p1, rise, np.where(o <= p2, 1.0, np.where(o <= e, fall, off)))
 
 
-@dataclass(frozen=True)
-class SpectralTests:
-    """Thresholds of the per-pixel tests that catch what ``QA_PIXEL`` missed.
+class SpectralTests(Settings):
+    """Spectral tests that catch what QA_PIXEL missed.
 
     Reflectances are surface reflectance (0..1); temperatures in kelvin.
     """
 
-    #: Bright: blue above this and NDVI below ``bright_ndvi_max`` (clouds are bright and grey).
-    bright_blue: float = 0.2
-    bright_ndvi_max: float = 0.3
-    #: Cold: thermal this many kelvin below the median of the scene's clear pixels,
-    #: and blue above ``cold_min_blue`` (cold and dark is water or terrain, not cloud).
-    cold_delta_k: float = 12.0
-    cold_min_blue: float = 0.1
-    #: Haze: HOT above the median HOT of clear pixels by more than this (reflectance).
-    haze_delta: float = 0.03
-    #: Pixels with NIR below this (or QA water) are water-like: HOT is not defined there.
-    water_nir_max: float = 0.05
-    #: Fewest clear pixels to fit the clear line of HOT (else no haze test).
-    hot_min_pixels: int = 200
-    #: Most pixels sampled (evenly) for the clear-line fit.
-    hot_max_samples: int = 200_000
+    bright_blue: Fraction = 0.2
+    """Bright test: blue reflectance above this..."""
 
-    def __post_init__(self) -> None:
-        _check_range("tests.bright_blue", self.bright_blue, 0.0, 1.0)
-        _check_range("tests.bright_ndvi_max", self.bright_ndvi_max, -1.0, 1.0)
-        _check_range("tests.cold_delta_k", self.cold_delta_k, 0.0, 100.0)
-        _check_range("tests.cold_min_blue", self.cold_min_blue, 0.0, 1.0)
-        _check_range("tests.haze_delta", self.haze_delta, 0.0, 1.0)
-        _check_range("tests.water_nir_max", self.water_nir_max, 0.0, 1.0)
-        if self.hot_min_pixels < 10 or self.hot_max_samples < self.hot_min_pixels:
-            raise ConfigError(
-                "quality: tests.hot_min_pixels must be >= 10 and <= tests.hot_max_samples"
+    bright_ndvi_max: Annotated[float, Field(ge=-1, le=1)] = 0.3
+    """...and NDVI below this (clouds are bright and grey)."""
+
+    cold_delta_k: Annotated[float, Field(ge=0, le=100)] = 12.0
+    """Cold test: thermal this many kelvin below the scene's clear median..."""
+
+    cold_min_blue: Fraction = 0.1
+    """...and blue above this (cold and dark is water or terrain)."""
+
+    haze_delta: Fraction = 0.03
+    """Haze test - HOT above the clear pixels' median HOT by more than this."""
+
+    water_nir_max: Fraction = 0.05
+    """Pixels with NIR below this are water-like (no HOT there)."""
+
+    hot_min_pixels: Annotated[int, Field(ge=10)] = 200
+    """Fewest clear pixels to fit the HOT clear line (else no haze test)."""
+
+    hot_max_samples: Annotated[int, Field(ge=10)] = 200_000
+    """Most pixels sampled (evenly) for the clear-line fit."""
+
+    @model_validator(mode="after")
+    def _samples_hold_minimum(self) -> SpectralTests:
+        if self.hot_max_samples < self.hot_min_pixels:
+            raise ValueError(
+                f"hot_max_samples ({self.hot_max_samples}) must be at least "
+                f"hot_min_pixels ({self.hot_min_pixels})"
             )
+        return self
 
 
-@dataclass(frozen=True)
-class ScoreWeights:
-    """Exponents and scales of the factors of the scene score (see ``docs/quality.md``).
+Exponent = Annotated[float, Field(ge=0, le=10)]
+
+
+class ScoreWeights(Settings):
+    """Exponents and references of the score's factors (docs/quality.md).
 
     An exponent of 0 switches a factor off.
     """
 
-    sharpness: float = 0.5
-    noise: float = 1.0
-    stripes: float = 1.0
-    learned: float = 1.0
-    #: Sharpness reference (variance of the NDVI Laplacian); ``None``: the
-    #: ``sharpness_ref_percentile`` of the stack's scenes, or of the scenes within
-    #: ``sharpness_window_days`` of each scene when that is set (all scenes when
-    #: fewer than 3 fall in the window). A window follows the season (bare winter
-    #: fields have more contrast) but is fooled by a cloudy season: off by default.
-    sharpness_ref: float | None = None
-    sharpness_ref_percentile: float = 90.0
-    sharpness_window_days: int | None = None
-    #: Noise level (NDVI units) at which the noise factor is 0.5.
-    noise_half: float = 0.08
-    #: Striping level (NDVI units) at which the stripe factor is 0.5.
-    stripe_half: float = 0.05
-    #: Fewest kept pixels for the texture statistics (else the factors are 1, noted).
-    min_texture_pixels: int = 100
+    sharpness: Exponent = 0.5
+    """Exponent of the sharpness factor."""
 
-    def __post_init__(self) -> None:
-        for name in ("sharpness", "noise", "stripes", "learned"):
-            _check_range(f"weights.{name}", getattr(self, name), 0.0, 10.0)
-        if self.sharpness_ref is not None and self.sharpness_ref <= 0:
-            raise ConfigError("quality: weights.sharpness_ref must be > 0 or null")
-        _check_range("weights.sharpness_ref_percentile", self.sharpness_ref_percentile, 0, 100)
-        if self.sharpness_window_days is not None:
-            _check_range("weights.sharpness_window_days", self.sharpness_window_days, 1, 366)
-        if self.noise_half <= 0 or self.stripe_half <= 0:
-            raise ConfigError("quality: weights.noise_half and weights.stripe_half must be > 0")
-        if self.min_texture_pixels < 9:
-            raise ConfigError("quality: weights.min_texture_pixels must be >= 9")
+    noise: Exponent = 1.0
+    """Exponent of the noise factor."""
 
+    stripes: Exponent = 1.0
+    """Exponent of the stripe factor."""
 
-@dataclass(frozen=True)
-class QualityConfig:
-    """All settings of the per-scene scoring."""
+    learned: Exponent = 1.0
+    """Exponent of the learned scorer's factor."""
 
-    calendar: CropCalendar = field(default_factory=CropCalendar)
-    tests: SpectralTests = field(default_factory=SpectralTests)
-    weights: ScoreWeights = field(default_factory=ScoreWeights)
-    #: Landsat band numbers whose ``QA_RADSAT`` bit marks a pixel saturated. 1-7
-    #: covers the reflective bands of TM/ETM+ and OLI (bit 8 of OLI is the
-    #: panchromatic band, bit 9 of ETM+ is "dropped pixel", bit 11 of OLI terrain
-    #: occlusion: not saturation).
-    saturation_bands: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
-    #: Least share of clear pixels for the learned scorer to score a patch
-    #: (pass to :func:`agrifactory.quality.scorer.scene_scorer`).
-    patch_min_valid: float = 0.9
+    sharpness_ref: Annotated[float, Field(gt=0)] | None = None
+    """Sharpness reference (variance of the NDVI Laplacian); null takes the
+    sharpness_ref_percentile of the stack's scenes (or of the scenes within
+    sharpness_window_days of each scene when that is set)."""
 
-    def __post_init__(self) -> None:
-        if not self.saturation_bands or any(not 1 <= b <= 16 for b in self.saturation_bands):
-            raise ConfigError("quality: saturation_bands must be Landsat band numbers 1..16")
-        _check_range("patch_min_valid", self.patch_min_valid, 0.0, 1.0)
+    sharpness_ref_percentile: Annotated[float, Field(ge=0, le=100)] = 90
+    """Percentile used when sharpness_ref is null."""
+
+    sharpness_window_days: DayOfYear | None = None
+    """Take the reference from scenes within this many days (null - all; all scenes
+    when fewer than 3 fall in the window). A window follows the season (bare winter
+    fields have more contrast) but is fooled by a cloudy season: off by default."""
+
+    noise_half: Annotated[float, Field(gt=0)] = 0.08
+    """Noise level (NDVI) at which the noise factor is 0.5."""
+
+    stripe_half: Annotated[float, Field(gt=0)] = 0.05
+    """Striping level (NDVI) at which the stripe factor is 0.5."""
+
+    min_texture_pixels: Annotated[int, Field(ge=9)] = 100
+    """Fewest kept pixels for texture statistics (else the factors are 1, noted)."""
 
 
-@dataclass(frozen=True)
-class PairConfig:
-    """Settings of the base-pair selection (see :mod:`agrifactory.quality.pairs`)."""
+class ScoringSettings(Settings):
+    """What the per-scene scoring uses (:func:`agrifactory.quality.scores.score_stack`)."""
 
-    #: Scenes whose season-free quality is below this are never chosen.
-    min_quality: float = 0.3
-    #: Time-distance scale of the utility ``score * exp(-|gap| / tau_days)``.
-    tau_days: float = 32.0
-    #: Scenes farther than this from the target are never chosen.
-    max_gap_days: int = 96
-    #: A Landsat date pairs with a MODIS date at most this many days away (0: same day).
-    modis_max_offset_days: int = 0
-    #: Baseline "nearest clear": QA cloud + shadow share at most this, valid share at least.
-    clear_max_cloud: float = 0.2
-    clear_min_valid: float = 0.5
+    calendar: CropCalendar = CropCalendar()
+    """Crop calendar for the season weight (day of year)."""
 
-    def __post_init__(self) -> None:
-        _check_range("pairs.min_quality", self.min_quality, 0.0, 1.0)
-        if self.tau_days <= 0:
-            raise ConfigError(f"quality: pairs.tau_days = {self.tau_days} must be > 0")
-        _check_range("pairs.max_gap_days", self.max_gap_days, 0, 366)
-        _check_range("pairs.modis_max_offset_days", self.modis_max_offset_days, 0, 16)
-        _check_range("pairs.clear_max_cloud", self.clear_max_cloud, 0.0, 1.0)
-        _check_range("pairs.clear_min_valid", self.clear_min_valid, 0.0, 1.0)
+    tests: SpectralTests = SpectralTests()
+    """Spectral tests that catch what QA_PIXEL missed."""
+
+    weights: ScoreWeights = ScoreWeights()
+    """Exponents and references of the score's factors (docs/quality.md)."""
+
+    saturation_bands: Annotated[
+        tuple[Annotated[int, Field(ge=1, le=11)], ...], Field(min_length=1)
+    ] = (1, 2, 3, 4, 5, 6, 7)
+    """Landsat band numbers whose QA_RADSAT bit marks a pixel saturated. 1-7 covers the
+    reflective bands of TM/ETM+ and OLI (bit 8 of OLI is the panchromatic band, bit 9
+    of ETM+ is 'dropped pixel', bit 11 of OLI terrain occlusion: not saturation)."""
+
+    patch_min_valid: Fraction = 0.9
+    """Least share of clear pixels for the learned scorer to score a patch."""
 
 
-def build_config(cls: type, mapping: Mapping[str, Any] | None, where: str) -> Any:
-    """Instantiate dataclass ``cls`` from ``mapping`` (``where`` names it in errors).
+class PairSettings(Settings):
+    """Base-pair selection for the fusion (see :mod:`agrifactory.quality.pairs`)."""
 
-    Nested dataclass fields are built recursively, lists become tuples, and an
-    unknown key is a :class:`ConfigError` that lists the known ones.
-    """
-    if mapping is None:
-        return cls()
-    if not isinstance(mapping, Mapping):
-        raise ConfigError(f"{where} must be a mapping, got {type(mapping).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(mapping) - set(fields))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {sorted(fields)}")
-    kwargs: dict[str, Any] = {}
-    for name, value in mapping.items():
-        default = fields[name].default_factory  # type: ignore[misc]
-        if default is not dataclasses.MISSING and dataclasses.is_dataclass(default):
-            kwargs[name] = build_config(default, value, f"{where}.{name}")
-        elif isinstance(value, list):
-            kwargs[name] = tuple(value)
-        else:
-            kwargs[name] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    min_quality: Fraction = 0.3
+    """Scenes whose season-free quality is below this are never chosen (the season
+    weight only ranks)."""
+
+    tau_days: Annotated[float, Field(gt=0)] = 32
+    """Time scale of the utility score x exp(-|gap| / tau_days)."""
+
+    max_gap_days: Annotated[int, Field(ge=0, le=366)] = 96
+    """Scenes farther than this from the target are never chosen."""
+
+    modis_max_offset_days: Annotated[int, Field(ge=0, le=16)] = 0
+    """A Landsat date pairs with a MODIS date at most this many days away (the workflow
+    passes the Landsat dates whose 8-day composite exists)."""
+
+    clear_max_cloud: Fraction = 0.2
+    """Baseline 'nearest clear': QA cloud + shadow share at most this..."""
+
+    clear_min_valid: Fraction = 0.5
+    """...and valid share at least this."""
 
 
-#: Sub-sections of the ``quality:`` config that other builders read.
-OTHER_SECTIONS = ("pairs", "scorer")
+class ScorerSettings(Settings):
+    """Architecture and training of the learned scorer (its seed is an argument of
+    :func:`~agrifactory.quality.scorer.train_scorer`; the workflow passes the top-level seed)."""
 
+    patch_size: Annotated[int, Field(ge=8)] = 32
+    """Patch edge in pixels."""
 
-def quality_config(mapping: Mapping[str, Any] | None = None) -> QualityConfig:
-    """Build :class:`QualityConfig` from the ``quality:`` mapping.
+    width: Annotated[int, Field(ge=4)] = 16
+    """Channels of the first convolution."""
 
-    Keys ``calendar``, ``tests``, ``weights``, ``saturation_bands``,
-    ``patch_min_valid``; the ``pairs`` and ``scorer`` sub-sections are left to
-    :func:`pair_config` and :func:`agrifactory.quality.scorer.scorer_config`.
-    """
-    if isinstance(mapping, Mapping):
-        mapping = {k: v for k, v in mapping.items() if k not in OTHER_SECTIONS}
-    return build_config(QualityConfig, mapping, "quality")
+    epochs: Annotated[int, Field(ge=1)] = 8
+    """Training epochs."""
 
+    samples_per_epoch: Annotated[int, Field(ge=64)] = 4096
+    """Degraded patches drawn per epoch."""
 
-def pair_config(mapping: Mapping[str, Any] | None = None) -> PairConfig:
-    """Build :class:`PairConfig` from the ``quality.pairs`` mapping."""
-    return build_config(PairConfig, mapping, "quality.pairs")
+    batch_size: Annotated[int, Field(ge=2)] = 64
+    """Mini-batch size."""
+
+    learning_rate: Annotated[float, Field(gt=0)] = 2e-3
+    """AdamW learning rate."""
+
+    weight_decay: Annotated[float, Field(ge=0)] = 1e-4
+    """AdamW weight decay."""
+
+    holdout_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    """Share of clear patches held out for the metrics (never trained on)."""
+
+    p_clean: Annotated[float, Field(ge=0, lt=1)] = 0.3
+    """Share of training examples left undegraded."""

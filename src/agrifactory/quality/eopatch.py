@@ -25,12 +25,12 @@ import pandas as pd
 
 from agrifactory.errors import InputError
 from agrifactory.quality.agreement import disagreements, rank_agreement
-from agrifactory.quality.config import CropCalendar, QualityConfig
+from agrifactory.quality.config import CropCalendar, ScorerSettings, ScoringSettings
 from agrifactory.quality.quicklook import quicklook_strip, scene_titles
 from agrifactory.quality.scores import SceneScorer, SceneStack, score_stack
 
 #: Scoring settings of the check: no season weighting (score == quality).
-CHECK_CONFIG = QualityConfig(calendar=CropCalendar(off_season_weight=1.0))
+CHECK_CONFIG = ScoringSettings(calendar=CropCalendar(off_season_weight=1.0))
 
 
 @dataclass
@@ -92,7 +92,7 @@ class EopatchCheck:
 
 def check_eopatch(
     patch: EoPatch,
-    config: QualityConfig = CHECK_CONFIG,
+    config: ScoringSettings = CHECK_CONFIG,
     scorer: SceneScorer | None = None,
     column: str = "score",
     n_disagreements: int = 8,
@@ -149,15 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run the check with and without a learned scorer; print the figures as JSON."""
     import torch
 
-    from agrifactory.quality.scorer import ScorerConfig, extract_patches, scene_scorer, train_scorer
+    from agrifactory.quality.scorer import extract_patches, scene_scorer, train_scorer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--quicklook", type=Path)
     parser.add_argument("--train-scenes", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--samples-per-epoch", type=int, default=4096)
-    parser.add_argument("--width", type=int, default=16)
+    defaults = ScorerSettings()
+    parser.add_argument("--samples-per-epoch", type=int, default=defaults.samples_per_epoch)
+    parser.add_argument("--width", type=int, default=defaults.width)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -169,13 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     top = np.argsort(-rule.table["score"].to_numpy(), kind="stable")[: args.train_scenes]
     chunks = [extract_patches(patch.ndvi[i], patch.is_data[i], 32, stride=8) for i in top]
     groups = np.repeat(np.arange(len(chunks)), [len(c) for c in chunks])
-    cfg = ScorerConfig(
-        width=args.width,
-        epochs=args.epochs,
-        samples_per_epoch=args.samples_per_epoch,
-        seed=args.seed,
+    cfg = ScorerSettings(
+        width=args.width, epochs=args.epochs, samples_per_epoch=args.samples_per_epoch
     )
-    model, metrics = train_scorer(np.concatenate(chunks), cfg, groups=groups)
+    model, metrics = train_scorer(np.concatenate(chunks), cfg, groups=groups, seed=args.seed)
     combined = check_eopatch(patch, scorer=scene_scorer(model))
     learned = rank_agreement(combined.table["learned_score"], combined.table["cloud_fraction"])
     learned_worst = disagreements(combined.table, "learned_score", "cloud_fraction", 8)

@@ -36,7 +36,7 @@ import pandas as pd
 
 from agrifactory.errors import InputError
 from agrifactory.io.pairs import PAIR_COLUMNS, read_pairs_table, write_pairs_table
-from agrifactory.quality.config import PairConfig
+from agrifactory.quality.config import PairSettings
 
 #: Columns of the pairs table, in order.
 
@@ -78,7 +78,7 @@ class _Scenes:
     """The scene table as arrays, with the filters both selectors share."""
 
     def __init__(
-        self, scores: pd.DataFrame, modis_dates: Sequence[dt.date] | None, cfg: PairConfig
+        self, scores: pd.DataFrame, modis_dates: Sequence[dt.date] | None, cfg: PairSettings
     ) -> None:
         missing = [c for c in ("date", "score") if c not in scores]
         if missing:
@@ -207,7 +207,7 @@ def select_pairs(
     scores: pd.DataFrame,
     targets: Sequence[dt.date] | int,
     modis_dates: Sequence[dt.date] | None = None,
-    config: PairConfig | None = None,
+    config: PairSettings | None = None,
 ) -> pd.DataFrame:
     """Quality-ranked bracketing base pairs for each target date.
 
@@ -223,7 +223,7 @@ def select_pairs(
     config
         Selection settings; defaults when None.
     """
-    cfg = config or PairConfig()
+    cfg = config or PairSettings()
     scenes = _Scenes(scores, modis_dates, cfg)
     rows = []
     for target in target_dates(targets) if isinstance(targets, int) else targets:
@@ -252,7 +252,7 @@ def nearest_clear_pairs(
     scores: pd.DataFrame,
     targets: Sequence[dt.date] | int,
     modis_dates: Sequence[dt.date] | None = None,
-    config: PairConfig | None = None,
+    config: PairSettings | None = None,
 ) -> pd.DataFrame:
     """Baseline: the nearest scenes on each side that pass a QA cloud-cover threshold.
 
@@ -260,7 +260,7 @@ def nearest_clear_pairs(
     >= clear_min_valid`` (and > 0); scenes without QA_PIXEL (NaN cloud cover) are
     not eligible. Same columns as :func:`select_pairs`, ``method`` = ``nearest_clear``.
     """
-    cfg = config or PairConfig()
+    cfg = config or PairSettings()
     for col in ("qa_cloud_cover", "valid_fraction"):
         if col not in scores:
             raise InputError(

@@ -8,7 +8,7 @@ demo world); values enter unscaled, so the network sees both texture and level
 (clouds pull NDVI towards 0).
 
 Training runs on the CPU in minutes (``docs/quality.md`` has timings); every
-random choice comes from ``ScorerConfig.seed``. Weights are written by
+random choice comes from the ``seed`` of :func:`train_scorer`. Weights are written by
 :func:`save_scorer` as a workflow output and never committed.
 """
 
@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,9 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from agrifactory.errors import ConfigError, DataError, InputError
+from agrifactory.errors import DataError, InputError
 from agrifactory.io.torchfile import save_torch
-from agrifactory.quality.config import QualityConfig, build_config
+from agrifactory.quality.config import ScorerSettings, ScoringSettings
 from agrifactory.quality.degrade import KINDS, NDVI_PROFILE, degrade, random_degradation
 from agrifactory.quality.scores import SceneScorer, SceneStack, score_stack
 
@@ -40,36 +39,6 @@ log = logging.getLogger(__name__)
 WEIGHTS_FORMAT = "agrifactory-quality-scorer/1"
 #: Strength above which a held-out patch counts as "degraded" for the AUC.
 AUC_MIN_STRENGTH = 0.3
-
-
-@dataclass(frozen=True)
-class ScorerConfig:
-    """Architecture and training settings of the learned scorer."""
-
-    patch_size: int = 32
-    width: int = 16
-    epochs: int = 8
-    samples_per_epoch: int = 4096
-    batch_size: int = 64
-    learning_rate: float = 2e-3
-    weight_decay: float = 1e-4
-    #: Share of clear patches held out for the metrics (never trained on).
-    holdout_fraction: float = 0.2
-    #: Share of training examples left undegraded.
-    p_clean: float = 0.3
-    seed: int = 0
-
-
-def scorer_config(mapping: Mapping[str, Any] | None = None) -> ScorerConfig:
-    """Build :class:`ScorerConfig` from the ``quality.scorer`` mapping; unknown keys are errors."""
-    cfg = build_config(ScorerConfig, mapping, "quality.scorer")
-    if cfg.patch_size < 8 or cfg.width < 1 or cfg.epochs < 1 or cfg.batch_size < 2:
-        raise ConfigError(
-            "quality.scorer: patch_size must be >= 8, width and epochs >= 1, batch_size >= 2"
-        )
-    if not 0 < cfg.holdout_fraction < 1 or not 0 <= cfg.p_clean < 1:
-        raise ConfigError("quality.scorer: holdout_fraction in (0, 1) and p_clean in [0, 1)")
-    return cfg
 
 
 class ResidualBlock(nn.Module):
@@ -198,8 +167,9 @@ def _split(
 
 def train_scorer(
     clear_patches: np.ndarray,
-    config: ScorerConfig | None = None,
+    config: ScorerSettings | None = None,
     groups: np.ndarray | None = None,
+    seed: int = 0,
 ) -> tuple[PatchScorer, dict[str, Any]]:
     """Train the scorer on clear NDVI patches, degraded on the fly; return it and its metrics.
 
@@ -213,6 +183,8 @@ def train_scorer(
     groups
         Optional group (e.g. scene) of each patch: held-out patches then come from
         whole groups never trained on, so overlapping patches cannot leak.
+    seed
+        Seed of every random choice (split, degradations, initial weights, batches).
 
     Returns
     -------
@@ -220,12 +192,45 @@ def train_scorer(
         The model in eval mode, and a dict with the held-out AUC, Spearman
         correlations, MAE, training loss per epoch and counts.
     """
-    cfg = config or ScorerConfig()
+    cfg = config or ScorerSettings()
+    patches = _checked_patches(clear_patches, cfg.patch_size)
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    hold_idx, train_idx = _split(len(patches), groups, cfg.holdout_fraction, rng)
+    hold, train = patches[hold_idx], patches[train_idx]
+    val_images, val_strengths, val_kinds = heldout_set(hold, np.random.default_rng(seed + 1))
+
+    model = PatchScorer(cfg.width, cfg.patch_size)
+    losses = _train_epochs(model, train, cfg, rng)
+    model.eval()
+    metrics = evaluate_scorer(model, val_images, val_strengths, val_kinds)
+    metrics.update(
+        {
+            "train_loss": losses,
+            "n_train_patches": int(len(train)),
+            "n_heldout_patches": int(len(hold)),
+            "torch_threads": torch.get_num_threads(),
+            "config": {**cfg.model_dump(), "seed": seed},
+        }
+    )
+    # The time taken goes to the log, not the metrics: the weights file (which holds
+    # the metrics) must have the same bytes in every run of one config.
+    log.info("scorer trained in %.1f s", time.perf_counter() - start)
+    log.info(
+        "scorer held-out: AUC %.3f, Spearman %.3f",
+        metrics.get("auc_clean_vs_degraded", float("nan")),
+        metrics["spearman_vs_strength"],
+    )
+    return model, metrics
+
+
+def _checked_patches(clear_patches: np.ndarray, patch_size: int) -> np.ndarray:
+    """The clear patches as float32 (N, P, P); a DataError unless 10 or more, NaN-free."""
     patches = np.asarray(clear_patches, dtype=np.float32)
-    if patches.ndim != 3 or patches.shape[1:] != (cfg.patch_size, cfg.patch_size):
+    if patches.ndim != 3 or patches.shape[1:] != (patch_size, patch_size):
         raise DataError(
-            f"clear patches have shape {patches.shape}; expected (N, {cfg.patch_size}, "
-            f"{cfg.patch_size})"
+            f"clear patches have shape {patches.shape}; expected (N, {patch_size}, {patch_size})"
         )
     if len(patches) < 10 or not np.isfinite(patches).all():
         raise DataError(
@@ -233,14 +238,13 @@ def train_scorer(
             "the scorer needs at least 10 NaN-free patches: add tiles or lower "
             "min_clear_fraction"
         )
-    start = time.perf_counter()
-    rng = np.random.default_rng(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    hold_idx, train_idx = _split(len(patches), groups, cfg.holdout_fraction, rng)
-    hold, train = patches[hold_idx], patches[train_idx]
-    val_images, val_strengths, val_kinds = heldout_set(hold, np.random.default_rng(cfg.seed + 1))
+    return patches
 
-    model = PatchScorer(cfg.width, cfg.patch_size)
+
+def _train_epochs(
+    model: PatchScorer, train: np.ndarray, cfg: ScorerSettings, rng: np.random.Generator
+) -> list[float]:
+    """Train ``model`` on patches of ``train`` degraded on the fly; the loss of each epoch."""
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     steps = cfg.epochs * max(1, cfg.samples_per_epoch // cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.learning_rate, total_steps=steps)
@@ -266,26 +270,7 @@ def train_scorer(
             total += loss.item() * len(ys)
         losses.append(total / (max(1, cfg.samples_per_epoch // cfg.batch_size) * cfg.batch_size))
         log.info("scorer epoch %d/%d: training loss %.4f", epoch + 1, cfg.epochs, losses[-1])
-    model.eval()
-    metrics = evaluate_scorer(model, val_images, val_strengths, val_kinds)
-    metrics.update(
-        {
-            "train_loss": losses,
-            "n_train_patches": int(len(train)),
-            "n_heldout_patches": int(len(hold)),
-            "torch_threads": torch.get_num_threads(),
-            "config": asdict(cfg),
-        }
-    )
-    # The time taken goes to the log, not the metrics: the weights file (which holds
-    # the metrics) must have the same bytes in every run of one config.
-    log.info("scorer trained in %.1f s", time.perf_counter() - start)
-    log.info(
-        "scorer held-out: AUC %.3f, Spearman %.3f",
-        metrics.get("auc_clean_vs_degraded", float("nan")),
-        metrics["spearman_vs_strength"],
-    )
-    return model, metrics
+    return losses
 
 
 def score_patches(model: PatchScorer, patches: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -373,7 +358,7 @@ def extract_patches(
 
 def training_patches(
     stacks: Iterable[SceneStack],
-    quality: QualityConfig | None = None,
+    quality: ScoringSettings | None = None,
     *,
     min_clear_fraction: float = 0.95,
     patch_size: int = 32,

@@ -38,7 +38,7 @@ from agrifactory.errors import GridError, InputError
 from agrifactory.io.raster import band_dates, read_raster, write_raster
 from agrifactory.io.tables import read_table, write_table
 from agrifactory.quality import masks
-from agrifactory.quality.config import QualityConfig
+from agrifactory.quality.config import ScoringSettings
 from agrifactory.quality.texture import laplacian_variance, noise_sigma, stripe_level
 
 log = logging.getLogger(__name__)
@@ -292,7 +292,7 @@ class ScoreResult:
 
 
 def _stack_clear_line(
-    stack: SceneStack, base: np.ndarray, water: np.ndarray, cfg: QualityConfig
+    stack: SceneStack, base: np.ndarray, water: np.ndarray, cfg: ScoringSettings
 ) -> masks.ClearLine | None:
     """Fit HOT's clear line on evenly sampled clear, non-water pixels of each scene."""
     assert stack.blue is not None and stack.red is not None
@@ -307,7 +307,7 @@ def _stack_clear_line(
 
 
 def _cold_references(
-    stack: SceneStack, base: np.ndarray, cfg: QualityConfig
+    stack: SceneStack, base: np.ndarray, cfg: ScoringSettings
 ) -> tuple[np.ndarray, float]:
     """Median thermal of each scene's clear pixels (NaN when too few) and of all scenes pooled."""
     assert stack.thermal is not None
@@ -322,7 +322,7 @@ def _cold_references(
 
 
 def _sharpness_references(
-    values: np.ndarray, dates: list[dt.date], cfg: QualityConfig
+    values: np.ndarray, dates: list[dt.date], cfg: ScoringSettings
 ) -> np.ndarray:
     """The sharpness reference of each scene: configured, or a percentile of its season."""
     w = cfg.weights
@@ -350,12 +350,11 @@ def _half_factor(value: float, half: float, exponent: float) -> float:
     return float((1.0 / (1.0 + (value / half) ** 2)) ** exponent)
 
 
-def _quality_mask(
-    stack: SceneStack, ndvi_all: np.ndarray, cfg: QualityConfig
-) -> tuple[np.ndarray, masks.ClearLine | None, bool]:
-    """The mask stack, the HOT clear line and whether the cold test ran."""
+def _qa_base(
+    stack: SceneStack, ndvi_all: np.ndarray, cfg: ScoringSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """QA classes and fill (mask bits 0-3) of every scene, and its water-like pixels."""
     n, rows, cols = stack.shape
-    # QA classes and fill (bits 0-3).
     base = np.zeros((n, rows, cols), dtype=np.uint8)
     fill = ~np.isfinite(ndvi_all)
     for band in (stack.blue, stack.red, stack.nir):
@@ -371,6 +370,15 @@ def _quality_mask(
     if stack.nir is not None:
         with np.errstate(invalid="ignore"):
             water |= stack.nir < cfg.tests.water_nir_max
+    return base, water
+
+
+def _quality_mask(
+    stack: SceneStack, ndvi_all: np.ndarray, cfg: ScoringSettings
+) -> tuple[np.ndarray, masks.ClearLine | None, bool]:
+    """The mask stack, the HOT clear line and whether the cold test ran."""
+    n = stack.shape[0]
+    base, water = _qa_base(stack, ndvi_all, cfg)
 
     # Spectral tests (bits 4-6) and saturation (bit 7).
     if stack.blue is not None:
@@ -400,7 +408,7 @@ def _quality_mask(
 
 
 def _texture_stats(
-    ndvi_all: np.ndarray, mask: np.ndarray, cfg: QualityConfig
+    ndvi_all: np.ndarray, mask: np.ndarray, cfg: ScoringSettings
 ) -> list[tuple[float, float, float]]:
     """(Laplacian variance, noise sigma, stripe level) of each scene's clear pixels."""
     out = []
@@ -417,7 +425,7 @@ def _texture_stats(
 
 
 def _texture_factors(
-    stats: tuple[float, float, float], sharp_ref: float, cfg: QualityConfig, notes: list[str]
+    stats: tuple[float, float, float], sharp_ref: float, cfg: ScoringSettings, notes: list[str]
 ) -> tuple[float, float, float]:
     """Sharpness, noise and stripe factors; 1 (with a note) where a statistic is undefined."""
     sharp, sigma, stripes = stats
@@ -481,7 +489,7 @@ def _fractions(m: np.ndarray, tested: dict[str, bool]) -> dict[str, float]:
 
 def score_stack(
     stack: SceneStack,
-    config: QualityConfig | None = None,
+    config: ScoringSettings | None = None,
     scorer: SceneScorer | None = None,
 ) -> ScoreResult:
     """Score every scene of a stack and build its per-pixel quality mask.
@@ -503,74 +511,101 @@ def score_stack(
         (uint8, scenes x rows x cols, bits in :mod:`agrifactory.quality.masks`) and
         the HOT clear line (None when it could not be fitted).
     """
-    cfg = config or QualityConfig()
-    n, rows, cols = stack.shape
-    n_pix = rows * cols
+    cfg = config or ScoringSettings()
+    n = stack.shape[0]
     ndvi_all = stack.ndvi_stack()
     mask, line, cold_tested = _quality_mask(stack, ndvi_all, cfg)
     texture = _texture_stats(ndvi_all, mask, cfg)
     sharp_refs = _sharpness_references(np.array([t[0] for t in texture]), stack.dates, cfg)
     doys = np.array([d.timetuple().tm_yday for d in stack.dates])
     season = cfg.calendar.weight(doys)
+    tested = {
+        "bright": stack.blue is not None,
+        "cold": cold_tested,
+        "haze": line is not None,
+        "saturated": stack.qa_radsat is not None,
+    }
     records = []
     for i in range(n):
-        m = mask[i]
-        source, notes = _source_notes(stack, i, line is not None)
-        n_valid = int((m != masks.FILL).sum())
-        if n_valid == 0:
-            notes.append("fully filled: no valid pixel")
-        tested = {
-            "qa": bool(stack.has_qa[i]),
-            "bright": stack.blue is not None,
-            "cold": cold_tested,
-            "haze": line is not None,
-            "saturated": stack.qa_radsat is not None,
-        }
-        factors = _texture_factors(texture[i], sharp_refs[i], cfg, notes) if n_valid else (1.0,) * 3
-        learned, n_patches = float("nan"), 0
-        if scorer is not None and n_valid:
-            learned, n_patches = scorer(ndvi_all[i], m == 0)
-        if scorer is None:
-            notes.append("no learned scorer")
-        elif not np.isfinite(learned):
-            notes.append("learned scorer: no patch clear enough to score")
-        learned_f = float(learned**cfg.weights.learned) if np.isfinite(learned) else 1.0
-        clear = float((m == 0).sum() / n_pix)
-        quality = clear * factors[0] * factors[1] * factors[2] * learned_f
+        scene = _SceneInputs(ndvi_all[i], mask[i], texture[i], sharp_refs[i], int(doys[i]))
         records.append(
-            {
-                "date": stack.dates[i],
-                "doy": int(doys[i]),
-                "qa_source": source,
-                "valid_fraction": n_valid / n_pix,
-                "fill_fraction": 1.0 - n_valid / n_pix,
-                **_fractions(m, tested),
-                "clear_fraction": clear,
-                "sharpness": texture[i][0],
-                "noise_sigma": texture[i][1],
-                "stripe_level": texture[i][2],
-                "sharpness_factor": factors[0],
-                "noise_factor": factors[1],
-                "stripe_factor": factors[2],
-                "learned_score": learned,
-                "learned_patches": n_patches,
-                "learned_factor": learned_f,
-                "season_weight": float(season[i]),
-                "quality": quality,
-                "score": float(season[i]) * quality,
-                "notes": "; ".join(notes),
-            }
+            _scene_record(stack, i, scene, float(season[i]), tested, line is not None, scorer, cfg)
         )
         log.info(
             "scene %s (%d/%d): clear %.3f, score %.3f",
             stack.dates[i],
             i + 1,
             n,
-            clear,
+            records[-1]["clear_fraction"],
             records[-1]["score"],
         )
     table = pd.DataFrame.from_records(records, columns=COLUMNS)
     return ScoreResult(table=table, mask=mask, clear_line=line)
+
+
+@dataclass
+class _SceneInputs:
+    """What one scene's row is computed from."""
+
+    ndvi: np.ndarray
+    mask: np.ndarray
+    texture: tuple[float, float, float]
+    sharp_ref: float
+    doy: int
+
+
+def _scene_record(
+    stack: SceneStack,
+    i: int,
+    scene: _SceneInputs,
+    season: float,
+    tested: dict[str, bool],
+    has_line: bool,
+    scorer: SceneScorer | None,
+    cfg: ScoringSettings,
+) -> dict[str, Any]:
+    """The scores-table row of scene ``i``."""
+    m = scene.mask
+    n_pix = m.size
+    source, notes = _source_notes(stack, i, has_line)
+    n_valid = int((m != masks.FILL).sum())
+    if n_valid == 0:
+        notes.append("fully filled: no valid pixel")
+    tested = {"qa": bool(stack.has_qa[i]), **tested}
+    texture = scene.texture
+    factors = _texture_factors(texture, scene.sharp_ref, cfg, notes) if n_valid else (1.0,) * 3
+    learned, n_patches = float("nan"), 0
+    if scorer is not None and n_valid:
+        learned, n_patches = scorer(scene.ndvi, m == 0)
+    if scorer is None:
+        notes.append("no learned scorer")
+    elif not np.isfinite(learned):
+        notes.append("learned scorer: no patch clear enough to score")
+    learned_f = float(learned**cfg.weights.learned) if np.isfinite(learned) else 1.0
+    clear = float((m == 0).sum() / n_pix)
+    quality = clear * factors[0] * factors[1] * factors[2] * learned_f
+    return {
+        "date": stack.dates[i],
+        "doy": scene.doy,
+        "qa_source": source,
+        "valid_fraction": n_valid / n_pix,
+        "fill_fraction": 1.0 - n_valid / n_pix,
+        **_fractions(m, tested),
+        "clear_fraction": clear,
+        "sharpness": texture[0],
+        "noise_sigma": texture[1],
+        "stripe_level": texture[2],
+        "sharpness_factor": factors[0],
+        "noise_factor": factors[1],
+        "stripe_factor": factors[2],
+        "learned_score": learned,
+        "learned_patches": n_patches,
+        "learned_factor": learned_f,
+        "season_weight": season,
+        "quality": quality,
+        "score": season * quality,
+        "notes": "; ".join(notes),
+    }
 
 
 def write_scores_table(table: pd.DataFrame, path: str | Path) -> Path:

@@ -21,7 +21,7 @@ import pandas as pd
 from agrifactory.io.files import write_text_atomic
 from agrifactory.io.modis import composite_containing
 from agrifactory.io.raster import read_stack
-from agrifactory.quality.config import pair_config, quality_config
+from agrifactory.quality.config import PairSettings, ScorerSettings, ScoringSettings
 from agrifactory.quality.pairs import (
     PAIR_COLUMNS,
     nearest_clear_pairs,
@@ -33,7 +33,6 @@ from agrifactory.quality.scorer import (
     load_scorer,
     save_scorer,
     scene_scorer,
-    scorer_config,
     train_scorer,
     training_patches,
 )
@@ -46,27 +45,13 @@ from agrifactory.quality.scores import (
 
 log = logging.getLogger(__name__)
 
-#: Ingest outputs the stage reads (keys of the rule's input).
-STACKS = ("red", "nir", "blue", "thermal", "qa_pixel", "qa_radsat")
-
-#: Keys of the ``quality`` config section that steer the workflow, not the library.
-WORKFLOW_KEYS = (
-    "learned_scorer",
-    "scorer_tiles",
-    "scorer_weights",
-    "validation_dates",
-    "validation_min_clear",
-)
-
-
-def library_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``quality`` config without the workflow-only keys."""
-    return {k: v for k, v in config.items() if k not in WORKFLOW_KEYS}
-
 
 def load_tile_stack(paths: Mapping[str, str | Path], inventory_csv: str | Path) -> SceneStack:
-    """The scenes of one tile-year, with ``has_qa`` taken from the ingest inventory."""
-    stack = SceneStack.from_files(**{k: paths[k] for k in STACKS if k in paths})
+    """The scenes of one tile-year, with ``has_qa`` taken from the ingest inventory.
+
+    ``paths``: the ingest stacks by name (the keywords of :meth:`SceneStack.from_files`).
+    """
+    stack = SceneStack.from_files(**paths)
     table = pd.read_csv(inventory_csv, keep_default_na=False)
     rows = table[table["sensor"] == "landsat"].set_index("date")
     missing_qa = {
@@ -91,7 +76,7 @@ def validation_pairs(
     scores: pd.DataFrame,
     paired: Sequence[dt.date],
     year: int,
-    config: Mapping[str, Any],
+    config: PairSettings,
     n_dates: int,
     min_clear: float,
 ) -> pd.DataFrame:
@@ -102,7 +87,8 @@ def validation_pairs(
     (quality-ranked and nearest-clear) choose pairs from the other scenes. The
     fusion predicts the held-out date and compares it with the real scene.
     """
-    pcfg = pair_config(config.get("pairs"))
+    if n_dates == 0:  # quality.validation_dates: 0 switches the held-out validation off
+        return pd.DataFrame(columns=PAIR_COLUMNS)
     dates = pd.to_datetime(scores["date"]).dt.date
     in_year = np.array([d.year == year for d in dates])
     candidates = scores[in_year & (scores["clear_fraction"].to_numpy() >= min_clear)]
@@ -118,8 +104,8 @@ def validation_pairs(
     for d in pd.to_datetime(candidates["date"].iloc[pick]).dt.date:
         rest = scores[dates != d]
         others = [x for x in paired if x != d]
-        tables.append(select_pairs(rest, [d], others, pcfg))
-        tables.append(nearest_clear_pairs(rest, [d], others, pcfg))
+        tables.append(select_pairs(rest, [d], others, config))
+        tables.append(nearest_clear_pairs(rest, [d], others, config))
     return pd.concat(tables, ignore_index=True)
 
 
@@ -129,58 +115,59 @@ def quality_tile(
     modis_stack: str | Path,
     year: int,
     outputs: Mapping[str, str | Path],
-    config: Mapping[str, Any],
+    settings: ScoringSettings,
+    pairs: PairSettings,
+    validation: tuple[int, float],
     scorer_weights: str | Path | None = None,
 ) -> pd.DataFrame:
     """Score a tile-year's scenes and choose base pairs; writes every key of ``outputs``.
 
     ``outputs``: ``scores`` (CSV), ``mask`` (COG), ``pairs``, ``nearest_pairs`` and
-    ``validation_pairs`` (CSV, see :func:`validation_pairs`), ``quicklook`` (PNG).
-    Returns the pairs table.
+    ``validation_pairs`` (CSV, see :func:`validation_pairs`, with ``validation`` its
+    number of dates and least clear fraction), ``quicklook`` (PNG). Returns the
+    pairs table.
     """
     stack = load_tile_stack(paths, inventory_csv)
-    n_val = int(config.get("validation_dates", 6))
-    min_clear = float(config.get("validation_min_clear", 0.8))
-    config = library_config(config)
-    cfg = quality_config(config)
     scorer = None
     if scorer_weights is not None:
         model, _ = load_scorer(scorer_weights)
-        scorer = scene_scorer(model, cfg.patch_min_valid)
-    result = score_stack(stack, cfg, scorer=scorer)
+        scorer = scene_scorer(model, settings.patch_min_valid)
+    result = score_stack(stack, settings, scorer=scorer)
     write_scores_table(result.table, outputs["scores"])
     write_quality_mask(
         outputs["mask"], result.mask, stack.dates, transform=stack.transform, crs=stack.crs
     )
     paired = modis_paired_dates(stack.dates, modis_stack)
-    pcfg = pair_config(config.get("pairs"))
-    pairs = select_pairs(result.table, year, paired, pcfg)
-    write_pairs_table(pairs, outputs["pairs"])
+    chosen_pairs = select_pairs(result.table, year, paired, pairs)
+    write_pairs_table(chosen_pairs, outputs["pairs"])
     write_pairs_table(
-        nearest_clear_pairs(result.table, year, paired, pcfg), outputs["nearest_pairs"]
+        nearest_clear_pairs(result.table, year, paired, pairs), outputs["nearest_pairs"]
     )
-    held_out = validation_pairs(result.table, paired, year, config, n_val, min_clear)
+    held_out = validation_pairs(result.table, paired, year, pairs, *validation)
     write_pairs_table(held_out, outputs["validation_pairs"])
-    chosen = sorted({d for d in pd.concat([pairs["pair1_date"], pairs["pair2_date"]]).dropna()})
-    scores_quicklook(stack.ndvi_stack(), result.table, outputs["quicklook"], chosen=chosen)
+    dates = pd.concat([chosen_pairs["pair1_date"], chosen_pairs["pair2_date"]]).dropna()
+    scores_quicklook(
+        stack.ndvi_stack(), result.table, outputs["quicklook"], chosen=sorted(set(dates))
+    )
     log.info(
         "%d scenes scored (median score %.2f); %d of %d targets have a pair",
         len(result.table),
         float(result.table["score"].median()),
-        int((pairs["status"] == "ok").sum()),
-        len(pairs),
+        int((chosen_pairs["status"] == "ok").sum()),
+        len(chosen_pairs),
     )
-    return pairs
+    return chosen_pairs
 
 
-def _stacks(tiles: Sequence[Mapping[str, str]]) -> Iterator[SceneStack]:
-    for t in tiles:
-        yield load_tile_stack(t, t["inventory"])
+def _stacks(tiles: Sequence[tuple[Mapping[str, str], str]]) -> Iterator[SceneStack]:
+    for paths, inventory in tiles:
+        yield load_tile_stack(paths, inventory)
 
 
 def train_scorer_from_tiles(
-    tiles: Sequence[Mapping[str, str]],
-    config: Mapping[str, Any],
+    tiles: Sequence[tuple[Mapping[str, str], str]],
+    settings: ScoringSettings,
+    scorer: ScorerSettings,
     weights_path: str | Path,
     metrics_path: str | Path,
     seed: int,
@@ -189,14 +176,11 @@ def train_scorer_from_tiles(
 
     ``tiles`` holds, per tile, the paths of its ingest stacks and its inventory.
     """
-    config = library_config(config)
-    cfg = quality_config(config)
-    scfg = scorer_config({**(config.get("scorer") or {}), "seed": seed})
     patches, groups, used = training_patches(
-        _stacks(tiles), cfg, patch_size=scfg.patch_size, seed=seed
+        _stacks(tiles), settings, patch_size=scorer.patch_size, seed=seed
     )
     log.info("%d clear patches from %d scenes of %d tiles", len(patches), len(used), len(tiles))
-    model, metrics = train_scorer(patches, scfg, groups=groups)
+    model, metrics = train_scorer(patches, scorer, groups=groups, seed=seed)
     save_scorer(model, weights_path, metrics)
     write_text_atomic(
         metrics_path, json.dumps(metrics, indent=2, sort_keys=True, default=str) + "\n"

@@ -12,12 +12,13 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from agrifactory.backend import array_namespace
-from agrifactory.errors import ConfigError
+from agrifactory.settings import Settings
 from agrifactory.timeseries.hants import coefficient_names, design_matrix
 from agrifactory.timeseries.timeaxis import day_of_year, days_since, year_days
 
@@ -37,6 +38,34 @@ PHENOLOGY_NAMES = [
 #: ``pheno_flag`` bits: the start (1) or the end (2) of the season was not seen.
 PHENO_NO_START = 1
 PHENO_NO_END = 2
+
+
+class PhenoSettings(Settings):
+    """Phenology metrics from the HANTS curve; config ``timeseries.pheno``."""
+
+    start_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    """Start and end of season where the curve crosses this fraction of its amplitude
+    (base + start_fraction x (peak - base), the base the minimum before (start) or
+    after (end) the peak)."""
+
+    rate_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    """Green-up and senescence rates between start_fraction and this fraction."""
+
+    min_amplitude: Annotated[float, Field(gt=0)] = 0.05
+    """Curves with a smaller amplitude get no season (flagged): a side whose rise is
+    smaller has no start (or end); SOS is the first day, EOS the last, its rate 0."""
+
+    @model_validator(mode="after")
+    def _start_below_rate(self) -> PhenoSettings:
+        if not self.start_fraction < self.rate_fraction:
+            raise ValueError(
+                f"pheno.start_fraction ({self.start_fraction}) must be below "
+                f"pheno.rate_fraction ({self.rate_fraction})"
+            )
+        return self
+
+
+_PHENO = PhenoSettings()
 
 
 def harmonic_names(n_freq: int) -> list[str]:
@@ -123,9 +152,9 @@ def phenology(
     curve: Any,
     doy: Any,
     *,
-    start_fraction: float = 0.2,
-    rate_fraction: float = 0.8,
-    min_amplitude: float = 0.05,
+    start_fraction: float = _PHENO.start_fraction,
+    rate_fraction: float = _PHENO.rate_fraction,
+    min_amplitude: float = _PHENO.min_amplitude,
 ) -> tuple[Any, list[str]]:
     """Season metrics of a smooth curve around its highest value (one season per year).
 
@@ -136,16 +165,8 @@ def phenology(
         reconstruction of one year).
     doy
         ``(Q,)`` increasing days of year.
-    start_fraction
-        Start and end of season: where the curve crosses ``base + start_fraction *
-        (peak - base)``, with the base the minimum before (start) or after (end)
-        the peak.
-    rate_fraction
-        Green-up and senescence rates are taken between the ``start_fraction`` and
-        ``rate_fraction`` crossings.
-    min_amplitude
-        A side whose rise (``peak - base``) is smaller has no start (or end): SOS is
-        the first day, EOS the last, its rate 0, and ``pheno_flag`` says so.
+    start_fraction, rate_fraction, min_amplitude
+        See :class:`PhenoSettings` (a bad value is a :class:`ConfigError`).
 
     Returns
     -------
@@ -154,13 +175,14 @@ def phenology(
     and senescence rates (NDVI per day, both >= 0), flag (bit 1: no start, bit 2:
     no end).
     """
-    if not 0 < start_fraction < rate_fraction < 1:
-        raise ConfigError(
-            "phenology needs 0 < start_fraction < rate_fraction < 1, got "
-            f"{start_fraction}, {rate_fraction}"
-        )
-    if not min_amplitude > 0:
-        raise ConfigError(f"phenology min_amplitude must be > 0, got {min_amplitude}")
+    PhenoSettings.build(
+        {
+            "start_fraction": start_fraction,
+            "rate_fraction": rate_fraction,
+            "min_amplitude": min_amplitude,
+        },
+        "pheno",
+    )
     xp = array_namespace(curve)
     q = curve.shape[0]
     spatial = curve.shape[1:]
@@ -254,9 +276,9 @@ def feature_stack(
     base_period: float,
     year: int,
     origin: dt.date | None = None,
-    start_fraction: float = 0.2,
-    rate_fraction: float = 0.8,
-    min_amplitude: float = 0.05,
+    start_fraction: float = _PHENO.start_fraction,
+    rate_fraction: float = _PHENO.rate_fraction,
+    min_amplitude: float = _PHENO.min_amplitude,
     chunk_size: int = 1 << 16,
 ) -> FeatureStack:
     """All features of one tile and year: harmonics, monthly medians, phenology.
@@ -304,20 +326,16 @@ def feature_stack(
             "monthly medians: %d pixel-months had no valid value; used the HANTS curve", n_filled
         )
 
-    days = year_days(year)
-    m_day = design_matrix(xp.asarray(days_since(days, origin)), n_freq, base_period, xp)
-    doy = day_of_year(days)
-    pheno = xp.empty((len(PHENOLOGY_NAMES), coef.shape[1]), dtype=xp.float32)
-    for start in range(0, coef.shape[1], chunk_size):
-        stop = min(start + chunk_size, coef.shape[1])
-        pheno[:, start:stop] = phenology(
-            m_day @ coef[:, start:stop],
-            doy,
-            start_fraction=start_fraction,
-            rate_fraction=rate_fraction,
-            min_amplitude=min_amplitude,
-        )[0]
-    pheno = pheno.reshape((len(PHENOLOGY_NAMES),) + spatial)
+    pheno = _daily_phenology(
+        coef,
+        year,
+        origin,
+        base_period,
+        chunk_size,
+        start_fraction=start_fraction,
+        rate_fraction=rate_fraction,
+        min_amplitude=min_amplitude,
+    ).reshape((len(PHENOLOGY_NAMES),) + spatial)
 
     names = harm_names + month_names + list(PHENOLOGY_NAMES)
     units = (
@@ -329,3 +347,24 @@ def feature_stack(
     )
     data = xp.concatenate([harm, monthly, pheno]).astype(xp.float32)
     return FeatureStack(data=data, names=names, units=units)
+
+
+def _daily_phenology(
+    coef: Any,
+    year: int,
+    origin: dt.date,
+    base_period: float,
+    chunk_size: int,
+    **fractions: float,
+) -> Any:
+    """Phenology of the HANTS curves ``coef`` (2 n + 1, pixels), reconstructed daily in chunks."""
+    xp = array_namespace(coef)
+    n_freq = (coef.shape[0] - 1) // 2
+    days = year_days(year)
+    m_day = design_matrix(xp.asarray(days_since(days, origin)), n_freq, base_period, xp)
+    doy = day_of_year(days)
+    pheno = xp.empty((len(PHENOLOGY_NAMES), coef.shape[1]), dtype=xp.float32)
+    for start in range(0, coef.shape[1], chunk_size):
+        stop = min(start + chunk_size, coef.shape[1])
+        pheno[:, start:stop] = phenology(m_day @ coef[:, start:stop], doy, **fractions)[0]
+    return pheno

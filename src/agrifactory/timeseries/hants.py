@@ -24,17 +24,16 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field, field_validator
 
-from agrifactory.backend import array_namespace, to_numpy
-from agrifactory.errors import ConfigError
+from agrifactory.backend import KeepInt, array_namespace, to_numpy
+from agrifactory.settings import Settings
 
 log = logging.getLogger(__name__)
 
-REJECT_DIRECTIONS = ("low", "high", "none")
-REJECTION_MODES = ("worst", "all", "half_max")
 
 #: QA flag values of a series.
 FLAG_OK = 0  #: fitted with all ``n_freq`` frequencies
@@ -48,82 +47,52 @@ SINGULAR_RTOL = 1e-10
 QA_BAND_NAMES = ("rmse", "n_outliers", "n_valid", "n_freq_used", "flag")
 
 
-@dataclass(frozen=True)
-class HantsParams:
-    """Parameters of HANTS; defaults follow the example of the widely used Python port.
+class HantsParams(Settings):
+    """HANTS parameters (Verhoef 1996; Roerink et al. 2000); config ``timeseries.hants``.
 
-    Parameters
-    ----------
-    base_period
-        Length of the base period in days (the period of the first harmonic).
-    n_freq
-        Number of harmonics above the mean (frequencies 1..n_freq per base period).
-    fit_error_tolerance
-        Rejection stops when no valid sample lies further than this from the fit
-        on the rejected side (in the units of the data).
-    reject
-        ``"low"`` (cloud dips in NDVI), ``"high"`` or ``"none"`` (one plain fit).
-    valid_range
-        ``(low, high)``: samples outside are treated as masked. ``None`` accepts all
-        finite values.
-    dod
-        Degree of overdetermination: at least ``2 * n_freq + 1 + dod`` samples must
-        remain; rejection never goes below that.
-    delta
-        Ridge added to the diagonal of the normal matrix for every harmonic term
-        (not the mean), damping wild amplitudes where samples are sparse.
-    rejection
-        ``"worst"``: drop the single worst sample per iteration (as the Python port of
-        Espinoza-Davalos et al. does in effect); ``"all"``: drop every sample beyond
-        the tolerance at once; ``"half_max"``: drop every sample whose error exceeds
-        half the worst error (GRASS ``r.hants`` and the original MATLAB code).
-    fill_value
-        Reconstruction of a series with no valid sample (flagged ``FLAG_NO_DATA``).
-    max_iter
-        Most rejection rounds; ``None`` means the number of samples.
+    The defaults follow the example of the widely used Python port.
     """
 
-    base_period: float = 365.0
-    n_freq: int = 3
-    fit_error_tolerance: float = 0.05
-    reject: str = "low"
-    valid_range: tuple[float, float] | None = (-1.0, 1.0)
-    dod: int = 1
-    delta: float = 0.25
-    rejection: str = "worst"
-    fill_value: float = 0.0
-    max_iter: int | None = None
+    base_period: Annotated[float, Field(gt=0, allow_inf_nan=False), KeepInt] = 365
+    """Base period in days (the period of the first harmonic)."""
 
-    def __post_init__(self) -> None:
-        if not (self.base_period > 0 and math.isfinite(self.base_period)):
-            raise ConfigError(f"hants base_period must be > 0 days, got {self.base_period!r}")
-        if int(self.n_freq) != self.n_freq or self.n_freq < 0:
-            raise ConfigError(f"hants n_freq must be an integer >= 0, got {self.n_freq!r}")
-        if not self.fit_error_tolerance >= 0:
-            raise ConfigError(
-                f"hants fit_error_tolerance must be >= 0, got {self.fit_error_tolerance!r}"
-            )
-        if self.reject not in REJECT_DIRECTIONS:
-            raise ConfigError(
-                f"hants reject must be one of {REJECT_DIRECTIONS}, got {self.reject!r}"
-            )
-        if self.rejection not in REJECTION_MODES:
-            raise ConfigError(
-                f"hants rejection must be one of {REJECTION_MODES}, got {self.rejection!r}"
-            )
-        if int(self.dod) != self.dod or self.dod < 0:
-            raise ConfigError(f"hants dod must be an integer >= 0, got {self.dod!r}")
-        if not self.delta >= 0:
-            raise ConfigError(f"hants delta must be >= 0, got {self.delta!r}")
-        if self.valid_range is not None:
-            lo, hi = self.valid_range
-            if not lo <= hi:
-                raise ConfigError(f"hants valid_range must be (low, high), got {self.valid_range}")
-            object.__setattr__(self, "valid_range", (float(lo), float(hi)))
-        if self.max_iter is not None and self.max_iter < 0:
-            raise ConfigError(f"hants max_iter must be >= 0 or None, got {self.max_iter!r}")
-        object.__setattr__(self, "n_freq", int(self.n_freq))
-        object.__setattr__(self, "dod", int(self.dod))
+    n_freq: Annotated[int, Field(ge=0)] = 3
+    """Number of harmonic frequencies above the mean (1..n_freq per base period)."""
+
+    fit_error_tolerance: Annotated[float, Field(ge=0), KeepInt] = 0.05
+    """Samples farther than this from the fit (NDVI) are outliers: rejection stops when
+    no valid sample on the rejected side lies further from the fit."""
+
+    reject: Literal["low", "high", "none"] = "low"
+    """Which outliers to reject (low - cloud dips; none - one plain fit)."""
+
+    valid_range: tuple[float, float] | None = (-1.0, 1.0)
+    """Samples outside this range are masked (null accepts all finite values)."""
+
+    dod: Annotated[int, Field(ge=0)] = 1
+    """Degree of overdetermination: at least 2 n_freq + 1 + dod samples must remain;
+    rejection never goes below that."""
+
+    delta: Annotated[float, Field(ge=0), KeepInt] = 0.25
+    """Regularisation (damping) of the normal equations: a ridge on the diagonal of
+    every harmonic term (not the mean)."""
+
+    rejection: Literal["worst", "all", "half_max"] = "worst"
+    """Per iteration reject the single worst sample, all beyond the tolerance, or all
+    beyond half the worst error (GRASS r.hants)."""
+
+    fill_value: Annotated[float, KeepInt] = 0.0
+    """Curve value of series with no valid sample (flagged in QA)."""
+
+    max_iter: Annotated[int, Field(ge=0)] | None = None
+    """Most rejection iterations (null - until done, the number of samples)."""
+
+    @field_validator("valid_range")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not value[0] <= value[1]:
+            raise ValueError(f"must be (low, high), got {value}")
+        return value
 
     @property
     def n_params(self) -> int:
@@ -284,16 +253,7 @@ def hants_fit(
     for i, start in enumerate(range(0, n_pix, chunk_size)):
         stop = min(start + chunk_size, n_pix)
         y = flat[:, start:stop].astype(xp.float64)
-        if params.valid_range is not None:
-            lo, hi = params.valid_range
-            valid = y >= lo  # NaN compares False
-            valid &= y <= hi
-            if not (math.isfinite(lo) and math.isfinite(hi)):
-                valid &= xp.isfinite(y)
-        else:
-            valid = xp.isfinite(y)
-        if mflat is not None:
-            valid &= ~mflat[:, start:stop]
+        valid = _valid_samples(y, None if mflat is None else mflat[:, start:stop], params, xp)
         xp.copyto(y, 0.0, where=~valid)
         part = _fit_chunk(y, valid, m, params, xp)
         for name, arr in part.items():
@@ -311,6 +271,21 @@ def hants_fit(
         flag=out["flag"].reshape(spatial),
         params=params,
     )
+
+
+def _valid_samples(y: Any, masked: Any, params: HantsParams, xp: Any) -> Any:
+    """True where a sample counts: in the valid range (finite) and not masked."""
+    if params.valid_range is not None:
+        lo, hi = params.valid_range
+        valid = y >= lo  # NaN compares False
+        valid &= y <= hi
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            valid &= xp.isfinite(y)
+    else:
+        valid = xp.isfinite(y)
+    if masked is not None:
+        valid &= ~masked
+    return valid
 
 
 def _allocate(xp: Any, params: HantsParams, n_t: int, n_pix: int) -> dict[str, Any]:

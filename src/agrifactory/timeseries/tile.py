@@ -12,7 +12,6 @@ memory depends on the block, not on the tile (``docs/scaling.md``, Memory).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import logging
 from pathlib import Path
@@ -24,14 +23,13 @@ from agrifactory.backend import resolve_backend, to_numpy
 from agrifactory.errors import ConfigError, InputError
 from agrifactory.grid import PixelGrid
 from agrifactory.io.raster import Block, gdal_cache, grid_blocks, open_stack, stack_writer
-from agrifactory.timeseries.features import feature_stack
+from agrifactory.timeseries import DEFAULT_BLOCK_ROWS
+from agrifactory.timeseries.features import PhenoSettings, feature_stack
 from agrifactory.timeseries.hants import QA_BAND_NAMES, HantsParams, coefficient_names, hants_fit
 from agrifactory.timeseries.timeaxis import days_since
 
 log = logging.getLogger(__name__)
 
-#: Default rows per block: 256 matches the COG tiles, so no tile is written twice.
-DEFAULT_BLOCK_ROWS = 256
 #: Pixels per daily reconstruction in the phenology: 8192 keeps its working arrays
 #: (366 days x pixels, float64, several of them) near 0.1 GB instead of ~1 GB at 2**16.
 FEATURE_CHUNK = 1 << 13
@@ -105,45 +103,18 @@ def smooth_tile(
     """
     params = params or HantsParams()
     xp = resolve_backend(backend)
-    tags = {"hants_" + k: v for k, v in dataclasses.asdict(params).items()}
+    tags = {"hants_" + k: v for k, v in params.model_dump().items()}
     tags["time_origin"] = f"{year}-01-01"
-    flags = np.zeros(3, dtype=np.int64)
-    outliers = 0
     with gdal_cache(), open_stack(fused) as src:
         dates = src.dates
         _dates_in_year(dates, year, fused)
-        t = days_since(dates, dt.date(year, 1, 1))
-        grid = _grid(src.meta, src.shape)
         blocks = _row_blocks(src.shape, block_rows)
         log.info(
             "HANTS on %s: %d dates, %s pixels in %d block(s), back end %s",
             fused, len(dates), src.shape, len(blocks), xp.__name__,
         )  # fmt: skip
-        with (
-            stack_writer(
-                smoothed, grid, count=len(dates), dtype=np.float32, nodata=np.nan,
-                band_names=[d.isoformat() for d in dates], units="NDVI", tags=tags,
-            ) as smoothed_out,
-            stack_writer(
-                qa, grid, count=len(QA_BAND_NAMES), dtype=np.float32, nodata=np.nan,
-                band_names=list(QA_BAND_NAMES), tags=tags,
-            ) as qa_out,
-            stack_writer(
-                coefficients, grid, count=params.n_params, dtype=np.float32, nodata=np.nan,
-                band_names=coefficient_names(params.n_freq), units="NDVI", tags=tags,
-            ) as coef_out,
-        ):  # fmt: skip
-            for k, block in enumerate(blocks, start=1):
-                values = xp.asarray(src.read(block.core))
-                result = hants_fit(values, t, params=params, chunk_size=chunk_size)
-                smoothed_out.write_window(to_numpy(result.reconstruct(t)), block.core)
-                qa_out.write_window(to_numpy(result.qa_bands()[0]), block.core)
-                coef_out.write_window(to_numpy(result.coefficients), block.core)
-                flags += np.bincount(to_numpy(result.flag).ravel(), minlength=3)
-                outliers += int(to_numpy(result.n_outliers).sum(dtype=np.int64))
-                del values, result
-                if len(blocks) > 1:
-                    log.info("HANTS: block %d of %d written", k, len(blocks))
+        outputs = {"smoothed": smoothed, "qa": qa, "coefficients": coefficients}
+        flags, outliers = _smooth_blocks(src, blocks, outputs, year, params, tags, xp, chunk_size)
     pixels = int(flags.sum())
     log.info(
         "HANTS done: %d full fits, %d with fewer frequencies, %d without valid samples; "
@@ -162,6 +133,50 @@ def smooth_tile(
     }
 
 
+def _smooth_blocks(
+    src: Any,
+    blocks: list[Block],
+    outputs: dict[str, str | Path],
+    year: int,
+    params: HantsParams,
+    tags: dict[str, Any],
+    xp: Any,
+    chunk_size: int | None,
+) -> tuple[np.ndarray, int]:
+    """Fit and write block after block; the pixel count of each flag and the outliers."""
+    dates = src.dates
+    t = days_since(dates, dt.date(year, 1, 1))
+    grid = _grid(src.meta, src.shape)
+    flags = np.zeros(3, dtype=np.int64)
+    outliers = 0
+    with (
+        stack_writer(
+            outputs["smoothed"], grid, count=len(dates), dtype=np.float32, nodata=np.nan,
+            band_names=[d.isoformat() for d in dates], units="NDVI", tags=tags,
+        ) as smoothed_out,
+        stack_writer(
+            outputs["qa"], grid, count=len(QA_BAND_NAMES), dtype=np.float32, nodata=np.nan,
+            band_names=list(QA_BAND_NAMES), tags=tags,
+        ) as qa_out,
+        stack_writer(
+            outputs["coefficients"], grid, count=params.n_params, dtype=np.float32,
+            nodata=np.nan, band_names=coefficient_names(params.n_freq), units="NDVI", tags=tags,
+        ) as coef_out,
+    ):  # fmt: skip
+        for k, block in enumerate(blocks, start=1):
+            values = xp.asarray(src.read(block.core))
+            result = hants_fit(values, t, params=params, chunk_size=chunk_size)
+            smoothed_out.write_window(to_numpy(result.reconstruct(t)), block.core)
+            qa_out.write_window(to_numpy(result.qa_bands()[0]), block.core)
+            coef_out.write_window(to_numpy(result.coefficients), block.core)
+            flags += np.bincount(to_numpy(result.flag).ravel(), minlength=3)
+            outliers += int(to_numpy(result.n_outliers).sum(dtype=np.int64))
+            del values, result
+            if len(blocks) > 1:
+                log.info("HANTS: block %d of %d written", k, len(blocks))
+    return flags, outliers
+
+
 def features_tile(
     fused: str | Path,
     coefficients: str | Path,
@@ -169,9 +184,9 @@ def features_tile(
     features: str | Path,
     year: int,
     base_period: float,
-    start_fraction: float = 0.2,
-    rate_fraction: float = 0.8,
-    min_amplitude: float = 0.05,
+    start_fraction: float = PhenoSettings().start_fraction,
+    rate_fraction: float = PhenoSettings().rate_fraction,
+    min_amplitude: float = PhenoSettings().min_amplitude,
     backend: str = "auto",
     block_rows: int | None = DEFAULT_BLOCK_ROWS,
     chunk_size: int = FEATURE_CHUNK,
@@ -231,15 +246,3 @@ def features_tile(
                 if len(blocks) > 1:
                     log.info("features: block %d of %d written", k, len(blocks))
     return names
-
-
-def params_from_config(cfg: dict[str, Any]) -> HantsParams:
-    """:class:`HantsParams` from a config mapping; unknown keys are a ConfigError."""
-    known = {f.name for f in dataclasses.fields(HantsParams)}
-    unknown = sorted(set(cfg) - known)
-    if unknown:
-        raise ConfigError(f"unknown hants parameters {unknown}; known: {sorted(known)}")
-    cfg = dict(cfg)
-    if cfg.get("valid_range") is not None:
-        cfg["valid_range"] = tuple(cfg["valid_range"])
-    return HantsParams(**cfg)

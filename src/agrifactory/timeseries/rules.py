@@ -1,0 +1,113 @@
+"""The time-series stage's contract: settings, output names, the ``smooth`` and ``features`` rules.
+
+:class:`TimeseriesSettings` is config section ``timeseries``; its ``hants`` and
+``pheno`` parts are the library's own :class:`~agrifactory.timeseries.hants.HantsParams`
+and :class:`~agrifactory.timeseries.features.PhenoSettings`, so every default is
+declared once. The Snakefile builds the settings when the workflow is parsed, so a
+bad value (``timeseries.hants.n_freq: "three"``) stops ``snakemake -n`` before any job.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from agrifactory.backend import Backend
+from agrifactory.settings import Settings
+from agrifactory.timeseries import DEFAULT_BLOCK_ROWS
+from agrifactory.timeseries.features import PhenoSettings
+from agrifactory.timeseries.hants import HantsParams
+
+#: Files of rule ``smooth`` (keys of its output), in the tile-year's ``smooth`` folder.
+SMOOTH_OUTPUTS: dict[str, str] = {
+    "smoothed": "ndvi_hants.tif",
+    "qa": "qa.tif",
+    "coefficients": "coefficients.tif",
+}
+
+#: Files of rule ``features``, in the tile-year's ``features`` folder.
+FEATURES_OUTPUTS: dict[str, str] = {"features": "features.tif"}
+
+
+def smooth_outputs(folder: str) -> dict[str, str]:
+    """Rule ``smooth``'s outputs in ``folder`` (e.g. a tile-year's ``.../smooth``)."""
+    return {key: f"{folder}/{name}" for key, name in SMOOTH_OUTPUTS.items()}
+
+
+def features_outputs(folder: str) -> dict[str, str]:
+    """Rule ``features``'s outputs in ``folder`` (e.g. a tile-year's ``.../features``)."""
+    return {key: f"{folder}/{name}" for key, name in FEATURES_OUTPUTS.items()}
+
+
+class TimeseriesSettings(Settings):
+    """HANTS smoothing of the fused series and the classification features
+    (docs/timeseries.md)."""
+
+    backend: Backend = "auto"
+    """Array back end of the batched HANTS solver."""
+
+    block_rows: Annotated[int, Field(ge=1)] | None = DEFAULT_BLOCK_ROWS
+    """Rows of a tile smoothed and turned into features at a time; bounds memory
+    (docs/scaling.md, Memory), not results. null - the whole tile at once."""
+
+    hants: HantsParams = HantsParams()
+    """HANTS parameters (Verhoef 1996; Roerink et al. 2000)."""
+
+    pheno: PhenoSettings = PhenoSettings()
+    """Phenology metrics from the HANTS curve."""
+
+
+def _settings(job: Any) -> TimeseriesSettings:
+    """The settings from the rule's params: the parts of section ``timeseries`` it takes."""
+    params = dict(job.params.items())
+    given = {key: params[key] for key in TimeseriesSettings.model_fields if key in params}
+    return TimeseriesSettings.build(given, "timeseries")
+
+
+def smooth(job: Any) -> None:
+    """Rule ``smooth``: HANTS-smooth one tile-year of fused NDVI.
+
+    ``job`` is the Snakemake job: input ``fused``, outputs :data:`SMOOTH_OUTPUTS`,
+    params ``hants``, ``backend`` and ``block_rows`` (of config section ``timeseries``;
+    only what the rule uses, so a change of ``pheno`` does not rerun it).
+    """
+    from agrifactory.backend import job_backend
+    from agrifactory.logs import setup_logging
+    from agrifactory.timeseries.tile import smooth_tile
+
+    setup_logging(job.log[0])
+    settings = _settings(job)
+    smooth_tile(
+        job.input.fused,
+        **{key: dict(job.output.items())[key] for key in SMOOTH_OUTPUTS},
+        year=int(job.wildcards.year),
+        params=settings.hants,
+        backend=job_backend(settings.backend, job.resources.get("gpu", 0)),
+        block_rows=settings.block_rows,
+    )
+
+
+def features(job: Any) -> None:
+    """Rule ``features``: the named feature stack (harmonics, monthly medians, phenology).
+
+    ``job`` is the Snakemake job: inputs ``fused`` and ``coefficients`` (of rule
+    ``smooth``), output ``features``, params ``hants``, ``pheno``, ``backend`` and
+    ``block_rows`` (of config section ``timeseries``).
+    """
+    from agrifactory.backend import job_backend
+    from agrifactory.logs import setup_logging
+    from agrifactory.timeseries.tile import features_tile
+
+    setup_logging(job.log[0])
+    settings = _settings(job)
+    features_tile(
+        job.input.fused,
+        job.input.coefficients,
+        features=job.output.features,
+        year=int(job.wildcards.year),
+        base_period=settings.hants.base_period,
+        **settings.pheno.model_dump(),
+        backend=job_backend(settings.backend, job.resources.get("gpu", 0)),
+        block_rows=settings.block_rows,
+    )
