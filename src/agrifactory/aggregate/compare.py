@@ -71,7 +71,7 @@ def compare_with_statistics(
     Parameters
     ----------
     areas
-        One level's area table in hectares (:func:`~agrifactory.aggregate.fanin.area_table`
+        One level's area table in hectares (:func:`~agrifactory.aggregate.sums.area_table`
         with ``unit='ha'``), with its national row.
     official
         Official statistics (:func:`read_official`), one quantity (e.g. ``cropland``).
@@ -256,7 +256,7 @@ def accuracy_beside_mapped(
     Parameters
     ----------
     areas
-        Output of :func:`~agrifactory.aggregate.fanin.combine_partials` (long,
+        Output of :func:`~agrifactory.aggregate.sums.combine_partials` (long,
         hectares); the province level's rows are used (its national row for
         region ``all``).
     accuracy

@@ -38,14 +38,13 @@ from rasterio import features
 
 from agrifactory import legend
 from agrifactory.aggregate.classes import PRODUCTS, TOTAL_ADCODE, class_name, valid_codes
+from agrifactory.aggregate.rules import METHODS
 from agrifactory.backend import to_numpy
 from agrifactory.errors import DataError, InputError
 from agrifactory.grid import ALBERS, PixelGrid, Tile
 from agrifactory.io.raster import check_on_grid, open_raster
 
 log = logging.getLogger(__name__)
-
-METHODS = ("fraction", "centre")
 
 #: Columns of a per-tile partial table (see :func:`tile_areas`).
 PARTIAL_COLUMNS = [
