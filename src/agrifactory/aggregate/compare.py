@@ -96,49 +96,17 @@ def compare_with_statistics(
     ``accuracy``: ``adjusted_<u>``, ``adjusted_se_<u>``,
     ``adjusted_ci95_low_<u>``, ``adjusted_ci95_high_<u>``.
     """
-    quantities = sorted(set(official["quantity"]))
-    if len(quantities) != 1:
-        raise ValueError(f"official table holds quantities {quantities}; pass one")
-    quantity = quantities[0]
-    product, code = source_of(quantity)
-    column = f"{class_name(product, code)}_ha"
-    if column not in areas.columns:
-        raise ValueError(f"area table has no {column!r} column; build it with unit='ha'")
-    levels = sorted(set(areas["level"]))
-    if len(levels) != 1:
-        raise ValueError(f"area table holds levels {levels}; pass one level")
-
-    mapped = areas[["adcode", "name", "coverage", column]].rename(columns={column: "mapped_ha"})
-    stats = official[
-        ["adcode", "name", "area_ha", "value", "unit", "reference_date", "source"]
-    ].rename(
-        columns={
-            "name": "official_name",
-            "area_ha": "official_ha",
-            "value": "official_value",
-            "unit": "official_unit",
-        }
+    product, code, level = _one_quantity_and_level(areas, official)
+    table = _mapped_beside_official(
+        areas, official, f"{class_name(product, code)}_ha", min_coverage
     )
-    table = mapped.merge(stats, on="adcode", how="outer", indicator=True)
-    table["name"] = table["name"].fillna(table["official_name"])
-    status = np.select(
-        [
-            table["adcode"] == TOTAL_ADCODE,
-            table["_merge"] == "left_only",
-            table["_merge"] == "right_only",
-            table["coverage"] < min_coverage,
-        ],
-        [NATIONAL, NO_STATISTIC, NOT_MAPPED, PARTLY_MAPPED],
-        default=COMPARED,
-    )
-    table["status"] = status
     diff = table["mapped_ha"].to_numpy(float) - table["official_ha"].to_numpy(float)
     rel = _relative(diff, table["official_ha"].to_numpy(float))
     has_both = table["mapped_ha"].notna() & table["official_ha"].notna()
     flag = within_column(tolerance)
     out = pd.DataFrame(
         {
-            "level": levels[0],
+            "level": level,
             "adcode": table["adcode"],
             "name": table["name"],
             "status": table["status"],
@@ -167,6 +135,52 @@ def compare_with_statistics(
         .drop(columns="_rank")
         .reset_index(drop=True)
     )
+
+
+def _one_quantity_and_level(areas: pd.DataFrame, official: pd.DataFrame) -> tuple[str, int, str]:
+    """The mapped product and class of the official table's one quantity, and the level."""
+    quantities = sorted(set(official["quantity"]))
+    if len(quantities) != 1:
+        raise ValueError(f"official table holds quantities {quantities}; pass one")
+    product, code = source_of(quantities[0])
+    column = f"{class_name(product, code)}_ha"
+    if column not in areas.columns:
+        raise ValueError(f"area table has no {column!r} column; build it with unit='ha'")
+    levels = sorted(set(areas["level"]))
+    if len(levels) != 1:
+        raise ValueError(f"area table holds levels {levels}; pass one level")
+    return product, code, levels[0]
+
+
+def _mapped_beside_official(
+    areas: pd.DataFrame, official: pd.DataFrame, column: str, min_coverage: float
+) -> pd.DataFrame:
+    """Mapped (``column`` as ``mapped_ha``) and official areas merged per unit, with a status."""
+    mapped = areas[["adcode", "name", "coverage", column]].rename(columns={column: "mapped_ha"})
+    stats = official[
+        ["adcode", "name", "area_ha", "value", "unit", "reference_date", "source"]
+    ].rename(
+        columns={
+            "name": "official_name",
+            "area_ha": "official_ha",
+            "value": "official_value",
+            "unit": "official_unit",
+        }
+    )
+    table = mapped.merge(stats, on="adcode", how="outer", indicator=True)
+    table["name"] = table["name"].fillna(table["official_name"])
+    status = np.select(
+        [
+            table["adcode"] == TOTAL_ADCODE,
+            table["_merge"] == "left_only",
+            table["_merge"] == "right_only",
+            table["coverage"] < min_coverage,
+        ],
+        [NATIONAL, NO_STATISTIC, NOT_MAPPED, PARTLY_MAPPED],
+        default=COMPARED,
+    )
+    table["status"] = status
+    return table
 
 
 def _with_adjusted(
