@@ -345,37 +345,39 @@ def check_catalog(path: str | Path) -> list[str]:
             if isinstance(collection, pystac.Collection)
             else None
         )
-        for key, asset in collection.assets.items():
-            if not Path(asset.get_absolute_href()).exists():
-                problems.append(
-                    f"{collection.id}: asset {key} -> missing {asset.get_absolute_href()}"
-                )
-        for link in collection.links:
-            if link.rel == "derived_from" and not Path(link.get_absolute_href()).exists():
-                problems.append(
-                    f"{collection.id}: derived_from -> missing {link.get_absolute_href()}"
-                )
+        problems += _missing_files(collection.id, collection)
         for item in collection.get_items():
-            where = f"{collection.id}/{item.id}"
-            if item.geometry is None or item.bbox is None:
-                problems.append(f"{where}: no geometry or bbox")
-                continue
-            geom = shapely.geometry.shape(item.geometry)
-            if not shapely.box(*item.bbox).buffer(1e-9).contains(geom):
-                problems.append(f"{where}: bbox does not contain the geometry")
-            if extent is not None and not shapely.box(*extent).buffer(1e-9).contains(geom):
-                problems.append(f"{where}: outside its collection's spatial extent")
-            if (
-                item.common_metadata.start_datetime is None
-                or item.common_metadata.end_datetime is None
-            ):
-                problems.append(f"{where}: no start/end datetime")
-            if not item.assets:
-                problems.append(f"{where}: no assets")
-            for key, asset in item.assets.items():
-                if not Path(asset.get_absolute_href()).exists():
-                    problems.append(f"{where}: asset {key} -> missing {asset.get_absolute_href()}")
-            for link in item.links:
-                if link.rel == "derived_from" and not Path(link.get_absolute_href()).exists():
-                    problems.append(f"{where}: derived_from -> missing {link.get_absolute_href()}")
+            problems += _item_problems(f"{collection.id}/{item.id}", item, extent)
     return problems
+
+
+def _missing_files(where: str, obj: pystac.Collection | pystac.Item) -> list[str]:
+    """Assets and ``derived_from`` links of ``obj`` whose files do not exist."""
+    problems = [
+        f"{where}: asset {key} -> missing {asset.get_absolute_href()}"
+        for key, asset in obj.assets.items()
+        if not Path(asset.get_absolute_href()).exists()
+    ]
+    problems += [
+        f"{where}: derived_from -> missing {link.get_absolute_href()}"
+        for link in obj.links
+        if link.rel == "derived_from" and not Path(link.get_absolute_href()).exists()
+    ]
+    return problems
+
+
+def _item_problems(where: str, item: pystac.Item, extent: list[float] | None) -> list[str]:
+    """What is wrong with one item: geometry, bbox, extent, datetimes, assets, links."""
+    if item.geometry is None or item.bbox is None:
+        return [f"{where}: no geometry or bbox"]
+    problems = []
+    geom = shapely.geometry.shape(item.geometry)
+    if not shapely.box(*item.bbox).buffer(1e-9).contains(geom):
+        problems.append(f"{where}: bbox does not contain the geometry")
+    if extent is not None and not shapely.box(*extent).buffer(1e-9).contains(geom):
+        problems.append(f"{where}: outside its collection's spatial extent")
+    if item.common_metadata.start_datetime is None or item.common_metadata.end_datetime is None:
+        problems.append(f"{where}: no start/end datetime")
+    if not item.assets:
+        problems.append(f"{where}: no assets")
+    return problems + _missing_files(where, item)
