@@ -174,7 +174,7 @@ rule stac:
         products=stac_products(),
         mosaics=mosaic_targets(),
     output:
-        f"{R}/stac/{report_rules.CATALOG}",
+        directory(f"{R}/{report_rules.STAC}"),
     log:
         f"{LOGS}/stac.log",
     benchmark:

@@ -104,8 +104,9 @@ QA_SUMMARIES = {
 }
 #: Rule provenance's outputs, in ``results/report/``.
 PROVENANCE = {"yaml": "provenance.yaml", "html": "provenance.html"}
-#: Rule stac's output, in ``results/stac/``.
-CATALOG = "catalog.json"
+#: Rule stac's output, in ``results/``: the catalog's folder (``catalog.json``, a folder
+#: per collection and item), declared as a whole so the manifest hashes every file of it.
+STAC = "stac"
 #: Rule manifest's output, in ``results/``.
 MANIFEST = "manifest.sha256"
 
@@ -225,7 +226,7 @@ def stac(job: Any) -> None:
 
     setup_logging(job.log[0])
     mosaics = {Path(m).stem: m for m in job.input.mosaics}
-    catalog_dir = Path(job.output[0]).parent  # <results>/stac
+    catalog_dir = Path(job.output[0])  # <results>/stac
     write_run_catalog(
         catalog_dir, catalog_dir.parent, job.params.tiles, job.params.years, mosaics=mosaics
     )
