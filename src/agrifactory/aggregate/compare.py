@@ -24,6 +24,7 @@ import pandas as pd
 
 from agrifactory.aggregate.accuracy import region_of
 from agrifactory.aggregate.classes import TOTAL_ADCODE, class_name, source_of
+from agrifactory.aggregate.rules import CompareSettings
 from agrifactory.io.statistics import from_hectares, read_statistics
 
 COMPARED = "compared"
@@ -31,6 +32,10 @@ NO_STATISTIC = "no statistic"
 NOT_MAPPED = "not mapped"
 PARTLY_MAPPED = "partly mapped"
 NATIONAL = "national total"
+
+
+#: Defaults of the comparison: those of the config's ``aggregate.compare``.
+_DEFAULTS = CompareSettings()
 
 
 def read_official(
@@ -61,9 +66,9 @@ def compare_with_statistics(
     areas: pd.DataFrame,
     official: pd.DataFrame,
     *,
-    unit: str = "kha",
-    tolerance: float = 0.10,
-    min_coverage: float = 0.0,
+    unit: str = _DEFAULTS.unit.province,
+    tolerance: float = _DEFAULTS.tolerance,
+    min_coverage: float = _DEFAULTS.min_coverage,
     accuracy: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The comparison table: one row per unit, mapped beside official.
@@ -201,7 +206,9 @@ def _with_adjusted(
     return out
 
 
-def summarize_comparison(table: pd.DataFrame, *, tolerance: float = 0.10) -> pd.DataFrame:
+def summarize_comparison(
+    table: pd.DataFrame, *, tolerance: float = _DEFAULTS.tolerance
+) -> pd.DataFrame:
     """One-row summary of a comparison table: the ±10 % count, R², RMSE, totals.
 
     ``r2_1to1`` is the coefficient of determination of the official figures by
@@ -263,7 +270,7 @@ def summarize_comparison(table: pd.DataFrame, *, tolerance: float = 0.10) -> pd.
 
 
 def accuracy_beside_mapped(
-    areas: pd.DataFrame, accuracy: pd.DataFrame, *, unit: str = "kha"
+    areas: pd.DataFrame, accuracy: pd.DataFrame, *, unit: str = _DEFAULTS.unit.province
 ) -> pd.DataFrame:
     """The accuracy table's estimates beside the map's pixel-count areas.
 
