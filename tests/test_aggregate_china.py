@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from agrifactory import boundaries
-from agrifactory.aggregate import compare, fanin, zonal
+from agrifactory.aggregate import compare, sums, zonal
 from agrifactory.grid import tiles_for_aoi
 from agrifactory.io.raster import write_grid_raster
 
@@ -39,13 +39,13 @@ def run(provinces, tmp_path_factory):
         path = write_grid_raster(out / f"{tile.id}.tif", crop, grid, nodata=255)
         near = albers[albers.intersects(shapely.box(*tile.bounds))]
         partials.append(zonal.tile_areas({"cropland": path}, tile, {"province": near}))
-    return tiles, fanin.combine_partials(partials)
+    return tiles, sums.combine_partials(partials)
 
 
 def test_areas_on_real_borders_match_the_polygons(run, provinces):
     tiles, areas = run
-    fanin.check_conservation(areas)
-    table = fanin.area_table(areas, provinces, "province").set_index("adcode")
+    sums.check_conservation(areas)
+    table = sums.area_table(areas, provinces, "province").set_index("adcode")
     assert {"110000", "130000", "150000"} <= set(table.index)
     albers = boundaries.to_albers(provinces).set_index("adcode")
     boxes = shapely.union_all([shapely.box(*t.bounds) for t in tiles])
@@ -59,7 +59,7 @@ def test_areas_on_real_borders_match_the_polygons(run, provinces):
 
 def test_2008_table_compares_every_mapped_province(run, provinces):
     _, areas = run
-    table = fanin.area_table(areas, provinces, "province")
+    table = sums.area_table(areas, provinces, "province")
     official = compare.read_official(f"{STATS}/china_cropland_2008_yearbook.csv", provinces)
     assert len(official) == 31
     t = compare.compare_with_statistics(table, official, unit="kha")
@@ -75,7 +75,7 @@ def test_2008_table_compares_every_mapped_province(run, provinces):
 
 def test_2019_partial_table_gives_no_statistic_rows(run, provinces):
     _, areas = run
-    table = fanin.area_table(areas, provinces, "province")
+    table = sums.area_table(areas, provinces, "province")
     official = compare.read_official(
         f"{STATS}/china_cropland_2019_third_land_survey.csv", provinces
     )

@@ -11,7 +11,7 @@ import shapely
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from agrifactory.aggregate import fanin, zonal
+from agrifactory.aggregate import sums, zonal
 from agrifactory.aggregate.classes import TOTAL_ADCODE
 from agrifactory.errors import DataError, GridError, InputError
 from agrifactory.grid import ALBERS, PixelGrid, Tile
@@ -180,7 +180,7 @@ def test_conservation_property(seed, shape, hull, sites):
         assert units_sum == np.count_nonzero(in_country & (arr == code))
 
 
-def test_fanin_sums_tiles_and_checks_conservation():
+def test_sums_over_tiles_and_checks_conservation():
     a = zonal.unit_pixel_sums({"cropland": CROPLAND}, GRID, UNITS)
     shifted = PixelGrid(x_min=90.0, y_max=90.0, res=30.0, width=3, height=3)
     units2 = gpd.GeoDataFrame(
@@ -191,22 +191,22 @@ def test_fanin_sums_tiles_and_checks_conservation():
     for tile, t in (("h000v000", a), ("h001v000", b)):
         t = t.assign(tile=tile, method="fraction", level="province", area_ha=t["pixels"] * 0.09)
         parts.append(t[zonal.PARTIAL_COLUMNS])
-    areas = fanin.combine_partials(parts)
+    areas = sums.combine_partials(parts)
     crop_b = areas[(areas.adcode == "120000") & (areas["class"] == "cropland")]
     # Tile 1 gives 7/3 px; tile 2 (B covers rows 0-1 whole and a third of row 2):
     # cropland at (0,0), (0,1), (1,1), (1,2) whole and (2,0) a third = 4 1/3 px.
     assert crop_b["pixels"].iloc[0] == pytest.approx(7 / 3 + 13 / 3, abs=1e-6)
     assert crop_b["n_tiles"].iloc[0] == 2
-    check = fanin.check_conservation(areas)
+    check = sums.check_conservation(areas)
     assert check["ok"].all()
     assert check["difference_m2"].abs().max() < 1e-3  # single-precision fractions of 900 m2
 
     broken = areas.copy()
     broken.loc[broken.adcode == "120000", "area_ha"] *= 1.01
     with pytest.raises(DataError, match="conservation broken"):
-        fanin.check_conservation(broken)
+        sums.check_conservation(broken)
     with pytest.raises(DataError, match="appears twice"):
-        fanin.combine_partials([parts[0], parts[0]])
+        sums.combine_partials([parts[0], parts[0]])
 
 
 def test_overlapping_units_are_counted_once(caplog):
@@ -227,9 +227,9 @@ def test_overlapping_units_are_counted_once(caplog):
 def test_area_table_is_wide_and_converts_units():
     t = zonal.unit_pixel_sums({"cropland": CROPLAND, "irrigation": IRRIGATION}, GRID, UNITS)
     t = t.assign(tile="h000v000", method="fraction", level="province", area_ha=t["pixels"] * 0.09)
-    areas = fanin.combine_partials([t[zonal.PARTIAL_COLUMNS]])
+    areas = sums.combine_partials([t[zonal.PARTIAL_COLUMNS]])
     units = UNITS.assign(name=["A", "B"], province_adcode=["110000", "120000"])
-    wide = fanin.area_table(areas, units, "province")
+    wide = sums.area_table(areas, units, "province")
     a = wide.set_index("adcode").loc["110000"]
     assert a["cropland_ha"] == pytest.approx(8 / 3 * 0.09, abs=1e-7)
     assert a["irrigated_ha"] == pytest.approx(0.09)
@@ -238,7 +238,7 @@ def test_area_table_is_wide_and_converts_units():
     b = wide.set_index("adcode").loc["120000"]
     assert b["mapped_ha"] == pytest.approx(b["observed_ha"] - 0.09 / 3, abs=1e-7)  # nodata third
     assert wide["adcode"].iloc[-1] == TOTAL_ADCODE
-    mu = fanin.area_table(areas, units, "province", unit="mu")
+    mu = sums.area_table(areas, units, "province", unit="mu")
     assert mu.set_index("adcode").loc["110000", "cropland_mu"] == pytest.approx(
         8 / 3 * 0.09 * 15, abs=1e-6
     )

@@ -182,6 +182,21 @@ def test_manifest_lists_every_product_and_two_runs_agree(killed, reference):
     assert compare_manifests(manifest, second) == []
 
 
+def test_report_html_and_stray_files_leave_the_manifest_unchanged(reference_copy):
+    # The manifest hashes declared outputs only: after `snakemake --report` into
+    # results/ and a file of the user's there, a rerun of the manifest gives the same bytes.
+    manifest = reference_copy / "results/manifest.sha256"
+    before = manifest.read_bytes()
+    done = snakemake(reference_copy, "--report", "results/report.html", timeout=900)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert (reference_copy / "results/report.html").stat().st_size > 0
+    (reference_copy / "results/notes.txt").write_text("a note of the user's")
+    rerun = snakemake(reference_copy, "--cores", "2", "--forcerun", "manifest")
+    assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-3000:]
+    assert "rule manifest:" in rerun.stdout + rerun.stderr
+    assert manifest.read_bytes() == before
+
+
 @pytest.fixture(scope="module")
 def provenance_jobs(reference) -> set[str]:
     """The provenance record (it holds the whole config) and what depends on it."""

@@ -7,7 +7,7 @@ rule aggregate_tile:
         provinces=rules.boundaries.output.provinces,
         counties=rules.boundaries.output.counties,
     output:
-        f"{tile_dir('aggregate')}/areas.csv",
+        f"{tile_dir('aggregate')}/{aggregate_rules.PARTIAL}",
     log:
         f"{LOGS}/aggregate_tile/{{tile}}_{{year}}.log",
     benchmark:
@@ -44,7 +44,6 @@ rule aggregate:
         runtime=runtime_min(10, per_tile=0.02),
     params:
         aggregate=config["aggregate"],
-        levels=config["aggregate"]["levels"],
         compared=compared_levels(),
     script:
         "../../scripts/aggregate.py"

@@ -4,15 +4,19 @@
 import math
 import os
 
+from agrifactory.aggregate import rules as aggregate_rules
 from agrifactory.cluster import check_partitions, slurm_partitions
 from agrifactory.errors import AgrifactoryError
 from agrifactory.fusion.rules import PAIRS_TABLE, fuse_outputs
 from agrifactory.plan import DEMO_INPUTS, DEMO_TRUTH, build_plan
 from agrifactory.quality.rules import QUALITY_STACKS, quality_outputs, scorer_outputs
-from agrifactory.synthetic.demo import world_spec as demo_world_spec
+from agrifactory.report import rules as report_rules
+from agrifactory.synthetic import demo as synthetic_demo
+from agrifactory.synthetic import rules as demo_rules
 from agrifactory.synthetic.landsat import SCENE_FILES
 from agrifactory.timeseries.rules import features_outputs, smooth_outputs
 from snakemake.exceptions import WorkflowError
+from snakemake.io import is_flagged
 from snakemake.logging import logger
 
 R = "results"
@@ -83,15 +87,20 @@ def ingest_inventories():
 
 DEMO_SCENES = PLAN.inventory.query("sensor == 'landsat'")["id"].tolist() if DEMO else []
 DEMO_MODIS = PLAN.inventory.query("sensor == 'modis'")["path"].tolist() if DEMO else []
+#: The demo world's land (params of the rules whose files do not depend on the year:
+#: a change of `years` must not rewrite them).
 WORLD = {
     "tiles": TILES,
     "tile_km": config["grid"]["tile_km"],
-    "year": YEARS[0],
     "seed": config["seed"],
     "demo_world": config["demo_world"],
+}
+#: The demo world in the run's year (scenes, composites, NDVI truth, statistics).
+WORLD_YEAR = {
+    **WORLD,
+    "year": YEARS[0],
     "margin_days": config["ingest"]["margin_days"],
 }
-TRUTH_FILES = ["landcover", "cropland", "irrigation", "croptype", "ndvi_8day"]
 
 
 def demo_targets():
@@ -101,6 +110,7 @@ def demo_targets():
     return [
         rules.demo_inventory.output,
         rules.demo_truth.output,
+        rules.demo_truth_ndvi.output,
         rules.demo_samples.output,
         rules.demo_statistics.output,
     ]
@@ -200,22 +210,24 @@ def compared_levels():
     return [lvl for lvl in config["aggregate"]["levels"] if stats.get(lvl)]
 
 
+#: Aggregation outputs shown in the report: output key -> caption (workflow/report/).
+AGGREGATE_REPORTED = {
+    "comparison_html": "comparison_table.rst",
+    "summary": "comparison_summary.rst",
+    "bars": "comparison_bars.rst",
+    "scatter": "comparison_scatter.rst",
+}
+
+
 def aggregate_outputs():
-    folder = f"{R}/aggregate/{{year}}"
-    out = {"conservation": f"{folder}/conservation.csv"}
-    for level in config["aggregate"]["levels"]:
-        out[f"{level}_areas"] = f"{folder}/{level}_areas.csv"
-    flagged = {
-        "comparison_html": ("comparison.html", "comparison_table.rst"),
-        "summary": ("summary.csv", "comparison_summary.rst"),
-        "bars": ("bars.png", "comparison_bars.rst"),
-        "scatter": ("scatter.png", "comparison_scatter.rst"),
-    }
+    """Rule aggregate's named outputs (agrifactory.aggregate.rules), report ones flagged."""
+    out = aggregate_rules.aggregate_outputs(
+        f"{R}/aggregate/{{year}}", config["aggregate"]["levels"], compared_levels()
+    )
     for level in compared_levels():
-        out[f"{level}_comparison"] = f"{folder}/{level}_comparison.csv"
-        for key, (suffix, caption) in flagged.items():
+        for key, caption in AGGREGATE_REPORTED.items():
             out[f"{level}_{key}"] = report(
-                f"{folder}/{level}_{suffix}",
+                out[f"{level}_{key}"],
                 caption=f"../report/{caption}",
                 category="Official statistics",
                 subcategory=level,
@@ -236,7 +248,8 @@ def accuracy_tables(year):
 def aggregate_inputs(wildcards):
     inputs = {
         "partials": expand(
-            f"{R}/tiles/{{tile}}/{wildcards.year}/aggregate/areas.csv", tile=TILES
+            f"{R}/tiles/{{tile}}/{wildcards.year}/aggregate/{aggregate_rules.PARTIAL}",
+            tile=TILES,
         ),
         "province": rules.boundaries.output.provinces,
         "county": rules.boundaries.output.counties,
@@ -248,43 +261,47 @@ def aggregate_inputs(wildcards):
 
 
 def aggregate_targets():
-    return expand(f"{R}/aggregate/{{year}}/conservation.csv", year=YEARS)
+    return expand(f"{R}/aggregate/{{year}}/{aggregate_rules.CONSERVATION}", year=YEARS)
 
 
 # --- report -------------------------------------------------------------------
 
-#: Mosaicked products and the per-tile file each one is made of.
-MOSAIC_PRODUCTS = {
-    "cropland": "classify/cropland.tif",
-    "irrigation": "classify/irrigation.tif",
-    "croptype": "classify/croptype.tif",
-    "fused_ndvi": "fusion/ndvi_8day.tif",
-    "smoothed_ndvi": "smooth/ndvi_hants.tif",
-}
+#: Mosaicked products and the per-tile file each one is made of (the report's contract).
+MOSAIC_PRODUCTS = report_rules.MOSAIC_PRODUCTS
 
 
 def mosaic_sources(product, year):
     return expand(f"{R}/tiles/{{tile}}/{year}/{MOSAIC_PRODUCTS[product]}", tile=TILES)
 
 
+def mosaic_file(year="{year}", product="{product}"):
+    """Rule mosaic's output (a VRT) of a product and year."""
+    return f"{R}/mosaics/{year}/" + report_rules.MOSAIC.format(product=product)
+
+
+def quicklook_file(year="{year}", product="{product}"):
+    """The quicklook map of a product and year."""
+    return f"{R}/report/{year}/" + report_rules.QUICKLOOK.format(product=product)
+
+
+#: Rule qa_summaries' and rule provenance's outputs.
+QA_SUMMARIES = report_rules.in_folder(f"{R}/report/qa", report_rules.QA_SUMMARIES)
+PROVENANCE = report_rules.in_folder(f"{R}/report", report_rules.PROVENANCE)
+
+
 def mosaic_targets():
-    return expand(
-        f"{R}/mosaics/{{year}}/{{product}}.vrt", year=YEARS, product=MOSAIC_PRODUCTS
-    )
-
-
-#: Per-tile products the STAC catalog lists besides the mosaicked ones
-#: (agrifactory.report.catalog.PRODUCTS); inputs of rule stac, so the catalog never
-#: depends on which jobs happened to have finished.
-STAC_EXTRA = ["features/features.tif", "quality/mask.tif"]
+    return [mosaic_file(y, p) for y in YEARS for p in MOSAIC_PRODUCTS]
 
 
 def stac_products():
+    """Every per-tile file the STAC catalog lists (agrifactory.report.catalog.PRODUCTS):
+    inputs of rule stac, so the catalog never depends on which jobs happened to have
+    finished."""
     return [
         f"{R}/tiles/{t}/{y}/{path}"
         for t in TILES
         for y in YEARS
-        for path in [*MOSAIC_PRODUCTS.values(), *STAC_EXTRA]
+        for path in report_rules.TILE_PRODUCTS.values()
     ]
 
 
@@ -293,8 +310,7 @@ def provenance_inputs(wildcards):
     inputs = {}
     if DEMO:
         inputs["inventories"] = [
-            f"{DEMO_INPUTS}/landsat_inventory.csv",
-            f"{DEMO_INPUTS}/modis_inventory.csv",
+            f"{DEMO_INPUTS}/{name}" for name in demo_rules.INVENTORIES.values()
         ]
     else:
         inputs["inventories"] = [
@@ -307,9 +323,7 @@ def provenance_inputs(wildcards):
 
 
 def report_targets():
-    maps = expand(
-        f"{R}/report/{{year}}/map_{{product}}.png", year=YEARS, product=MOSAIC_PRODUCTS
-    )
+    maps = [quicklook_file(y, p) for y in YEARS for p in MOSAIC_PRODUCTS]
     accuracy = [
         f"{R}/report/{y}/accuracy_{p}.html"
         for y in YEARS
@@ -566,7 +580,9 @@ TILE_MPX = (config["grid"]["tile_km"] * 1000 / 30) ** 2 / 1e6
 #: Millions of pixels of the demo world (the demo rules' memory grows with it).
 DEMO_MPX = (
     math.prod(
-        demo_world_spec(config["demo_world"], PLAN.tiles, YEARS[0], config["seed"])
+        synthetic_demo.world_spec(
+            config["demo_world"], PLAN.tiles, None, config["seed"]
+        )
         .grid()
         .shape
     )
@@ -689,6 +705,18 @@ def check_cluster():
         check_partitions(requested, available)
     except AgrifactoryError as exc:
         raise WorkflowError(f"agrifactory: {exc}") from None
+
+
+def declared_outputs():
+    """Every rule's output patterns (a directory()'s with a trailing '/'), sorted: the
+    files the manifest may hash (agrifactory.manifest.product_files)."""
+    return sorted(
+        {
+            str(f) + ("/" if is_flagged(f, "directory") else "")
+            for r in workflow.rules
+            for f in r.output
+        }
+    )
 
 
 def manifest_inputs(wildcards):

@@ -7,9 +7,10 @@ localrules:
     demo_inventory,
 
 
+# The land's truth does not depend on the year (params without it), the NDVI's does.
 rule demo_truth:
     output:
-        expand(f"{DEMO_TRUTH}/{{name}}.tif", name=TRUTH_FILES),
+        expand(f"{DEMO_TRUTH}/{{name}}.tif", name=demo_rules.TRUTH_CLASSES),
     log:
         f"{LOGS}/demo/truth.log",
     benchmark:
@@ -24,6 +25,25 @@ rule demo_truth:
         world=WORLD,
     script:
         "../../scripts/demo_truth.py"
+
+
+rule demo_truth_ndvi:
+    output:
+        f"{DEMO_TRUTH}/{demo_rules.TRUTH_NDVI}.tif",
+    log:
+        f"{LOGS}/demo/truth_ndvi.log",
+    benchmark:
+        benchmark_file("demo/truth_ndvi")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(270, per_mpx=520, mpx=DEMO_MPX),
+        runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
+    params:
+        world=WORLD_YEAR,
+    script:
+        "../../scripts/demo_truth_ndvi.py"
 
 
 rule demo_landsat_scene:
@@ -47,7 +67,7 @@ rule demo_landsat_scene:
         mem_mb=mem_mb(210, per_mpx=130, mpx=DEMO_MPX),
         runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
-        world=WORLD,
+        world=WORLD_YEAR,
     script:
         "../../scripts/demo_landsat.py"
 
@@ -66,14 +86,14 @@ rule demo_modis:
         mem_mb=mem_mb(210, per_mpx=120, mpx=DEMO_MPX),
         runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
-        world=WORLD,
+        world=WORLD_YEAR,
     script:
         "../../scripts/demo_modis.py"
 
 
 rule demo_samples:
     output:
-        f"{DEMO_INPUTS}/samples.gpkg",
+        f"{DEMO_INPUTS}/{demo_rules.SAMPLES}",
     log:
         f"{LOGS}/demo/samples.log",
     benchmark:
@@ -95,8 +115,7 @@ rule demo_statistics:
         provinces=rules.boundaries.output.provinces,
         counties=rules.boundaries.output.counties,
     output:
-        province=f"{DEMO_INPUTS}/statistics/province_cropland.csv",
-        county=f"{DEMO_INPUTS}/statistics/county_cropland.csv",
+        **demo_rules.in_folder(DEMO_INPUTS, demo_rules.STATISTICS),
     log:
         f"{LOGS}/demo/statistics.log",
     benchmark:
@@ -108,7 +127,7 @@ rule demo_statistics:
         mem_mb=mem_mb(320, per_mpx=150, mpx=DEMO_MPX),
         runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
-        world=WORLD,
+        world=WORLD_YEAR,
     script:
         "../../scripts/demo_statistics.py"
 
@@ -122,8 +141,7 @@ rule demo_inventory:
         ),
         modis=DEMO_MODIS,
     output:
-        landsat=f"{DEMO_INPUTS}/landsat_inventory.csv",
-        modis=f"{DEMO_INPUTS}/modis_inventory.csv",
+        **demo_rules.in_folder(DEMO_INPUTS, demo_rules.INVENTORIES),
     log:
         f"{LOGS}/demo/inventory.log",
     benchmark:

@@ -1,12 +1,13 @@
-# The run manifest: the SHA-256 of every product file, written after all the others
-# (agrifactory.manifest says what is in it). Two runs of one config give equal manifests.
+# The run manifest: the SHA-256 of every declared product file, written after all the
+# others (agrifactory.manifest says what is in it). Two runs of one config give equal
+# manifests, whether or not `snakemake --report` wrote results/report.html.
 
 
 rule manifest:
     input:
         manifest_inputs,
     output:
-        f"{R}/manifest.sha256",
+        f"{R}/{report_rules.MANIFEST}",
     log:
         f"{LOGS}/manifest.log",
     benchmark:
@@ -18,7 +19,7 @@ rule manifest:
         mem_mb=mem_mb(200),
         runtime=runtime_min(5, per_tile=1),
     params:
-        results=lambda w, output: os.path.dirname(output[0]),
         exclude=config["manifest"]["exclude"],
+        declared=lambda w: declared_outputs(),
     script:
         "../../scripts/manifest.py"

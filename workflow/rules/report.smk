@@ -14,7 +14,7 @@ rule mosaic:
     input:
         lambda w: mosaic_sources(w.product, w.year),
     output:
-        f"{R}/mosaics/{{year}}/{{product}}.vrt",
+        mosaic_file(),
     log:
         f"{LOGS}/mosaic/{{product}}_{{year}}.log",
     benchmark:
@@ -29,10 +29,10 @@ rule mosaic:
 
 rule quicklook_classes:
     input:
-        f"{R}/mosaics/{{year}}/{{product}}.vrt",
+        mosaic_file(),
     output:
         report(
-            f"{R}/report/{{year}}/map_{{product}}.png",
+            quicklook_file(),
             caption="../report/quicklook_classes.rst",
             category="Maps",
             subcategory="{year}",
@@ -43,7 +43,7 @@ rule quicklook_classes:
     benchmark:
         benchmark_file("quicklook/{product}_{year}")
     wildcard_constraints:
-        product="|".join(CLASS_PRODUCTS),
+        product="|".join(report_rules.CLASS_MAPS),
     conda:
         ENV
     threads: 1
@@ -56,10 +56,10 @@ rule quicklook_classes:
 
 rule quicklook_ndvi:
     input:
-        f"{R}/mosaics/{{year}}/{{product}}.vrt",
+        mosaic_file(),
     output:
         report(
-            f"{R}/report/{{year}}/map_{{product}}.png",
+            quicklook_file(),
             caption="../report/quicklook_continuous.rst",
             category="Maps",
             subcategory="{year}",
@@ -70,7 +70,7 @@ rule quicklook_ndvi:
     benchmark:
         benchmark_file("quicklook/{product}_{year}")
     wildcard_constraints:
-        product="fused_ndvi|smoothed_ndvi",
+        product="|".join(report_rules.NDVI_MAPS),
     conda:
         ENV
     threads: 1
@@ -78,7 +78,7 @@ rule quicklook_ndvi:
         mem_mb=mem_mb(300),
         runtime=runtime_min(10, per_tile=0.05),
     params:
-        date=lambda w: f"{w.year}-{config['report']['ndvi_map_date']}",
+        ndvi_map_date=config["report"]["ndvi_map_date"],
     script:
         "../../scripts/quicklook_ndvi.py"
 
@@ -113,19 +113,19 @@ rule qa_summaries:
         hants_qa=per_tile(f"{tile_dir('smooth')}/qa.tif"),
     output:
         fusion=report(
-            f"{R}/report/qa/fusion.html",
+            QA_SUMMARIES["fusion"],
             caption="../report/qa_summary.rst",
             category="Quality",
             labels={"stage": "fusion"},
         ),
         validation=report(
-            f"{R}/report/qa/fusion_validation.html",
+            QA_SUMMARIES["validation"],
             caption="../report/qa_summary.rst",
             category="Quality",
             labels={"stage": "fusion held-out validation"},
         ),
         hants=report(
-            f"{R}/report/qa/hants.html",
+            QA_SUMMARIES["hants"],
             caption="../report/qa_summary.rst",
             category="Quality",
             labels={"stage": "HANTS"},
@@ -150,9 +150,9 @@ rule provenance:
     input:
         unpack(provenance_inputs),
     output:
-        yaml=f"{R}/report/provenance.yaml",
+        yaml=PROVENANCE["yaml"],
         html=report(
-            f"{R}/report/provenance.html",
+            PROVENANCE["html"],
             caption="../report/provenance.rst",
             category="Provenance",
         ),
@@ -174,7 +174,7 @@ rule stac:
         products=stac_products(),
         mosaics=mosaic_targets(),
     output:
-        f"{R}/stac/catalog.json",
+        directory(f"{R}/{report_rules.STAC}"),
     log:
         f"{LOGS}/stac.log",
     benchmark:

@@ -12,7 +12,7 @@ modules:
     fraction of each 30 m pixel inside each unit (``exactextract``), or by
     pixel centre; plus the area inside the union of the units (the "country"
     row, adcode ``100000``) that the conservation check compares against.
-``fanin``
+``sums``
     Sums the per-tile partial tables, checks conservation (the sum over units
     equals the area inside the country) and widens the result into one row per
     unit.
@@ -23,6 +23,9 @@ modules:
     the pixel counts.
 ``accuracy``
     Reader of the accuracy assessment's stratified area estimates.
+``rules``
+    The stage's contract: settings (config section ``aggregate``), output names
+    and one function per rule (``aggregate_tile``, ``aggregate``).
 
 See ``docs/aggregation.md`` for the method and the columns of every table.
 """

@@ -62,39 +62,7 @@ def read_accuracy(path: str | Path) -> pd.DataFrame:
         c for c in ("mapped_ha",) if c in table.columns
     ]
     for i, rec in enumerate(table.to_dict("records")):
-        row = i + 2
-        if rec["product"] not in PRODUCTS:
-            raise InputError(
-                path,
-                f"row {row}: unknown product {rec['product']!r}; use one of {sorted(PRODUCTS)}",
-            )
-        if rec["class"] not in PRODUCTS[rec["product"]].values():
-            raise InputError(
-                path,
-                f"row {row}: class {rec['class']!r} is not in the {rec['product']} legend "
-                f"{sorted(PRODUCTS[rec['product']].values())}",
-            )
-        region = rec["region"]
-        if region != ALL_REGIONS and not (len(region) == 6 and region.isdigit()):
-            raise InputError(
-                path, f"row {row}: region {region!r} is neither 'all' nor a 6-digit adcode"
-            )
-        values = {}
-        for col in numbers:
-            try:
-                values[col] = float(rec[col])
-            except ValueError:
-                raise InputError(path, f"row {row}: {col} {rec[col]!r} is not a number") from None
-            if not np.isfinite(values[col]):
-                raise InputError(path, f"row {row}: {col} is not finite")
-        if values["se_ha"] < 0:
-            raise InputError(path, f"row {row}: se_ha {values['se_ha']} is negative")
-        if not values["ci95_low_ha"] <= values["area_ha"] <= values["ci95_high_ha"]:
-            raise InputError(
-                path,
-                f"row {row}: the estimate {values['area_ha']} ha lies outside its confidence "
-                f"interval [{values['ci95_low_ha']}, {values['ci95_high_ha']}]",
-            )
+        _check_row(path, i + 2, rec, numbers)
     for col in numbers:
         table[col] = table[col].astype(float)
     if "n_reference" in table.columns:
@@ -104,6 +72,42 @@ def read_accuracy(path: str | Path) -> pd.DataFrame:
         rows = [int(i) + 2 for i in np.flatnonzero(dups)]
         raise InputError(path, f"rows {rows} repeat the same product, class and region; keep one")
     return table.reset_index(drop=True)
+
+
+def _check_row(path: Path, row: int, rec: dict, numbers: list[str]) -> None:
+    """Check one record of an accuracy table (``row``: its line in the file)."""
+    if rec["product"] not in PRODUCTS:
+        raise InputError(
+            path,
+            f"row {row}: unknown product {rec['product']!r}; use one of {sorted(PRODUCTS)}",
+        )
+    if rec["class"] not in PRODUCTS[rec["product"]].values():
+        raise InputError(
+            path,
+            f"row {row}: class {rec['class']!r} is not in the {rec['product']} legend "
+            f"{sorted(PRODUCTS[rec['product']].values())}",
+        )
+    region = rec["region"]
+    if region != ALL_REGIONS and not (len(region) == 6 and region.isdigit()):
+        raise InputError(
+            path, f"row {row}: region {region!r} is neither 'all' nor a 6-digit adcode"
+        )
+    values = {}
+    for col in numbers:
+        try:
+            values[col] = float(rec[col])
+        except ValueError:
+            raise InputError(path, f"row {row}: {col} {rec[col]!r} is not a number") from None
+        if not np.isfinite(values[col]):
+            raise InputError(path, f"row {row}: {col} is not finite")
+    if values["se_ha"] < 0:
+        raise InputError(path, f"row {row}: se_ha {values['se_ha']} is negative")
+    if not values["ci95_low_ha"] <= values["area_ha"] <= values["ci95_high_ha"]:
+        raise InputError(
+            path,
+            f"row {row}: the estimate {values['area_ha']} ha lies outside its confidence "
+            f"interval [{values['ci95_low_ha']}, {values['ci95_high_ha']}]",
+        )
 
 
 def region_of(adcode: str) -> str:

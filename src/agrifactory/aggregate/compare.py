@@ -24,6 +24,7 @@ import pandas as pd
 
 from agrifactory.aggregate.accuracy import region_of
 from agrifactory.aggregate.classes import TOTAL_ADCODE, class_name, source_of
+from agrifactory.aggregate.rules import CompareSettings
 from agrifactory.io.statistics import from_hectares, read_statistics
 
 COMPARED = "compared"
@@ -31,6 +32,10 @@ NO_STATISTIC = "no statistic"
 NOT_MAPPED = "not mapped"
 PARTLY_MAPPED = "partly mapped"
 NATIONAL = "national total"
+
+
+#: Defaults of the comparison: those of the config's ``aggregate.compare``.
+_DEFAULTS = CompareSettings()
 
 
 def read_official(
@@ -61,9 +66,9 @@ def compare_with_statistics(
     areas: pd.DataFrame,
     official: pd.DataFrame,
     *,
-    unit: str = "kha",
-    tolerance: float = 0.10,
-    min_coverage: float = 0.0,
+    unit: str = _DEFAULTS.unit.province,
+    tolerance: float = _DEFAULTS.tolerance,
+    min_coverage: float = _DEFAULTS.min_coverage,
     accuracy: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The comparison table: one row per unit, mapped beside official.
@@ -71,7 +76,7 @@ def compare_with_statistics(
     Parameters
     ----------
     areas
-        One level's area table in hectares (:func:`~agrifactory.aggregate.fanin.area_table`
+        One level's area table in hectares (:func:`~agrifactory.aggregate.sums.area_table`
         with ``unit='ha'``), with its national row.
     official
         Official statistics (:func:`read_official`), one quantity (e.g. ``cropland``).
@@ -96,49 +101,17 @@ def compare_with_statistics(
     ``accuracy``: ``adjusted_<u>``, ``adjusted_se_<u>``,
     ``adjusted_ci95_low_<u>``, ``adjusted_ci95_high_<u>``.
     """
-    quantities = sorted(set(official["quantity"]))
-    if len(quantities) != 1:
-        raise ValueError(f"official table holds quantities {quantities}; pass one")
-    quantity = quantities[0]
-    product, code = source_of(quantity)
-    column = f"{class_name(product, code)}_ha"
-    if column not in areas.columns:
-        raise ValueError(f"area table has no {column!r} column; build it with unit='ha'")
-    levels = sorted(set(areas["level"]))
-    if len(levels) != 1:
-        raise ValueError(f"area table holds levels {levels}; pass one level")
-
-    mapped = areas[["adcode", "name", "coverage", column]].rename(columns={column: "mapped_ha"})
-    stats = official[
-        ["adcode", "name", "area_ha", "value", "unit", "reference_date", "source"]
-    ].rename(
-        columns={
-            "name": "official_name",
-            "area_ha": "official_ha",
-            "value": "official_value",
-            "unit": "official_unit",
-        }
+    product, code, level = _one_quantity_and_level(areas, official)
+    table = _mapped_beside_official(
+        areas, official, f"{class_name(product, code)}_ha", min_coverage
     )
-    table = mapped.merge(stats, on="adcode", how="outer", indicator=True)
-    table["name"] = table["name"].fillna(table["official_name"])
-    status = np.select(
-        [
-            table["adcode"] == TOTAL_ADCODE,
-            table["_merge"] == "left_only",
-            table["_merge"] == "right_only",
-            table["coverage"] < min_coverage,
-        ],
-        [NATIONAL, NO_STATISTIC, NOT_MAPPED, PARTLY_MAPPED],
-        default=COMPARED,
-    )
-    table["status"] = status
     diff = table["mapped_ha"].to_numpy(float) - table["official_ha"].to_numpy(float)
     rel = _relative(diff, table["official_ha"].to_numpy(float))
     has_both = table["mapped_ha"].notna() & table["official_ha"].notna()
     flag = within_column(tolerance)
     out = pd.DataFrame(
         {
-            "level": levels[0],
+            "level": level,
             "adcode": table["adcode"],
             "name": table["name"],
             "status": table["status"],
@@ -169,6 +142,52 @@ def compare_with_statistics(
     )
 
 
+def _one_quantity_and_level(areas: pd.DataFrame, official: pd.DataFrame) -> tuple[str, int, str]:
+    """The mapped product and class of the official table's one quantity, and the level."""
+    quantities = sorted(set(official["quantity"]))
+    if len(quantities) != 1:
+        raise ValueError(f"official table holds quantities {quantities}; pass one")
+    product, code = source_of(quantities[0])
+    column = f"{class_name(product, code)}_ha"
+    if column not in areas.columns:
+        raise ValueError(f"area table has no {column!r} column; build it with unit='ha'")
+    levels = sorted(set(areas["level"]))
+    if len(levels) != 1:
+        raise ValueError(f"area table holds levels {levels}; pass one level")
+    return product, code, levels[0]
+
+
+def _mapped_beside_official(
+    areas: pd.DataFrame, official: pd.DataFrame, column: str, min_coverage: float
+) -> pd.DataFrame:
+    """Mapped (``column`` as ``mapped_ha``) and official areas merged per unit, with a status."""
+    mapped = areas[["adcode", "name", "coverage", column]].rename(columns={column: "mapped_ha"})
+    stats = official[
+        ["adcode", "name", "area_ha", "value", "unit", "reference_date", "source"]
+    ].rename(
+        columns={
+            "name": "official_name",
+            "area_ha": "official_ha",
+            "value": "official_value",
+            "unit": "official_unit",
+        }
+    )
+    table = mapped.merge(stats, on="adcode", how="outer", indicator=True)
+    table["name"] = table["name"].fillna(table["official_name"])
+    status = np.select(
+        [
+            table["adcode"] == TOTAL_ADCODE,
+            table["_merge"] == "left_only",
+            table["_merge"] == "right_only",
+            table["coverage"] < min_coverage,
+        ],
+        [NATIONAL, NO_STATISTIC, NOT_MAPPED, PARTLY_MAPPED],
+        default=COMPARED,
+    )
+    table["status"] = status
+    return table
+
+
 def _with_adjusted(
     out: pd.DataFrame, accuracy: pd.DataFrame, product: str, cls: str, unit: str
 ) -> pd.DataFrame:
@@ -187,7 +206,9 @@ def _with_adjusted(
     return out
 
 
-def summarize_comparison(table: pd.DataFrame, *, tolerance: float = 0.10) -> pd.DataFrame:
+def summarize_comparison(
+    table: pd.DataFrame, *, tolerance: float = _DEFAULTS.tolerance
+) -> pd.DataFrame:
     """One-row summary of a comparison table: the ±10 % count, R², RMSE, totals.
 
     ``r2_1to1`` is the coefficient of determination of the official figures by
@@ -249,14 +270,14 @@ def summarize_comparison(table: pd.DataFrame, *, tolerance: float = 0.10) -> pd.
 
 
 def accuracy_beside_mapped(
-    areas: pd.DataFrame, accuracy: pd.DataFrame, *, unit: str = "kha"
+    areas: pd.DataFrame, accuracy: pd.DataFrame, *, unit: str = _DEFAULTS.unit.province
 ) -> pd.DataFrame:
     """The accuracy table's estimates beside the map's pixel-count areas.
 
     Parameters
     ----------
     areas
-        Output of :func:`~agrifactory.aggregate.fanin.combine_partials` (long,
+        Output of :func:`~agrifactory.aggregate.sums.combine_partials` (long,
         hectares); the province level's rows are used (its national row for
         region ``all``).
     accuracy

@@ -38,6 +38,7 @@ from rasterio import features
 
 from agrifactory import legend
 from agrifactory.aggregate.classes import PRODUCTS, TOTAL_ADCODE, class_name, valid_codes
+from agrifactory.aggregate.rules import METHODS, AggregateSettings
 from agrifactory.backend import to_numpy
 from agrifactory.errors import DataError, InputError
 from agrifactory.grid import ALBERS, PixelGrid, Tile
@@ -45,7 +46,8 @@ from agrifactory.io.raster import check_on_grid, open_raster
 
 log = logging.getLogger(__name__)
 
-METHODS = ("fraction", "centre")
+#: The config's default method (``aggregate.method``).
+DEFAULT_METHOD: str = AggregateSettings.model_fields["method"].default
 
 #: Columns of a per-tile partial table (see :func:`tile_areas`).
 PARTIAL_COLUMNS = [
@@ -216,7 +218,7 @@ def unit_pixel_sums(
     grid: PixelGrid,
     units: gpd.GeoDataFrame | PreparedUnits,
     *,
-    method: str = "fraction",
+    method: str = DEFAULT_METHOD,
 ) -> pd.DataFrame:
     """Pixel counts of every class in every unit, on one grid.
 
@@ -312,7 +314,7 @@ def tile_areas(
     tile: Tile,
     units: Mapping[str, gpd.GeoDataFrame],
     *,
-    method: str = "fraction",
+    method: str = DEFAULT_METHOD,
 ) -> pd.DataFrame:
     """The per-tile partial table: class areas per unit, for every level.
 

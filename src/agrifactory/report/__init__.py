@@ -20,4 +20,7 @@ files and tables; they import no stage module.
     A STAC catalog (pystac) of every product, its items linked to their inputs.
 ``vrt``
     GDAL VRT mosaics of a product's tiles (written as XML), which QGIS opens.
+``rules``
+    The contract of the report and manifest rules: settings (config sections
+    ``report`` and ``manifest``), output names, one function per rule.
 """

@@ -6,35 +6,42 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from agrifactory import legend
+from agrifactory.report.rules import TILE_PRODUCTS
 from agrifactory.report.stac import ProductFile, ProductSpec, write_catalog
+
+
+def _tile_file(name: str) -> str:
+    """The per-tile path pattern of a product of :data:`~agrifactory.report.rules.TILE_PRODUCTS`."""
+    return f"tiles/{{tile}}/{{year}}/{TILE_PRODUCTS[name]}"
+
 
 #: name -> (title, description, per-tile path pattern, classes or units, input patterns).
 PRODUCTS: dict[str, tuple[str, str, str, Mapping[int, str] | str, tuple[str, ...]]] = {
     "cropland": (
         "Cropland",
         "Cropland vs other, 30 m (uint8, 255 nodata).",
-        "tiles/{tile}/{year}/classify/cropland.tif",
+        _tile_file("cropland"),
         legend.CROPLAND,
-        ("tiles/{tile}/{year}/features/features.tif",),
+        (_tile_file("features"),),
     ),
     "irrigation": (
         "Irrigated and rainfed cropland",
         "Irrigation within cropland, 30 m (0 outside cropland).",
-        "tiles/{tile}/{year}/classify/irrigation.tif",
+        _tile_file("irrigation"),
         legend.IRRIGATION,
-        ("tiles/{tile}/{year}/features/features.tif", "tiles/{tile}/{year}/classify/cropland.tif"),
+        (_tile_file("features"), _tile_file("cropland")),
     ),
     "croptype": (
         "Crop type",
         "Crop type within cropland, 30 m (0 outside cropland).",
-        "tiles/{tile}/{year}/classify/croptype.tif",
+        _tile_file("croptype"),
         legend.CROPTYPE,
-        ("tiles/{tile}/{year}/features/features.tif", "tiles/{tile}/{year}/classify/cropland.tif"),
+        (_tile_file("features"), _tile_file("cropland")),
     ),
     "fused_ndvi": (
         "Fused NDVI, 8-day, 30 m",
         "ESTARFM fusion of Landsat and MODIS NDVI: 46 bands per year.",
-        "tiles/{tile}/{year}/fusion/ndvi_8day.tif",
+        _tile_file("fused_ndvi"),
         "NDVI",
         (
             "tiles/{tile}/{year}/ingest/landsat_ndvi.tif",
@@ -45,21 +52,21 @@ PRODUCTS: dict[str, tuple[str, str, str, Mapping[int, str] | str, tuple[str, ...
     "smoothed_ndvi": (
         "Smoothed NDVI (HANTS), 8-day, 30 m",
         "HANTS reconstruction of the fused series.",
-        "tiles/{tile}/{year}/smooth/ndvi_hants.tif",
+        _tile_file("smoothed_ndvi"),
         "NDVI",
-        ("tiles/{tile}/{year}/fusion/ndvi_8day.tif",),
+        (_tile_file("fused_ndvi"),),
     ),
     "features": (
         "Classification features",
         "Harmonic terms, monthly medians and phenology metrics (named bands).",
-        "tiles/{tile}/{year}/features/features.tif",
+        _tile_file("features"),
         "mixed",
-        ("tiles/{tile}/{year}/fusion/ndvi_8day.tif", "tiles/{tile}/{year}/smooth/coefficients.tif"),
+        (_tile_file("fused_ndvi"), "tiles/{tile}/{year}/smooth/coefficients.tif"),
     ),
     "quality_mask": (
         "Scene quality masks",
         "Per-pixel quality flags of every Landsat scene (uint8 bits).",
-        "tiles/{tile}/{year}/quality/mask.tif",
+        _tile_file("quality_mask"),
         "bit flags",
         ("tiles/{tile}/{year}/ingest/landsat_qa_pixel.tif",),
     ),

@@ -103,26 +103,17 @@ def comparison_scatter(
         )
         ax.plot(x, x, color="0.2", lw=1, label="1:1")
         inside = comp[flag].fillna(False).to_numpy(bool)
-        ax.scatter(
-            o[inside],
-            m[inside],
-            s=28,
-            color=WITHIN,
-            edgecolor="k",
-            lw=0.4,
-            zorder=3,
-            label=f"within ±{tolerance * 100:g} %",
-        )
-        ax.scatter(
-            o[~inside],
-            m[~inside],
-            s=28,
-            color=OUTSIDE,
-            edgecolor="k",
-            lw=0.4,
-            zorder=3,
-            label=f"outside ±{tolerance * 100:g} %",
-        )
+        for sel, colour, where in ((inside, WITHIN, "within"), (~inside, OUTSIDE, "outside")):
+            ax.scatter(
+                o[sel],
+                m[sel],
+                s=28,
+                color=colour,
+                edgecolor="k",
+                lw=0.4,
+                zorder=3,
+                label=f"{where} ±{tolerance * 100:g} %",
+            )
         if label_points and len(comp) <= 40:
             for lab, xi, yi in zip(unit_labels(comp), o, m, strict=True):
                 ax.annotate(lab, (xi, yi), xytext=(3, 3), textcoords="offset points", fontsize=7)
@@ -135,21 +126,26 @@ def comparison_scatter(
         if summary is not None:
             text.append(f"R² (1:1) = {summary['r2_1to1']:.3f}")
             text.append(f"RMSE = {summary[f'rmse_{unit}']:.4g} {unit}")
-        ax.text(
-            0.03,
-            0.97,
-            "\n".join(text),
-            transform=ax.transAxes,
-            va="top",
-            fontsize=9,
-            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "0.7"},
-        )
+        _text_box(ax, "\n".join(text))
         ax.legend(loc="lower right", fontsize=8)
         ax.set_title(title or "mapped vs official area")
         with atomic_path(out) as tmp:
             fig.savefig(tmp, dpi=dpi, format="png")
         plt.close(fig)
     return Path(out)
+
+
+def _text_box(ax: plt.Axes, text: str) -> None:
+    """``text`` in a white box at the top left of ``ax``."""
+    ax.text(
+        0.03,
+        0.97,
+        text,
+        transform=ax.transAxes,
+        va="top",
+        fontsize=9,
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "0.7"},
+    )
 
 
 def comparison_bars(

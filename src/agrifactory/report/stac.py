@@ -173,6 +173,39 @@ def write_catalog(
     if unknown:
         raise ValueError(f"files of products {unknown} have no ProductSpec")
     catalog = pystac.Catalog(id=catalog_id, description=description, title=title)
+    collections, items_by_path = _product_collections(catalog, specs, files)
+    _add_mosaics(collections, specs, mosaics or {})
+    run = _run_collection(run_assets, collections) if run_assets else None
+    if run is not None:
+        catalog.add_child(run)
+
+    tmp = out_dir.with_name(f".{out_dir.name}-{uuid.uuid4().hex[:12]}-tmp")
+    try:
+        catalog.normalize_hrefs(str(tmp.resolve()))
+        _link_inputs(files, items_by_path, out_dir, tmp)
+        if run is not None:
+            _link_run_inputs(run, run_inputs, collections, out_dir)
+        catalog.make_all_asset_hrefs_relative()
+        catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return out_dir / "catalog.json"
+
+
+def _empty_extent() -> pystac.Extent:
+    return pystac.Extent(
+        pystac.SpatialExtent([[0, 0, 0, 0]]), pystac.TemporalExtent([[None, None]])
+    )
+
+
+def _product_collections(
+    catalog: pystac.Catalog, specs: Mapping[str, ProductSpec], files: Sequence[ProductFile]
+) -> tuple[dict[str, pystac.Collection], dict[Path, tuple[str, pystac.Item]]]:
+    """One collection per product with files (added to ``catalog``), and every item by path."""
     items_by_path: dict[Path, tuple[str, pystac.Item]] = {}
     collections: dict[str, pystac.Collection] = {}
     for name, spec in specs.items():
@@ -183,9 +216,7 @@ def write_catalog(
             id=name,
             description=spec.description,
             title=spec.title,
-            extent=pystac.Extent(
-                pystac.SpatialExtent([[0, 0, 0, 0]]), pystac.TemporalExtent([[None, None]])
-            ),
+            extent=_empty_extent(),
             license="other",
         )
         collection.add_items(items)
@@ -194,7 +225,16 @@ def write_catalog(
         collections[name] = collection
         for f, item in zip([f for f in files if f.product == name], items, strict=True):
             items_by_path[f.path.resolve()] = (name, item)
-    for name, vrt in (mosaics or {}).items():
+    return collections, items_by_path
+
+
+def _add_mosaics(
+    collections: Mapping[str, pystac.Collection],
+    specs: Mapping[str, ProductSpec],
+    mosaics: Mapping[str, str | Path],
+) -> None:
+    """The VRT mosaic of each product as its collection's asset ``mosaic``."""
+    for name, vrt in mosaics.items():
         if name not in collections:
             raise ValueError(f"mosaic given for product {name!r}, which has no files")
         collections[name].add_asset(
@@ -206,51 +246,44 @@ def write_catalog(
                 title=f"{specs[name].title}: GDAL VRT mosaic of all tiles",
             ),
         )
-    if run_assets:
-        run = pystac.Collection(
-            id="run",
-            description="Run-level outputs: areas per unit, comparison with official statistics, report, provenance.",
-            title="run outputs",
-            extent=pystac.Extent(
-                pystac.SpatialExtent([[0, 0, 0, 0]]), pystac.TemporalExtent([[None, None]])
-            ),
-            license="other",
-        )
-        for key, path in run_assets.items():
-            p = Path(path)
-            run.add_asset(
-                key, pystac.Asset(href=str(p.resolve()), media_type=_media_type(p), roles=["data"])
-            )
-        if collections:
-            run.extent = _union_extent(list(collections.values()))
-        catalog.add_child(run)
 
-    tmp = out_dir.with_name(f".{out_dir.name}-{uuid.uuid4().hex[:12]}-tmp")
-    try:
-        catalog.normalize_hrefs(str(tmp.resolve()))
-        _link_inputs(files, items_by_path, out_dir, tmp)
-        if run_assets:
-            for p in run_inputs:
-                run.add_link(
-                    pystac.Link(
-                        "derived_from", _relative(Path(p), out_dir / "run"), title=Path(p).name
-                    )
-                )
-            for name in collections:
-                run.add_link(
-                    pystac.Link(
-                        "derived_from", f"../{name}/collection.json", media_type="application/json"
-                    )
-                )
-        catalog.make_all_asset_hrefs_relative()
-        catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return out_dir / "catalog.json"
+
+def _run_collection(
+    run_assets: Mapping[str, str | Path], collections: Mapping[str, pystac.Collection]
+) -> pystac.Collection:
+    """The ``run`` collection of the run-level files."""
+    run = pystac.Collection(
+        id="run",
+        description="Run-level outputs: areas per unit, comparison with official statistics, report, provenance.",
+        title="run outputs",
+        extent=_empty_extent(),
+        license="other",
+    )
+    for key, path in run_assets.items():
+        p = Path(path)
+        run.add_asset(
+            key, pystac.Asset(href=str(p.resolve()), media_type=_media_type(p), roles=["data"])
+        )
+    if collections:
+        run.extent = _union_extent(list(collections.values()))
+    return run
+
+
+def _link_run_inputs(
+    run: pystac.Collection,
+    run_inputs: Sequence[str | Path],
+    collections: Mapping[str, pystac.Collection],
+    out_dir: Path,
+) -> None:
+    """``derived_from`` links of the run collection: its input files and every product."""
+    for p in run_inputs:
+        run.add_link(
+            pystac.Link("derived_from", _relative(Path(p), out_dir / "run"), title=Path(p).name)
+        )
+    for name in collections:
+        run.add_link(
+            pystac.Link("derived_from", f"../{name}/collection.json", media_type="application/json")
+        )
 
 
 def _union_extent(collections: list[pystac.Collection]) -> pystac.Extent:
@@ -312,37 +345,39 @@ def check_catalog(path: str | Path) -> list[str]:
             if isinstance(collection, pystac.Collection)
             else None
         )
-        for key, asset in collection.assets.items():
-            if not Path(asset.get_absolute_href()).exists():
-                problems.append(
-                    f"{collection.id}: asset {key} -> missing {asset.get_absolute_href()}"
-                )
-        for link in collection.links:
-            if link.rel == "derived_from" and not Path(link.get_absolute_href()).exists():
-                problems.append(
-                    f"{collection.id}: derived_from -> missing {link.get_absolute_href()}"
-                )
+        problems += _missing_files(collection.id, collection)
         for item in collection.get_items():
-            where = f"{collection.id}/{item.id}"
-            if item.geometry is None or item.bbox is None:
-                problems.append(f"{where}: no geometry or bbox")
-                continue
-            geom = shapely.geometry.shape(item.geometry)
-            if not shapely.box(*item.bbox).buffer(1e-9).contains(geom):
-                problems.append(f"{where}: bbox does not contain the geometry")
-            if extent is not None and not shapely.box(*extent).buffer(1e-9).contains(geom):
-                problems.append(f"{where}: outside its collection's spatial extent")
-            if (
-                item.common_metadata.start_datetime is None
-                or item.common_metadata.end_datetime is None
-            ):
-                problems.append(f"{where}: no start/end datetime")
-            if not item.assets:
-                problems.append(f"{where}: no assets")
-            for key, asset in item.assets.items():
-                if not Path(asset.get_absolute_href()).exists():
-                    problems.append(f"{where}: asset {key} -> missing {asset.get_absolute_href()}")
-            for link in item.links:
-                if link.rel == "derived_from" and not Path(link.get_absolute_href()).exists():
-                    problems.append(f"{where}: derived_from -> missing {link.get_absolute_href()}")
+            problems += _item_problems(f"{collection.id}/{item.id}", item, extent)
     return problems
+
+
+def _missing_files(where: str, obj: pystac.Collection | pystac.Item) -> list[str]:
+    """Assets and ``derived_from`` links of ``obj`` whose files do not exist."""
+    problems = [
+        f"{where}: asset {key} -> missing {asset.get_absolute_href()}"
+        for key, asset in obj.assets.items()
+        if not Path(asset.get_absolute_href()).exists()
+    ]
+    problems += [
+        f"{where}: derived_from -> missing {link.get_absolute_href()}"
+        for link in obj.links
+        if link.rel == "derived_from" and not Path(link.get_absolute_href()).exists()
+    ]
+    return problems
+
+
+def _item_problems(where: str, item: pystac.Item, extent: list[float] | None) -> list[str]:
+    """What is wrong with one item: geometry, bbox, extent, datetimes, assets, links."""
+    if item.geometry is None or item.bbox is None:
+        return [f"{where}: no geometry or bbox"]
+    problems = []
+    geom = shapely.geometry.shape(item.geometry)
+    if not shapely.box(*item.bbox).buffer(1e-9).contains(geom):
+        problems.append(f"{where}: bbox does not contain the geometry")
+    if extent is not None and not shapely.box(*extent).buffer(1e-9).contains(geom):
+        problems.append(f"{where}: outside its collection's spatial extent")
+    if item.common_metadata.start_datetime is None or item.common_metadata.end_datetime is None:
+        problems.append(f"{where}: no start/end datetime")
+    if not item.assets:
+        problems.append(f"{where}: no assets")
+    return problems + _missing_files(where, item)

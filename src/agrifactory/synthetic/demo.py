@@ -24,16 +24,17 @@ from agrifactory.io import inventory, modis
 from agrifactory.io.raster import write_raster
 from agrifactory.synthetic import landsat as demo_landsat
 from agrifactory.synthetic import modis as demo_modis
+from agrifactory.synthetic.rules import TRUTH_CLASSES, TRUTH_NDVI
 from agrifactory.synthetic.world import World, WorldSpec
 
 
 def world_spec(
-    demo_cfg: Mapping[str, Any], tiles: Sequence[Tile], year: int, seed: int
+    demo_cfg: Mapping[str, Any], tiles: Sequence[Tile], year: int | None, seed: int
 ) -> WorldSpec:
-    """The world spec of the config's ``demo_world`` section."""
+    """The world spec of the config's ``demo_world`` section (``year`` None: the land only)."""
     return WorldSpec(
         tiles=tuple(tiles),
-        year=int(year),
+        year=None if year is None else int(year),
         seed=int(seed),
         margin_km=float(demo_cfg["margin_km"]),
         phenology_shift_days=float(demo_cfg["phenology_shift_days"]),
@@ -119,17 +120,19 @@ def planned_inventory(
     return inventory.validate_inventory(pd.DataFrame(rows, columns=inventory.COLUMNS), "demo plan")
 
 
-def write_truth(world: World, truth_dir: str | Path) -> dict[str, Path]:
-    """Write the truth rasters (world grid) that only evaluation rules may read."""
+def write_class_truth(world: World, truth_dir: str | Path) -> dict[str, Path]:
+    """Write the truth rasters of the land (world grid), :data:`TRUTH_CLASSES`, that
+    only evaluation rules may read. They do not depend on the world's year."""
     truth_dir = Path(truth_dir)
     g = world.grid
     out = {}
-    for name, arr, leg in (
-        ("landcover", world.landcover, legend.LANDCOVER),
-        ("cropland", world.cropland(), legend.CROPLAND),
-        ("irrigation", world.irrigation, legend.IRRIGATION),
-        ("croptype", world.croptype, legend.CROPTYPE),
-    ):
+    rasters = (
+        (world.landcover, legend.LANDCOVER),
+        (world.cropland(), legend.CROPLAND),
+        (world.irrigation, legend.IRRIGATION),
+        (world.croptype, legend.CROPTYPE),
+    )
+    for name, (arr, leg) in zip(TRUTH_CLASSES, rasters, strict=True):
         out[name] = write_raster(
             truth_dir / f"{name}.tif",
             arr.astype(np.uint8),
@@ -139,10 +142,18 @@ def write_truth(world: World, truth_dir: str | Path) -> dict[str, Path]:
             units="class",
             tags={f"class_{k}": v for k, v in leg.items()},
         )
+    return out
+
+
+def write_ndvi_truth(world: World, truth_dir: str | Path) -> Path:
+    """Write the true 8-day NDVI of the world's year (:data:`TRUTH_NDVI`, world grid)."""
+    if world.spec.year is None:
+        raise ValueError("the NDVI truth needs the world's year; build the world with one")
+    g = world.grid
     starts = modis.composite_starts(world.spec.year)
     ndvi = np.stack([world.ndvi(s + dt.timedelta(days=3)) for s in starts])
-    out["ndvi_8day"] = write_raster(
-        truth_dir / "ndvi_8day.tif",
+    return write_raster(
+        Path(truth_dir) / f"{TRUTH_NDVI}.tif",
         ndvi,
         transform=g.transform,
         crs=g.crs,
@@ -151,10 +162,10 @@ def write_truth(world: World, truth_dir: str | Path) -> dict[str, Path]:
         units="NDVI",
         tags={"note": "true clear-sky NDVI at the middle day of each 8-day composite"},
     )
-    return out
 
 
 def spec_from_params(params: Mapping[str, Any]) -> WorldSpec:
-    """The world spec from the ``world`` params the demo rules receive."""
+    """The world spec from the ``world`` params the demo rules receive (without a
+    ``year`` for the rules whose files do not depend on it)."""
     tiles = [Tile.from_id(t, int(params["tile_km"])) for t in params["tiles"]]
-    return world_spec(params["demo_world"], tiles, int(params["year"]), int(params["seed"]))
+    return world_spec(params["demo_world"], tiles, params.get("year"), int(params["seed"]))

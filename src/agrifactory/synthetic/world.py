@@ -58,10 +58,15 @@ CROP_SHARES = {
 
 @dataclass(frozen=True)
 class WorldSpec:
-    """What the demo world looks like (all fields come from the config's ``demo`` section)."""
+    """What the demo world looks like (all fields come from the config's ``demo`` section).
+
+    ``year`` dates the phenology (NDVI); the land (cover, fields, crops, irrigation) does
+    not depend on it, so files made from the land alone are made with ``year=None``
+    and a change of the run's year does not rewrite them.
+    """
 
     tiles: tuple[Tile, ...]
-    year: int
+    year: int | None
     seed: int
     margin_km: float = 5.1
     phenology_shift_days: float = 12.0
@@ -142,6 +147,11 @@ class World:
 
     def doy(self, date: dt.date) -> float:
         """Day of the world's year (may be <= 0 or > 365 for dates in the margin years)."""
+        if self.spec.year is None:
+            raise ValueError(
+                "the demo world was built without a year (WorldSpec.year is None); "
+                "its NDVI needs one: build it with the run's year"
+            )
         return float((date - dt.date(self.spec.year, 1, 1)).days + 1)
 
     def ndvi(self, date: dt.date) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The fan-in: per-tile partial tables summed over tiles, checked, and widened per unit."""
+"""Sums over tiles: per-tile partial tables summed, checked for conservation, widened per unit."""
 
 from __future__ import annotations
 

@@ -1,0 +1,279 @@
+"""The aggregation stage's contract: its settings, its output names, one function per rule.
+
+Rules (``workflow/rules/aggregate.smk``):
+
+``aggregate_tile``
+    Class areas of one tile-year per province and county: the partial table
+    ``<tile-year>/aggregate/areas.csv`` (:func:`aggregate_tile`).
+``aggregate``
+    The fan-in of a year: partial tables summed, the conservation check, one area
+    table per level and, for levels with official statistics, the comparison
+    table, its summary and charts (:func:`aggregate`).
+
+This module imports no heavy library at module level: the workflow imports it when
+it is parsed (settings, output names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+
+from pydantic import Field
+
+from agrifactory.aggregate.classes import PRODUCTS as CLASS_PRODUCTS
+from agrifactory.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: How border pixels are shared between units.
+Method = Literal["fraction", "centre"]
+#: Administrative levels.
+Level = Literal["province", "county"]
+#: Class products whose areas are summed (those of :mod:`agrifactory.aggregate.classes`).
+Product = Literal[tuple(CLASS_PRODUCTS)]  # type: ignore[valid-type]
+#: Area units of the tables (factors in :mod:`agrifactory.io.statistics`).
+AreaUnit = Literal["ha", "kha", "km2", "mu", "wan_mu"]
+
+#: The methods, levels and products, in their documented order.
+METHODS: tuple[str, ...] = get_args(Method)
+LEVELS: tuple[str, ...] = get_args(Level)
+PRODUCTS: tuple[str, ...] = get_args(Product)
+
+
+class CompareUnits(Settings):
+    """Area unit of each level's tables (named in every column header)."""
+
+    province: AreaUnit = "kha"
+    """Unit of the province tables."""
+
+    county: AreaUnit = "ha"
+    """Unit of the county tables."""
+
+
+class CompareSettings(Settings):
+    """Comparison with the official statistics of inputs.statistics."""
+
+    quantity: str = "cropland"
+    """Quantity of the statistics table to compare (its <quantity>_<unit> column)."""
+
+    unit: CompareUnits = CompareUnits()
+    """Area unit of each level's tables (named in every column header)."""
+
+    tolerance: Annotated[float, Field(gt=0)] = 0.10
+    """A unit agrees when mapped is within this relative difference of official."""
+
+    min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Units whose area is mapped less than this share are 'partly mapped', not compared."""
+
+
+class AggregateSettings(Settings):
+    """Class areas per province and county, compared with official statistics (docs/aggregation.md)."""
+
+    method: Method = "fraction"
+    """Split border pixels by the exact fraction inside each unit, or give each pixel to
+    the unit holding its centre."""
+
+    levels: list[Level] = list(LEVELS)
+    """Administrative levels to aggregate to."""
+
+    products: list[Product] = list(PRODUCTS)
+    """Class products whose areas are summed."""
+
+    compare: CompareSettings = CompareSettings()
+    """Comparison with the official statistics of inputs.statistics."""
+
+
+# --- output names ----------------------------------------------------------------
+
+#: The partial table of rule aggregate_tile, in the tile-year's ``aggregate`` folder.
+PARTIAL = "areas.csv"
+#: The conservation check of rule aggregate, in the year's folder.
+CONSERVATION = "conservation.csv"
+#: Per level (every level): output key -> file name pattern.
+LEVEL_OUTPUTS = {"areas": "{level}_areas.csv"}
+#: Per level with official statistics: output key -> file name pattern.
+COMPARED_OUTPUTS = {
+    "comparison": "{level}_comparison.csv",
+    "comparison_html": "{level}_comparison.html",
+    "summary": "{level}_summary.csv",
+    "bars": "{level}_bars.png",
+    "scatter": "{level}_scatter.png",
+}
+
+
+def level_keys(level: str, compared: bool) -> dict[str, str]:
+    """``{key: file name}`` of one level's outputs (keys as in :data:`LEVEL_OUTPUTS`)."""
+    names = {**LEVEL_OUTPUTS, **(COMPARED_OUTPUTS if compared else {})}
+    return {key: name.format(level=level) for key, name in names.items()}
+
+
+def aggregate_outputs(
+    folder: str, levels: Sequence[str], compared: Sequence[str]
+) -> dict[str, str]:
+    """Rule aggregate's named outputs in ``folder``: ``conservation`` and ``<level>_<key>``."""
+    out = {"conservation": f"{folder}/{CONSERVATION}"}
+    for level in levels:
+        for key, name in level_keys(level, level in compared).items():
+            out[f"{level}_{key}"] = f"{folder}/{name}"
+    return out
+
+
+# --- rules -----------------------------------------------------------------------
+
+
+def aggregate_tile(job: Any) -> None:
+    """Rule aggregate_tile: class areas of one tile-year per unit of every level."""
+    from agrifactory.aggregate import sums, zonal
+    from agrifactory.grid import Tile
+    from agrifactory.logs import setup_logging
+
+    setup_logging(job.log[0])
+    p = job.params
+    settings = AggregateSettings.build(
+        {"method": p.method, "products": p.products, "levels": p.levels}, "aggregate"
+    )
+    tile = Tile.from_id(job.wildcards.tile, p.tile_km)
+    paths = {"province": job.input.provinces, "county": job.input.counties}
+    units = {level: zonal.read_units_near(paths[level], tile) for level in settings.levels}
+    products = {name: job.input[name] for name in settings.products}
+    areas = zonal.tile_areas(products, tile, units, method=settings.method)
+    sums.write_partial(areas, job.output[0])
+
+
+def aggregate(job: Any) -> None:
+    """Rule aggregate: sum the tiles' partial areas; compare them with the official statistics."""
+    from agrifactory.logs import setup_logging
+
+    setup_logging(job.log[0])
+    settings = AggregateSettings.build(job.params.aggregate, "aggregate")
+    compared = list(job.params.compared)
+    outputs = {
+        level: {key: job.output[f"{level}_{key}"] for key in level_keys(level, level in compared)}
+        for level in settings.levels
+    }
+    aggregate_year(
+        job.input.partials,
+        {level: job.input[level] for level in settings.levels},
+        {level: job.input[f"statistics_{level}"] for level in compared},
+        job.output.conservation,
+        outputs,
+        settings.compare,
+        accuracy=job.input.get("accuracy", []),
+    )
+
+
+def aggregate_year(
+    partials: Sequence[str | Path],
+    units: Mapping[str, str | Path],
+    statistics: Mapping[str, str | Path],
+    conservation: str | Path,
+    outputs: Mapping[str, Mapping[str, str | Path]],
+    settings: CompareSettings,
+    accuracy: Sequence[str | Path] = (),
+) -> dict[str, pd.DataFrame]:
+    """Sum the per-tile partial areas and compare them with official statistics.
+
+    Parameters
+    ----------
+    partials
+        Per-tile partial tables (:func:`agrifactory.aggregate.zonal.tile_areas`).
+    units
+        Boundary GeoPackage per level (``province``, ``county``).
+    statistics
+        Official table per level (levels without one get areas but no comparison).
+    conservation
+        Where the conservation check goes (CSV).
+    outputs
+        Per level, the files of :func:`level_keys`: ``areas`` and, for levels with
+        statistics, ``comparison``, ``comparison_html``, ``summary``, ``bars``, ``scatter``.
+    settings
+        The ``aggregate.compare`` settings.
+    accuracy
+        Area-estimate tables of the accuracy assessment (Olofsson et al. 2014), shown
+        beside the pixel-count areas.
+    """
+    import pandas as pd
+
+    from agrifactory import boundaries
+    from agrifactory.aggregate.accuracy import read_accuracy
+    from agrifactory.aggregate.sums import area_table, check_conservation, combine_partials
+    from agrifactory.io.tables import write_table
+
+    areas = combine_partials(partials)
+    write_table(check_conservation(areas), conservation)
+    acc = pd.concat([read_accuracy(p) for p in accuracy], ignore_index=True) if accuracy else None
+    results: dict[str, pd.DataFrame] = {}
+    for level, units_path in units.items():
+        gdf = boundaries.read_units(units_path)
+        unit = getattr(settings.unit, level)
+        table = area_table(areas, gdf, level, unit=unit)
+        write_table(table, outputs[level]["areas"])
+        results[f"{level}_areas"] = table
+        if level in statistics:
+            results[f"{level}_comparison"] = compare_level(
+                area_table(areas, gdf, level, unit="ha"),
+                gdf,
+                level,
+                statistics[level],
+                outputs[level],
+                settings,
+                acc,
+            )
+    return results
+
+
+def compare_level(
+    areas_ha: pd.DataFrame,
+    units: Any,
+    level: str,
+    statistics: str | Path,
+    outputs: Mapping[str, str | Path],
+    settings: CompareSettings,
+    accuracy: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """Compare one level's mapped areas (ha) with its official table; write the table,
+    its summary, an HTML table and the charts. Returns the comparison table."""
+    import logging
+
+    from agrifactory.aggregate.compare import (
+        compare_with_statistics,
+        read_official,
+        summarize_comparison,
+    )
+    from agrifactory.io.tables import write_table
+    from agrifactory.report.charts import comparison_bars, comparison_scatter
+    from agrifactory.report.tables import write_html_table
+
+    unit = getattr(settings.unit, level)
+    official = read_official(statistics, units, quantity=settings.quantity)
+    comparison = compare_with_statistics(
+        areas_ha,
+        official,
+        unit=unit,
+        tolerance=settings.tolerance,
+        min_coverage=settings.min_coverage,
+        accuracy=accuracy,
+    )
+    summary = summarize_comparison(comparison, tolerance=settings.tolerance)
+    write_table(comparison, outputs["comparison"])
+    write_table(summary, outputs["summary"])
+    write_html_table(
+        comparison,
+        outputs["comparison_html"],
+        title=f"Mapped vs official cropland by {level}",
+        caption=f"Official figures from {statistics}; units named in every column.",
+        flag_column=[c for c in comparison.columns if c.startswith("within_")][0],
+    )
+    comparison_bars(comparison, outputs["bars"], title=f"Cropland by {level}: mapped vs official")
+    comparison_scatter(
+        comparison,
+        outputs["scatter"],
+        tolerance=settings.tolerance,
+        summary=summary.iloc[0].to_dict(),
+        title=f"Cropland by {level}",
+    )
+    logging.getLogger(__name__).info("%s: %s", level, summary.iloc[0].to_dict())
+    return comparison

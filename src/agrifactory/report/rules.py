@@ -1,0 +1,248 @@
+"""The report's and the manifest's contract: settings, output names, one function per rule.
+
+Rules (``workflow/rules/report.smk``, ``workflow/rules/manifest.smk``):
+
+``mosaic``
+    A VRT of one product over all tiles (:func:`mosaic`).
+``quicklook_classes``, ``quicklook_ndvi``
+    Quicklook maps of a class product and of one NDVI band (:func:`quicklook_classes`,
+    :func:`quicklook_ndvi`).
+``qa_summaries``
+    Run-level QA tables of the fusion and the HANTS smoothing (:func:`qa_summaries`).
+``provenance``
+    The run's config, package versions and inputs (:func:`provenance`).
+``stac``
+    The STAC catalog of every product (:func:`stac`).
+``manifest``
+    The SHA-256 of every declared product file, written last (:func:`manifest`).
+
+This module imports no heavy library at module level: the workflow imports it when
+it is parsed (settings, output names).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, model_validator
+
+from agrifactory.settings import Settings
+
+
+class ReportSettings(Settings):
+    """What the report shows."""
+
+    ndvi_map_date: Annotated[str, Field(pattern=r"^[0-9]{2}-[0-9]{2}$")] = "07-28"
+    """Month-day (MM-DD) of the NDVI band shown in the NDVI maps (the 8-day date
+    containing it)."""
+
+    soil_moisture_month: Annotated[int, Field(ge=1, le=12)] = 7
+    """Month whose mean calibrated soil moisture the report's map shows."""
+
+    @model_validator(mode="after")
+    def _real_day(self) -> ReportSettings:
+        month, day = (int(v) for v in self.ndvi_map_date.split("-"))
+        try:
+            dt.date(2000, month, day)  # a leap year: 02-29 is a day of some years
+        except ValueError:
+            raise ValueError(
+                f"report.ndvi_map_date ({self.ndvi_map_date!r}) is not a day of the year (MM-DD)"
+            ) from None
+        return self
+
+    def ndvi_map_day(self, year: int) -> dt.date:
+        """The day of ``year`` whose 8-day NDVI band the maps show (02-29: 02-28 in other years)."""
+        month, day = (int(v) for v in self.ndvi_map_date.split("-"))
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            return dt.date(year, month, day - 1)
+
+
+class ManifestSettings(Settings):
+    """The run manifest results/manifest.sha256 (rule manifest, written last): the
+    SHA-256 of every file under results/ that a rule declares as its output, except
+    hidden files, the manifest itself and the excluded patterns. Two runs of one config
+    must give the same manifest, whether or not `snakemake --report` ran."""
+
+    exclude: list[str] = ["logs/*", "benchmarks/*", "report/provenance.*"]
+    """fnmatch patterns of volatile files to leave out, relative to results/ ('*' also
+    crosses '/'). Logs, benchmark records and the provenance record hold times, host
+    names and versions."""
+
+
+# --- output names ----------------------------------------------------------------
+
+#: Per-tile product files the report mosaics and catalogs: name -> path in the
+#: tile-year folder (``results/tiles/<tile>/<year>/``).
+TILE_PRODUCTS = {
+    "cropland": "classify/cropland.tif",
+    "irrigation": "classify/irrigation.tif",
+    "croptype": "classify/croptype.tif",
+    "fused_ndvi": "fusion/ndvi_8day.tif",
+    "smoothed_ndvi": "smooth/ndvi_hants.tif",
+    "features": "features/features.tif",
+    "quality_mask": "quality/mask.tif",
+}
+#: Class products among them (mapped with a legend).
+CLASS_MAPS = ("cropland", "irrigation", "croptype")
+#: Continuous NDVI products among them (mapped with a colour bar).
+NDVI_MAPS = ("fused_ndvi", "smoothed_ndvi")
+#: Mosaicked products (one VRT and one quicklook map per year each) and their tile files.
+MOSAIC_PRODUCTS = {name: TILE_PRODUCTS[name] for name in (*CLASS_MAPS, *NDVI_MAPS)}
+#: Rule mosaic's output, in ``results/mosaics/<year>/``.
+MOSAIC = "{product}.vrt"
+#: The quicklook rules' output, in ``results/report/<year>/``.
+QUICKLOOK = "map_{product}.png"
+#: Rule qa_summaries' outputs, in ``results/report/qa/``.
+QA_SUMMARIES = {
+    "fusion": "fusion.html",
+    "validation": "fusion_validation.html",
+    "hants": "hants.html",
+}
+#: Rule provenance's outputs, in ``results/report/``.
+PROVENANCE = {"yaml": "provenance.yaml", "html": "provenance.html"}
+#: Rule stac's output, in ``results/``: the catalog's folder (``catalog.json``, a folder
+#: per collection and item), declared as a whole so the manifest hashes every file of it.
+STAC = "stac"
+#: Rule manifest's output, in ``results/``.
+MANIFEST = "manifest.sha256"
+
+
+def in_folder(folder: str, names: dict[str, str]) -> dict[str, str]:
+    """``{key: folder/name}``: a rule's named outputs in ``folder``."""
+    return {key: f"{folder}/{name}" for key, name in names.items()}
+
+
+# --- rules -----------------------------------------------------------------------
+
+
+def mosaic(job: Any) -> None:
+    """Rule mosaic: a VRT of one product over all tiles (opens in QGIS)."""
+    from agrifactory import legend
+    from agrifactory.logs import setup_logging
+    from agrifactory.report.palettes import palette
+    from agrifactory.report.vrt import write_vrt
+
+    setup_logging(job.log[0])
+    product = job.wildcards.product
+    classes = legend.LEGENDS.get(product)
+    write_vrt(
+        job.input,
+        job.output[0],
+        classes=classes,
+        colours=palette(product, classes) if classes else None,
+    )
+
+
+def quicklook_classes(job: Any) -> None:
+    """Rule quicklook_classes: a map of a class product with its legend and a scale bar."""
+    from agrifactory.logs import setup_logging
+    from agrifactory.report.maps import quicklook_classes as draw
+
+    setup_logging(job.log[0])
+    product = job.wildcards.product
+    title = f"{product.replace('_', ' ').capitalize()} {job.wildcards.year}"
+    draw(job.input[0], job.output[0], product=product, title=title)
+
+
+def quicklook_ndvi(job: Any) -> None:
+    """Rule quicklook_ndvi: a map of one 8-day NDVI band (fused or smoothed) with a colour bar."""
+    from agrifactory.io.modis import composite_containing, composite_starts
+    from agrifactory.logs import setup_logging
+    from agrifactory.report.maps import quicklook_continuous
+
+    setup_logging(job.log[0])
+    settings = ReportSettings.build({"ndvi_map_date": job.params.ndvi_map_date}, "report")
+    date = composite_containing(settings.ndvi_map_day(int(job.wildcards.year)))
+    band = composite_starts(date.year).index(date) + 1
+    kind = "Fused" if job.wildcards.product == "fused_ndvi" else "HANTS-smoothed"
+    quicklook_continuous(
+        job.input[0],
+        job.output[0],
+        band=band,
+        cmap="RdYlGn",
+        vmin=-0.2,
+        vmax=0.9,
+        label="NDVI",
+        title=f"{kind} NDVI, 8 days from {date}",
+    )
+
+
+def qa_summaries(job: Any) -> None:
+    """Rule qa_summaries: run-level QA tables of the fusion and the HANTS smoothing."""
+    from agrifactory.logs import setup_logging
+    from agrifactory.report import summaries
+    from agrifactory.report.tables import write_html_table
+
+    setup_logging(job.log[0])
+    keys, inp, out = job.params.tile_years, job.input, job.output
+    write_html_table(
+        summaries.fusion_summary(dict(zip(keys, inp.fusion_qa, strict=True))),
+        out.fusion,
+        title="Fusion: base pairs and prediction paths per tile-year",
+        caption="Targets fused from two pairs, one pair or none; pixel shares by ESTARFM "
+        "path (mean over the 46 dates).",
+    )
+    write_html_table(
+        summaries.fusion_validation_summary(dict(zip(keys, inp.fusion_validation, strict=True))),
+        out.validation,
+        title="Fusion: held-out validation by pair selector",
+        caption="Clear scenes held out and predicted from pairs chosen without them; "
+        "selectors compared on the same pixels.",
+    )
+    write_html_table(
+        summaries.hants_summary(dict(zip(keys, inp.hants_qa, strict=True))),
+        out.hants,
+        title="HANTS smoothing per tile-year",
+        caption="Fit RMSE against the kept samples, rejected samples per series, and the "
+        "share of each fit path.",
+    )
+
+
+def provenance(job: Any) -> None:
+    """Rule provenance: the run's config, package versions and input inventory."""
+    from agrifactory.logs import setup_logging
+    from agrifactory.report.provenance import provenance as record_of
+    from agrifactory.report.provenance import provenance_html, write_provenance
+
+    setup_logging(job.log[0])
+    record = record_of(
+        job.params.config,
+        inventories=job.input.inventories,
+        inputs=job.input.others,
+        extra={"tiles": job.params.tiles},
+    )
+    write_provenance(record, job.output.yaml)
+    provenance_html(record, job.output.html)
+
+
+def stac(job: Any) -> None:
+    """Rule stac: a STAC catalog of every product of the run, linked to its inputs."""
+    from agrifactory.logs import setup_logging
+    from agrifactory.report.catalog import write_run_catalog
+
+    setup_logging(job.log[0])
+    mosaics = {Path(m).stem: m for m in job.input.mosaics}
+    catalog_dir = Path(job.output[0])  # <results>/stac
+    write_run_catalog(
+        catalog_dir, catalog_dir.parent, job.params.tiles, job.params.years, mosaics=mosaics
+    )
+
+
+def manifest(job: Any) -> None:
+    """Rule manifest: the checksum of every declared product file (see agrifactory.manifest)."""
+    from agrifactory.logs import setup_logging
+    from agrifactory.manifest import write_manifest
+
+    setup_logging(job.log[0])
+    settings = ManifestSettings.build({"exclude": job.params.exclude}, "manifest")
+    write_manifest(
+        Path(job.output[0]).parent,
+        job.output[0],
+        exclude=settings.exclude,
+        threads=job.threads,
+        declared=job.params.declared,
+    )

@@ -1,0 +1,131 @@
+"""The demo world's contract: its output names and one function per rule.
+
+Rules (``workflow/rules/demo.smk``; active when the config says ``demo: true``):
+
+``demo_truth``
+    The truth rasters of the land (:data:`TRUTH_CLASSES`): the same for every year.
+``demo_truth_ndvi``
+    The true 8-day NDVI of the run's year (:data:`TRUTH_NDVI`).
+``demo_landsat_scene``, ``demo_modis``
+    The year's Landsat scenes and MODIS composites in their real file formats.
+``demo_samples``
+    Labelled sample points (:data:`SAMPLES`): the same for every year.
+``demo_statistics``
+    Official cropland statistics per province and county (:data:`STATISTICS`),
+    dated to the run's year.
+``demo_inventory``
+    The inventories of the generated scenes and composites (:data:`INVENTORIES`).
+
+Every rule receives the world as a plain ``world`` param. The rules whose files
+do not depend on the year (the land's truth, the samples) receive it without the
+year, so a change of the config's ``years`` does not rerun them.
+
+The settings of the demo world are :class:`agrifactory.config.DemoWorldSettings`.
+This module imports no heavy library at module level.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+#: Truth rasters of the land, in the truth folder (``<name>.tif``).
+TRUTH_CLASSES = ("landcover", "cropland", "irrigation", "croptype")
+#: Truth raster of the year's 8-day NDVI, in the truth folder (``<name>.tif``).
+TRUTH_NDVI = "ndvi_8day"
+#: Rule demo_samples' output, in the demo's input folder.
+SAMPLES = "samples.gpkg"
+#: Rule demo_statistics' outputs per level, in the demo's input folder.
+STATISTICS = {
+    "province": "statistics/province_cropland.csv",
+    "county": "statistics/county_cropland.csv",
+}
+#: Rule demo_inventory's outputs per sensor, in the demo's input folder.
+INVENTORIES = {"landsat": "landsat_inventory.csv", "modis": "modis_inventory.csv"}
+
+
+def in_folder(folder: str, names: dict[str, str]) -> dict[str, str]:
+    """``{key: folder/name}``: a rule's named outputs in ``folder``."""
+    return {key: f"{folder}/{name}" for key, name in names.items()}
+
+
+def _world(job: Any) -> Any:
+    """Logging set up and the demo world of the job's ``world`` param."""
+    from agrifactory.logs import setup_logging
+    from agrifactory.synthetic.demo import spec_from_params
+    from agrifactory.synthetic.world import build_world
+
+    setup_logging(job.log[0])
+    return build_world(spec_from_params(job.params.world))
+
+
+def demo_truth(job: Any) -> None:
+    """Rule demo_truth: the land's truth rasters (read only by evaluation rules)."""
+    from agrifactory.synthetic.demo import write_class_truth
+
+    write_class_truth(_world(job), Path(job.output[0]).parent)
+
+
+def demo_truth_ndvi(job: Any) -> None:
+    """Rule demo_truth_ndvi: the true 8-day NDVI of the run's year."""
+    from agrifactory.synthetic.demo import write_ndvi_truth
+
+    write_ndvi_truth(_world(job), Path(job.output[0]).parent)
+
+
+def demo_landsat_scene(job: Any) -> None:
+    """Rule demo_landsat_scene: one Landsat Collection 2 L2 scene of the demo world."""
+    from agrifactory.synthetic import demo
+    from agrifactory.synthetic.landsat import write_scene
+
+    world = _world(job)
+    p = job.params.world
+    plans = demo.scene_plans(p["demo_world"], p["year"], p["margin_days"])
+    plan = next(s for s in plans if s.product_id == job.wildcards.scene)
+    write_scene(Path(job.output[0]).parent.parent, plan, world)
+
+
+def demo_modis(job: Any) -> None:
+    """Rule demo_modis: the demo world's MODIS-like 8-day NDVI composites."""
+    from agrifactory.synthetic.modis import write_composites
+
+    world = _world(job)
+    write_composites(Path(job.output[0]).parent, world, job.params.world["margin_days"])
+
+
+def demo_samples(job: Any) -> None:
+    """Rule demo_samples: labelled sample points by a stratified random design."""
+    from agrifactory.synthetic.samples import draw_samples, write_samples
+
+    world = _world(job)
+    fraction = job.params.world["demo_world"]["validation_fraction"]
+    write_samples(job.output[0], draw_samples(world, validation_fraction=fraction))
+
+
+def demo_statistics(job: Any) -> None:
+    """Rule demo_statistics: the demo's official cropland statistics per province and county."""
+    from agrifactory import boundaries
+    from agrifactory.io.tables import write_table
+    from agrifactory.synthetic.statistics import official_tables
+
+    world = _world(job)
+    provinces = boundaries.to_albers(boundaries.read_units(job.input.provinces))
+    counties = boundaries.to_albers(boundaries.read_units(job.input.counties))
+    province_table, county_table = official_tables(
+        world, provinces, counties, error_sd=job.params.world["demo_world"]["statistics_error"]
+    )
+    write_table(province_table, job.output.province)
+    write_table(county_table, job.output.county)
+
+
+def demo_inventory(job: Any) -> None:
+    """Rule demo_inventory: scan the generated demo inputs the way real inputs are scanned."""
+    from agrifactory.io import inventory
+    from agrifactory.logs import setup_logging
+
+    setup_logging(job.log[0])
+    # Scene folders sit in <landsat>/<product id>/; composites sit in <modis>/.
+    landsat_dir = Path(job.input.landsat[0]).parent.parent
+    modis_dir = Path(job.input.modis[0]).parent
+    inventory.write_inventory(inventory.scan_landsat(landsat_dir), job.output.landsat)
+    inventory.write_inventory(inventory.scan_modis(modis_dir), job.output.modis)
