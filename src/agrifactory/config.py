@@ -251,6 +251,8 @@ def _fold_any_of(node: dict[str, Any]) -> dict[str, Any]:
     if rest and "type" not in rest[0]:
         return node
     out["type"] = types[0] if len(types) == 1 else types
+    if "enum" in out and "null" in types and None not in out["enum"]:
+        out["enum"] = [*out["enum"], None]
     return out
 
 
