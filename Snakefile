@@ -28,7 +28,14 @@ wildcard_constraints:
     year=r"\d{4}",
 
 
-include: "workflow/rules/common.smk"
+include: "workflow/rules/common/plan.smk"
+include: "workflow/rules/common/demo.smk"
+include: "workflow/rules/common/inputs_tiles.smk"
+include: "workflow/rules/common/inputs_classify.smk"
+include: "workflow/rules/common/inputs_products.smk"
+include: "workflow/rules/common/inputs_soil.smk"
+include: "workflow/rules/common/targets.smk"
+include: "workflow/rules/common/resources.smk"
 include: "workflow/rules/tiles.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"

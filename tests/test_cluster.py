@@ -89,9 +89,9 @@ def test_gpu_rules_ask_for_no_gpu_where_the_run_grants_none(tmp_path):
 
 def test_the_workflow_imports_no_deep_learning_library():
     # Every cluster job runs a Snakemake that parses the workflow; what the .smk files
-    # import counts against each job's memory (JOB_MB in common.smk). PyTorch alone
+    # import counts against each job's memory (JOB_MB in common/resources.smk). PyTorch alone
     # would add about 200 MB to every job.
-    smk = "\n".join(p.read_text() for p in sorted((REPO / "workflow/rules").glob("*.smk")))
+    smk = "\n".join(p.read_text() for p in sorted((REPO / "workflow/rules").rglob("*.smk")))
     imports = sorted(set(re.findall(r"^\s*(from agrifactory[\w.]* import .+)$", smk, re.M)))
     assert "from agrifactory.soil_moisture import rules as sm_rules" in imports
     code = "import sys\n" + "".join(f"{line}\n" for line in imports)

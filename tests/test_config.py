@@ -54,6 +54,7 @@ def test_schema_defaults_equal_the_models_defaults(name):
 
 def test_every_setting_has_a_description_and_a_default():
     """(Keys required inside an optional block, such as stations.depths_m, have none.)"""
+
     def walk(node, path):
         required = node.get("required", [])
         for key, prop in node.get("properties", {}).items():

@@ -1,5 +1,6 @@
 """The ingest stage's contract: settings model, output names, the rule's run function."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -50,8 +51,8 @@ def test_output_names_are_declared_once():
     assert paths["qa"] == "results/tiles/{tile}/{year}/ingest/qa.csv"
     assert paths["landsat_ndvi"] == "results/tiles/{tile}/{year}/ingest/landsat_ndvi.tif"
     # The workflow takes its names from here, not from a copy.
-    common = (rules.__file__.rsplit("/src/", 1)[0]) + "/workflow/rules/common.smk"
-    text = open(common, encoding="utf-8").read()
+    common = Path(rules.__file__.rsplit("/src/", 1)[0]) / "workflow" / "rules" / "common"
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(common.glob("*.smk")))
     assert "landsat_qa_radsat" not in text and "from agrifactory.ingest.rules import" in text
 
 

@@ -306,6 +306,6 @@ def test_the_year_independent_demo_rules_take_the_world_without_the_year():
         assert "world=WORLD,\n" in rules[name], name
     for name in ("demo_truth_ndvi", "demo_landsat_scene", "demo_modis", "demo_statistics"):
         assert "world=WORLD_YEAR,\n" in rules[name], name
-    common = (REPO / "workflow" / "rules" / "common.smk").read_text()
+    common = (REPO / "workflow" / "rules" / "common" / "demo.smk").read_text()
     world = common[common.index("WORLD = {") : common.index("WORLD_YEAR = {")]
     assert "year" not in world.split("}")[0]

@@ -123,30 +123,9 @@ def render_scene(world: World, date: dt.date, seed_key: str) -> dict[str, np.nda
     water = world.landcover == legend.code_of(legend.LANDCOVER, "water")
     thermal = np.where(water, thermal - 3.0, thermal).astype(np.float32)
 
-    # Snow in winter: patchy cover, flagged in QA.
-    winter = doy <= 80 or doy >= 320
-    snow = np.zeros(shape, bool)
-    if winter:
-        field = smooth_noise(rng, shape, sigma=40)
-        snow = (field > np.quantile(field, 1.0 - rng.uniform(0.2, 0.9))) & ~water
-        for name, arr in (("blue", blue), ("red", red), ("nir", nir)):
-            arr[snow] = SNOW_REFLECTANCE[name]
-        thermal[snow] = np.minimum(thermal[snow], 268.0)
-
-    # Clouds: thick cores are flagged, thin edges are not (the mask misses them).
-    tau = _clouds(rng, shape)
-    cloud_flag = tau > 0.3
-    dilated = ndimage.binary_dilation(cloud_flag, iterations=3) & ~cloud_flag
-    # Shadows: the flagged clouds displaced along the sun azimuth; 85% detected.
-    dy, dx = int(rng.integers(8, 20)), int(rng.integers(8, 20))
-    shadow = np.zeros(shape, bool)
-    shadow[dy:, dx:] = cloud_flag[:-dy, :-dx]
-    shadow &= tau < 0.05
-    shadow_flag = shadow & (rng.random(shape) < 0.85)
     bands = {"blue": blue, "red": red, "nir": nir}
-    for name, arr in bands.items():
-        arr[shadow] *= 0.35
-        arr[:] = arr * (1.0 - tau) + CLOUD_REFLECTANCE[name] * tau
+    snow = _snow(rng, doy, water, bands, thermal)
+    tau, cloud_flag, dilated, shadow_flag = _clouds_and_shadows(rng, bands)
     thermal = thermal * (1.0 - tau) + (thermal - 30.0) * tau
 
     # Regional haze that no QA bit records (about one scene in ten).
@@ -162,15 +141,7 @@ def render_scene(world: World, date: dt.date, seed_key: str) -> dict[str, np.nda
         r0 = int(rng.integers(0, shape[0] - shape[0] // 8))
         fill[r0 : r0 + shape[0] // 8, :] = True
 
-    # Saturation over bright built-up surfaces in summer.
-    radsat = np.zeros(shape, np.uint16)
-    built = world.landcover == legend.code_of(legend.LANDCOVER, "built_up")
-    if 150 <= doy <= 250:
-        sat = built & (rng.random(shape) < 0.3)
-        for n in (2, 3, 4):  # OLI B2..B4
-            radsat |= sat.astype(np.uint16) << (n - 1)
-        for arr in (blue, red):
-            arr[sat] = 1.0
+    radsat = _saturation(rng, world, doy, blue, red)
 
     for arr in (blue, red, nir):
         arr[fill] = np.nan
@@ -191,6 +162,61 @@ def render_scene(world: World, date: dt.date, seed_key: str) -> dict[str, np.nda
         "qa_pixel": qa,
         "qa_radsat": radsat,
     }
+
+
+def _snow(
+    rng: np.random.Generator,
+    doy: int,
+    water: np.ndarray,
+    bands: dict[str, np.ndarray],
+    thermal: np.ndarray,
+) -> np.ndarray:
+    """Snow in winter: patchy cover (flagged in QA), written into the bands; its mask."""
+    shape = water.shape
+    snow = np.zeros(shape, bool)
+    if doy <= 80 or doy >= 320:
+        field = smooth_noise(rng, shape, sigma=40)
+        snow = (field > np.quantile(field, 1.0 - rng.uniform(0.2, 0.9))) & ~water
+        for name, arr in bands.items():
+            arr[snow] = SNOW_REFLECTANCE[name]
+        thermal[snow] = np.minimum(thermal[snow], 268.0)
+    return snow
+
+
+def _clouds_and_shadows(
+    rng: np.random.Generator, bands: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Clouds (thick cores flagged, thin edges not: the mask misses them) and their
+    shadows (the flagged clouds displaced along the sun azimuth; 85% detected), written
+    into the bands; returns the optical depth and the cloud, dilated and shadow flags."""
+    shape = bands["red"].shape
+    tau = _clouds(rng, shape)
+    cloud_flag = tau > 0.3
+    dilated = ndimage.binary_dilation(cloud_flag, iterations=3) & ~cloud_flag
+    dy, dx = int(rng.integers(8, 20)), int(rng.integers(8, 20))
+    shadow = np.zeros(shape, bool)
+    shadow[dy:, dx:] = cloud_flag[:-dy, :-dx]
+    shadow &= tau < 0.05
+    shadow_flag = shadow & (rng.random(shape) < 0.85)
+    for name, arr in bands.items():
+        arr[shadow] *= 0.35
+        arr[:] = arr * (1.0 - tau) + CLOUD_REFLECTANCE[name] * tau
+    return tau, cloud_flag, dilated, shadow_flag
+
+
+def _saturation(
+    rng: np.random.Generator, world: World, doy: int, blue: np.ndarray, red: np.ndarray
+) -> np.ndarray:
+    """Saturation over bright built-up surfaces in summer: the QA_RADSAT band."""
+    radsat = np.zeros(blue.shape, np.uint16)
+    built = world.landcover == legend.code_of(legend.LANDCOVER, "built_up")
+    if 150 <= doy <= 250:
+        sat = built & (rng.random(blue.shape) < 0.3)
+        for n in (2, 3, 4):  # OLI B2..B4
+            radsat |= sat.astype(np.uint16) << (n - 1)
+        for arr in (blue, red):
+            arr[sat] = 1.0
+    return radsat
 
 
 def write_scene(out_dir: Path, plan: ScenePlan, world: World) -> list[Path]:

@@ -576,11 +576,42 @@ def write_soil_moisture_world(
     sm_s, sm_rz = _bucket(st, t_season, lapse, precip, pheno)
     comp, precip_product = _drivers(rng, st, t_season, lapse, precip, sm_s, sm_rz, pheno)
     log.info("simulated %d days on a %dx%d grid", n_days, h, w)
+    drivers = _write_drivers(out_dir / "drivers", st, comp, precip_product, bbox, year, seed)
+    reanalysis = _write_reanalysis(rng, out_dir / "reanalysis", st, (sm_s, sm_rz), bbox, days)
+    rows = _write_stations(
+        rng, out_dir, st, (sm_s, sm_rz), bbox, days, (n_stations, n_source_stations)
+    )
+    truth_path = Path(truth_dir) / f"sm_truth_{year}.nc"
+    _write_truth(truth_path, sm_s, sm_rz, st.lat, st.lon, days)
+    st_truth = Path(truth_dir) / "stations_truth.csv"
+    with atomic_path(st_truth) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6f")
+    log.info("soil-moisture world written to %s (truth in %s)", out_dir, truth_dir)
+    return SoilMoistureWorld(
+        reanalysis,
+        drivers,
+        out_dir / "ismn",
+        out_dir / "stations_source" / f"demo_dense_{year}.csv",
+        truth_path,
+        st_truth,
+        bbox,
+        year,
+    )
 
+
+def _write_drivers(
+    drv_dir: Path,
+    st: _Static,
+    comp: dict[str, np.ndarray],
+    precip_product: np.ndarray,
+    bbox: tuple[float, ...],
+    year: int,
+    seed: int,
+) -> dict[str, Path]:
+    """The 1 km driver GeoTIFFs (8-day composites, daily precipitation, static layers)."""
     transform = Affine(FINE_DEG, 0, bbox[0], 0, -FINE_DEG, bbox[3])
-    drv_dir = out_dir / "drivers"
     starts = [d.isoformat() for d in composite_starts(year)]
-    day_names = [d.strftime("%Y-%m-%d") for d in days]
+    day_names = [d.strftime("%Y-%m-%d") for d in _days(year)]
     specs = {
         f"ndvi_{year}": (comp["ndvi"], starts, "1", 0.001),
         f"lst_day_{year}": (comp["lst_day"], starts, "K", 0.02),
@@ -606,33 +637,58 @@ def write_soil_moisture_world(
             tags={"source": "agrifactory synthetic soil-moisture world", "seed": seed},
         )
         drivers[name.removesuffix(f"_{year}")] = path
+    return drivers
 
-    # reanalysis: area mean of the truth plus a wet bias, a per-cell offset and AR(1) noise
+
+def _write_reanalysis(
+    rng: np.random.Generator,
+    folder: Path,
+    st: _Static,
+    truth: tuple[np.ndarray, np.ndarray],
+    bbox: tuple[float, ...],
+    days: pd.DatetimeIndex,
+) -> dict[str, Path]:
+    """GLEAM-like files: the truth's area mean plus a wet bias, a per-cell offset and AR(1) noise."""
+    h, w = st.dem.shape
+    year = days[0].year
     block = round(COARSE_DEG / FINE_DEG)
     c_lat = bbox[3] - (np.arange(h // block) + 0.5) * COARSE_DEG
     c_lon = bbox[0] + (np.arange(w // block) + 0.5) * COARSE_DEG
     reanalysis = {}
     bias = {"surface": (1.10, 0.012, 0.006, 0.006), "rootzone": (1.06, 0.008, 0.005, 0.004)}
     for layer, var, fine, long_name in (
-        ("surface", "SMs", sm_s, "Surface Soil Moisture"),
-        ("rootzone", "SMrz", sm_rz, "Root-Zone Soil Moisture"),
+        ("surface", "SMs", truth[0], "Surface Soil Moisture"),
+        ("rootzone", "SMrz", truth[1], "Root-Zone Soil Moisture"),
     ):
         gain, add, cell_sd, noise_sd = bias[layer]
         mean = _coarse_mean(fine, st.lat, block)
         cell = rng.normal(0, cell_sd, mean.shape[1:])
         coarse = gain * mean + add + cell + _ar1(rng, mean.shape, 0.7, noise_sd)
-        path = out_dir / "reanalysis" / f"{var}_{year}_GLEAM_{GLEAM_VERSION}.nc"
+        path = folder / f"{var}_{year}_GLEAM_{GLEAM_VERSION}.nc"
         _write_gleam(path, var, np.clip(coarse, 0.01, 0.6), c_lat, c_lon, days, long_name)
         reanalysis[layer] = path
+    return reanalysis
 
-    # target stations: 6-hourly ISMN readings; source stations: daily means in a CSV
-    times = pd.date_range(f"{year}-01-01 00:00", periods=n_days * 4, freq="6h")
+
+def _write_stations(
+    rng: np.random.Generator,
+    out_dir: Path,
+    st: _Static,
+    truth: tuple[np.ndarray, np.ndarray],
+    bbox: tuple[float, ...],
+    days: pd.DatetimeIndex,
+    counts: tuple[int, int],
+) -> list[dict]:
+    """Target stations (6-hourly ISMN files) and source stations (daily means in a CSV);
+    returns each station's truth row (position, elevation, offsets)."""
+    year = days[0].year
+    times = pd.date_range(f"{year}-01-01 00:00", periods=len(days) * 4, freq="6h")
     rows: list[dict] = []
     taken: list[tuple[float, float]] = []
     source_box = (bbox[0], bbox[1], bbox[0] + 1.0, bbox[1] + 1.0)
     for net, n, box, sep in (
-        (TARGET, n_stations, bbox, 0.12),
-        (SOURCE, n_source_stations, source_box, 0.05),
+        (TARGET, counts[0], bbox, 0.12),
+        (SOURCE, counts[1], source_box, 0.05),
     ):
         placed = _place_stations(rng, st, n, box, sep, taken)
         taken += placed
@@ -648,7 +704,7 @@ def write_soil_moisture_world(
                 "lat": lat,
                 "elevation": st.dem[i, j],
             }
-            for layer, sm in (("surface", sm_s), ("rootzone", sm_rz)):
+            for layer, sm in (("surface", truth[0]), ("rootzone", truth[1])):
                 offset = rng.normal(0, net.offset_sd[layer])
                 daily = _station_series(rng, st, sm, layer, i, j, net, offset)
                 row[f"offset_{layer}"] = offset
@@ -678,20 +734,4 @@ def write_soil_moisture_world(
             frame = pd.concat(csv_rows, ignore_index=True)
             with atomic_path(out_dir / "stations_source" / f"demo_dense_{year}.csv") as tmp:
                 frame.to_csv(tmp, index=False, float_format="%.4f")
-
-    truth_path = Path(truth_dir) / f"sm_truth_{year}.nc"
-    _write_truth(truth_path, sm_s, sm_rz, st.lat, st.lon, days)
-    st_truth = Path(truth_dir) / "stations_truth.csv"
-    with atomic_path(st_truth) as tmp:
-        pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6f")
-    log.info("soil-moisture world written to %s (truth in %s)", out_dir, truth_dir)
-    return SoilMoistureWorld(
-        reanalysis,
-        drivers,
-        out_dir / "ismn",
-        out_dir / "stations_source" / f"demo_dense_{year}.csv",
-        truth_path,
-        st_truth,
-        bbox,
-        year,
-    )
+    return rows

@@ -204,68 +204,13 @@ def build_world(spec: WorldSpec) -> World:
     rng = rng_for(spec.seed, "fields")
     field_id = split_fields(rng, shape, spec.min_field_px, spec.max_field_px)
     n_fields = int(field_id.max())
-
-    # Each field takes the zone at its centre for the cropland / grassland choice;
-    # water, forest and built-up stay pixel-wise.
-    rows, cols = np.indices(shape)
     counts = np.bincount(field_id.ravel(), minlength=n_fields + 1)
-    cr = (
-        np.bincount(field_id.ravel(), rows.ravel(), minlength=n_fields + 1) / np.maximum(counts, 1)
-    ).astype(int)
-    cc = (
-        np.bincount(field_id.ravel(), cols.ravel(), minlength=n_fields + 1) / np.maximum(counts, 1)
-    ).astype(int)
-    field_zone = zones[cr, cc]
-    crop_code = legend.code_of(legend.LANDCOVER, "cropland")
-    grass_code = legend.code_of(legend.LANDCOVER, "grassland")
-    landcover = zones.copy()
-    agri = (zones == crop_code) | (zones == grass_code)
-    landcover[agri] = np.where(field_zone[field_id[agri]] == crop_code, crop_code, grass_code)
-
-    # Crops: irrigated crops where the (field-mean) irrigation propensity is high.
-    names = list(CROP_SHARES)
-    shares = np.array([CROP_SHARES[n] for n in names])
-    field_prop = np.bincount(
-        field_id.ravel(), propensity.ravel(), minlength=n_fields + 1
-    ) / np.maximum(counts, 1)
-    irrigated_share = sum(CROP_SHARES[c] for c in legend.IRRIGATED_CROPS)
-    is_irrigated = rng.random(n_fields + 1) < np.clip(field_prop * 2 * irrigated_share, 0.02, 0.98)
-    irr_idx = [names.index(c) for c in legend.IRRIGATED_CROPS]
-    rf_idx = [names.index(c) for c in legend.RAINFED_CROPS]
-    pick_irr = rng.choice(irr_idx, size=n_fields + 1, p=shares[irr_idx] / shares[irr_idx].sum())
-    pick_rf = rng.choice(rf_idx, size=n_fields + 1, p=shares[rf_idx] / shares[rf_idx].sum())
-    field_crop = np.where(is_irrigated, pick_irr, pick_rf)
-    crop_codes = np.array([legend.code_of(legend.CROPTYPE, n) for n in names], dtype=np.uint8)
-    is_crop = landcover == crop_code
-    croptype = np.where(is_crop, crop_codes[field_crop[field_id]], 0).astype(np.uint8)
-    irrigation = np.where(is_crop, np.where(is_irrigated[field_id], 1, 2), 0).astype(np.uint8)
-
-    # Per-pixel phenology: class curve + per-field jitter + the eastern shift.
+    landcover = _field_landcover(zones, field_id, counts)
+    croptype, irrigation = _field_crops(rng, landcover, field_id, propensity, counts)
     x, _ = grid.pixel_centres()
     region = np.broadcast_to((x >= spec.east_boundary_x())[np.newaxis, :], shape).astype(np.uint8)
-    class_name = np.empty(shape, dtype=object)
-    lc_names = np.array(
-        [None] + [legend.LANDCOVER[k] for k in sorted(legend.LANDCOVER)], dtype=object
-    )
-    class_name[:] = lc_names[landcover]
-    ct_names = np.array([legend.CROPTYPE[k] for k in sorted(legend.CROPTYPE)], dtype=object)
-    class_name[is_crop] = ct_names[croptype[is_crop]]
-    keys = ("vmin", "vmax", "t1", "a1", "t2", "a2")
-    params = {k: np.zeros(shape, dtype=np.float32) for k in keys}
-    for name, values in PHENOLOGY.items():
-        sel = class_name == name
-        for k, v in zip(keys, values, strict=True):
-            params[k][sel] = v
     jitter = rng_for(spec.seed, "phenology")
-    sow = jitter.normal(0.0, 5.0, n_fields + 1).astype(np.float32)[field_id]
-    peak = jitter.normal(0.0, 0.03, n_fields + 1).astype(np.float32)[field_id]
-    seasonal = landcover != legend.code_of(legend.LANDCOVER, "water")
-    shift = np.where(region == 1, spec.phenology_shift_days, 0.0).astype(np.float32)
-    params["t1"] += np.where(seasonal, sow + shift, 0.0)
-    params["t2"] += np.where(seasonal, sow + shift, 0.0)
-    params["vmax"] += np.where(seasonal, peak, 0.0)
-    params["texture"] = (0.015 * jitter.standard_normal(shape)).astype(np.float32)
-
+    params = _phenology_params(spec, jitter, landcover, croptype, field_id, region)
     brightness = np.zeros(shape, dtype=np.float32)
     for code, name in legend.LANDCOVER.items():
         brightness[landcover == code] = BRIGHTNESS[name]
@@ -283,3 +228,88 @@ def build_world(spec: WorldSpec) -> World:
         params=params,
         brightness=brightness.astype(np.float32),
     )
+
+
+def _field_landcover(zones: np.ndarray, field_id: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Land cover: each field takes the zone at its centre for the cropland / grassland
+    choice; water, forest and built-up stay pixel-wise."""
+    n = len(counts)
+    rows, cols = np.indices(zones.shape)
+    cr = (np.bincount(field_id.ravel(), rows.ravel(), minlength=n) / np.maximum(counts, 1)).astype(
+        int
+    )
+    cc = (np.bincount(field_id.ravel(), cols.ravel(), minlength=n) / np.maximum(counts, 1)).astype(
+        int
+    )
+    field_zone = zones[cr, cc]
+    crop_code = legend.code_of(legend.LANDCOVER, "cropland")
+    grass_code = legend.code_of(legend.LANDCOVER, "grassland")
+    landcover = zones.copy()
+    agri = (zones == crop_code) | (zones == grass_code)
+    landcover[agri] = np.where(field_zone[field_id[agri]] == crop_code, crop_code, grass_code)
+    return landcover
+
+
+def _field_crops(
+    rng: np.random.Generator,
+    landcover: np.ndarray,
+    field_id: np.ndarray,
+    propensity: np.ndarray,
+    counts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Crop type and irrigation (1 irrigated, 2 rainfed) per cropland pixel: irrigated
+    crops where the field-mean irrigation propensity is high."""
+    n = len(counts)
+    names = list(CROP_SHARES)
+    shares = np.array([CROP_SHARES[c] for c in names])
+    field_prop = np.bincount(field_id.ravel(), propensity.ravel(), minlength=n) / np.maximum(
+        counts, 1
+    )
+    irrigated_share = sum(CROP_SHARES[c] for c in legend.IRRIGATED_CROPS)
+    is_irrigated = rng.random(n) < np.clip(field_prop * 2 * irrigated_share, 0.02, 0.98)
+    irr_idx = [names.index(c) for c in legend.IRRIGATED_CROPS]
+    rf_idx = [names.index(c) for c in legend.RAINFED_CROPS]
+    pick_irr = rng.choice(irr_idx, size=n, p=shares[irr_idx] / shares[irr_idx].sum())
+    pick_rf = rng.choice(rf_idx, size=n, p=shares[rf_idx] / shares[rf_idx].sum())
+    field_crop = np.where(is_irrigated, pick_irr, pick_rf)
+    crop_codes = np.array([legend.code_of(legend.CROPTYPE, c) for c in names], dtype=np.uint8)
+    is_crop = landcover == legend.code_of(legend.LANDCOVER, "cropland")
+    croptype = np.where(is_crop, crop_codes[field_crop[field_id]], 0).astype(np.uint8)
+    irrigation = np.where(is_crop, np.where(is_irrigated[field_id], 1, 2), 0).astype(np.uint8)
+    return croptype, irrigation
+
+
+def _phenology_params(
+    spec: WorldSpec,
+    jitter: np.random.Generator,
+    landcover: np.ndarray,
+    croptype: np.ndarray,
+    field_id: np.ndarray,
+    region: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Per-pixel phenology: class curve + per-field jitter + the eastern shift."""
+    shape = landcover.shape
+    n_fields = int(field_id.max())
+    is_crop = landcover == legend.code_of(legend.LANDCOVER, "cropland")
+    class_name = np.empty(shape, dtype=object)
+    lc_names = np.array(
+        [None] + [legend.LANDCOVER[k] for k in sorted(legend.LANDCOVER)], dtype=object
+    )
+    class_name[:] = lc_names[landcover]
+    ct_names = np.array([legend.CROPTYPE[k] for k in sorted(legend.CROPTYPE)], dtype=object)
+    class_name[is_crop] = ct_names[croptype[is_crop]]
+    keys = ("vmin", "vmax", "t1", "a1", "t2", "a2")
+    params = {k: np.zeros(shape, dtype=np.float32) for k in keys}
+    for name, values in PHENOLOGY.items():
+        sel = class_name == name
+        for k, v in zip(keys, values, strict=True):
+            params[k][sel] = v
+    sow = jitter.normal(0.0, 5.0, n_fields + 1).astype(np.float32)[field_id]
+    peak = jitter.normal(0.0, 0.03, n_fields + 1).astype(np.float32)[field_id]
+    seasonal = landcover != legend.code_of(legend.LANDCOVER, "water")
+    shift = np.where(region == 1, spec.phenology_shift_days, 0.0).astype(np.float32)
+    params["t1"] += np.where(seasonal, sow + shift, 0.0)
+    params["t2"] += np.where(seasonal, sow + shift, 0.0)
+    params["vmax"] += np.where(seasonal, peak, 0.0)
+    params["texture"] = (0.015 * jitter.standard_normal(shape)).astype(np.float32)
+    return params

@@ -1,0 +1,100 @@
+# Input functions of the classification stage; settings, products and output names
+# come from its contract (agrifactory.classify.rules), checked when the Snakefile was parsed.
+
+CLASS_PRODUCTS = list(classify_rules.PRODUCTS)
+TILE_REGION = planned(
+    tile_regions, TILES, config["grid"]["tile_km"], CLASSIFY["regions"]
+)
+REGIONS = region_names(TILE_REGION)
+TRANSFER = CLASSIFY["transfer"]
+for _name in (TRANSFER["source"], TRANSFER["target"]):
+    if _name is not None and _name not in REGIONS:
+        raise WorkflowError(
+            f"agrifactory: classify.transfer region {_name!r} is not among the run's regions {REGIONS}"
+        )
+if not SAMPLES:
+    import logging
+
+    logging.getLogger("agrifactory").warning(
+        "inputs.samples is not set: the classification rules are left out of 'all'"
+    )
+
+
+def classify_stack(tile, year):
+    """The classifiers' inputs of a tile-year: feature stack and HANTS series."""
+    return {
+        "features": features_outputs(tile_year_dir(tile, year, "features"))["features"],
+        "smoothed": smooth_outputs(tile_year_dir(tile, year, "smooth"))["smoothed"],
+    }
+
+
+def training_set_inputs(wildcards):
+    """Samples plus the feature stack and HANTS series of every tile (named <kind>_<tile>)."""
+    inputs = {"samples": SAMPLES}
+    for tile in TILES:
+        for kind, path in classify_stack(tile, wildcards.year).items():
+            inputs[f"{kind}_{tile}"] = path
+    return inputs
+
+
+def model_folder(product, region="{region}", year="{year}"):
+    """Folder of a product's model, its baseline and reports for one region and year."""
+    return f"{R}/models/{product}/{region}/{year}"
+
+
+def model_dir(product, region, year, name="model"):
+    return f"{model_folder(product, region, year)}/{classify_rules.TRAIN_OUTPUTS[name]}"
+
+
+def train_outputs(product):
+    """Outputs of rule train_<product>: model directories and their reports."""
+    names = {"model", "validation"}
+    names |= {"separability"} if product == "irrigation" else set()
+    names |= {"baseline"} if product == "croptype" else set()
+    out = classify_rules.outputs_in(model_folder(product), classify_rules.TRAIN_OUTPUTS)
+    return {
+        key: directory(path) if key in ("model", "baseline") else path
+        for key, path in out.items()
+        if key in names
+    }
+
+
+def accuracy_dir(year="{year}", product="{product}"):
+    """Folder of a product's accuracy assessment for one year."""
+    return f"{R}/accuracy/{year}/{product}"
+
+
+def classify_inputs(wildcards):
+    """A tile-year's inputs and the models of its region."""
+    region = TILE_REGION[wildcards.tile]
+    inputs = classify_stack(wildcards.tile, wildcards.year)
+    for product in CLASS_PRODUCTS:
+        inputs[product] = model_dir(product, region, wildcards.year)
+    return inputs
+
+
+def class_rasters(wildcards, suffix=""):
+    """The product's class (or, with suffix '_proba', probability) raster of every tile."""
+    name = classify_rules.CLASSIFY_OUTPUTS[f"{wildcards.product}{suffix}"]
+    return {
+        tile: f"{R}/tiles/{tile}/{wildcards.year}/classify/{name}" for tile in TILES
+    }
+
+
+def accuracy_reference(wildcards):
+    """The labelled stratified sample: the truth labels it in the demo, a person otherwise."""
+    if DEMO:
+        folder = accuracy_dir(wildcards.year, wildcards.product)
+        return f"{folder}/{classify_rules.ACCURACY_REFERENCE}"
+    return CLASSIFY["accuracy"]["reference"][wildcards.product]
+
+
+def simulation_inputs(wildcards):
+    inputs = {
+        "table": f"{R}/training/{wildcards.year}/{classify_rules.TRAINING_SET_OUTPUTS['table']}",
+        "oracle": f"{DEMO_TRUTH}/{wildcards.product}.tif",
+    }
+    for tile in TILES:
+        for kind, path in classify_stack(tile, wildcards.year).items():
+            inputs[f"{kind}_{tile}"] = path
+    return inputs

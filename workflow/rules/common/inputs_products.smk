@@ -1,0 +1,118 @@
+# Input functions of the aggregation and report stages.
+
+
+def classify_products(wildcards):
+    """The class rasters of one tile-year that the aggregation sums."""
+    folder = tile_year_dir(wildcards.tile, wildcards.year, "classify")
+    return {
+        p: f"{folder}/{classify_rules.CLASSIFY_OUTPUTS[p]}"
+        for p in config["aggregate"]["products"]
+    }
+
+
+def compared_levels():
+    """Levels that have an official statistics table in the config."""
+    stats = config["inputs"]["statistics"]
+    return [lvl for lvl in config["aggregate"]["levels"] if stats.get(lvl)]
+
+
+#: Aggregation outputs shown in the report: output key -> caption (workflow/report/).
+AGGREGATE_REPORTED = {
+    "comparison_html": "comparison_table.rst",
+    "summary": "comparison_summary.rst",
+    "bars": "comparison_bars.rst",
+    "scatter": "comparison_scatter.rst",
+}
+
+
+def aggregate_outputs():
+    """Rule aggregate's named outputs (agrifactory.aggregate.rules), report ones flagged."""
+    out = aggregate_rules.aggregate_outputs(
+        f"{R}/aggregate/{{year}}", config["aggregate"]["levels"], compared_levels()
+    )
+    for level in compared_levels():
+        for key, caption in AGGREGATE_REPORTED.items():
+            out[f"{level}_{key}"] = report(
+                out[f"{level}_{key}"],
+                caption=f"../report/{caption}",
+                category="Official statistics",
+                subcategory=level,
+                labels={"level": level, "what": key.replace("_", " ")},
+            )
+    return out
+
+
+def accuracy_tables(year):
+    """Area estimates of the accuracy assessment, where it runs (demo, or reference labels given)."""
+    return [
+        f"{accuracy_dir(year, p)}/{classify_rules.ACCURACY_OUTPUTS['areas']}"
+        for p in config["aggregate"]["products"]
+        if SAMPLES and (DEMO or CLASSIFY["accuracy"]["reference"][p])
+    ]
+
+
+def aggregate_inputs(wildcards):
+    inputs = {
+        "partials": expand(
+            f"{R}/tiles/{{tile}}/{wildcards.year}/aggregate/{aggregate_rules.PARTIAL}",
+            tile=TILES,
+        ),
+        "province": rules.boundaries.output.provinces,
+        "county": rules.boundaries.output.counties,
+    }
+    for level in compared_levels():
+        inputs[f"statistics_{level}"] = config["inputs"]["statistics"][level]
+    inputs["accuracy"] = accuracy_tables(wildcards.year)
+    return inputs
+
+
+#: Mosaicked products and the per-tile file each one is made of (the report's contract).
+MOSAIC_PRODUCTS = report_rules.MOSAIC_PRODUCTS
+
+
+def mosaic_sources(product, year):
+    return expand(f"{R}/tiles/{{tile}}/{year}/{MOSAIC_PRODUCTS[product]}", tile=TILES)
+
+
+def mosaic_file(year="{year}", product="{product}"):
+    """Rule mosaic's output (a VRT) of a product and year."""
+    return f"{R}/mosaics/{year}/" + report_rules.MOSAIC.format(product=product)
+
+
+def quicklook_file(year="{year}", product="{product}"):
+    """The quicklook map of a product and year."""
+    return f"{R}/report/{year}/" + report_rules.QUICKLOOK.format(product=product)
+
+
+#: Rule qa_summaries' and rule provenance's outputs.
+QA_SUMMARIES = report_rules.in_folder(f"{R}/report/qa", report_rules.QA_SUMMARIES)
+PROVENANCE = report_rules.in_folder(f"{R}/report", report_rules.PROVENANCE)
+
+
+def stac_products():
+    """Every per-tile file the STAC catalog lists (agrifactory.report.catalog.PRODUCTS):
+    inputs of rule stac, so the catalog never depends on which jobs happened to have
+    finished."""
+    return [
+        f"{R}/tiles/{t}/{y}/{path}"
+        for t in TILES
+        for y in YEARS
+        for path in report_rules.TILE_PRODUCTS.values()
+    ]
+
+
+def provenance_inputs(wildcards):
+    """Inventories and other inputs whose summary and checksums go into the provenance."""
+    inputs = {}
+    if DEMO:
+        inputs["inventories"] = [
+            f"{DEMO_INPUTS}/{name}" for name in demo_rules.INVENTORIES.values()
+        ]
+    else:
+        inputs["inventories"] = [
+            config["inputs"]["landsat_inventory"],
+            config["inputs"]["modis_inventory"],
+        ]
+    others = [config["inputs"]["samples"], *config["inputs"]["statistics"].values()]
+    inputs["others"] = [p for p in others if p]
+    return inputs

@@ -1,0 +1,91 @@
+# Input functions of the per-tile stages: ingest, quality, fusion.
+
+
+def scene_params(wildcards, sensor):
+    """A tile-year's inventory rows as plain records, with each file's size and mtime (rule params).
+
+    The stats are looked up when Snakemake first asks for the tile-year's params, so a
+    changed or deleted scene file changes the params of exactly the tiles that read it
+    (rerun-triggers include params); none in the demo (agrifactory.plan.RunPlan.scene_params).
+    """
+    return PLAN.scene_params(wildcards.tile, int(wildcards.year), sensor)
+
+
+def ingest_inventories():
+    """What an ingest job depends on: the inventories, not each scene file.
+
+    Listing every band file of every scene (about 1,400 per 120 km tile-year) made
+    the all-China DAG take minutes to build (docs/scaling.md). A tile's scenes reach
+    the job as params, with each file's size and mtime, so a changed scene list or
+    scene file reruns exactly the tiles it touches. Real inventories are ancient():
+    rescanning does not rerun every tile. The demo's inventory is written after its
+    scenes, so new demo scenes do rerun the ingest.
+    """
+    if DEMO:
+        return {
+            "landsat_inventory": rules.demo_inventory.output.landsat,
+            "modis_inventory": rules.demo_inventory.output.modis,
+        }
+    return {
+        key: ancient(config["inputs"][key])
+        for key in ("landsat_inventory", "modis_inventory")
+    }
+
+
+def ingest_files(tile, year):
+    """A tile-year's ingest outputs, by key (agrifactory.ingest.rules.OUTPUTS)."""
+    return ingest_outputs(tile_year_dir(tile, year, "ingest"))
+
+
+def ingest_stacks(tile, year):
+    """Paths of a tile-year's ingest stacks that the quality stage reads, plus its inventory."""
+    files = ingest_files(tile, year)
+    paths = {name: files[f"landsat_{name}"] for name in QUALITY_STACKS}
+    return {**paths, "inventory": files["inventory"]}
+
+
+def scorer_tiles():
+    """Up to quality.scorer_tiles tiles, evenly spread over the tile list, that train the scorer."""
+    n = min(config["quality"]["scorer_tiles"], len(TILES))
+    return [TILES[round(i * (len(TILES) - 1) / max(n - 1, 1))] for i in range(n)]
+
+
+def scorer_inputs(wildcards):
+    return {
+        f"{tile}_{key}": path
+        for tile in scorer_tiles()
+        for key, path in ingest_stacks(tile, wildcards.year).items()
+    }
+
+
+def quality_inputs(wildcards):
+    inputs = ingest_stacks(wildcards.tile, wildcards.year)
+    inputs["modis"] = ingest_files(wildcards.tile, wildcards.year)["modis_ndvi"]
+    if config["quality"]["learned_scorer"]:
+        inputs["scorer"] = scorer_weights(wildcards.year)
+    return inputs
+
+
+def scorer_dir(year):
+    """Folder of a year's learned scorer (rule quality_scorer)."""
+    return f"{R}/models/quality_scorer/{year}"
+
+
+def scorer_weights(year):
+    """The scorer a year's quality jobs use: quality.scorer_weights, or the run's own."""
+    given = config["quality"]["scorer_weights"]
+    if given is None:
+        return scorer_outputs(scorer_dir(year))["weights"]
+    path = given.replace("{year}", str(year))
+    if not os.path.isfile(path):
+        raise WorkflowError(
+            f"agrifactory: quality.scorer_weights: {path} not found; point it at the "
+            "scorer.pt of an earlier run, or set it to null to train the scorer in this run"
+        )
+    return path
+
+
+def fusion_pairs_table(wildcards):
+    """The pairs table that drives the fused product (fusion.pairs)."""
+    folder = tile_year_dir(wildcards.tile, wildcards.year, "quality")
+    return quality_outputs(folder)[PAIRS_TABLE[config["fusion"]["pairs"]]]

@@ -1,0 +1,67 @@
+# The run plan and what every rule file uses: imports, paths, the plan's tiles and
+# years. The other helpers are split by concern in this folder: demo.smk (demo mode),
+# inputs_*.smk (input functions per stage), targets.smk (what `all` asks for),
+# resources.smk (resources, groups, benchmarks, cluster checks). Everything that
+# computes lives in the agrifactory library; output names come from each stage's
+# contract (agrifactory.<stage>.rules).
+
+import math
+import os
+
+from agrifactory.aggregate import rules as aggregate_rules
+from agrifactory.classify import rules as classify_rules
+from agrifactory.classify.regions import region_names, tile_regions
+from agrifactory.cluster import check_partitions, slurm_partitions
+from agrifactory.errors import AgrifactoryError
+from agrifactory.fusion.rules import PAIRS_TABLE, fuse_outputs
+from agrifactory.ingest.rules import ingest_outputs
+from agrifactory.plan import DEMO_INPUTS, DEMO_TRUTH, build_plan
+from agrifactory.quality.rules import QUALITY_STACKS, quality_outputs, scorer_outputs
+from agrifactory.report import rules as report_rules
+from agrifactory.soil_moisture import rules as sm_rules
+from agrifactory.synthetic import demo as synthetic_demo
+from agrifactory.synthetic import rules as demo_rules
+from agrifactory.synthetic.landsat import SCENE_FILES
+from agrifactory.synthetic.soil_moisture import world_files as sm_world_files
+from agrifactory.timeseries.rules import features_outputs, smooth_outputs
+from snakemake.exceptions import WorkflowError
+from snakemake.io import is_flagged
+from snakemake.logging import logger
+
+R = "results"
+LOGS = f"{R}/logs"
+ENV = "../../envs/agrifactory.yaml"
+
+
+def planned(check, *args, **kwargs):
+    """Run a check of the run plan; a factory error stops the run as one WorkflowError."""
+    try:
+        return check(*args, **kwargs)
+    except AgrifactoryError as exc:
+        raise WorkflowError(f"agrifactory: {exc}") from None
+
+
+PLAN = planned(build_plan, config)
+TILES = PLAN.tile_ids
+YEARS = PLAN.years
+DEMO = PLAN.demo
+# Sections read at module level below (SETTINGS: built by the Snakefile when parsed).
+SM = SETTINGS.soil_moisture
+SM_ON = SM.enabled
+CLASSIFY = config["classify"]
+SAMPLES = config["inputs"]["samples"]
+
+
+def tile_dir(stage):
+    """Output folder pattern of a per-tile, per-year stage."""
+    return f"{R}/tiles/{{tile}}/{{year}}/{stage}"
+
+
+def tile_year_dir(tile, year, stage):
+    """Output folder of one tile-year's stage."""
+    return f"{R}/tiles/{tile}/{year}/{stage}"
+
+
+def per_tile(pattern):
+    """Expand a {tile}/{year} pattern over the run's tiles and years."""
+    return expand(pattern, tile=TILES, year=YEARS)

@@ -1,0 +1,103 @@
+# What the target `all` asks for, stage by stage, and what the manifest hashes.
+
+
+def ingest_targets():
+    return per_tile(ingest_outputs(tile_dir("ingest"))["inventory"])
+
+
+def quality_targets():
+    return per_tile(quality_outputs(tile_dir("quality"))["pairs"])
+
+
+def fusion_targets():
+    return per_tile(fuse_outputs(tile_dir("fusion"))["ndvi"])
+
+
+def timeseries_targets():
+    return per_tile(features_outputs(tile_dir("features"))["features"])
+
+
+def classify_targets():
+    """Models, class rasters, accuracy, active learning and transfer outputs of the run."""
+    if not SAMPLES:
+        return []
+    al = CLASSIFY["active_learning"]["product"]
+    targets = per_tile(
+        f"{tile_dir('classify')}/{classify_rules.CLASSIFY_OUTPUTS['croptype']}"
+    )
+    for year in YEARS:
+        folder = f"{R}/active_learning/{year}"
+        targets.append(f"{folder}/{classify_rules.PROPOSALS.format(product=al)}")
+        for product in CLASS_PRODUCTS:
+            if DEMO or CLASSIFY["accuracy"]["reference"][product]:
+                name = classify_rules.ACCURACY_OUTPUTS["areas"]
+            else:
+                name = classify_rules.ACCURACY_DESIGN_OUTPUTS["design"]
+            targets.append(f"{accuracy_dir(year, product)}/{name}")
+        if DEMO:
+            plot = classify_rules.SIMULATION_OUTPUTS["plot"].format(product=al)
+            targets.append(f"{folder}/{plot}")
+        if TRANSFER["source"] is not None:
+            name = classify_rules.TRANSFER_TABLE.format(**TRANSFER)
+            targets.append(f"{R}/transfer/{year}/{name}")
+    return targets
+
+
+def aggregate_targets():
+    return expand(f"{R}/aggregate/{{year}}/{aggregate_rules.CONSERVATION}", year=YEARS)
+
+
+def mosaic_targets():
+    return [mosaic_file(y, p) for y in YEARS for p in MOSAIC_PRODUCTS]
+
+
+def report_targets():
+    maps = [quicklook_file(y, p) for y in YEARS for p in MOSAIC_PRODUCTS]
+    accuracy = [
+        f"{R}/report/{y}/accuracy_{p}.html"
+        for y in YEARS
+        for p in CLASS_PRODUCTS
+        if f"{R}/accuracy/{y}/{p}/areas.csv" in accuracy_tables(y)
+    ]
+    soil = (
+        expand(f"{R}/report/{{year}}/map_soil_moisture.png", year=YEARS)
+        if SM_ON
+        else []
+    )
+    return [
+        *maps,
+        *accuracy,
+        *soil,
+        rules.qa_summaries.output,
+        rules.provenance.output,
+        rules.stac.output,
+    ]
+
+
+def sm_targets():
+    """Soil-moisture products, evaluation and plots (and the demo's truth) when enabled."""
+    if not SM_ON:
+        return []
+    targets = per_tile(sm_tile_outputs()["calibrated"])
+    year_files = sm_rules.outputs(sm_rules.YEAR_OUTPUTS, sm_dir())
+    targets += expand([year_files["evaluation"], year_files["plot"]], year=YEARS)
+    if DEMO:
+        targets += [SM_DEMO_FILES["truth"], SM_DEMO_FILES["stations_truth"]]
+    return targets
+
+
+def declared_outputs():
+    """Every rule's output patterns (a directory()'s with a trailing '/'), sorted: the
+    files the manifest may hash (agrifactory.manifest.product_files)."""
+    return sorted(
+        {
+            str(f) + ("/" if is_flagged(f, "directory") else "")
+            for r in workflow.rules
+            for f in r.output
+        }
+    )
+
+
+def manifest_inputs(wildcards):
+    """The other targets of `all`: the manifest runs last, and again when a product changes."""
+    return [f for f in rules.all.input if f != rules.manifest.output[0]]
