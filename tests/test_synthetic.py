@@ -106,3 +106,41 @@ def test_samples_are_stratified_and_split(world):
         assert abs((group["split"] == "validation").mean() - 0.3) < 0.05
     assert set(s["irrigation"].dropna()) <= {"irrigated", "rainfed"}
     assert s.crs.to_epsg() == 4326 and s["sample_id"].is_unique
+
+
+def test_static_soil_drivers_alone_equal_those_of_the_whole_world(tmp_path):
+    """Rule demo_soil_static writes the same elevation, sand and clay files as the
+    year's world would (the land is drawn first), whatever the year."""
+    from agrifactory.synthetic.soil_moisture import (
+        STATIC_DRIVERS,
+        write_soil_moisture_world,
+        write_static_drivers,
+    )
+
+    bbox = (114.0, 41.5, 114.5, 42.0)
+    write_soil_moisture_world(
+        tmp_path / "w",
+        tmp_path / "t",
+        bbox=bbox,
+        year=2022,
+        n_stations=2,
+        n_source_stations=1,
+        seed=5,
+    )
+    written = write_static_drivers(tmp_path / "s", bbox=bbox, seed=5)
+    assert sorted(written) == sorted(STATIC_DRIVERS)
+    for name in STATIC_DRIVERS:
+        whole = (tmp_path / "w" / "drivers" / f"{name}.tif").read_bytes()
+        assert written[name].read_bytes() == whole, name
+    absent = tmp_path / "y"
+    write_soil_moisture_world(
+        absent,
+        tmp_path / "t2",
+        bbox=bbox,
+        year=2021,
+        n_stations=2,
+        n_source_stations=1,
+        seed=5,
+        static=False,
+    )
+    assert not any((absent / "drivers" / f"{n}.tif").exists() for n in STATIC_DRIVERS)

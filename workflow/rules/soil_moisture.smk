@@ -2,12 +2,31 @@
 # then a CNN bias correction against stations (docs/soil-moisture.md).
 
 
+rule demo_soil_static:
+    output:
+        **SM_DEMO_STATIC,
+    log:
+        f"{LOGS}/demo/soil_static.log",
+    benchmark:
+        benchmark_file("demo/soil_static")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500),
+        runtime=runtime_min(5),
+    params:
+        world=SM_STATIC_WORLD,
+    script:
+        "../../scripts/demo_soil_static.py"
+
+
 rule demo_soil_moisture:
     output:
         **{
             k: v
             for k, v in SM_DEMO_FILES.items()
-            if k not in ("stations", "truth", "stations_truth")
+            if k not in ("stations", "truth", "stations_truth", *SM_DEMO_STATIC)
         },
         stations=directory(SM_DEMO_FILES["stations"]),
         truth=SM_DEMO_FILES["truth"],

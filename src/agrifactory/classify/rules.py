@@ -4,7 +4,7 @@ per rule.
 * :class:`ClassifySettings` is the config section ``classify`` (types, ranges,
   defaults and descriptions, written once here).
 * ``*_OUTPUTS`` name the rules' files; ``workflow/rules/classify.smk`` and
-  ``common.smk`` import them (:func:`outputs_in` prefixes a folder).
+  ``workflow/rules/common/`` import them (:func:`outputs_in` prefixes a folder).
 * :func:`training_set`, :func:`train`, :func:`classify`, :func:`accuracy_design`,
   :func:`accuracy_reference_demo`, :func:`accuracy`, :func:`active_learning`,
   :func:`active_learning_simulation` and :func:`transfer` take the Snakemake job

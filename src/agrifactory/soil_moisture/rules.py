@@ -18,6 +18,7 @@ deep-learning or boosting library: the workflow imports it when parsed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,6 +32,8 @@ from agrifactory.io.stations import DEFAULT_KEEP_FLAGS, DEFAULT_LAYER_DEPTHS
 from agrifactory.logs import setup_logging
 from agrifactory.settings import Settings
 from agrifactory.soil_moisture.drivers import DRIVERS
+
+log = logging.getLogger(__name__)
 
 #: The product's layers, in the order of the config and the outputs.
 LAYERS = ("surface", "rootzone")
@@ -620,7 +623,21 @@ def demo_world(job: Any) -> None:
         n_stations=w["n_stations"],
         n_source_stations=w["n_source_stations"],
         seed=w["seed"],
+        static=False,
     )
+
+
+def demo_static(job: Any) -> None:
+    """Rule ``demo_soil_static``: the demo's drivers that do not depend on the year
+    (elevation, sand, clay), apart so that a change of ``years`` does not rewrite them."""
+    from agrifactory.synthetic.soil_moisture import write_static_drivers
+
+    setup_logging(job.log[0])
+    w = job.params.world
+    written = write_static_drivers(
+        Path(job.output.driver_dem).parent.parent, bbox=w["bbox"], seed=w["seed"]
+    )
+    log.info("static drivers written: %s", ", ".join(str(p) for p in written.values()))
 
 
 def train(job: Any) -> None:

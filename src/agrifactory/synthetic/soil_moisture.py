@@ -546,6 +546,7 @@ def write_soil_moisture_world(
     n_stations: int = 40,
     n_source_stations: int = 100,
     seed: int = 0,
+    static: bool = True,
 ) -> SoilMoistureWorld:
     """Write the demo soil-moisture inputs to ``out_dir`` and their truth to ``truth_dir``.
 
@@ -560,6 +561,10 @@ def write_soil_moisture_world(
     year, n_stations, n_source_stations, seed
         The simulated year, the numbers of target (ISMN) and source (CSV) stations
         and the random seed.
+    static
+        Also write the drivers that do not depend on the year (:data:`STATIC_DRIVERS`);
+        the workflow writes those with :func:`write_static_drivers` in a rule of their
+        own, so a change of year does not rewrite them.
     """
     bbox = tuple(float(b) for b in bbox)
     for b in bbox:
@@ -577,6 +582,8 @@ def write_soil_moisture_world(
     comp, precip_product = _drivers(rng, st, t_season, lapse, precip, sm_s, sm_rz, pheno)
     log.info("simulated %d days on a %dx%d grid", n_days, h, w)
     drivers = _write_drivers(out_dir / "drivers", st, comp, precip_product, bbox, year, seed)
+    if static:
+        drivers.update(_write_static(out_dir / "drivers", st, bbox, seed))
     reanalysis = _write_reanalysis(rng, out_dir / "reanalysis", st, (sm_s, sm_rz), bbox, days)
     rows = _write_stations(
         rng, out_dir, st, (sm_s, sm_rz), bbox, days, (n_stations, n_source_stations)
@@ -608,8 +615,7 @@ def _write_drivers(
     year: int,
     seed: int,
 ) -> dict[str, Path]:
-    """The 1 km driver GeoTIFFs (8-day composites, daily precipitation, static layers)."""
-    transform = Affine(FINE_DEG, 0, bbox[0], 0, -FINE_DEG, bbox[3])
+    """The year's 1 km driver GeoTIFFs (8-day composites, daily precipitation)."""
     starts = [d.isoformat() for d in composite_starts(year)]
     day_names = [d.strftime("%Y-%m-%d") for d in _days(year)]
     specs = {
@@ -618,11 +624,47 @@ def _write_drivers(
         f"lst_night_{year}": (comp["lst_night"], starts, "K", 0.02),
         f"albedo_{year}": (comp["albedo"], starts, "1", 0.0005),
         f"precip_{year}": (precip_product, day_names, "mm/day", 0.01),
+    }
+    written = _write_driver_files(drv_dir, specs, bbox, seed)
+    return {name.removesuffix(f"_{year}"): path for name, path in written.items()}
+
+
+#: Drivers that do not depend on the year.
+STATIC_DRIVERS = ("dem", "sand", "clay")
+
+
+def _write_static(
+    drv_dir: Path, st: _Static, bbox: tuple[float, ...], seed: int
+) -> dict[str, Path]:
+    """The drivers that do not depend on the year: elevation, sand and clay."""
+    specs = {
         "dem": (st.dem[None], ["dem"], "m", 0.1),
         "sand": (st.sand[None], ["sand"], "kg/kg", 0.0005),
         "clay": (st.clay[None], ["clay"], "kg/kg", 0.0005),
     }
-    drivers = {}
+    return _write_driver_files(drv_dir, specs, bbox, seed)
+
+
+def write_static_drivers(
+    out_dir: str | Path, *, bbox: Sequence[float] = DEFAULT_BBOX, seed: int = 0
+) -> dict[str, Path]:
+    """Write only the demo world's year-independent drivers (:data:`STATIC_DRIVERS`) to
+    ``out_dir/drivers``: the same files :func:`write_soil_moisture_world` writes, since
+    the land is drawn first from the seed, before anything of the year."""
+    bbox = tuple(float(b) for b in bbox)
+    st = _static(np.random.default_rng(seed), bbox)
+    return _write_static(Path(out_dir) / "drivers", st, bbox, seed)
+
+
+def _write_driver_files(
+    drv_dir: Path,
+    specs: dict[str, tuple[np.ndarray, list[str], str, float]],
+    bbox: tuple[float, ...],
+    seed: int,
+) -> dict[str, Path]:
+    """Each ``name: (bands, band names, units, error bound)`` as ``drv_dir/<name>.tif``."""
+    transform = Affine(FINE_DEG, 0, bbox[0], 0, -FINE_DEG, bbox[3])
+    written = {}
     for name, (arr, names, units, err) in specs.items():
         path = drv_dir / f"{name}.tif"
         write_raster(
@@ -636,8 +678,8 @@ def _write_drivers(
             max_z_error=err,
             tags={"source": "agrifactory synthetic soil-moisture world", "seed": seed},
         )
-        drivers[name.removesuffix(f"_{year}")] = path
-    return drivers
+        written[name] = path
+    return written
 
 
 def _write_reanalysis(

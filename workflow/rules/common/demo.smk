@@ -24,6 +24,11 @@ SM_DEMO_TRUTH = f"{DEMO_TRUTH}/soil_moisture"
 SM_DEMO_FILES = {
     k: str(v) for k, v in sm_world_files(SM_DEMO_DIR, SM_DEMO_TRUTH, YEARS[0]).items()
 }
+#: The drivers that do not depend on the year (rule demo_soil_static), and their world.
+SM_DEMO_STATIC = {
+    f"driver_{name}": SM_DEMO_FILES[f"driver_{name}"] for name in sm_static_drivers
+}
+SM_STATIC_WORLD = {"bbox": SM.region_bbox, "seed": config["seed"]}
 SM_WORLD = {
     "bbox": SM.region_bbox,
     "year": YEARS[0],

@@ -22,6 +22,7 @@ from agrifactory.soil_moisture import rules as sm_rules
 from agrifactory.synthetic import demo as synthetic_demo
 from agrifactory.synthetic import rules as demo_rules
 from agrifactory.synthetic.landsat import SCENE_FILES
+from agrifactory.synthetic.soil_moisture import STATIC_DRIVERS as sm_static_drivers
 from agrifactory.synthetic.soil_moisture import world_files as sm_world_files
 from agrifactory.timeseries.rules import features_outputs, smooth_outputs
 from snakemake.exceptions import WorkflowError
