@@ -3,8 +3,8 @@
 
 rule fuse:
     input:
-        landsat=f"{tile_dir('ingest')}/landsat_ndvi.tif",
-        modis=f"{tile_dir('ingest')}/modis_ndvi.tif",
+        landsat=rules.ingest.output.landsat_ndvi,
+        modis=rules.ingest.output.modis_ndvi,
         pairs=lambda w: fusion_pairs_table(w),
         validation_pairs=rules.quality.output.validation_pairs,
         quality_mask=rules.quality.output.mask,

@@ -85,7 +85,7 @@ rule quicklook_ndvi:
 
 rule accuracy_table:
     input:
-        f"{R}/accuracy/{{year}}/{{product}}/report.csv",
+        rules.accuracy.output.report,
     output:
         report(
             f"{R}/report/{{year}}/accuracy_{{product}}.html",
@@ -108,9 +108,9 @@ rule accuracy_table:
 
 rule qa_summaries:
     input:
-        fusion_qa=per_tile(f"{tile_dir('fusion')}/qa.csv"),
-        fusion_validation=per_tile(f"{tile_dir('fusion')}/validation.csv"),
-        hants_qa=per_tile(f"{tile_dir('smooth')}/qa.tif"),
+        fusion_qa=per_tile(rules.fuse.output.qa),
+        fusion_validation=per_tile(rules.fuse.output.validation),
+        hants_qa=per_tile(rules.smooth.output.qa),
     output:
         fusion=report(
             QA_SUMMARIES["fusion"],
@@ -190,10 +190,8 @@ rule stac:
 
 rule sm_report:
     input:
-        evaluation=f"{sm_dir()}/evaluation.csv",
-        calibrated=lambda w: expand(
-            f"{R}/tiles/{{tile}}/{w.year}/soil_moisture/calibrated.nc", tile=TILES
-        ),
+        evaluation=sm_rules.outputs(sm_rules.YEAR_OUTPUTS, sm_dir())["evaluation"],
+        calibrated=lambda w: [sm_tile_outputs(t, w.year)["calibrated"] for t in TILES],
     output:
         table=report(
             f"{R}/report/{{year}}/soil_moisture_evaluation.html",

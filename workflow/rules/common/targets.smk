@@ -54,16 +54,13 @@ def mosaic_targets():
 def report_targets():
     maps = [quicklook_file(y, p) for y in YEARS for p in MOSAIC_PRODUCTS]
     accuracy = [
-        f"{R}/report/{y}/accuracy_{p}.html"
+        expand(rules.accuracy_table.output[0], year=y, product=p)[0]
         for y in YEARS
         for p in CLASS_PRODUCTS
-        if f"{R}/accuracy/{y}/{p}/areas.csv" in accuracy_tables(y)
+        if expand(rules.accuracy.output.areas, year=y, product=p)[0]
+        in accuracy_tables(y)
     ]
-    soil = (
-        expand(f"{R}/report/{{year}}/map_soil_moisture.png", year=YEARS)
-        if SM_ON
-        else []
-    )
+    soil = expand(rules.sm_report.output.map, year=YEARS) if SM_ON else []
     return [
         *maps,
         *accuracy,
