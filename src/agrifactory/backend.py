@@ -13,23 +13,10 @@ from types import ModuleType
 from typing import Any, Literal, get_args
 
 import numpy as np
-from pydantic import ValidatorFunctionWrapHandler, WrapValidator
 
 #: Back-end names a config may give: ``auto`` uses CuPy when a GPU is usable.
 Backend = Literal["auto", "numpy", "cupy"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
-
-
-def _keep_int(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    checked = handler(value)
-    return value if type(value) is int else checked
-
-
-#: For a ``float`` settings field whose value is written into products (raster tags,
-#: metrics): an int given in the config stays an int (``365``, not ``365.0``), as it
-#: did before the settings were typed, so the products keep their bytes. Put it after
-#: the field's range: ``Annotated[float, Field(gt=0), KeepInt]``.
-KeepInt = WrapValidator(_keep_int)
 
 
 @cache

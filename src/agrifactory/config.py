@@ -9,28 +9,22 @@ from the same models (``make schema``).
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from agrifactory.aggregate.rules import AggregateSettings
+from agrifactory.classify.rules import ClassifySettings
 from agrifactory.errors import ConfigError
+from agrifactory.fusion.rules import FusionSettings
+from agrifactory.ingest.rules import IngestSettings
+from agrifactory.quality.rules import QualitySettings
+from agrifactory.report.rules import ManifestSettings, ReportSettings
 from agrifactory.settings import Settings, describe
-
-#: Where each stage's settings model lives (``<stage>/rules.py``).
-STAGE_SECTIONS: dict[str, tuple[str, str]] = {
-    "ingest": ("agrifactory.ingest.rules", "IngestSettings"),
-    "quality": ("agrifactory.quality.rules", "QualitySettings"),
-    "fusion": ("agrifactory.fusion.rules", "FusionSettings"),
-    "timeseries": ("agrifactory.timeseries.rules", "TimeseriesSettings"),
-    "aggregate": ("agrifactory.aggregate.rules", "AggregateSettings"),
-    "report": ("agrifactory.report.rules", "ReportSettings"),
-    "classify": ("agrifactory.classify.rules", "ClassifySettings"),
-    "soil_moisture": ("agrifactory.soil_moisture.rules", "SoilMoistureSettings"),
-    "manifest": ("agrifactory.report.rules", "ManifestSettings"),
-}
+from agrifactory.soil_moisture.rules import SoilMoistureSettings
+from agrifactory.timeseries.rules import TimeseriesSettings
 
 
 class GridSettings(Settings):
@@ -130,16 +124,7 @@ class DemoWorldSettings(Settings):
     """Standard deviation of the relative reporting error of the demo's official statistics."""
 
 
-def _stage_model(section: str) -> Any:
-    """The settings model of a stage section (a plain mapping until the stage has one)."""
-    module, name = STAGE_SECTIONS[section]
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return dict[str, Any]
-
-
-class _Base(Settings):
+class WorkflowConfig(Settings):
     """Configuration of the agrifactory workflow. Every key has a default; a config
     file only needs the keys it changes."""
 
@@ -166,6 +151,16 @@ class _Base(Settings):
     demo_world: DemoWorldSettings = DemoWorldSettings()
     """The synthetic demo world (used when demo is true)."""
 
+    ingest: IngestSettings = IngestSettings()
+    quality: QualitySettings = QualitySettings()
+    fusion: FusionSettings = FusionSettings()
+    timeseries: TimeseriesSettings = TimeseriesSettings()
+    aggregate: AggregateSettings = AggregateSettings()
+    report: ReportSettings = ReportSettings()
+    classify: ClassifySettings = ClassifySettings()
+    soil_moisture: SoilMoistureSettings = SoilMoistureSettings()
+    manifest: ManifestSettings = ManifestSettings()
+
     @field_validator("years", mode="before")
     @classmethod
     def _years_from_text(cls, value: Any) -> Any:
@@ -177,19 +172,7 @@ class _Base(Settings):
         return value
 
 
-def workflow_model() -> type[Settings]:
-    """The whole config's model: the base sections plus every stage's settings."""
-    fields: dict[str, Any] = {}
-    for section in STAGE_SECTIONS:
-        model = _stage_model(section)
-        if model is dict[str, Any]:
-            fields[section] = (model, Field(default_factory=dict))
-        else:
-            fields[section] = (model, Field(default_factory=model))
-    return create_model("WorkflowConfig", __base__=_Base, __doc__=_Base.__doc__, **fields)
-
-
-def build_settings(config: Mapping[str, Any]) -> Settings:
+def build_settings(config: Mapping[str, Any]) -> WorkflowConfig:
     """Every section's settings from a config mapping.
 
     Raises
@@ -197,11 +180,10 @@ def build_settings(config: Mapping[str, Any]) -> Settings:
     ConfigError
         Naming each bad key, its value and what is allowed.
     """
-    model = workflow_model()
     try:
-        return model.model_validate(dict(config))
+        return WorkflowConfig.model_validate(dict(config))
     except ValidationError as exc:
-        raise ConfigError(describe(exc, model)) from None
+        raise ConfigError(describe(exc, WorkflowConfig)) from None
 
 
 def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
@@ -258,7 +240,7 @@ def _fold_any_of(node: dict[str, Any]) -> dict[str, Any]:
 
 def json_schema() -> dict[str, Any]:
     """The JSON schema of the whole config, generated from the settings models."""
-    raw = workflow_model().model_json_schema()
+    raw = WorkflowConfig.model_json_schema()
     schema = _inline(raw, raw.get("$defs", {}))
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 

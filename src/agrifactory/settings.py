@@ -14,7 +14,13 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 from agrifactory.errors import ConfigError
 
@@ -22,6 +28,18 @@ from agrifactory.errors import ConfigError
 MAX_LISTED = 5
 
 S = TypeVar("S", bound="Settings")
+
+
+def _keep_int(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    checked = handler(value)
+    return value if type(value) is int else checked
+
+
+#: For a ``float`` settings field whose value is written into products (raster tags,
+#: metrics): an int given in the config stays an int (``365``, not ``365.0``), as it
+#: did before the settings were typed, so the products keep their bytes. Put it after
+#: the field's range: ``Annotated[float, Field(gt=0), KeepInt]``.
+KeepInt = WrapValidator(_keep_int)
 
 
 class Settings(BaseModel):

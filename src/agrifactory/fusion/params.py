@@ -15,8 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, field_validator
 
-from agrifactory.backend import KeepInt
-from agrifactory.settings import Settings
+from agrifactory.settings import KeepInt, Settings
 
 Layout = Literal["reference", "halo"]
 LAYOUTS: tuple[str, ...] = get_args(Layout)

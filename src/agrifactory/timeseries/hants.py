@@ -29,8 +29,8 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from agrifactory.backend import KeepInt, array_namespace, to_numpy
-from agrifactory.settings import Settings
+from agrifactory.backend import array_namespace, to_numpy
+from agrifactory.settings import KeepInt, Settings
 
 log = logging.getLogger(__name__)
 
