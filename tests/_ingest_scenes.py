@@ -102,3 +102,13 @@ def write_inventories(
         paths[f"{sensor}_inventory"] = str(tmp_path / f"{sensor}.csv")
         table[table.sensor == sensor].to_csv(paths[f"{sensor}_inventory"], index=False)
     return {**paths, "samples": None, "statistics": {}}
+
+
+def ingest_scenes(inv, root, **settings):
+    """Ingest ``inv``'s scenes onto TILE for 2021 into ``root/out``; the table and the outputs."""
+    from agrifactory.ingest.rules import OUTPUTS, IngestSettings
+    from agrifactory.ingest.tile import ingest_tile
+
+    out = {name: root / "out" / file for name, file in OUTPUTS.items()}
+    landsat, modis = inv[inv.sensor == "landsat"], inv[inv.sensor == "modis"]
+    return ingest_tile(TILE, 2021, landsat, modis, out, IngestSettings(**settings)), out

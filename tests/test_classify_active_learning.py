@@ -11,16 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agrifactory.classify.active_learning import (
+    PROPOSALS_LAYER,
     plot_learning_curve,
+    proposals_frame,
     propose_samples,
     simulate_active_learning,
     uncertainty,
-    write_proposals,
 )
 from agrifactory.classify.models import SVMClassifier
 from agrifactory.classify.separability import SeparabilityWarning
 from agrifactory.errors import ConfigError
 from agrifactory.grid import ALBERS
+from agrifactory.io.vector import write_gpkg
 
 
 def test_uncertainty_by_hand():
@@ -59,12 +61,11 @@ def test_proposals_respect_the_spacing(seed, k, spacing):
     assert np.all(np.diff(u[picks]) <= 0)  # in order of decreasing uncertainty
 
 
-def test_write_proposals_geopackage(tmp_path):
+def test_proposals_as_a_geopackage(tmp_path):
     p = np.array([[0.9, 0.1], [0.55, 0.45], [0.5, 0.5]])
     xy = np.array([[0, 0], [100, 0], [200, 0]], float)
     picks = propose_samples(p, xy, 2)
-    path = write_proposals(
-        tmp_path / "next.gpkg",
+    frame = proposals_frame(
         xy,
         picks,
         p,
@@ -73,6 +74,7 @@ def test_write_proposals_geopackage(tmp_path):
         ids=["a", "b", "c"],
         class_names={1: "irrigated", 2: "rainfed"},
     )
+    path = write_gpkg(frame, tmp_path / "next.gpkg", PROPOSALS_LAYER)
     frame = gpd.read_file(path, layer="proposals")
     assert frame["pool_id"].tolist() == ["c", "b"]
     assert frame["rank"].tolist() == [1, 2]

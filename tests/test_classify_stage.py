@@ -22,6 +22,7 @@ from agrifactory.classify.legend import raster_legend
 from agrifactory.classify.models import load_model
 from agrifactory.classify.regions import tile_regions
 from agrifactory.errors import DataError, GridError, InputError
+from agrifactory.io.files import in_folder
 from agrifactory.io.raster import read_raster, write_raster
 
 FAST = {
@@ -41,7 +42,7 @@ def _stacks(world) -> dict:
 
 def _training_set(world, root, samples=None, *, min_count=3, strict_labels=False):
     """Run the training_set rule; return its outputs (table, excluded)."""
-    outputs = rules.outputs_in(str(root), rules.TRAINING_SET_OUTPUTS)
+    outputs = in_folder(str(root), rules.TRAINING_SET_OUTPUTS)
     params = {
         "tile_km": TILE_KM,
         "regions": tile_regions(TILES, TILE_KM, "west_east"),
@@ -68,7 +69,7 @@ def _model(product, kind, params, features, **extra):
 
 def _train(table, product, region, out, model, *, min_count=3, seed=1, baseline=False):
     """Run a train_<product> rule; return its outputs."""
-    outputs = rules.outputs_in(str(out), rules.TRAIN_OUTPUTS)
+    outputs = in_folder(str(out), rules.TRAIN_OUTPUTS)
     if product != "irrigation":
         del outputs["separability"]
     if not baseline:
@@ -103,7 +104,7 @@ def stage(tmp_path_factory):
     classes = {}
     for tile, region in zip(TILES, ("west", "east"), strict=True):
         folder = root / "results/tiles" / tile / str(YEAR) / "classify"
-        outputs = rules.outputs_in(str(folder), rules.CLASSIFY_OUTPUTS)
+        outputs = in_folder(str(folder), rules.CLASSIFY_OUTPUTS)
         rules.classify(
             job(
                 folder / "classify.log",
@@ -342,7 +343,7 @@ def test_allocation_by_hand():
 
 def _design(paths, product, folder, *, sample_size, min_per_class, seed):
     """Run the accuracy_design rule; return its outputs."""
-    outputs = rules.outputs_in(str(folder), rules.ACCURACY_DESIGN_OUTPUTS)
+    outputs = in_folder(str(folder), rules.ACCURACY_DESIGN_OUTPUTS)
     accuracy = {**DEFAULTS["accuracy"], "sample_size": sample_size, "min_per_class": min_per_class}
     rules.accuracy_design(
         job(
@@ -396,7 +397,7 @@ def test_accuracy_report_and_area_table(stage, tmp_path, product):
     )
     labelled = gpd.read_file(reference, layer=DESIGN_LAYER)
     assert set(labelled["label"]) <= set(raster_legend(product))
-    outputs = rules.outputs_in(str(tmp_path), rules.ACCURACY_OUTPUTS)
+    outputs = in_folder(str(tmp_path), rules.ACCURACY_OUTPUTS)
     table = stage["root"] / "training_set.parquet"
     rules.accuracy(
         job(

@@ -4,7 +4,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from _ingest_scenes import CLEAR, CLOUD, NDVI, RED, TILE, make_scenes
+from _ingest_scenes import CLEAR, CLOUD, NDVI, RED, TILE, ingest_scenes, make_scenes
 
 from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.ingest.rules import OUTPUTS, IngestSettings
@@ -24,15 +24,7 @@ def _outputs(root):
 
 def test_ingest_masks_and_computes_ndvi(scenes):
     inv, root = scenes
-    out = _outputs(root)
-    table = ingest_tile(
-        TILE,
-        2021,
-        inv[inv.sensor == "landsat"],
-        inv[inv.sensor == "modis"],
-        out,
-        IngestSettings(resampling="nearest"),
-    )
+    table, out = ingest_scenes(inv, root, resampling="nearest")
     ndvi, dates, meta = read_stack(out["landsat_ndvi"])
     assert dates == [dt.date(2021, 6, 14), dt.date(2021, 6, 30)]
     assert (

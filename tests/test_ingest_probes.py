@@ -7,14 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from _ingest_scenes import CLEAR, NIR_DN, TILE, write_scene
+from _ingest_scenes import CLEAR, NIR_DN, TILE, ingest_scenes, write_scene
 from rasterio.transform import from_origin
 from rasterio.warp import transform_bounds
 
 from agrifactory.errors import InputError
 from agrifactory.ingest.qa import NO_SCALE_TAG, NO_VALID_PIXELS, QA_COLUMNS, UNREADABLE
-from agrifactory.ingest.rules import OUTPUTS, IngestSettings
-from agrifactory.ingest.tile import ingest_tile
 from agrifactory.io import modis
 from agrifactory.io.inventory import scan_landsat, scan_modis, validate_inventory
 from agrifactory.io.raster import read_stack, write_raster
@@ -53,15 +51,7 @@ def world(tmp_path):
 
 
 def _ingest(inv, root, **settings):
-    out = {name: root / "out" / file for name, file in OUTPUTS.items()}
-    table = ingest_tile(
-        TILE,
-        2021,
-        inv[inv.sensor == "landsat"],
-        inv[inv.sensor == "modis"],
-        out,
-        IngestSettings(**settings),
-    )
+    table, out = ingest_scenes(inv, root, **settings)
     return table, pd.read_csv(out["qa"], keep_default_na=False), out
 
 

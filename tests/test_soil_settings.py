@@ -12,6 +12,7 @@ import xarray as xr
 
 from agrifactory.errors import ConfigError, InputError
 from agrifactory.grid import Tile, tiles_for_aoi
+from agrifactory.io.files import in_folder
 from agrifactory.io.reanalysis import check_reanalysis_header
 from agrifactory.soil_moisture import rules
 from agrifactory.soil_moisture.drivers import DRIVERS
@@ -189,11 +190,11 @@ def test_each_rules_params_rebuild_the_settings_it_reads():
 
 
 def test_output_names_in_a_folder():
-    assert rules.outputs(rules.TILE_OUTPUTS, "t") == {
+    assert in_folder("t", rules.TILE_OUTPUTS) == {
         "downscaled": "t/downscaled.nc",
         "calibrated": "t/calibrated.nc",
     }
-    assert rules.outputs(rules.YEAR_OUTPUTS, "y")["evaluation"] == "y/evaluation.csv"
+    assert in_folder("y", rules.YEAR_OUTPUTS)["evaluation"] == "y/evaluation.csv"
 
 
 def test_the_plots_rule_runs_from_a_job(tmp_path):

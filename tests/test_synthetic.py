@@ -118,29 +118,13 @@ def test_static_soil_drivers_alone_equal_those_of_the_whole_world(tmp_path):
     )
 
     bbox = (114.0, 41.5, 114.5, 42.0)
-    write_soil_moisture_world(
-        tmp_path / "w",
-        tmp_path / "t",
-        bbox=bbox,
-        year=2022,
-        n_stations=2,
-        n_source_stations=1,
-        seed=5,
-    )
+    small = {"bbox": bbox, "n_stations": 2, "n_source_stations": 1, "seed": 5}
+    write_soil_moisture_world(tmp_path / "w", tmp_path / "t", year=2022, **small)
     written = write_static_drivers(tmp_path / "s", bbox=bbox, seed=5)
     assert sorted(written) == sorted(STATIC_DRIVERS)
     for name in STATIC_DRIVERS:
         whole = (tmp_path / "w" / "drivers" / f"{name}.tif").read_bytes()
         assert written[name].read_bytes() == whole, name
     absent = tmp_path / "y"
-    write_soil_moisture_world(
-        absent,
-        tmp_path / "t2",
-        bbox=bbox,
-        year=2021,
-        n_stations=2,
-        n_source_stations=1,
-        seed=5,
-        static=False,
-    )
+    write_soil_moisture_world(absent, tmp_path / "t2", year=2021, static=False, **small)
     assert not any((absent / "drivers" / f"{n}.tif").exists() for n in STATIC_DRIVERS)

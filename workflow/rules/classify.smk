@@ -13,9 +13,7 @@ rule training_set:
     input:
         unpack(training_set_inputs),
     output:
-        **classify_rules.outputs_in(
-            f"{R}/training/{{year}}", classify_rules.TRAINING_SET_OUTPUTS
-        ),
+        **in_folder(f"{R}/training/{{year}}", classify_rules.TRAINING_SET_OUTPUTS),
     log:
         f"{LOGS}/training_set/{{year}}.log",
     benchmark:
@@ -113,9 +111,7 @@ rule classify:
     input:
         unpack(classify_inputs),
     output:
-        **classify_rules.outputs_in(
-            tile_dir("classify"), classify_rules.CLASSIFY_OUTPUTS
-        ),
+        **in_folder(tile_dir("classify"), classify_rules.CLASSIFY_OUTPUTS),
     log:
         f"{LOGS}/classify/{{tile}}_{{year}}.log",
     benchmark:
@@ -137,9 +133,7 @@ rule accuracy_design:
     input:
         unpack(class_rasters),
     output:
-        **classify_rules.outputs_in(
-            accuracy_dir(), classify_rules.ACCURACY_DESIGN_OUTPUTS
-        ),
+        **in_folder(accuracy_dir(), classify_rules.ACCURACY_DESIGN_OUTPUTS),
     log:
         f"{LOGS}/accuracy_design/{{product}}_{{year}}.log",
     benchmark:
@@ -184,7 +178,7 @@ rule accuracy:
         reference=accuracy_reference,
         mapped=rules.accuracy_design.output.mapped,
     output:
-        **classify_rules.outputs_in(accuracy_dir(), classify_rules.ACCURACY_OUTPUTS),
+        **in_folder(accuracy_dir(), classify_rules.ACCURACY_OUTPUTS),
     log:
         f"{LOGS}/accuracy/{{product}}_{{year}}.log",
     benchmark:

@@ -115,7 +115,7 @@ rule demo_statistics:
         provinces=rules.boundaries.output.provinces,
         counties=rules.boundaries.output.counties,
     output:
-        **demo_rules.in_folder(DEMO_INPUTS, demo_rules.STATISTICS),
+        **in_folder(DEMO_INPUTS, demo_rules.STATISTICS),
     log:
         f"{LOGS}/demo/statistics.log",
     benchmark:
@@ -141,7 +141,7 @@ rule demo_inventory:
         ),
         modis=DEMO_MODIS,
     output:
-        **demo_rules.in_folder(DEMO_INPUTS, demo_rules.INVENTORIES),
+        **in_folder(DEMO_INPUTS, demo_rules.INVENTORIES),
     log:
         f"{LOGS}/demo/inventory.log",
     benchmark:

@@ -190,7 +190,7 @@ rule stac:
 
 rule sm_report:
     input:
-        evaluation=sm_rules.outputs(sm_rules.YEAR_OUTPUTS, sm_dir())["evaluation"],
+        evaluation=in_folder(sm_dir(), sm_rules.YEAR_OUTPUTS)["evaluation"],
         calibrated=lambda w: [sm_tile_outputs(t, w.year)["calibrated"] for t in TILES],
     output:
         table=report(

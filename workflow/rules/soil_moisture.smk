@@ -51,7 +51,7 @@ rule sm_train:
     input:
         unpack(sm_inputs),
     output:
-        sm_rules.outputs(sm_rules.MODEL_OUTPUTS, sm_models())["downscaler"],
+        in_folder(sm_models(), sm_rules.MODEL_OUTPUTS)["downscaler"],
     log:
         f"{LOGS}/sm_train/{{year}}.log",
     benchmark:
@@ -94,9 +94,9 @@ rule sm_bias_train:
     input:
         unpack(sm_station_inputs),
     output:
-        cnn=sm_rules.outputs(sm_rules.MODEL_OUTPUTS, sm_models())["cnn"],
-        evaluation=sm_rules.outputs(sm_rules.YEAR_OUTPUTS, sm_dir())["evaluation"],
-        series=sm_rules.outputs(sm_rules.YEAR_OUTPUTS, sm_dir())["series"],
+        cnn=in_folder(sm_models(), sm_rules.MODEL_OUTPUTS)["cnn"],
+        evaluation=in_folder(sm_dir(), sm_rules.YEAR_OUTPUTS)["evaluation"],
+        series=in_folder(sm_dir(), sm_rules.YEAR_OUTPUTS)["series"],
     log:
         f"{LOGS}/sm_bias_train/{{year}}.log",
     benchmark:
@@ -142,7 +142,7 @@ rule sm_plots:
         rules.sm_bias_train.output.series,
     output:
         report(
-            sm_rules.outputs(sm_rules.YEAR_OUTPUTS, sm_dir())["plot"],
+            in_folder(sm_dir(), sm_rules.YEAR_OUTPUTS)["plot"],
             caption="../report/sm_station_series.rst",
             category="Soil moisture",
             subcategory="{year}",

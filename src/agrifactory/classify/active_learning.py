@@ -18,7 +18,6 @@ from shapely import points
 from agrifactory.classify.accuracy import confusion_matrix, macro_f1, overall_accuracy
 from agrifactory.errors import ConfigError, DataError
 from agrifactory.io.files import atomic_path
-from agrifactory.io.vector import write_gpkg
 
 log = logging.getLogger(__name__)
 
@@ -120,26 +119,6 @@ def proposals_frame(
         geometry=points(xy[picks]),
         crs=crs,
     )
-
-
-def write_proposals(
-    path: str | Path,
-    xy: np.ndarray,
-    picks: np.ndarray,
-    proba: np.ndarray,
-    classes: Sequence[int],
-    *,
-    crs: Any,
-    ids: Sequence[Any] | None = None,
-    class_names: dict[int, str] | None = None,
-    method: str = "margin",
-    layer: str = PROPOSALS_LAYER,
-) -> Path:
-    """Write :func:`proposals_frame` as a GeoPackage layer (``proposals``)."""
-    frame = proposals_frame(
-        xy, picks, proba, classes, crs=crs, ids=ids, class_names=class_names, method=method
-    )
-    return write_gpkg(frame, path, layer)
 
 
 def _fit_labelled(make_model, X, y, labelled, seed):

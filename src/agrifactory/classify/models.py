@@ -8,13 +8,7 @@ save and load with their config and metrics.
 * :class:`~agrifactory.classify.cnn.CNNClassifier` - a lightweight 1-D CNN on
   (channels x time) features with temporal augmentation (crop type).
 
-A saved model is a directory::
-
-    model_dir/
-      config.json    kind, params, classes, class_names, feature_names, seed, state
-      metrics.json   whatever was measured (validation report, JM distances, ...)
-      model.txt      LightGBM booster (text)      | model.joblib (scikit-learn)
-                                                  | weights.pt (torch state_dict)
+A saved model is a directory (its layout: :mod:`~agrifactory.classify.base`).
 
 Inputs are checked at the edge: NaN or infinite features, a class with fewer than
 two samples and feature names that differ from the model's give a clear error.

@@ -4,7 +4,7 @@ per rule.
 * :class:`ClassifySettings` is the config section ``classify`` (types, ranges,
   defaults and descriptions, written once here).
 * ``*_OUTPUTS`` name the rules' files; ``workflow/rules/classify.smk`` and
-  ``workflow/rules/common/`` import them (:func:`outputs_in` prefixes a folder).
+  ``workflow/rules/common/`` import them (:func:`agrifactory.io.files.in_folder` prefixes a folder).
 * :func:`training_set`, :func:`train`, :func:`classify`, :func:`accuracy_design`,
   :func:`accuracy_reference_demo`, :func:`accuracy`, :func:`active_learning`,
   :func:`active_learning_simulation` and :func:`transfer` take the Snakemake job
@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from agrifactory.classify.legend import PRODUCTS
+from agrifactory.feature_bands import PHENOLOGY_METRICS
 from agrifactory.settings import Settings
 
 ModelKind = Literal["lightgbm", "svm", "cnn1d"]
@@ -66,11 +67,6 @@ SIMULATION_OUTPUTS = {
 }
 #: Rule ``transfer`` (folder ``transfer/{year}``).
 TRANSFER_TABLE = "croptype_{source}_to_{target}.csv"
-
-
-def outputs_in(folder: str, names: Mapping[str, str]) -> dict[str, str]:
-    """``names`` with ``folder/`` in front of each file name (keys unchanged)."""
-    return {key: f"{folder}/{name}" for key, name in names.items()}
 
 
 # --- settings -----------------------------------------------------------------------
@@ -129,16 +125,7 @@ class IrrigationModel(Settings):
     kind: ModelKind = "svm"
     """Model kind (RBF SVM on standardised features)."""
 
-    features: list[str] | None = [
-        "hants_*",
-        "pheno_sos",
-        "pheno_pos",
-        "pheno_eos",
-        "pheno_peak",
-        "pheno_integral",
-        "pheno_greenup",
-        "pheno_senescence",
-    ]
+    features: list[str] | None = ["hants_*", *PHENOLOGY_METRICS]
     """The HANTS-smoothed 8-day NDVI series and the phenology metrics."""
 
     params: dict[str, Any] = {}

@@ -24,6 +24,7 @@ from agrifactory.fusion.params import (
     EstarfmParams,
     tile_block_fits,
 )
+from agrifactory.io.files import in_folder
 
 #: Files of rule ``fuse`` (keys of its output), in the tile-year's ``fusion`` folder.
 FUSE_OUTPUTS: dict[str, str] = {
@@ -39,7 +40,7 @@ PAIRS_TABLE: dict[str, str] = {"quality": "pairs", "nearest": "nearest_pairs"}
 
 def fuse_outputs(folder: str) -> dict[str, str]:
     """Rule ``fuse``'s outputs in ``folder`` (e.g. a tile-year's ``.../fusion``)."""
-    return {key: f"{folder}/{name}" for key, name in FUSE_OUTPUTS.items()}
+    return in_folder(folder, FUSE_OUTPUTS)
 
 
 class FusionSettings(EstarfmFields):

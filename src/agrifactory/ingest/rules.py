@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field
 
+from agrifactory.io.files import in_folder
 from agrifactory.settings import Settings
 
 MaskFlag = Literal["fill", "cloud", "shadow", "snow", "saturated"]
@@ -40,7 +41,7 @@ OUTPUTS: dict[str, str] = {**{n: f"{n}.tif" for n in INGEST_STACKS}, **INGEST_TA
 
 def ingest_outputs(folder: str) -> dict[str, str]:
     """Path of every output of rule ``ingest`` in ``folder`` (e.g. ``results/tiles/{tile}/{year}/ingest``)."""
-    return {name: f"{folder}/{file}" for name, file in OUTPUTS.items()}
+    return in_folder(folder, OUTPUTS)
 
 
 class IngestSettings(Settings):

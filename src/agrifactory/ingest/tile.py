@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -158,15 +159,21 @@ def _landsat_date(
     return empty_scene(date, ids, grid)
 
 
+@dataclass(frozen=True)
+class StackTarget:
+    """Where a tile-year's stacks go: its grid, output paths, settings and QA log."""
+
+    grid: PixelGrid
+    outputs: Mapping[str, str | Path]
+    settings: IngestSettings
+    qa: QaLog
+
+
 def write_landsat(
-    stack: contextlib.ExitStack,
-    rows: pd.DataFrame,
-    grid: PixelGrid,
-    outputs: Mapping[str, str | Path],
-    settings: IngestSettings,
-    qa: QaLog,
+    stack: contextlib.ExitStack, rows: pd.DataFrame, target: StackTarget
 ) -> list[dict[str, Any]]:
     """Read, mask and write the Landsat dates one at a time; returns one inventory record per date."""
+    grid, outputs, settings, qa = target.grid, target.outputs, target.settings, target.qa
     dates = sorted(set(rows["date"]))
     writers = _open_landsat_writers(stack, outputs, grid, [d.isoformat() for d in dates], settings)
     records = []
@@ -200,14 +207,9 @@ def write_landsat(
     return records
 
 
-def write_modis(
-    rows: pd.DataFrame,
-    grid: PixelGrid,
-    outputs: Mapping[str, str | Path],
-    settings: IngestSettings,
-    qa: QaLog,
-) -> list[dict[str, Any]]:
+def write_modis(rows: pd.DataFrame, target: StackTarget) -> list[dict[str, Any]]:
     """Read and write the MODIS composites one date at a time; one inventory record per date."""
+    grid, outputs, settings, qa = target.grid, target.outputs, target.settings, target.qa
     dates = sorted(set(rows["date"]))
     records = []
     with stack_writer(
@@ -291,8 +293,9 @@ def ingest_tile(
         # One date at a time is held (a few bands of the tile); GDAL's block cache is
         # capped too, or its dirty blocks would grow to 5 % of the node's memory.
         stack.enter_context(gdal_cache())
-        records = write_landsat(stack, landsat_rows, grid, outputs, settings, qa)
-        records += write_modis(modis_rows, grid, outputs, settings, qa)
+        target = StackTarget(grid, outputs, settings, qa)
+        records = write_landsat(stack, landsat_rows, target)
+        records += write_modis(modis_rows, target)
     table = pd.DataFrame(records)
     write_table(_formatted(table), outputs["inventory"])
     write_table(qa.table(), outputs["qa"])

@@ -12,8 +12,14 @@ import contextlib
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+
+def in_folder(folder: str, names: Mapping[str, str]) -> dict[str, str]:
+    """``{key: folder/name}``: a rule's named outputs (a contract's ``{key: file}``) in
+    ``folder``, e.g. ``in_folder("results/tiles/{tile}/{year}/fusion", FUSE_OUTPUTS)``."""
+    return {key: f"{folder}/{name}" for key, name in names.items()}
 
 
 def temporary_sibling(path: Path, tag: str | None = None) -> Path:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from agrifactory.io.files import in_folder
 from agrifactory.quality.config import PairSettings, ScorerSettings, ScoringSettings
 
 #: Ingest stacks the stage reads (keys of the rules' inputs, with ``inventory``).
@@ -38,12 +39,12 @@ SCORER_OUTPUTS: dict[str, str] = {"weights": "scorer.pt", "metrics": "metrics.js
 
 def quality_outputs(folder: str) -> dict[str, str]:
     """Rule ``quality``'s outputs in ``folder`` (e.g. a tile-year's ``.../quality``)."""
-    return {key: f"{folder}/{name}" for key, name in QUALITY_OUTPUTS.items()}
+    return in_folder(folder, QUALITY_OUTPUTS)
 
 
 def scorer_outputs(folder: str) -> dict[str, str]:
     """Rule ``quality_scorer``'s outputs in ``folder``."""
-    return {key: f"{folder}/{name}" for key, name in SCORER_OUTPUTS.items()}
+    return in_folder(folder, SCORER_OUTPUTS)
 
 
 class QualitySettings(ScoringSettings):

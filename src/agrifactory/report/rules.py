@@ -111,11 +111,6 @@ STAC = "stac"
 MANIFEST = "manifest.sha256"
 
 
-def in_folder(folder: str, names: dict[str, str]) -> dict[str, str]:
-    """``{key: folder/name}``: a rule's named outputs in ``folder``."""
-    return {key: f"{folder}/{name}" for key, name in names.items()}
-
-
 # --- rules -----------------------------------------------------------------------
 
 
@@ -178,28 +173,32 @@ def qa_summaries(job: Any) -> None:
     from agrifactory.report.tables import write_html_table
 
     setup_logging(job.log[0])
-    keys, inp, out = job.params.tile_years, job.input, job.output
-    write_html_table(
-        summaries.fusion_summary(dict(zip(keys, inp.fusion_qa, strict=True))),
-        out.fusion,
-        title="Fusion: base pairs and prediction paths per tile-year",
-        caption="Targets fused from two pairs, one pair or none; pixel shares by ESTARFM "
-        "path (mean over the 46 dates).",
-    )
-    write_html_table(
-        summaries.fusion_validation_summary(dict(zip(keys, inp.fusion_validation, strict=True))),
-        out.validation,
-        title="Fusion: held-out validation by pair selector",
-        caption="Clear scenes held out and predicted from pairs chosen without them; "
-        "selectors compared on the same pixels.",
-    )
-    write_html_table(
-        summaries.hants_summary(dict(zip(keys, inp.hants_qa, strict=True))),
-        out.hants,
-        title="HANTS smoothing per tile-year",
-        caption="Fit RMSE against the kept samples, rejected samples per series, and the "
-        "share of each fit path.",
-    )
+    tables = {  # output: (summary of the per-tile files, input, title, caption)
+        "fusion": (
+            summaries.fusion_summary,
+            "fusion_qa",
+            "Fusion: base pairs and prediction paths per tile-year",
+            "Targets fused from two pairs, one pair or none; pixel shares by ESTARFM "
+            "path (mean over the 46 dates).",
+        ),
+        "validation": (
+            summaries.fusion_validation_summary,
+            "fusion_validation",
+            "Fusion: held-out validation by pair selector",
+            "Clear scenes held out and predicted from pairs chosen without them; "
+            "selectors compared on the same pixels.",
+        ),
+        "hants": (
+            summaries.hants_summary,
+            "hants_qa",
+            "HANTS smoothing per tile-year",
+            "Fit RMSE against the kept samples, rejected samples per series, and the "
+            "share of each fit path.",
+        ),
+    }
+    for output, (summary, key, title, caption) in tables.items():
+        files = dict(zip(job.params.tile_years, getattr(job.input, key), strict=True))
+        write_html_table(summary(files), getattr(job.output, output), title=title, caption=caption)
 
 
 def provenance(job: Any) -> None:

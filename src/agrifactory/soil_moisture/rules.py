@@ -52,11 +52,6 @@ YEAR_OUTPUTS = {
 }
 
 
-def outputs(names: Mapping[str, str], folder: str) -> dict[str, str]:
-    """``{key: folder/name}`` for output names such as :data:`TILE_OUTPUTS`."""
-    return {key: f"{folder}/{name}" for key, name in names.items()}
-
-
 # --------------------------------------------------------------------------- settings
 
 

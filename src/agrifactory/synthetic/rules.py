@@ -44,11 +44,6 @@ STATISTICS = {
 INVENTORIES = {"landsat": "landsat_inventory.csv", "modis": "modis_inventory.csv"}
 
 
-def in_folder(folder: str, names: dict[str, str]) -> dict[str, str]:
-    """``{key: folder/name}``: a rule's named outputs in ``folder``."""
-    return {key: f"{folder}/{name}" for key, name in names.items()}
-
-
 def _world(job: Any) -> Any:
     """Logging set up and the demo world of the job's ``world`` param."""
     from agrifactory.logs import setup_logging

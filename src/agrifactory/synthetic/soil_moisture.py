@@ -584,10 +584,9 @@ def write_soil_moisture_world(
     drivers = _write_drivers(out_dir / "drivers", st, comp, precip_product, bbox, year, seed)
     if static:
         drivers.update(_write_static(out_dir / "drivers", st, bbox, seed))
-    reanalysis = _write_reanalysis(rng, out_dir / "reanalysis", st, (sm_s, sm_rz), bbox, days)
-    rows = _write_stations(
-        rng, out_dir, st, (sm_s, sm_rz), bbox, days, (n_stations, n_source_stations)
-    )
+    sim = _SimulatedYear(st, sm_s, sm_rz, bbox, days)
+    reanalysis = _write_reanalysis(rng, out_dir / "reanalysis", sim)
+    rows = _write_stations(rng, out_dir, sim, (n_stations, n_source_stations))
     truth_path = Path(truth_dir) / f"sm_truth_{year}.nc"
     _write_truth(truth_path, sm_s, sm_rz, st.lat, st.lon, days)
     st_truth = Path(truth_dir) / "stations_truth.csv"
@@ -682,15 +681,22 @@ def _write_driver_files(
     return written
 
 
+@dataclass
+class _SimulatedYear:
+    """The simulated land and its surface and root-zone soil moisture over a year."""
+
+    st: _Static
+    surface: np.ndarray
+    rootzone: np.ndarray
+    bbox: tuple[float, ...]
+    days: pd.DatetimeIndex
+
+
 def _write_reanalysis(
-    rng: np.random.Generator,
-    folder: Path,
-    st: _Static,
-    truth: tuple[np.ndarray, np.ndarray],
-    bbox: tuple[float, ...],
-    days: pd.DatetimeIndex,
+    rng: np.random.Generator, folder: Path, sim: _SimulatedYear
 ) -> dict[str, Path]:
     """GLEAM-like files: the truth's area mean plus a wet bias, a per-cell offset and AR(1) noise."""
+    st, bbox, days = sim.st, sim.bbox, sim.days
     h, w = st.dem.shape
     year = days[0].year
     block = round(COARSE_DEG / FINE_DEG)
@@ -699,8 +705,8 @@ def _write_reanalysis(
     reanalysis = {}
     bias = {"surface": (1.10, 0.012, 0.006, 0.006), "rootzone": (1.06, 0.008, 0.005, 0.004)}
     for layer, var, fine, long_name in (
-        ("surface", "SMs", truth[0], "Surface Soil Moisture"),
-        ("rootzone", "SMrz", truth[1], "Root-Zone Soil Moisture"),
+        ("surface", "SMs", sim.surface, "Surface Soil Moisture"),
+        ("rootzone", "SMrz", sim.rootzone, "Root-Zone Soil Moisture"),
     ):
         gain, add, cell_sd, noise_sd = bias[layer]
         mean = _coarse_mean(fine, st.lat, block)
@@ -713,16 +719,11 @@ def _write_reanalysis(
 
 
 def _write_stations(
-    rng: np.random.Generator,
-    out_dir: Path,
-    st: _Static,
-    truth: tuple[np.ndarray, np.ndarray],
-    bbox: tuple[float, ...],
-    days: pd.DatetimeIndex,
-    counts: tuple[int, int],
+    rng: np.random.Generator, out_dir: Path, sim: _SimulatedYear, counts: tuple[int, int]
 ) -> list[dict]:
     """Target stations (6-hourly ISMN files) and source stations (daily means in a CSV);
     returns each station's truth row (position, elevation, offsets)."""
+    st, bbox, days = sim.st, sim.bbox, sim.days
     year = days[0].year
     times = pd.date_range(f"{year}-01-01 00:00", periods=len(days) * 4, freq="6h")
     rows: list[dict] = []
@@ -746,7 +747,7 @@ def _write_stations(
                 "lat": lat,
                 "elevation": st.dem[i, j],
             }
-            for layer, sm in (("surface", truth[0]), ("rootzone", truth[1])):
+            for layer, sm in (("surface", sim.surface), ("rootzone", sim.rootzone)):
                 offset = rng.normal(0, net.offset_sd[layer])
                 daily = _station_series(rng, st, sm, layer, i, j, net, offset)
                 row[f"offset_{layer}"] = offset

@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from agrifactory.backend import array_namespace
+from agrifactory.feature_bands import PHENOLOGY_FLAG, PHENOLOGY_METRICS
 from agrifactory.settings import Settings
 from agrifactory.timeseries.hants import coefficient_names, design_matrix
 from agrifactory.timeseries.timeaxis import day_of_year, days_since, year_days
@@ -25,16 +26,7 @@ from agrifactory.timeseries.timeaxis import day_of_year, days_since, year_days
 log = logging.getLogger(__name__)
 
 MONTHLY_NAMES = [f"ndvi_med_{m:02d}" for m in range(1, 13)]
-PHENOLOGY_NAMES = [
-    "pheno_sos",
-    "pheno_pos",
-    "pheno_eos",
-    "pheno_peak",
-    "pheno_integral",
-    "pheno_greenup",
-    "pheno_senescence",
-    "pheno_flag",
-]
+PHENOLOGY_NAMES = [*PHENOLOGY_METRICS, PHENOLOGY_FLAG]
 #: ``pheno_flag`` bits: the start (1) or the end (2) of the season was not seen.
 PHENO_NO_START = 1
 PHENO_NO_END = 2

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from agrifactory.backend import Backend
+from agrifactory.io.files import in_folder
 from agrifactory.settings import Settings
 from agrifactory.timeseries import DEFAULT_BLOCK_ROWS
 from agrifactory.timeseries.features import PhenoSettings
@@ -32,12 +33,12 @@ FEATURES_OUTPUTS: dict[str, str] = {"features": "features.tif"}
 
 def smooth_outputs(folder: str) -> dict[str, str]:
     """Rule ``smooth``'s outputs in ``folder`` (e.g. a tile-year's ``.../smooth``)."""
-    return {key: f"{folder}/{name}" for key, name in SMOOTH_OUTPUTS.items()}
+    return in_folder(folder, SMOOTH_OUTPUTS)
 
 
 def features_outputs(folder: str) -> dict[str, str]:
     """Rule ``features``'s outputs in ``folder`` (e.g. a tile-year's ``.../features``)."""
-    return {key: f"{folder}/{name}" for key, name in FEATURES_OUTPUTS.items()}
+    return in_folder(folder, FEATURES_OUTPUTS)
 
 
 class TimeseriesSettings(Settings):

@@ -51,7 +51,7 @@ def train_outputs(product):
     names = {"model", "validation"}
     names |= {"separability"} if product == "irrigation" else set()
     names |= {"baseline"} if product == "croptype" else set()
-    out = classify_rules.outputs_in(model_folder(product), classify_rules.TRAIN_OUTPUTS)
+    out = in_folder(model_folder(product), classify_rules.TRAIN_OUTPUTS)
     return {
         key: directory(path) if key in ("model", "baseline") else path
         for key, path in out.items()

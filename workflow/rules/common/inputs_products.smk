@@ -85,8 +85,8 @@ def quicklook_file(year="{year}", product="{product}"):
 
 
 #: Rule qa_summaries' and rule provenance's outputs.
-QA_SUMMARIES = report_rules.in_folder(f"{R}/report/qa", report_rules.QA_SUMMARIES)
-PROVENANCE = report_rules.in_folder(f"{R}/report", report_rules.PROVENANCE)
+QA_SUMMARIES = in_folder(f"{R}/report/qa", report_rules.QA_SUMMARIES)
+PROVENANCE = in_folder(f"{R}/report", report_rules.PROVENANCE)
 
 
 def stac_products():

@@ -19,9 +19,7 @@ def sm_models(year="{year}"):
 
 def sm_tile_outputs(tile="{tile}", year="{year}"):
     """The soil-moisture products of a tile-year, by key (sm_rules.TILE_OUTPUTS)."""
-    return sm_rules.outputs(
-        sm_rules.TILE_OUTPUTS, f"{R}/tiles/{tile}/{year}/soil_moisture"
-    )
+    return in_folder(f"{R}/tiles/{tile}/{year}/soil_moisture", sm_rules.TILE_OUTPUTS)
 
 
 def sm_inputs(wildcards):
@@ -37,7 +35,7 @@ def sm_driver_inputs(wildcards):
 def sm_station_inputs(wildcards):
     """Reanalysis, drivers, target and source stations of a year, and the downscaler."""
     files = SM.input_files(int(wildcards.year), stations=True)
-    model = sm_rules.outputs(sm_rules.MODEL_OUTPUTS, sm_models(wildcards.year))
+    model = in_folder(sm_models(wildcards.year), sm_rules.MODEL_OUTPUTS)
     return {**files, "model": model["downscaler"]}
 
 

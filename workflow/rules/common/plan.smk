@@ -15,6 +15,7 @@ from agrifactory.cluster import check_partitions, slurm_partitions
 from agrifactory.errors import AgrifactoryError
 from agrifactory.fusion.rules import PAIRS_TABLE, fuse_outputs
 from agrifactory.ingest.rules import ingest_outputs
+from agrifactory.io.files import in_folder
 from agrifactory.plan import DEMO_INPUTS, DEMO_TRUTH, build_plan
 from agrifactory.quality.rules import QUALITY_STACKS, quality_outputs, scorer_outputs
 from agrifactory.report import rules as report_rules

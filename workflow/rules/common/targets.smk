@@ -76,7 +76,7 @@ def sm_targets():
     if not SM_ON:
         return []
     targets = per_tile(sm_tile_outputs()["calibrated"])
-    year_files = sm_rules.outputs(sm_rules.YEAR_OUTPUTS, sm_dir())
+    year_files = in_folder(sm_dir(), sm_rules.YEAR_OUTPUTS)
     targets += expand([year_files["evaluation"], year_files["plot"]], year=YEARS)
     if DEMO:
         targets += [SM_DEMO_FILES["truth"], SM_DEMO_FILES["stations_truth"]]
