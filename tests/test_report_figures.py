@@ -12,6 +12,7 @@ from PIL import Image
 
 from agrifactory.grid import Tile
 from agrifactory.io.raster import write_grid_raster
+from agrifactory.io.tables import write_table
 from agrifactory.report import charts, maps, provenance, tables
 from agrifactory.report.palettes import palette, rgba
 
@@ -96,7 +97,7 @@ def test_html_table_marks_rows(tmp_path):
     assert '<tr class="missing">' in page  # no statistic / not mapped
     assert '<tr class="yes total">' in page
     assert "+5.0" in page and "—" in page
-    csv = tables.write_csv(_comparison(), tmp_path / "t.csv")
+    csv = write_table(_comparison(), tmp_path / "t.csv")
     assert pd.read_csv(csv, dtype={"adcode": str})["adcode"].tolist()[0] == "130000"
 
 

@@ -36,8 +36,8 @@ from rasterio.warp import transform_geom
 from agrifactory.errors import InputError
 from agrifactory.grid import ALBERS, Tile
 from agrifactory.io import landsat, missions, modis
-from agrifactory.io.files import atomic_path
 from agrifactory.io.raster import open_raster
+from agrifactory.io.tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +143,7 @@ def scan_modis(root: str | Path) -> pd.DataFrame:
 
 def write_inventory(table: pd.DataFrame, path: str | Path) -> None:
     """Write an inventory CSV atomically, sorted by sensor and date."""
-    with atomic_path(path) as tmp:
-        table.sort_values(["sensor", "date", "id"])[COLUMNS].to_csv(tmp, index=False)
+    write_table(table.sort_values(["sensor", "date", "id"])[COLUMNS], path)
 
 
 def read_inventory(path: str | Path) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agrifactory.io.files import atomic_path, write_text_atomic
+from agrifactory.io.files import write_text_atomic
 
 _CSS = """
 body { font-family: "DejaVu Sans", "Noto Sans CJK SC", sans-serif; margin: 1.2em; color: #222; }
@@ -85,11 +85,4 @@ def write_html_table(
         "</body></html>\n"
     )
     write_text_atomic(path, page)
-    return Path(path)
-
-
-def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as CSV, atomically."""
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False)
     return Path(path)

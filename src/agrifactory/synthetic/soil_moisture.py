@@ -65,6 +65,7 @@ from scipy import ndimage
 
 from agrifactory.io.files import atomic_path
 from agrifactory.io.raster import write_raster
+from agrifactory.io.tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -590,8 +591,7 @@ def write_soil_moisture_world(
     truth_path = Path(truth_dir) / f"sm_truth_{year}.nc"
     _write_truth(truth_path, sm_s, sm_rz, st.lat, st.lon, days)
     st_truth = Path(truth_dir) / "stations_truth.csv"
-    with atomic_path(st_truth) as tmp:
-        pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6f")
+    write_table(pd.DataFrame(rows), st_truth, float_format="%.6f")
     log.info("soil-moisture world written to %s (truth in %s)", out_dir, truth_dir)
     return SoilMoistureWorld(
         reanalysis,
@@ -775,6 +775,6 @@ def _write_stations(
             rows.append(row)
         if net is SOURCE and csv_rows:
             frame = pd.concat(csv_rows, ignore_index=True)
-            with atomic_path(out_dir / "stations_source" / f"demo_dense_{year}.csv") as tmp:
-                frame.to_csv(tmp, index=False, float_format="%.4f")
+            csv = out_dir / "stations_source" / f"demo_dense_{year}.csv"
+            write_table(frame, csv, float_format="%.4f")
     return rows
