@@ -47,7 +47,7 @@ def model_dir(product, region, year, name="model"):
 
 
 def train_outputs(product):
-    """Outputs of rule train_<product>: model directories and their reports."""
+    """Rule train_<product>'s outputs (model directories and their reports)."""
     names = {"model", "validation"}
     names |= {"separability"} if product == "irrigation" else set()
     names |= {"baseline"} if product == "croptype" else set()

@@ -76,12 +76,12 @@ def mosaic_sources(product, year):
 
 def mosaic_file(year="{year}", product="{product}"):
     """Rule mosaic's output (a VRT) of a product and year."""
-    return f"{R}/mosaics/{year}/" + report_rules.MOSAIC.format(product=product)
+    return f"{R}/mosaics/{year}/{report_rules.MOSAIC.format(product=product)}"
 
 
 def quicklook_file(year="{year}", product="{product}"):
     """The quicklook map of a product and year."""
-    return f"{R}/report/{year}/" + report_rules.QUICKLOOK.format(product=product)
+    return f"{R}/report/{year}/{report_rules.QUICKLOOK.format(product=product)}"
 
 
 #: Rule qa_summaries' and rule provenance's outputs.

@@ -1,4 +1,4 @@
-# The run plan and what every rule file uses: imports, paths, the plan's tiles and
+# The run plan and what the .smk files share: imports, paths, the plan's tiles and
 # years. The other helpers are split by concern in this folder: demo.smk (demo mode),
 # inputs_*.smk (input functions per stage), targets.smk (what `all` asks for),
 # resources.smk (resources, groups, benchmarks, cluster checks). Everything that

@@ -88,7 +88,7 @@ def declared_outputs():
     files the manifest may hash (agrifactory.manifest.product_files)."""
     return sorted(
         {
-            str(f) + ("/" if is_flagged(f, "directory") else "")
+            f"{f}/" if is_flagged(f, "directory") else str(f)
             for r in workflow.rules
             for f in r.output
         }
