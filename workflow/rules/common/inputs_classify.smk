@@ -81,6 +81,12 @@ def class_rasters(wildcards, suffix=""):
     }
 
 
+def labelled(product):
+    """Whether a product's accuracy sample gets labels: by the truth in the demo, or
+    from classify.accuracy.reference (otherwise only the sample design is drawn)."""
+    return DEMO or bool(CLASSIFY["accuracy"]["reference"][product])
+
+
 def accuracy_reference(wildcards):
     """The labelled stratified sample: the truth labels it in the demo, a person otherwise."""
     if DEMO:

@@ -47,7 +47,7 @@ def accuracy_tables(year):
     return [
         f"{accuracy_dir(year, p)}/{classify_rules.ACCURACY_OUTPUTS['areas']}"
         for p in config["aggregate"]["products"]
-        if SAMPLES and (DEMO or CLASSIFY["accuracy"]["reference"][p])
+        if SAMPLES and labelled(p)
     ]
 
 

@@ -29,7 +29,7 @@ def classify_targets():
         folder = f"{R}/active_learning/{year}"
         targets.append(f"{folder}/{classify_rules.PROPOSALS.format(product=al)}")
         for product in CLASS_PRODUCTS:
-            if DEMO or CLASSIFY["accuracy"]["reference"][product]:
+            if labelled(product):
                 name = classify_rules.ACCURACY_OUTPUTS["areas"]
             else:
                 name = classify_rules.ACCURACY_DESIGN_OUTPUTS["design"]
