@@ -1,7 +1,7 @@
 # agrifactory: agricultural data products for China, tile by tile.
 # Run the demo with `make demo`; see README.md and docs/architecture.md.
 
-from agrifactory.config import build_settings
+from agrifactory.config import build_settings, retype_text
 from agrifactory.errors import ConfigError
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
@@ -20,6 +20,7 @@ try:
     SETTINGS = build_settings(config)
 except ConfigError as exc:
     raise WorkflowError(f"agrifactory: {exc}") from None
+retype_text(config, SETTINGS)
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

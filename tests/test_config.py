@@ -10,7 +10,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from agrifactory.config import build_settings, json_schema, schema_yaml
+from agrifactory.config import build_settings, json_schema, retype_text, schema_yaml
 from agrifactory.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,6 +101,18 @@ def test_years_given_as_text_on_the_command_line():
     assert build_settings({**_config(), "years": "[2021, 2022]"}).years == [2021, 2022]
 
 
+def test_text_from_the_command_line_takes_the_settings_types():
+    # `--config years=[2021] fusion={"half_window": 3}` reaches the config as text.
+    config = _config()
+    config["years"] = ["2021"]
+    config["fusion"] = {"half_window": "3", "layout": "halo"}
+    retype_text(config, build_settings(config))
+    assert config["years"] == [2021]
+    assert config["fusion"] == {"half_window": 3, "layout": "halo"}
+    assert config["grid"] == _config()["grid"]  # typed values are left as they were
+    validate(config, str(SCHEMA))  # and the schema accepts them
+
+
 def test_many_problems_are_counted_not_dumped():
     config = {**_config(), **{f"bad{i}": 1 for i in range(9)}}
     message = _error(config)
@@ -150,3 +162,15 @@ def test_dry_run_stops_before_any_job_naming_the_key(case, tmp_path):
     assert "invalid config" in output
     assert "Job stats" not in output
     print(f"{case}: stopped after {seconds:.1f} s")
+
+
+@pytest.mark.workflow
+def test_a_year_before_modis_on_the_command_line_names_the_mission(tmp_path):
+    from workflow_helpers import prepare_workdir, snakemake
+
+    workdir = prepare_workdir(tmp_path)
+    result = snakemake(workdir, "-n", "--config", "years=[1990]")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Terra MODIS data start on 2000-02-24" in output, output[-2000:]
+    assert "On instance" not in output  # no schema dump

@@ -253,3 +253,24 @@ def schema_yaml() -> str:
     )
     body = yaml.safe_dump(json_schema(), sort_keys=False, allow_unicode=True, width=88)
     return header + body
+
+
+def retype_text(config: dict[str, Any], settings: WorkflowConfig) -> None:
+    """Replace in ``config`` each value given as text where the setting is not text
+    (``snakemake --config years='[2021]'`` passes ``'2021'``) by the value the settings
+    read from it, so the schema validation that follows sees the same types."""
+    _retype(config, settings.model_dump(mode="json"))
+
+
+def _retype(given: Any, typed: Any) -> None:
+    if isinstance(given, dict) and isinstance(typed, dict):
+        slots = [(k, typed[k]) for k in given if k in typed]
+    elif isinstance(given, list) and isinstance(typed, list) and len(given) == len(typed):
+        slots = list(enumerate(typed))
+    else:
+        return
+    for key, value in slots:
+        if isinstance(given[key], str) and not isinstance(value, str):
+            given[key] = value
+        else:
+            _retype(given[key], value)
