@@ -145,3 +145,18 @@ def test_scan_counts_composites_without_a_scale_tag(tmp_path, caplog):
         inventory.scan_modis(tmp_path)
     assert "1 of 1 MODIS composites have no 'scale_factor' tag" in caplog.text
     assert "MOD09Q1.A2021201.h26v04.061.NDVI.tif" in caplog.text
+
+
+def test_degrees_under_a_metric_crs_tag_are_refused_at_the_scan(tmp_path):
+    # A composite on a 0.0025 degree grid over the demo area, tagged Web Mercator
+    # without being reprojected: its footprint would fall near (0, 0) and cover no tile.
+    path = tmp_path / "MOD09Q1.A2021201.h26v04.061.NDVI.tif"
+    write_raster(
+        path,
+        np.full((40, 40), 5000, np.int16),
+        transform=from_origin(114.0, 41.7, 0.0025, 0.0025),
+        crs="EPSG:3857",
+        nodata=-3000,
+    )
+    with pytest.raises(InputError, match=r"EPSG:3857\) is projected but the pixels are 0.0025"):
+        inventory.scan_modis(tmp_path)

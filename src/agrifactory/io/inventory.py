@@ -57,8 +57,21 @@ FOOTPRINT_DECIMALS = 6
 
 
 def raster_footprint(path: str | Path) -> str:
-    """The WKT (EPSG:4326) of a raster's bounds, densified so curved edges stay right."""
+    """The WKT (EPSG:4326) of a raster's bounds, densified so curved edges stay right.
+
+    A file whose CRS is projected but whose pixels are under a metre wide (the numbers
+    of degrees under a metric CRS tag) is an :class:`InputError`: its footprint would
+    land near (0, 0) and the scene would cover no tile, silently.
+    """
     with open_raster(path) as src:
+        if src.crs.is_projected and min(abs(src.res[0]), abs(src.res[1])) < 1.0:
+            raise InputError(
+                path,
+                f"the CRS ({src.crs.to_string()}) is projected but the pixels are "
+                f"{src.res[0]:g} x {src.res[1]:g} units wide: the coordinates look like "
+                "degrees under a wrong CRS tag",
+                "set the right CRS (e.g. gdal_edit.py -a_srs EPSG:4326 FILE) and scan again",
+            )
         box = shapely.box(*src.bounds)
         dense = shapely.segmentize(box, box.length / FOOTPRINT_SEGMENTS)
         geom = transform_geom(src.crs, "EPSG:4326", shapely.geometry.mapping(dense), precision=-1)
