@@ -113,6 +113,37 @@ def test_text_from_the_command_line_takes_the_settings_types():
     validate(config, str(SCHEMA))  # and the schema accepts them
 
 
+def test_a_single_year_and_a_yaml_date_take_the_settings_types():
+    import datetime as dt
+
+    config = _config()
+    config["years"] = 2021  # `--config years=2021`
+    config["demo_world"]["landsat_first_date"] = dt.date(2021, 1, 5)  # unquoted in YAML
+    config["demo_world"]["phenology_shift_days"] = 12  # a number stays as written
+    retype_text(config, build_settings(config))
+    assert config["years"] == [2021]
+    assert config["demo_world"]["landsat_first_date"] == "2021-01-05"
+    assert config["demo_world"]["phenology_shift_days"] == 12
+    assert isinstance(config["demo_world"]["phenology_shift_days"], int)
+    validate(config, str(SCHEMA))
+
+
+def test_a_value_no_member_of_a_union_takes_is_one_line_without_type_tags():
+    config = _config()
+    config["classify"]["regions"] = "north_south"
+    message = _error(config)
+    assert "classify.regions = 'north_south': Input should be 'all' or 'west_east'; or " in message
+    assert "literal[" not in message and "dict[" not in message
+
+
+def test_a_missing_key_inside_an_optional_block_is_named_with_a_suggestion():
+    config = _config()
+    config["soil_moisture"]["stations"]["depths_m"] = {"srface": [0, 0.1], "rootzone": [0.1, 1]}
+    message = _error(config)
+    assert "soil_moisture.stations.depths_m.surface: missing (required here)" in message
+    assert "depths_m.srface: unknown key (did you mean 'surface'?)" in message
+
+
 def test_many_problems_are_counted_not_dumped():
     config = {**_config(), **{f"bad{i}": 1 for i in range(9)}}
     message = _error(config)

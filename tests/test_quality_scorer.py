@@ -130,7 +130,7 @@ def test_training_is_deterministic():
     assert r1["train_loss"] == r2["train_loss"]
 
 
-def test_scorer_config_from_mapping():
+def test_scorer_settings_from_mapping():
     built = ScorerSettings.build({"width": 8, "epochs": 2}, "quality.scorer")
     assert built == ScorerSettings(width=8, epochs=2)
     with pytest.raises(ConfigError, match="quality.scorer.layers: unknown key"):

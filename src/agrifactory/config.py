@@ -256,10 +256,19 @@ def schema_yaml() -> str:
 
 
 def retype_text(config: dict[str, Any], settings: WorkflowConfig) -> None:
-    """Replace in ``config`` each value given as text where the setting is not text
-    (``snakemake --config years='[2021]'`` passes ``'2021'``) by the value the settings
-    read from it, so the schema validation that follows sees the same types."""
+    """Replace in ``config`` each value the settings read differently from the schema:
+    text where the setting is not text (``snakemake --config fusion={half_window: 3}``
+    passes ``'3'``), a single year for a list (``--config years=2021``), a YAML date
+    for a date string, ``true``/``false`` for a number. The schema validation that
+    follows then sees the types the settings hold, and numbers written as such are
+    left as they were."""
     _retype(config, settings.model_dump(mode="json"))
+
+
+def _differs(given: Any, typed: Any) -> bool:
+    if isinstance(given, str | bool | dt.date):
+        return type(given) is not type(typed)
+    return isinstance(typed, list) and not isinstance(given, list | tuple)
 
 
 def _retype(given: Any, typed: Any) -> None:
@@ -270,7 +279,7 @@ def _retype(given: Any, typed: Any) -> None:
     else:
         return
     for key, value in slots:
-        if isinstance(given[key], str) and not isinstance(value, str):
+        if _differs(given[key], value):
             given[key] = value
         else:
             _retype(given[key], value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -75,17 +75,27 @@ def _join(prefix: str, loc: Sequence[int | str]) -> str:
     return ".".join(parts).replace(".[", "[")
 
 
+def _is_key(part: int | str) -> bool:
+    """Whether a location part is a key or index, not a pydantic tag such as
+    ``function-after[...]``, ``literal['a','b']`` or ``dict[str,int]`` (union members)."""
+    return isinstance(part, int) or not any(c in part for c in "[(-")
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The settings model an annotation holds (through ``X | None`` and ``Annotated``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    models = [m for m in map(_model_in, get_args(annotation)) if m is not None]
+    return models[0] if len(models) == 1 else None
+
+
 def _model_at(model: type[BaseModel], loc: Sequence[int | str]) -> type[BaseModel] | None:
     """The settings model that holds the last key of ``loc`` (None if not a model)."""
-    current: Any = model
+    current: type[BaseModel] | None = model
     for part in loc[:-1]:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return None
-        current = field.annotation
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+        field = current.model_fields.get(str(part)) if current is not None else None
+        current = _model_in(field.annotation) if field is not None else None
+    return current
 
 
 def suggestion(model: type[BaseModel], loc: Sequence[int | str]) -> str:
@@ -105,22 +115,35 @@ def _value(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _line(err: Mapping[str, Any], model: type[BaseModel], prefix: str) -> tuple[str, str, str]:
+    """One problem: its key path, the line's head and what is wrong."""
+    loc = [p for p in err["loc"] if _is_key(p)]
+    path = _join(prefix, loc) or "config"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return path, f"{path}: ", f"unknown key{suggestion(model, loc)}"
+    if err["type"] == "missing":
+        return path, f"{path}: ", "missing (required here)"
+    if err["type"] in ("value_error", "assertion_error") or err["type"].startswith("model_"):
+        # A cross-field check names its keys itself (e.g. "fusion.tile_block (1000) ...").
+        return path, "" if f"{path}." in msg else f"{path}: ", msg
+    return path, f"{path} = {_value(err.get('input'))}: ", msg
+
+
 def describe(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
-    """A short, readable account of a validation error: one line per problem."""
+    """A short, readable account of a validation error: one line per key (what the
+    members of a union each refused is joined with 'or')."""
     errors = exc.errors(include_url=False)
-    lines = []
-    for err in errors[:MAX_LISTED]:
-        loc = [p for p in err["loc"] if not str(p).startswith("function-")]
-        path = _join(prefix, loc) or "config"
-        if err["type"] == "extra_forbidden":
-            lines.append(f"{path}: unknown key{suggestion(model, loc)}")
-            continue
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] in ("value_error", "assertion_error") or err["type"].startswith("model_"):
-            lines.append(f"{path}: {msg}")
-        else:
-            lines.append(f"{path} = {_value(err.get('input'))}: {msg}")
-    if len(errors) > MAX_LISTED:
-        lines.append(f"... and {len(errors) - MAX_LISTED} more")
-    head = "invalid config" if len(lines) == 1 else f"invalid config ({len(errors)} problems)"
+    heads: dict[str, str] = {}
+    problems: dict[str, list[str]] = {}
+    for err in errors:
+        path, head, msg = _line(err, model, prefix)
+        heads.setdefault(path, head)
+        problems.setdefault(path, []).append(msg)
+    lines = [heads[p] + "; or ".join(msgs) for p, msgs in problems.items()]
+    count = len(lines)
+    lines = lines[:MAX_LISTED] + (
+        [f"... and {count - MAX_LISTED} more"] if count > MAX_LISTED else []
+    )
+    head = "invalid config" if count == 1 else f"invalid config ({count} problems)"
     return head + ":\n  " + "\n  ".join(lines)

@@ -58,6 +58,13 @@ class FusionSettings(EstarfmFields):
     """Treat Landsat pixels flagged by the quality stage (haze, bright, cold...) as
     missing in the base images."""
 
+    # The ESTARFM field with the workflow's floor: a statistics window of fewer than 16
+    # pixels gives no usable similarity thresholds on real scenes (the library allows
+    # small blocks for tests on hand-made arrays).
+    block_size: Annotated[
+        int, Field(ge=16, description=EstarfmFields.model_fields["block_size"].description)
+    ] = EstarfmFields.model_fields["block_size"].default
+
     tile_block: Annotated[int, Field(ge=16)] | None = DEFAULT_TILE_BLOCK
     """Edge in pixels of the square blocks a tile is fused in, each read with the halo
     its layout needs; bounds memory (docs/scaling.md, Memory), not results. With

@@ -153,8 +153,8 @@ def _landsat_date(
             bad = np.array([str(exc.path) in _files(row, "landsat") for _, row in rows.iterrows()])
             if settings.bad_scene == "fail" or not bad.any():
                 raise
-            row = rows[bad].iloc[0]
-            qa.add("landsat", row["id"], date, exc.path, UNREADABLE, f"{exc.problem}: skipped")
+            for _, row in rows[bad].iterrows():
+                qa.add("landsat", row["id"], date, exc.path, UNREADABLE, f"{exc.problem}: skipped")
             rows = rows[~bad]
     return empty_scene(date, ids, grid)
 

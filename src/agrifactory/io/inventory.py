@@ -112,7 +112,9 @@ def scan_landsat(root: str | Path) -> pd.DataFrame:
     root = Path(root)
     if not root.is_dir():
         raise InputError(
-            root, "Landsat directory not found", "check inputs.landsat_dir in the config"
+            root,
+            "Landsat directory not found",
+            "check the folder given to 'agrifactory inventory landsat'",
         )
     scenes: dict[tuple[str, Path], list[str]] = defaultdict(list)
     for f in sorted(root.rglob("*.TIF")):
@@ -132,7 +134,11 @@ def scan_modis(root: str | Path) -> pd.DataFrame:
     """
     root = Path(root)
     if not root.is_dir():
-        raise InputError(root, "MODIS directory not found", "check inputs.modis_dir in the config")
+        raise InputError(
+            root,
+            "MODIS directory not found",
+            "check the folder given to 'agrifactory inventory modis'",
+        )
     rows, untagged = [], []
     for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in (".tif", ".tiff")):
         start = modis.date_from_name(path)
