@@ -259,9 +259,9 @@ def test_a_pair_set_without_any_valid_pixel_is_an_error(tile, tmp_path):
 
 def test_rule_fuse_runs_the_settings_it_is_given(tile, tmp_path):
     """``rules.fuse(job)``: the config's settings, the rule's output names, the same products."""
-    config = {"half_window": 3, "block_size": 12, "layout": "reference", "tile_block": 24}
+    config = {"half_window": 3, "block_size": 16, "layout": "reference", "tile_block": 32}
     settings = FusionSettings.build(config, "fusion")
-    ndvi, flags, table, _ = _fuse(tile, tmp_path / "direct", settings.estarfm(), tile_block=24)
+    ndvi, flags, table, _ = _fuse(tile, tmp_path / "direct", settings.estarfm(), tile_block=32)
     out = fuse_outputs(str(tmp_path / "rule"))
     job = fake_job(
         input={k: tile[k] for k in ("landsat", "modis", "pairs", "validation_pairs")}
