@@ -218,20 +218,16 @@ _KEY_ORDER += ("default", "description", "additionalProperties", "properties")
 
 
 def _fold_any_of(node: dict[str, Any]) -> dict[str, Any]:
-    """``anyOf: [{type: integer}, {type: null}]`` -> ``type: [integer, "null"]``."""
+    """``anyOf`` whose branches all have a ``type``, at most one of them with more keys
+    (``items``, ``enum``, ...), as one node with a ``type`` list:
+    ``anyOf: [{type: integer}, {type: null}]`` -> ``type: [integer, "null"]``."""
     branches = node["anyOf"]
-    typed = [b for b in branches if set(b) == {"type"}]
-    rest = [b for b in branches if set(b) != {"type"}]
-    if len(rest) > 1:
+    rich = [b for b in branches if set(b) != {"type"}]
+    if len(rich) > 1 or not all("type" in b for b in branches):
         return node
-    out = {k: v for k, v in node.items() if k != "anyOf"}
-    types = [b["type"] for b in typed]
-    if rest:
-        extra = dict(rest[0])
-        types = [extra.pop("type")] + types if "type" in extra else types
-        out = {**extra, **out}
-    if rest and "type" not in rest[0]:
-        return node
+    plain = [b for b in branches if set(b) == {"type"}]
+    types = [b["type"] for b in rich + plain]
+    out = {**(rich[0] if rich else {}), **{k: v for k, v in node.items() if k != "anyOf"}}
     out["type"] = types[0] if len(types) == 1 else types
     if "enum" in out and "null" in types and None not in out["enum"]:
         out["enum"] = [*out["enum"], None]
