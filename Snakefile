@@ -1,10 +1,7 @@
 # agrifactory: agricultural data products for China, tile by tile.
 # Run the demo with `make demo`; see README.md and docs/architecture.md.
 
-from agrifactory.config import build_settings, retype_text
-from agrifactory.errors import ConfigError
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -13,15 +10,6 @@ configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"
-
-
-# Every stage's settings, built now: a bad value stops the run before any job.
-try:
-    SETTINGS = build_settings(config)
-except ConfigError as exc:
-    raise WorkflowError(f"agrifactory: {exc}") from None
-retype_text(config, SETTINGS)
-validate(config, "workflow/schemas/config.schema.yaml")
 
 
 wildcard_constraints:

@@ -12,6 +12,7 @@ from agrifactory.aggregate import rules as aggregate_rules
 from agrifactory.classify import rules as classify_rules
 from agrifactory.classify.regions import region_names, tile_regions
 from agrifactory.cluster import check_partitions, slurm_partitions
+from agrifactory.config import build_settings, retype_text
 from agrifactory.errors import AgrifactoryError
 from agrifactory.fusion.rules import PAIRS_TABLE, fuse_outputs
 from agrifactory.ingest.rules import ingest_outputs
@@ -29,6 +30,7 @@ from agrifactory.timeseries.rules import features_outputs, smooth_outputs
 from snakemake.exceptions import WorkflowError
 from snakemake.io import is_flagged
 from snakemake.logging import logger
+from snakemake.utils import validate
 
 R = "results"
 LOGS = f"{R}/logs"
@@ -43,11 +45,16 @@ def planned(check, *args, **kwargs):
         raise WorkflowError(f"agrifactory: {exc}") from None
 
 
+# Every stage's settings first: a bad value stops the run before any job, in one
+# line per key; then Snakemake's schema validation, which fills in the defaults.
+SETTINGS = planned(build_settings, config)
+retype_text(config, SETTINGS)
+validate(config, "../../schemas/config.schema.yaml")
 PLAN = planned(build_plan, config)
 TILES = PLAN.tile_ids
 YEARS = PLAN.years
 DEMO = PLAN.demo
-# Sections read at module level below (SETTINGS: built by the Snakefile when parsed).
+# Sections read at module level below.
 SM = SETTINGS.soil_moisture
 SM_ON = SM.enabled
 CLASSIFY = config["classify"]
