@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from agrifactory.acquire.rules import AcquireSettings
 from agrifactory.aggregate.rules import AggregateSettings
 from agrifactory.classify.rules import ClassifySettings
 from agrifactory.errors import ConfigError
@@ -86,6 +87,12 @@ class StatisticsInputs(Settings):
 class InputSettings(Settings):
     """Real input data (ignored for Landsat and MODIS when demo is true)."""
 
+    source: Literal["files", "stac"] = "files"
+    """Where Landsat and MODIS come from: 'files', the inventories below (scanned from
+    local folders with 'agrifactory inventory'); 'stac', a search of the STAC API of
+    acquire.provider per year (rule acquire), read where the data lie. 'stac' applies
+    in demo mode too (the demo's scenes served by a STAC API, as the tests do)."""
+
     landsat_inventory: str | None = None
     """Inventory CSV of Landsat Collection 2 L2 scenes ('agrifactory inventory landsat DIR -o FILE')."""
 
@@ -151,6 +158,7 @@ class WorkflowConfig(Settings):
     demo_world: DemoWorldSettings = DemoWorldSettings()
     """The synthetic demo world (used when demo is true)."""
 
+    acquire: AcquireSettings = AcquireSettings()
     ingest: IngestSettings = IngestSettings()
     quality: QualitySettings = QualitySettings()
     fusion: FusionSettings = FusionSettings()

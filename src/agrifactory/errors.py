@@ -31,7 +31,8 @@ class InputError(AgrifactoryError):
     """
 
     def __init__(self, path: str | Path, problem: str, hint: str = "") -> None:
-        self.path = Path(path)
+        # A URL stays text (Path would fold its '//').
+        self.path = path if isinstance(path, str) and "://" in path else Path(path)
         self.problem = problem
         self.hint = hint
         message = f"{self.path}: {problem}"

@@ -125,6 +125,8 @@ def _read_files(record: Mapping[str, str]) -> list[tuple[str, str]]:
     :func:`agrifactory.io.landsat.band_path` names them (without parsing the product
     id: this runs for every scene of an all-China DAG).
     """
+    if record.get(inventory.ASSETS):
+        return []  # asset URLs: the record itself names them
     if record["sensor"] == "modis":
         return [("file", record["path"])]
     family = landsat.sensor_family(record["id"][:4])
@@ -169,6 +171,7 @@ class RunPlan:
     _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _records: list[dict[str, str]] | None = field(default=None, repr=False)
     _stats: dict[int, dict[str, str]] = field(default_factory=dict, repr=False)
+    _acquired: dict[tuple[int, str, str], RunPlan] = field(default_factory=dict, repr=False)
 
     @property
     def demo(self) -> bool:
@@ -226,7 +229,10 @@ class RunPlan:
     def scene_records(self, tile_id: str, year: int, sensor: str) -> list[dict[str, str]]:
         """The rows of :meth:`scenes` as plain string records (without footprints), for rule params."""
         if self._records is None:
-            table = self.inventory.drop(columns=["geometry", "footprint"], errors="ignore")
+            drop = ["geometry", "footprint"]
+            if not inventory.has_assets(self.inventory):
+                drop.append(inventory.ASSETS)
+            table = self.inventory.drop(columns=drop, errors="ignore")
             self._records = table.astype(str).to_dict("records")
         return [self._records[i] for i in self._selection(tile_id, year, sensor)]
 
@@ -249,6 +255,33 @@ class RunPlan:
         return [self._stats[i] for i in rows.tolist()]
 
 
+    @property
+    def stac(self) -> bool:
+        """Whether the scenes come from a STAC search (rule acquire) rather than inventories."""
+        return self.config["inputs"].get("source") == "stac"
+
+    def search_bbox(self) -> list[float]:
+        """[lon_min, lat_min, lon_max, lat_max] of the run's tiles (what rule acquire searches)."""
+        from pyproj import Transformer
+
+        bounds = np.array([t.bounds for t in self.tiles])
+        box = shapely.box(*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0))
+        to_lonlat = Transformer.from_crs(grid.ALBERS, "EPSG:4326", always_xy=True)
+        edge = shapely.segmentize(box, box.length / 64)
+        lonlat = shapely.transform(edge, lambda c: np.column_stack(to_lonlat.transform(*c.T)))
+        return [round(float(v), 6) for v in lonlat.bounds]
+
+    def acquired(self, year: int, landsat_csv: str, modis_csv: str) -> RunPlan:
+        """The plan of one year whose scenes rule acquire found (read once per year)."""
+        key = (int(year), landsat_csv, modis_csv)
+        if key not in self._acquired:
+            table = pd.concat(
+                [inventory.read_inventory(p) for p in (landsat_csv, modis_csv)], ignore_index=True
+            )
+            self._acquired[key] = RunPlan(self.config, self.tiles, [int(year)], table)
+        return self._acquired[key]
+
+
 def build_plan(config: Mapping[str, Any]) -> RunPlan:
     """Validate a (schema-checked) config and work out the run plan."""
     tiles = plan_tiles(config["grid"])
@@ -265,6 +298,11 @@ def build_plan(config: Mapping[str, Any]) -> RunPlan:
         spec = demo.world_spec(config["demo_world"], tiles, years[0], config["seed"])
         table = demo.planned_inventory(
             spec, config["demo_world"], f"{DEMO_INPUTS}/landsat", f"{DEMO_INPUTS}/modis", margin
+        )
+    elif config["inputs"].get("source") == "stac":
+        # The inventories come from rule acquire, per year (RunPlan.acquired).
+        table = inventory.validate_inventory(
+            pd.DataFrame(columns=inventory.COLUMNS_WITH_ASSETS), "no inventory"
         )
     else:
         inputs = config["inputs"]

@@ -73,15 +73,37 @@ def ingest(job: Any) -> None:
     from agrifactory.grid import Tile
     from agrifactory.ingest.tile import ingest_tile
     from agrifactory.io.inventory import from_records
+    from agrifactory.io.remote import remote_reads
     from agrifactory.logs import setup_logging
 
     setup_logging(job.log[0])
     settings = IngestSettings.build(job.params.ingest, "ingest")
-    ingest_tile(
-        Tile.from_id(job.wildcards.tile, job.params.tile_km),
-        int(job.wildcards.year),
-        from_records(job.params.landsat),
-        from_records(job.params.modis),
-        dict(job.output.items()),
-        settings,
+    with remote_reads(remote_policy(getattr(job.params, "acquire", None))):
+        ingest_tile(
+            Tile.from_id(job.wildcards.tile, job.params.tile_km),
+            int(job.wildcards.year),
+            from_records(job.params.landsat),
+            from_records(job.params.modis),
+            dict(job.output.items()),
+            settings,
+        )
+
+
+def remote_policy(acquire: Any) -> Any:
+    """How the ingest reads asset URLs: the acquisition's retries, timeout and signing.
+
+    ``acquire`` is the config section ``acquire`` where the inputs come from a STAC
+    search, else None (scanned files: the defaults, which apply to no local read).
+    """
+    from agrifactory.acquire.rules import AcquireSettings
+    from agrifactory.io.remote import RemotePolicy
+
+    if acquire is None:
+        return RemotePolicy()
+    settings = AcquireSettings.build(acquire, "acquire")
+    return RemotePolicy(
+        retries=settings.retries,
+        retry_wait_s=settings.retry_wait_s,
+        timeout_s=settings.timeout_s,
+        signing=settings.profile().signing,
     )

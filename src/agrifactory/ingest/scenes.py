@@ -22,8 +22,8 @@ from agrifactory.grid import PixelGrid
 from agrifactory.ingest.qa import NO_SCALE_TAG, NO_VALID_PIXELS, QaLog, why_empty
 from agrifactory.ingest.rules import LANDSAT_BANDS, LANDSAT_FLOAT, IngestSettings
 from agrifactory.io import landsat as l8
-from agrifactory.io import modis
-from agrifactory.io.inventory import landsat_files
+from agrifactory.io import modis, remote
+from agrifactory.io.inventory import landsat_files, row_assets
 from agrifactory.io.raster import open_raster, warp_to_grid
 
 log = logging.getLogger(__name__)
@@ -49,13 +49,24 @@ def warp_mosaic(
     out = np.full(grid.shape, nodata, dtype=dtype)
     empty_files = {}
     for path in paths:
-        with open_raster(path) as src:
-            part = warp_to_grid(src, 1, grid, resampling=resampling, dtype=dtype, dst_nodata=nodata)
-            if not np.any(np.isfinite(part) & (part > 0)):
-                empty_files[path] = why_empty(src, grid)
+        part, why = remote.reading(
+            path, lambda path=path: _warp_file(path, grid, resampling, dtype, nodata)
+        )
+        if why is not None:
+            empty_files[path] = why
         empty = np.isnan(out) if np.isnan(nodata) else out == nodata
         out[empty] = part[empty]
     return out, empty_files
+
+
+def _warp_file(
+    path: str, grid: PixelGrid, resampling: Resampling, dtype: type, nodata: float
+) -> tuple[np.ndarray, str | None]:
+    """One file warped onto the grid, and why it gave no pixel with data (> 0), if it gave none."""
+    with open_raster(path) as src:
+        part = warp_to_grid(src, 1, grid, resampling=resampling, dtype=dtype, dst_nodata=nodata)
+        empty = not np.any(np.isfinite(part) & (part > 0))
+        return part, why_empty(src, grid) if empty else None
 
 
 def _band_files(rows: pd.DataFrame) -> list[dict[str, str]]:
@@ -163,7 +174,17 @@ def read_modis_composite(row: pd.Series, grid: PixelGrid, qa: QaLog) -> np.ndarr
     A file without a scale tag is scaled by the documented default and recorded;
     one that adds no valid pixel is recorded with the reason.
     """
-    path = row["path"]
+    path = modis_files(row)["ndvi"]
+    return remote.reading(path, lambda: _modis_ndvi(row, path, grid, qa), f"item {row['id']}")
+
+
+def modis_files(row: pd.Series) -> dict[str, str]:
+    """The files (or asset URLs) of a MODIS inventory row, by canonical name (``ndvi``...)."""
+    return row_assets(row) or {"ndvi": row["path"]}
+
+
+def _modis_ndvi(row: pd.Series, path: str, grid: PixelGrid, qa: QaLog) -> np.ndarray:
+    """One NDVI composite file on the tile grid, its scale from its tag (or the default, recorded)."""
     with open_raster(path) as src:
         dn = warp_to_grid(src, 1, grid, resampling=Resampling.nearest)
         try:

@@ -42,10 +42,12 @@ from agrifactory.ingest.scenes import (
     empty_scene,
     landsat_masks,
     masked_ndvi,
+    modis_files,
     read_landsat_date,
     read_modis_composite,
 )
 from agrifactory.io import landsat as l8
+from agrifactory.io import remote
 from agrifactory.io.inventory import landsat_files, raster_header
 from agrifactory.io.raster import gdal_cache, stack_writer
 from agrifactory.io.tables import write_table
@@ -59,7 +61,7 @@ FRACTION_FORMAT = "%.6f"
 def _files(row: pd.Series, sensor: str) -> list[str]:
     """The files the ingest reads for one inventory row."""
     if sensor == "modis":
-        return [row["path"]]
+        return list(modis_files(row).values())
     return list(landsat_files(row, LANDSAT_BANDS).values())
 
 
@@ -75,7 +77,7 @@ def usable_rows(
     for _, row in rows.iterrows():
         try:
             for path in _files(row, sensor):
-                raster_header(path)
+                remote.reading(path, lambda path=path: raster_header(path), f"{sensor} {row['id']}")
         except InputError as exc:
             if settings.bad_scene == "fail":
                 hint = "or set ingest.bad_scene: skip to ingest the tile without it"

@@ -10,7 +10,10 @@ stem), ``date`` (acquisition or composite start, YYYY-MM-DD), ``path`` (scene
 directory or file, relative paths are relative to the working directory),
 ``bands`` (Landsat: the band files present, as suffixes joined by ``;``, e.g.
 ``SR_B2;SR_B4;SR_B5;ST_B10;QA_PIXEL;QA_RADSAT``; empty for MODIS) and
-``footprint`` (WKT polygon in EPSG:4326).
+``footprint`` (WKT polygon in EPSG:4326). An inventory written by ``agrifactory
+acquire`` has one more column, ``assets``: a JSON object from each band the ingest
+reads (Landsat band suffixes, MODIS canonical names such as ``red``, ``nir``, ``qc``)
+to its URL; ``path`` is then the STAC item's own URL, and ``bands`` lists the keys.
 
 The scanner opens every band file of a scene (headers only), so a truncated or
 unreadable file is named when the inventory is made, not when a tile job reads it.
@@ -21,11 +24,13 @@ Reading an inventory checks each row's date against its sensor's mission
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +47,9 @@ from agrifactory.io.tables import write_table
 log = logging.getLogger(__name__)
 
 COLUMNS = ["sensor", "id", "date", "path", "bands", "footprint"]
+#: The optional column of an acquired inventory: band -> URL, as a JSON object.
+ASSETS = "assets"
+COLUMNS_WITH_ASSETS = [*COLUMNS, ASSETS]
 
 _LANDSAT_FILE = re.compile(
     r"^(?P<pid>L[COTEM]0\d_L2S[PR]_\d{6}_\d{8}_\d{8}_\d{2}_(T1|T2|RT))_(?P<band>(SR|ST|QA)_\w+)\.TIF$"
@@ -161,8 +169,20 @@ def scan_modis(root: str | Path) -> pd.DataFrame:
 
 
 def write_inventory(table: pd.DataFrame, path: str | Path) -> None:
-    """Write an inventory CSV atomically, sorted by sensor and date."""
-    write_table(table.sort_values(["sensor", "date", "id"])[COLUMNS], path)
+    """Write an inventory CSV atomically, sorted by sensor and date (``assets`` where it has them)."""
+    columns = COLUMNS_WITH_ASSETS if has_assets(table) else COLUMNS
+    write_table(table.sort_values(["sensor", "date", "id"])[columns], path)
+
+
+def has_assets(table: pd.DataFrame) -> bool:
+    """Whether any row of an inventory lists its files as asset URLs."""
+    return ASSETS in table.columns and bool((table[ASSETS].astype(str) != "").any())
+
+
+def row_assets(row: Mapping[str, Any]) -> dict[str, str]:
+    """The band -> URL map of an acquired inventory row (empty for a scanned one)."""
+    text = row.get(ASSETS) or ""
+    return json.loads(text) if text else {}
 
 
 def read_inventory(path: str | Path) -> pd.DataFrame:
@@ -180,6 +200,8 @@ def read_inventory(path: str | Path) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise InputError(path, f"missing column(s) {missing}; expected {COLUMNS}")
+    if ASSETS not in table.columns:
+        table[ASSETS] = ""
     return validate_inventory(table, path)
 
 
@@ -293,19 +315,24 @@ def scene_bands(row: pd.Series) -> list[str]:
 
 
 def landsat_files(row: pd.Series, names: Iterable[str]) -> dict[str, str]:
-    """The files of the wanted spectral/QA ``names`` (``red``, ``QA_PIXEL``...) that a scene has."""
+    """The files (or asset URLs) of the wanted spectral/QA ``names`` (``red``, ``QA_PIXEL``...)
+    that a scene has."""
     pid = landsat.parse_product_id(row["id"], source=row["path"])
     present = set(scene_bands(row))
+    assets = row_assets(row)
     out = {}
     for name in names:
         suffix = name if name.isupper() else pid.band_suffix(name)
-        if suffix in present:
+        if suffix in assets:
+            out[name] = assets[suffix]
+        elif suffix in present:
             out[name] = str(landsat.band_path(row["path"], pid, suffix))
     return out
 
 
 def from_records(records: list[dict[str, str]]) -> pd.DataFrame:
     """An inventory table (without footprints) from plain records, such as rule params."""
-    table = pd.DataFrame(records, columns=[c for c in COLUMNS if c != "footprint"])
+    columns = [c for c in COLUMNS_WITH_ASSETS if c != "footprint"]
+    table = pd.DataFrame(records, columns=columns).fillna({ASSETS: ""})
     table["date"] = pd.to_datetime(table["date"], format="%Y-%m-%d").dt.date
     return table

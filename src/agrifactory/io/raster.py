@@ -31,6 +31,7 @@ from rasterio.windows import Window
 
 from agrifactory.errors import GridError, InputError
 from agrifactory.grid import PixelGrid
+from agrifactory.io import remote
 from agrifactory.io.files import atomic_path, remove_stale_temporaries, temporary_sibling
 
 DATE_FORMAT = "%Y-%m-%d"
@@ -135,19 +136,27 @@ def open_raster(path: str | Path, *, need_crs: bool = True) -> Iterator[rasterio
     """Open a raster for reading, turning GDAL's errors into :class:`InputError`.
 
     A missing file, a corrupt or truncated file and a raster whose CRS cannot be
-    read each get a message that names the file and says what to do.
+    read each get a message that names the file and says what to do. A URL is read
+    through GDAL's range requests (:mod:`agrifactory.io.remote`), signed first where
+    the provider needs it; an HTTP error names the URL and says what to do.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "file not found", "check the path in the config or inventory")
-    try:
-        src = rasterio.open(path)
-    except RasterioIOError as exc:
-        raise InputError(
-            path,
-            f"cannot be read as a raster ({exc})",
-            "the file is corrupt or truncated: download or regenerate it",
-        ) from None
+    if remote.is_url(path):
+        try:
+            src = rasterio.open(remote.signed(str(path)))
+        except RasterioIOError as exc:
+            raise InputError(str(path), *remote.http_problem(str(exc))) from None
+    else:
+        path = Path(path)
+        if not path.exists():
+            raise InputError(path, "file not found", "check the path in the config or inventory")
+        try:
+            src = rasterio.open(path)
+        except RasterioIOError as exc:
+            raise InputError(
+                path,
+                f"cannot be read as a raster ({exc})",
+                "the file is corrupt or truncated: download or regenerate it",
+            ) from None
     with src:
         if need_crs and src.crs is None:
             raise InputError(

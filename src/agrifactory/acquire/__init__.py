@@ -1,0 +1,1 @@
+"""Acquisition: STAC searches that write the inventories the ingest reads (asset URLs, not paths)."""
