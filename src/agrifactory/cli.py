@@ -18,6 +18,7 @@ from agrifactory.logs import setup_logging
 SUBCOMMAND_MODULES: list[str] = [
     "agrifactory.commands",
     "agrifactory.fusion.cli",
+    "agrifactory.acquire.cli",
 ]
 
 

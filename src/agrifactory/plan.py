@@ -254,7 +254,6 @@ class RunPlan:
                 self._stats[i] = {**record, FILES_FIELD: file_stats(record)}
         return [self._stats[i] for i in rows.tolist()]
 
-
     @property
     def stac(self) -> bool:
         """Whether the scenes come from a STAC search (rule acquire) rather than inventories."""
@@ -262,14 +261,7 @@ class RunPlan:
 
     def search_bbox(self) -> list[float]:
         """[lon_min, lat_min, lon_max, lat_max] of the run's tiles (what rule acquire searches)."""
-        from pyproj import Transformer
-
-        bounds = np.array([t.bounds for t in self.tiles])
-        box = shapely.box(*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0))
-        to_lonlat = Transformer.from_crs(grid.ALBERS, "EPSG:4326", always_xy=True)
-        edge = shapely.segmentize(box, box.length / 64)
-        lonlat = shapely.transform(edge, lambda c: np.column_stack(to_lonlat.transform(*c.T)))
-        return [round(float(v), 6) for v in lonlat.bounds]
+        return tiles_lonlat_bbox(self.tiles)
 
     def acquired(self, year: int, landsat_csv: str, modis_csv: str) -> RunPlan:
         """The plan of one year whose scenes rule acquire found (read once per year)."""
@@ -280,6 +272,19 @@ class RunPlan:
             )
             self._acquired[key] = RunPlan(self.config, self.tiles, [int(year)], table)
         return self._acquired[key]
+
+
+def tiles_lonlat_bbox(tiles: list[Tile]) -> list[float]:
+    """[lon_min, lat_min, lon_max, lat_max] (degrees) of the box around ``tiles``, its curved
+    edges followed (64 points a side) so no corner of a tile falls outside."""
+    from pyproj import Transformer
+
+    bounds = np.array([t.bounds for t in tiles])
+    box = shapely.box(*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0))
+    to_lonlat = Transformer.from_crs(grid.ALBERS, "EPSG:4326", always_xy=True)
+    edge = shapely.segmentize(box, box.length / 256)
+    lonlat = shapely.transform(edge, lambda c: np.column_stack(to_lonlat.transform(*c.T)))
+    return [round(float(v), 6) for v in lonlat.bounds]
 
 
 def build_plan(config: Mapping[str, Any]) -> RunPlan:

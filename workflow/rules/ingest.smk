@@ -3,7 +3,7 @@
 
 rule ingest:
     input:
-        **ingest_inventories(),
+        unpack(ingest_inventories),
     output:
         **ingest_outputs(tile_dir("ingest")),
     log:
@@ -23,5 +23,6 @@ rule ingest:
         modis=lambda w: scene_params(w, "modis"),
         tile_km=config["grid"]["tile_km"],
         ingest=config["ingest"],
+        acquire=config["acquire"] if STAC else None,
     script:
         "../../scripts/ingest.py"

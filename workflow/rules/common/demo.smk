@@ -55,8 +55,10 @@ def demo_targets():
     """Demo outputs that the target 'all' asks for (none outside demo mode)."""
     if not DEMO:
         return []
+    # Under inputs.source: stac the demo's scenes come from the STAC API, not its own files.
+    scenes = [] if STAC else [rules.demo_inventory.output]
     return [
-        rules.demo_inventory.output,
+        *scenes,
         rules.demo_truth.output,
         rules.demo_truth_ndvi.output,
         rules.demo_samples.output,

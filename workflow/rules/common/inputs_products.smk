@@ -104,7 +104,13 @@ def stac_products():
 def provenance_inputs(wildcards):
     """Inventories and other inputs whose summary and checksums go into the provenance."""
     inputs = {}
-    if DEMO:
+    if STAC:
+        inputs["inventories"] = [
+            path
+            for year in YEARS
+            for path in checkpoints.acquire.get(year=year).output
+        ]
+    elif DEMO:
         inputs["inventories"] = [
             f"{DEMO_INPUTS}/{name}" for name in demo_rules.INVENTORIES.values()
         ]

@@ -8,10 +8,18 @@ def scene_params(wildcards, sensor):
     changed or deleted scene file changes the params of exactly the tiles that read it
     (rerun-triggers include params); none in the demo (agrifactory.plan.RunPlan.scene_params).
     """
-    return PLAN.scene_params(wildcards.tile, int(wildcards.year), sensor)
+    return year_plan(wildcards.year).scene_params(wildcards.tile, int(wildcards.year), sensor)
 
 
-def ingest_inventories():
+def year_plan(year):
+    """The run plan of a year's scenes: the inventories', or what rule acquire found."""
+    if not STAC:
+        return PLAN
+    found = checkpoints.acquire.get(year=year).output
+    return PLAN.acquired(int(year), found.landsat, found.modis)
+
+
+def ingest_inventories(wildcards):
     """What an ingest job depends on: the inventories, not each scene file.
 
     Listing every band file of every scene (about 1,400 per 120 km tile-year) made
@@ -21,6 +29,9 @@ def ingest_inventories():
     rescanning does not rerun every tile. The demo's inventory is written after its
     scenes, so new demo scenes do rerun the ingest.
     """
+    if STAC:
+        found = checkpoints.acquire.get(year=wildcards.year).output
+        return {"landsat_inventory": found.landsat, "modis_inventory": found.modis}
     if DEMO:
         return {
             "landsat_inventory": rules.demo_inventory.output.landsat,

@@ -8,6 +8,7 @@
 import math
 import os
 
+from agrifactory.acquire.rules import acquire_outputs
 from agrifactory.aggregate import rules as aggregate_rules
 from agrifactory.classify import rules as classify_rules
 from agrifactory.classify.regions import region_names, tile_regions
@@ -54,6 +55,7 @@ PLAN = planned(build_plan, config)
 TILES = PLAN.tile_ids
 YEARS = PLAN.years
 DEMO = PLAN.demo
+STAC = PLAN.stac
 # Sections read at module level below.
 SM = SETTINGS.soil_moisture
 SM_ON = SM.enabled

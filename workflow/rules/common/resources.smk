@@ -56,13 +56,22 @@ def runtime_min(base, per_mpx=0.0, per_tile=0.0, per_scene_mpx=0.0, mpx=TILE_MPX
     def request(wildcards, attempt):
         minutes = base + per_mpx * mpx + per_tile * len(TILES) * len(YEARS)
         if per_scene_mpx:
-            scenes = len(
-                PLAN.scene_records(wildcards.tile, int(wildcards.year), "landsat")
-            )
+            scenes = landsat_scene_count(wildcards.tile, int(wildcards.year))
             minutes += per_scene_mpx * scenes * mpx
         return math.ceil(minutes * attempt)
 
     return request
+
+
+def landsat_scene_count(tile, year):
+    """Landsat scenes of a tile-year (0 while rule acquire has not yet found them)."""
+    if not STAC:
+        return len(PLAN.scene_records(tile, year, "landsat"))
+    found = acquire_outputs(f"{R}/acquire/{year}")
+    if not all(os.path.exists(p) for p in found.values()):
+        return 0
+    plan = PLAN.acquired(year, found["landsat"], found["modis"])
+    return len(plan.scene_records(tile, year, "landsat"))
 
 
 def gpus(n=1, backend="auto"):
