@@ -19,10 +19,10 @@ from rasterio.enums import Resampling
 
 from agrifactory.errors import InputError
 from agrifactory.grid import PixelGrid
-from agrifactory.ingest.qa import NO_SCALE_TAG, NO_VALID_PIXELS, QaLog, why_empty
+from agrifactory.ingest.qa import NO_SCALE_TAG, NO_VALID_PIXELS, QC_ALL_BAD, QaLog, why_empty
 from agrifactory.ingest.rules import LANDSAT_BANDS, LANDSAT_FLOAT, IngestSettings
 from agrifactory.io import landsat as l8
-from agrifactory.io import modis, remote
+from agrifactory.io import modis, modis_qa, remote
 from agrifactory.io.inventory import landsat_files, row_assets
 from agrifactory.io.raster import open_raster, warp_to_grid
 
@@ -174,13 +174,73 @@ def read_modis_composite(row: pd.Series, grid: PixelGrid, qa: QaLog) -> np.ndarr
     A file without a scale tag is scaled by the documented default and recorded;
     one that adds no valid pixel is recorded with the reason.
     """
-    path = modis_files(row)["ndvi"]
-    return remote.reading(path, lambda: _modis_ndvi(row, path, grid, qa), f"item {row['id']}")
+    files = modis_files(row)
+    what = f"item {row['id']}"
+    if set(files) == {"ndvi"}:
+        path = files["ndvi"]
+        return remote.reading(path, lambda: _modis_ndvi(row, path, grid, qa), what)
+    bands = {
+        name: remote.reading(
+            path,
+            lambda path=path: _warp_file(path, grid, Resampling.nearest, np.float32, np.nan)[0],
+            what,
+        )
+        for name, path in files.items()
+    }
+    return _qc_masked_ndvi(row, files, bands, qa)
 
 
 def modis_files(row: pd.Series) -> dict[str, str]:
-    """The files (or asset URLs) of a MODIS inventory row, by canonical name (``ndvi``...)."""
+    """The files (or asset URLs) of a MODIS inventory row, by canonical name.
+
+    ``ndvi`` (an NDVI composite), ``red``, ``nir``, ``qc`` (MOD09Q1) or ``ndvi``,
+    ``reliability`` (MOD13Q1); a scanned row's one file is its ``ndvi``.
+    """
     return row_assets(row) or {"ndvi": row["path"]}
+
+
+def _qc_masked_ndvi(
+    row: pd.Series, files: Mapping[str, str], bands: Mapping[str, np.ndarray], qa: QaLog
+) -> np.ndarray:
+    """NDVI of a MOD09Q1 or MOD13Q1 composite with its quality layer applied.
+
+    A date whose pixels all have data but none passes the quality layer is a QA
+    record (``qc_all_bad``); the run goes on with the date all NaN.
+    """
+    if set(files) == {"red", "nir", "qc"}:
+        qc = np.nan_to_num(bands["qc"], nan=0).astype(np.int64)
+        ndvi = modis_qa.mod09q1_ndvi(bands["red"], bands["nir"], qc)
+        has_data = np.isfinite(bands["red"]) & np.isfinite(bands["nir"])
+        quality_file = files["qc"]
+    elif set(files) == {"ndvi", "reliability"}:
+        ndvi = modis_qa.mod13_ndvi(bands["ndvi"], bands["reliability"])
+        has_data = np.isfinite(bands["ndvi"])
+        quality_file = files["reliability"]
+    else:
+        raise InputError(
+            row["path"],
+            f"MODIS item {row['id']} lists the assets {sorted(files)}",
+            "expected ndvi; red, nir and qc (MOD09Q1); or ndvi and reliability (MOD13Q1)",
+        )
+    if has_data.any() and not np.isfinite(ndvi).any():
+        qa.add(
+            "modis",
+            row["id"],
+            row["date"],
+            quality_file,
+            QC_ALL_BAD,
+            f"all {int(has_data.sum())} pixels with data fail the quality layer",
+        )
+    elif not has_data.any():
+        qa.add(
+            "modis",
+            row["id"],
+            row["date"],
+            files.get("red", files.get("ndvi")),
+            NO_VALID_PIXELS,
+            "no pixel with data on the tile",
+        )
+    return ndvi
 
 
 def _modis_ndvi(row: pd.Series, path: str, grid: PixelGrid, qa: QaLog) -> np.ndarray:
