@@ -307,6 +307,41 @@ def test_reanalysis_header_check(tmp_path):
     with pytest.raises(InputError, match="cannot be opened as NetCDF"):
         (tmp_path / "bad.nc").write_text("not netcdf")
         check_reanalysis_header(tmp_path / "bad.nc", "SMs")
+    with pytest.raises(InputError, match=r"ok\.nc: has no variable 'lsm'; .*present: SMs"):
+        check_reanalysis_header(ok, "SMs", land_mask="lsm")
+
+
+def test_era5_reading_options_and_their_defaults():
+    # the defaults read GLEAM as before: no mask, no tolerance, one step per day
+    assert ReanalysisSettings().read_options() == {
+        "units": "m3/m3",
+        "land_mask": None,
+        "land_fraction_min": 0.5,
+        "negative_tolerance": 0.0,
+        "daily_mean": False,
+    }
+    era5 = {
+        "variables": {"surface": "swvl1", "rootzone": "swvl2"},
+        "depths_m": {"surface": [0, 0.07], "rootzone": [0.07, 0.28]},
+        "land_mask": "lsm",
+        "negative_tolerance": 0.02,
+        "daily_mean": True,
+    }
+    settings = _build(reanalysis=INPUTS["reanalysis"] | era5)
+    assert settings.reanalysis.layers()["rootzone"] == {
+        "variable": "swvl2",
+        "depth_m": [0.07, 0.28],
+    }
+    # every rule that reads the reanalysis gets the reading options
+    for params in (
+        rules.train_params(settings, seed=0),
+        rules.downscale_params(settings, tile_km=6),
+        rules.bias_train_params(settings, seed=0),
+    ):
+        assert rules._settings(params).reanalysis.read_options()["land_mask"] == "lsm"
+        assert params["reanalysis"]["daily_mean"] is True
+    with pytest.raises(ConfigError, match="negative_tolerance"):
+        _build(reanalysis={"negative_tolerance": 0.5})
 
 
 def test_tiles_overlapping_the_region_edge_are_accepted():

@@ -10,6 +10,7 @@ import pytest
 
 from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.io.stations import (
+    StationRead,
     apply_quality_flags,
     assign_layers,
     daily_layer_means,
@@ -133,6 +134,82 @@ def test_broken_lines_are_recorded_and_skipped(tmp_path, caplog):
     assert "flag" in problems[8]
     assert "skipped 6 malformed line(s)" in caplog.text
     assert read.problem_table().shape == (6, 3)
+
+
+@pytest.mark.parametrize("end", ["\r", "\r\n", "\x0c\n"], ids=["cr", "crlf", "formfeed-lf"])
+def test_line_ends(tmp_path, end):
+    # old Mac (CR only), Windows (CRLF), and a form feed before LF that is no line end
+    path = tmp_path / "NET_NET_ST1_sm_0.050000_0.050000_Probe_20210501_20210502.stm"
+    path.write_bytes(BROKEN.replace("\n", end).encode())
+    read = read_ismn_header_values(path)
+    assert list(read.records["value"]) == pytest.approx([0.20, 0.21, 0.26])
+    assert sorted(p.line for p in read.problems) == [4, 5, 6, 7, 8, 9]
+
+
+MAQU = "MAQU_MAQU_{}_sm_0.050000_0.050000_ECH20-EC-TM_20070101_20131231.stm"
+
+
+def _maqu(shared_data, station: str) -> StationRead:
+    path = shared_data / "ismn_maqu" / "MAQU" / station / MAQU.format(station)
+    raw = path.read_bytes()
+    assert b"\n" not in raw  # old Mac line ends: CR only
+    read = read_ismn_header_values(path)
+    assert read.problems == []
+    assert len(read.records) == raw.count(b"\r") - 1  # every line but the header
+    return read
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    ("station", "n", "head", "values"),
+    [
+        (
+            "CST-01",
+            15927,
+            (33.8833, 102.1333, 3431.0),
+            [("2008-07-01 00:00", 0.50, "C03"), ("2008-11-26 05:00", 0.28, "D01,D03"),
+             ("2009-07-01 00:00", 0.21, "U"), ("2010-07-31 23:00", 0.26, "U")],
+        ),
+        (
+            "CST-02",
+            18090,
+            (33.6666, 102.1333, 3449.0),
+            [("2008-07-01 00:00", 0.45, "U"), ("2009-01-15 12:00", 0.09, "D01,D03"),
+             ("2009-07-01 00:00", 0.30, "U"), ("2010-07-31 23:00", 0.41, "U")],
+        ),
+    ],
+)  # fmt: skip
+def test_maqu_stations_pinned(shared_data, station, n, head, values):
+    df = _maqu(shared_data, station).records
+    assert len(df) == n  # hourly with gaps (2008-07-01 to 2010-07-31 holds 18,264 hours)
+    assert df["time"].iloc[0] == pd.Timestamp("2008-07-01 00:00", tz="UTC")
+    assert df["time"].iloc[-1] == pd.Timestamp("2010-07-31 23:00", tz="UTC")
+    assert df["time"].is_monotonic_increasing and df["time"].is_unique
+    # the header: the station is CST_01 there (CST-01 in the file and folder names)
+    assert set(df["station"]) == {f"MAQU:{station.replace('-', '_')}"}
+    assert (df["lat"].iloc[0], df["lon"].iloc[0], df["elevation"].iloc[0]) == head
+    assert (df["depth_from"] == 0.05).all() and (df["depth_to"] == 0.05).all()
+    assert set(df["sensor"]) == {"ECH20-EC-TM"}
+    for stamp, value, flag in values:  # the lines of the file, read by eye
+        row = _at(df, stamp)
+        assert row["value"] == pytest.approx(value) and row["flag"] == flag
+
+
+@pytest.mark.realdata
+def test_maqu_flags_mask_as_documented(shared_data):
+    records = pd.concat([_maqu(shared_data, s).records for s in ("CST-01", "CST-02")])
+    # no reading of these files carries G: the default keep_flags [G] masks all of them
+    masked, counts = apply_quality_flags(records)
+    assert masked["value"].isna().all() and "G" not in counts
+    assert counts["U"] == 9407 + 9801 and counts["D01,D03"] == 3258 + 4110
+    assert counts["C03"] == 1338 + 2124
+    # keeping U as well keeps exactly the U readings, values untouched
+    kept, _ = apply_quality_flags(records, keep=["G", "U"])
+    ok = kept["value"].notna()
+    assert ok.sum() == 19208 and (records.loc[ok.values, "flag"] == "U").all()
+    per_station = kept[ok].groupby("station")["value"]
+    assert per_station.min().tolist() == pytest.approx([0.20, 0.14])
+    assert per_station.max().tolist() == pytest.approx([0.46, 0.46])
 
 
 def test_unreadable_files_are_input_errors(tmp_path):

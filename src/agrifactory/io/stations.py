@@ -23,8 +23,9 @@ Station CSV (``.csv``), defined here
     reading counts as ``G``.
 
 ISMN variables other than soil moisture (``_sm_`` in the file name) are not read.
-Times are UTC, as ISMN delivers them. Line numbers count ``\\n``, ``\\r`` and
-``\\r\\n`` as line ends (the ISMN sample files mix them).
+Times are UTC, as ISMN delivers them. Lines end at ``\\n`` (Unix), ``\\r\\n``
+(Windows) or a lone ``\\r`` (old Mac: the MAQU files of the ISMN samples), and
+nowhere else; line numbers count them (the ISMN sample files mix them).
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ _ISMN_NAME = re.compile(
 )
 _STAMP = re.compile(r"^(\d{4})/(\d{2})/(\d{2})$")
 _CLOCK = re.compile(r"^(\d{2}):(\d{2})$")
+# Exactly these end a line (str.splitlines would also split at form feeds, \x1c-\x1e,
+# \x85 and \u2028 inside a line, which shifts the line numbers of the problems).
+_LINE_END = re.compile(r"\r\n|\r|\n")
 CSV_REQUIRED = ["station", "lon", "lat", "depth_from", "depth_to", "time", "value"]
 
 
@@ -113,7 +117,8 @@ def _read_lines(path: Path) -> list[str]:
     raw = path.read_bytes()
     if b"\x00" in raw[:4096]:
         raise InputError(path, "is a binary file, not an ISMN/CSV text file", "replace it")
-    return raw.decode("utf-8", errors="replace").splitlines()
+    lines = _LINE_END.split(raw.decode("utf-8", errors="replace"))
+    return lines[:-1] if lines and not lines[-1] else lines  # a final line end ends no line
 
 
 def _float(tok: str) -> float | None:

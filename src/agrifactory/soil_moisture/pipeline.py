@@ -127,7 +127,7 @@ def train_downscaler_from_files(
     rea, down = settings.reanalysis, settings.downscaling
     layers = rea.layers()
     ref = load_reference(
-        reanalysis, year, layers=layers, units=rea.units, bbox=settings.region_bbox
+        reanalysis, year, layers=layers, bbox=settings.region_bbox, options=rea.read_options()
     )
     block = coarse_features(drivers, ref, min_coverage=down.min_coverage)
     log.info("training the downscaler on %d cells x %d days", ref.grid.n_cells, len(block.days))
@@ -215,9 +215,8 @@ def _reference_of(
     layers = model.meta.get("layers", DEFAULT_LAYERS)
     bbox = settings.region_bbox
     bbox = bbox if bbox is not None else model.meta.get("bbox")  # the training region
-    ref = load_reference(
-        reanalysis, year, layers=layers, units=settings.reanalysis.units, bbox=bbox
-    )
+    options = settings.reanalysis.read_options()
+    ref = load_reference(reanalysis, year, layers=layers, bbox=bbox, options=options)
     return layers, ref
 
 
@@ -234,7 +233,7 @@ def downscale_tile(
 ) -> Path:
     """Rule ``sm_downscale``: daily 1 km soil moisture of one tile and year (NetCDF).
 
-    Reads ``settings.region_bbox``, ``reanalysis.units`` and ``downscaling``
+    Reads ``settings.region_bbox``, ``reanalysis`` (how it is read) and ``downscaling``
     (``residual_correction``, ``engine``); the layers come from the model.
     """
     model = DownscalerModel.load(model_path)
@@ -719,7 +718,7 @@ def train_bias_correction(
 ) -> BiasTrainResult:
     """Rule ``sm_bias_train``: pretrain, cross-validate and fine-tune the bias-correction CNN.
 
-    Reads ``settings.region_bbox``, ``reanalysis.units``, ``stations``,
+    Reads ``settings.region_bbox``, ``reanalysis`` (how it is read), ``stations``,
     ``downscaling`` (``engine``, ``min_coverage``) and ``bias_correction``.
 
     1. Pretraining where targets are plentiful (:func:`pretraining_samples`).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,11 +56,14 @@ def load_reference(
     layers: Mapping[str, Mapping] = DEFAULT_LAYERS,
     units: str = _DEFAULTS.units,
     bbox: Sequence[float] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Reference:
     """Read each layer's reanalysis file(s) for ``year`` inside ``bbox`` onto one grid.
 
     ``files`` maps a layer name to its file(s). Every day of the year must be
-    present; the layers must share their grid.
+    present; the layers must share their grid. ``options`` are further keyword
+    arguments of :func:`read_reanalysis` (``ReanalysisSettings.read_options()``:
+    land mask, negative tolerance, daily mean; ``units`` there overrides ``units``).
     """
     layers = check_layers(layers)
     lacking = [k for k in layers if k not in files]
@@ -68,7 +72,8 @@ def load_reference(
     values, grid, coords = {}, None, None
     days = np.array(year_days(year), dtype="datetime64[D]")
     for name, spec in layers.items():
-        da = read_reanalysis(files[name], spec["variable"], units=units, bbox=bbox, year=year)
+        kwargs = {"units": units} | dict(options or {})
+        da = read_reanalysis(files[name], spec["variable"], bbox=bbox, year=year, **kwargs)
         got = da["time"].values.astype("datetime64[D]")
         if got.size != days.size or (got != days).any():
             missing = np.setdiff1d(days, got)

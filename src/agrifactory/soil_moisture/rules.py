@@ -101,6 +101,10 @@ class LayerDepths(Settings):
     """Root-zone layer depths (GLEAM - 10-100 cm)."""
 
 
+#: Keys of :class:`ReanalysisSettings` that say how the files are read (not which).
+READ_KEYS = ("units", "land_mask", "land_fraction_min", "negative_tolerance", "daily_mean")
+
+
 class ReanalysisSettings(Settings):
     """Daily coarse soil moisture on a regular lon/lat grid, one NetCDF variable per layer
     (docs/data-formats.md, section "Soil moisture")."""
@@ -118,6 +122,26 @@ class ReanalysisSettings(Settings):
 
     depths_m: LayerDepths = LayerDepths()
     """Depth range of each layer in metres [from, to]; written to the products."""
+
+    land_mask: str | None = None
+    """Variable of a land-fraction mask (0-1) in the same files, e.g. ERA5 'lsm'; cells
+    whose fraction is below land_fraction_min are set to missing. Null - no mask."""
+
+    land_fraction_min: Annotated[float, Field(gt=0, le=1)] = 0.5
+    """Least land fraction of a cell kept when land_mask is set (ERA5's convention: 0.5)."""
+
+    negative_tolerance: Annotated[float, Field(ge=0, le=0.05)] = 0.0
+    """Negative values down to minus this (m3/m3) are set to 0 and counted in the log
+    (ERA5's GRIB packing leaves values down to about -0.015 near zero); more negative
+    values are an error. 0 refuses any negative value."""
+
+    daily_mean: bool = False
+    """Average the time steps of each UTC day (sub-daily reanalyses such as ERA5: set
+    true); false - each time step is one day."""
+
+    def read_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`~agrifactory.io.reanalysis.read_reanalysis`."""
+        return self.model_dump(include=set(READ_KEYS))
 
     def layers(self) -> dict[str, dict]:
         """``{layer: {"variable": ..., "depth_m": [from, to]}}`` for the pipeline."""
@@ -536,7 +560,7 @@ def check_inputs(
                 if key.startswith("reanalysis_"):
                     layer = key.removeprefix("reanalysis_")
                     variable = getattr(rea.variables, layer)
-                    check_reanalysis_header(p, variable, units=rea.units)
+                    check_reanalysis_header(p, variable, units=rea.units, land_mask=rea.land_mask)
 
 
 # --------------------------------------------------------------------------- rule params
@@ -553,11 +577,12 @@ def train_params(settings: SoilMoistureSettings, seed: int) -> dict[str, Any]:
 
 
 def downscale_params(settings: SoilMoistureSettings, tile_km: int) -> dict[str, Any]:
-    """Params of rule ``sm_downscale`` (layers and depths come from the model file)."""
+    """Params of rule ``sm_downscale`` (layers and depths come from the model file; how the
+    reanalysis is read from the config)."""
     return {
         "tile_km": tile_km,
         "region": settings.region_bbox,
-        "reanalysis": {"units": settings.reanalysis.units},
+        "reanalysis": settings.reanalysis.read_options(),
         "downscaling": settings.downscaling.model_dump(include={"residual_correction", "engine"}),
     }
 
@@ -566,7 +591,7 @@ def bias_train_params(settings: SoilMoistureSettings, seed: int) -> dict[str, An
     """Params of rule ``sm_bias_train``: stations, CNN and its inputs' settings."""
     return {
         "region": settings.region_bbox,
-        "reanalysis": {"units": settings.reanalysis.units},
+        "reanalysis": settings.reanalysis.read_options(),
         "downscaling": settings.downscaling.model_dump(include={"engine", "min_coverage"}),
         "stations": settings.stations.model_dump(exclude={"target"}),
         "bias_correction": settings.bias_correction.model_dump(exclude={"batch_days"}),
