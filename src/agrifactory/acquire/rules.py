@@ -169,11 +169,6 @@ class AcquireSettings(Settings):
     timeout_s: Annotated[int, Field(ge=1)] = 60
     """Seconds an HTTP request may take."""
 
-    cache_dir: str | None = None
-    """A folder where every asset read is first downloaded whole (resumable, checked
-    against its size and checksum), for repeated runs over the same scenes. null:
-    read each tile's window where the data lie."""
-
     @model_validator(mode="after")
     def _provider_known(self) -> AcquireSettings:
         known = {**BUILTIN_PROVIDERS, **self.providers}
