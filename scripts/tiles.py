@@ -3,12 +3,15 @@
 import logging
 
 from agrifactory import boundaries, tiles
-from agrifactory.grid import Tile
+from agrifactory.grid import DEFAULT_GRID, Tile, job_grid
 from agrifactory.logs import setup_logging
 
 setup_logging(snakemake.log[0])
+spec = job_grid(snakemake.params)
 provinces = boundaries.to_albers(boundaries.read_units(snakemake.input.provinces))
-tile_list = [Tile.from_id(t, snakemake.params.tile_km) for t in snakemake.params.tiles]
+if spec != DEFAULT_GRID:
+    provinces = provinces.to_crs(spec.crs)
+tile_list = [Tile.from_id(t, snakemake.params.tile_km, spec) for t in snakemake.params.tiles]
 index = tiles.tile_index(tile_list, provinces)
 boundaries.write_units(index, snakemake.output[0], layer="tiles")
 logging.getLogger("tiles").info(

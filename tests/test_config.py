@@ -162,6 +162,10 @@ BAD_SETTINGS = {
     "misspelled_stage_key": ({"fusion": {"half_windw": 10}}, "did you mean 'half_window'"),
     "wrong_type": ({"timeseries": {"hants": {"n_freq": "three"}}}, "timeseries.hants.n_freq"),
     "unknown_section": ({"fussion": {}}, "fussion: unknown key"),
+    "grid_crs_not_equal_area": (
+        {"grid": {"crs": "EPSG:3857"}},
+        "grid.crs: 'EPSG:3857': its projection is 'Popular Visualisation Pseudo Mercator'",
+    ),
 }
 
 

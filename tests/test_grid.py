@@ -80,3 +80,59 @@ def test_albers_is_the_documented_projection():
     # Central meridian 105E maps to x = 0.
     x, _ = Transformer.from_crs("EPSG:4326", grid.ALBERS, always_xy=True).transform(105.0, 35.0)
     assert abs(x) < 1e-6
+
+
+# --- the grid's CRS and origin are settings ----------------------------------------
+
+MODIS_SINU = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"
+
+
+@pytest.mark.parametrize(
+    ("text", "projection"),
+    [("EPSG:3857", "Popular Visualisation Pseudo Mercator"), ("EPSG:32721", "Transverse Mercator")],
+)
+def test_a_grid_crs_that_does_not_preserve_area_is_refused(text, projection):
+    from agrifactory.config import GridSettings
+
+    with pytest.raises(ConfigError) as err:
+        GridSettings.build({"crs": text}, "grid")
+    message = str(err.value)
+    assert f"grid.crs: {text!r}: its projection is {projection!r}" in message
+    assert "equal-area projection such as Albers (aea), Lambert azimuthal (laea)" in message
+    with pytest.raises(ConfigError, match="it is not a projected CRS"):
+        grid.grid_crs("EPSG:4326")
+
+
+@pytest.mark.parametrize("text", [MODIS_SINU, "EPSG:3035", "+proj=laea +lat_0=-10 +lon_0=-55"])
+def test_equal_area_grid_crs_are_accepted(text):
+    from agrifactory.config import GridSettings
+
+    assert GridSettings.build({"crs": text}, "grid").crs == text
+    assert grid.grid_crs(text).is_projected
+
+
+def test_the_default_grid_is_china_albers_by_name():
+    spec = grid.GridSpec.from_config({"crs": grid.ALBERS_PROJ4, "origin": [-3e6, 6e6]})
+    assert spec == grid.DEFAULT_GRID
+    assert spec.crs is grid.ALBERS  # files keep the name "China Albers Equal Area (WGS84)"
+    assert Tile.from_id("h249v098", 15, spec).grid().crs.name == "China Albers Equal Area (WGS84)"
+
+
+def test_a_tile_of_a_sinusoidal_grid():
+    # Origin on the MODIS pixel lattice of the Sinop cube's corner; 60 km tiles.
+    spec = grid.GridSpec.from_config({"crs": MODIS_SINU, "origin": [-6_100_000.0, -1_200_000.0]})
+    tile = Tile.from_id("h002v003", 60, spec)
+    # x: -6,100,000 + 2 * 60,000 = -5,980,000; y_max: -1,200,000 - 3 * 60,000 = -1,380,000.
+    assert tile.bounds == (-5_980_000.0, -1_440_000.0, -5_920_000.0, -1_380_000.0)
+    g = tile.grid(1000.0)
+    assert g.crs.equals(grid.grid_crs(MODIS_SINU)) and g.shape == (60, 60)
+    # The tile holding (lon, lat) = (-55.65, -11.76): x = R * lon * cos(lat) in radians.
+    import math
+
+    r = 6_371_007.181
+    x = r * math.radians(-55.65) * math.cos(math.radians(-11.76))
+    y = r * math.radians(-11.76)
+    (found,) = grid.tiles_covering((x - 1, y - 1, x + 1, y + 1), 60, spec)
+    assert found.col == math.floor((x + 6_100_000.0) / 60_000)
+    assert found.row == math.floor((-1_200_000.0 - y) / 60_000)
+    assert found.spec == spec

@@ -20,6 +20,7 @@ from agrifactory.aggregate.rules import AggregateSettings
 from agrifactory.classify.rules import ClassifySettings
 from agrifactory.errors import ConfigError
 from agrifactory.fusion.rules import FusionSettings
+from agrifactory.grid import ALBERS_PROJ4, ORIGIN_X, ORIGIN_Y, equal_area_problem
 from agrifactory.ingest.rules import IngestSettings
 from agrifactory.quality.rules import QualitySettings
 from agrifactory.report.rules import ManifestSettings, ReportSettings
@@ -29,7 +30,20 @@ from agrifactory.timeseries.rules import TimeseriesSettings
 
 
 class GridSettings(Settings):
-    """The tile grid (China Albers, one global origin)."""
+    """The tile grid: an equal-area CRS (China Albers by default) and one global origin."""
+
+    crs: str = ALBERS_PROJ4
+    """The grid's CRS, as text pyproj reads (PROJ string, EPSG/ESRI code, WKT). Any
+    projected equal-area CRS (Albers, Lambert azimuthal or cylindrical equal-area,
+    sinusoidal, Mollweide, Equal Earth, Goode homolosine); the default is China Albers,
+    written into files as "China Albers Equal Area (WGS84)"."""
+
+    origin: Annotated[list[float], Field(min_length=2, max_length=2)] = [
+        ORIGIN_X,
+        ORIGIN_Y,
+    ]
+    """[x, y] in metres of the tile lattice's upper-left corner, in grid.crs; tiles are
+    counted east and south of it. The default lies west and north of all of China."""
 
     tile_km: Annotated[int, Field(ge=6, multiple_of=3)] = 120
     """Tile edge in km. A multiple of 3 km so both the 30 m and the 1 km grids fit a
@@ -44,6 +58,14 @@ class GridSettings(Settings):
     tiles_file: str | None = None
     """A text file of tile ids (one per line). Overrides 'mode'. config/tiles/ holds the
     precomputed list for all of China; 'agrifactory tiles' writes such a list."""
+
+    @field_validator("crs")
+    @classmethod
+    def _equal_area(cls, value: str) -> str:
+        problem = equal_area_problem(value)
+        if problem:
+            raise ValueError(f"{value!r}: {problem}")
+        return value
 
     @model_validator(mode="after")
     def _bbox_in_order(self) -> GridSettings:
@@ -147,7 +169,20 @@ class WorkflowConfig(Settings):
     """Calendar years to produce (one job per tile and year)."""
 
     grid: GridSettings = GridSettings()
-    """The tile grid (China Albers, one global origin)."""
+    """The tile grid: an equal-area CRS (China Albers by default) and one global origin."""
+
+    crs: str = ALBERS_PROJ4
+    """The grid's CRS, as text pyproj reads (PROJ string, EPSG/ESRI code, WKT). Any
+    projected equal-area CRS (Albers, Lambert azimuthal or cylindrical equal-area,
+    sinusoidal, Mollweide, Equal Earth, Goode homolosine); the default is China Albers,
+    written into files as "China Albers Equal Area (WGS84)"."""
+
+    origin: Annotated[list[float], Field(min_length=2, max_length=2)] = [
+        ORIGIN_X,
+        ORIGIN_Y,
+    ]
+    """[x, y] in metres of the tile lattice's upper-left corner, in grid.crs; tiles are
+    counted east and south of it. The default lies west and north of all of China."""
 
     boundaries: BoundarySettings = BoundarySettings()
     """Administrative units used for tile overlaps, aggregation and statistics."""

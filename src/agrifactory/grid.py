@@ -1,7 +1,9 @@
-"""The factory's grid: China Albers equal-area tiles on one global origin.
+"""The factory's grid: equal-area tiles on one global origin (China Albers by default).
 
 Every tile is a square of ``tile_km`` kilometres whose corners lie on a lattice
-anchored at :data:`ORIGIN_X`, :data:`ORIGIN_Y`. Because the edge is a multiple of
+anchored at the grid's origin (:data:`ORIGIN_X`, :data:`ORIGIN_Y` by default). The
+CRS and the origin are settings (``grid.crs``, ``grid.origin``; :class:`GridSpec`):
+any projected equal-area CRS, so a pixel's area is the same everywhere. Because the edge is a multiple of
 3 km, the 30 m grid (and the 1 km grid) of every tile share its bounds exactly, and
 neighbouring tiles abut without gaps or overlaps. A tile id ``h{col:03d}v{row:03d}``
 names the same ground in every run with the same tile size.
@@ -11,14 +13,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from affine import Affine
 from pyproj import CRS, Transformer
 from pyproj.crs import GeographicCRS, ProjectedCRS
 from pyproj.crs.coordinate_operation import AlbersEqualAreaConversion
+from pyproj.exceptions import CRSError
 
 from agrifactory.errors import ConfigError
 
@@ -45,7 +48,88 @@ ORIGIN_Y = 6_000_000.0
 FINE_RES = 30.0
 COARSE_RES = 1000.0
 
+#: Map projections (PROJ's method names) that preserve area; ``grid.crs`` must use one.
+EQUAL_AREA_METHODS = frozenset(
+    {
+        "Albers Equal Area",
+        "Lambert Azimuthal Equal Area",
+        "Lambert Azimuthal Equal Area (Spherical)",
+        "Lambert Cylindrical Equal Area",
+        "Lambert Cylindrical Equal Area (Spherical)",
+        "Sinusoidal",
+        "Mollweide",
+        "Equal Earth",
+        "Interrupted Goode Homolosine",
+        "Goode Homolosine",
+        "Eckert IV",
+        "Eckert VI",
+    }
+)
+EQUAL_AREA_HINT = (
+    "an equal-area projection such as Albers (aea), Lambert azimuthal (laea), Lambert "
+    "cylindrical (cea, e.g. EPSG:6933), sinusoidal (sinu), Mollweide (moll), Equal Earth "
+    "(eqearth) or Goode homolosine (igh), as a PROJ string, EPSG/ESRI code or WKT"
+)
+
 _TILE_ID = re.compile(r"^h(\d{3,4})v(\d{3,4})$")
+
+
+def equal_area_problem(text: str | CRS) -> str | None:
+    """Why ``text`` cannot be the grid's CRS (not read, not projected, not equal-area), or None."""
+    try:
+        crs = CRS.from_user_input(text)
+    except CRSError as exc:
+        return f"not a CRS pyproj reads ({exc}); use {EQUAL_AREA_HINT}"
+    if crs.equals(ALBERS, ignore_axis_order=True):
+        return None
+    op = crs.coordinate_operation if crs.is_projected else None
+    method = op.method_name if op is not None else None
+    if method in EQUAL_AREA_METHODS:
+        return None
+    what = f"its projection is {method!r}" if method else "it is not a projected CRS"
+    return f"{what}, which does not preserve area; tiles and areas need {EQUAL_AREA_HINT}"
+
+
+def grid_crs(text: str | CRS) -> CRS:
+    """The CRS of ``grid.crs``: a projected equal-area CRS, else a :class:`ConfigError`.
+
+    The China Albers definition gives :data:`ALBERS` itself, so files keep its name.
+    """
+    problem = equal_area_problem(text)
+    if problem:
+        raise ConfigError(f"grid.crs = {text!r}: {problem}")
+    return known_crs(text)
+
+
+def known_crs(crs: object) -> CRS:
+    """A raster's CRS as a pyproj CRS, :data:`ALBERS` itself where it is China Albers."""
+    crs = CRS.from_user_input(crs)
+    return ALBERS if crs.equals(ALBERS, ignore_axis_order=True) else crs
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """The lattice every tile lies on: its equal-area CRS and upper-left corner (metres)."""
+
+    crs: CRS = ALBERS
+    origin: tuple[float, float] = (ORIGIN_X, ORIGIN_Y)
+
+    @classmethod
+    def from_config(cls, cfg: Mapping | None) -> GridSpec:
+        """The spec of a config's ``grid`` section (or rule params); absent keys: defaults."""
+        cfg = cfg or {}
+        crs = grid_crs(cfg["crs"]) if cfg.get("crs") is not None else ALBERS
+        origin = cfg.get("origin") or (ORIGIN_X, ORIGIN_Y)
+        return cls(crs=crs, origin=(float(origin[0]), float(origin[1])))
+
+
+#: The default grid: China Albers, origin west and north of all of China.
+DEFAULT_GRID = GridSpec()
+
+
+def job_grid(params: object) -> GridSpec:
+    """The grid of a rule's ``params.grid`` (the config's grid section); default without one."""
+    return GridSpec.from_config(getattr(params, "grid", None))
 
 
 def check_tile_km(tile_km: int) -> int:
@@ -75,13 +159,14 @@ def parse_tile_id(tid: str) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class PixelGrid:
-    """A north-up raster grid in China Albers: what a tile looks like at one resolution."""
+    """A north-up raster grid (China Albers by default): a tile at one resolution."""
 
     x_min: float
     y_max: float
     res: float
     width: int
     height: int
+    crs: CRS = field(default=ALBERS)
 
     @property
     def transform(self) -> Affine:
@@ -101,10 +186,6 @@ class PixelGrid:
             self.y_max,
         )
 
-    @property
-    def crs(self) -> CRS:
-        return ALBERS
-
     def pixel_centres(self) -> tuple[np.ndarray, np.ndarray]:
         """1-D x (columns) and y (rows) coordinates of pixel centres."""
         x = self.x_min + (np.arange(self.width) + 0.5) * self.res
@@ -119,6 +200,7 @@ class Tile:
     col: int
     row: int
     tile_km: int
+    spec: GridSpec = field(default=DEFAULT_GRID)
 
     @property
     def id(self) -> str:
@@ -130,9 +212,10 @@ class Tile:
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
-        """(x_min, y_min, x_max, y_max) in Albers metres."""
-        x_min = ORIGIN_X + self.col * self.size_m
-        y_max = ORIGIN_Y - self.row * self.size_m
+        """(x_min, y_min, x_max, y_max) in metres of the grid's CRS."""
+        origin_x, origin_y = self.spec.origin
+        x_min = origin_x + self.col * self.size_m
+        y_max = origin_y - self.row * self.size_m
         return (x_min, y_max - self.size_m, x_min + self.size_m, y_max)
 
     def grid(self, res: float = FINE_RES, halo_px: int = 0) -> PixelGrid:
@@ -150,16 +233,19 @@ class Tile:
             res=res,
             width=n + 2 * halo_px,
             height=n + 2 * halo_px,
+            crs=self.spec.crs,
         )
 
     @classmethod
-    def from_id(cls, tid: str, tile_km: int) -> Tile:
+    def from_id(cls, tid: str, tile_km: int, spec: GridSpec = DEFAULT_GRID) -> Tile:
         col, row = parse_tile_id(tid)
-        return cls(col, row, check_tile_km(tile_km))
+        return cls(col, row, check_tile_km(tile_km), spec)
 
 
-def tiles_covering(bounds: Sequence[float], tile_km: int) -> list[Tile]:
-    """All tiles that intersect an Albers box ``(x_min, y_min, x_max, y_max)``.
+def tiles_covering(
+    bounds: Sequence[float], tile_km: int, spec: GridSpec = DEFAULT_GRID
+) -> list[Tile]:
+    """All tiles that intersect a box ``(x_min, y_min, x_max, y_max)`` in the grid's CRS.
 
     A box edge that falls exactly on a tile edge does not pull in the neighbour.
     """
@@ -168,31 +254,38 @@ def tiles_covering(bounds: Sequence[float], tile_km: int) -> list[Tile]:
     if not (x_max > x_min and y_max > y_min):
         raise ConfigError(f"empty or inverted box {tuple(bounds)}")
     size = tile_km * 1000.0
-    c0 = math.floor((x_min - ORIGIN_X) / size)
-    c1 = math.ceil((x_max - ORIGIN_X) / size)
-    r0 = math.floor((ORIGIN_Y - y_max) / size)
-    r1 = math.ceil((ORIGIN_Y - y_min) / size)
+    origin_x, origin_y = spec.origin
+    c0 = math.floor((x_min - origin_x) / size)
+    c1 = math.ceil((x_max - origin_x) / size)
+    r0 = math.floor((origin_y - y_max) / size)
+    r1 = math.ceil((origin_y - y_min) / size)
     if c0 < 0 or r0 < 0:
-        raise ConfigError(f"box {tuple(bounds)} lies west or north of the tile origin")
-    return [Tile(c, r, tile_km) for r in range(r0, r1) for c in range(c0, c1)]
+        raise ConfigError(
+            f"box {tuple(bounds)} lies west or north of the tile origin {spec.origin}"
+        )
+    return [Tile(c, r, tile_km, spec) for r in range(r0, r1) for c in range(c0, c1)]
 
 
 def lonlat_box_to_albers(
-    bbox: Sequence[float], densify: int = 21
+    bbox: Sequence[float], densify: int = 21, crs: CRS = ALBERS
 ) -> tuple[float, float, float, float]:
-    """The Albers bounds of a lon/lat box, with densified edges so curved edges are covered."""
+    """The bounds in ``crs`` (Albers by default) of a lon/lat box, with densified edges so
+    curved edges are covered."""
     lon0, lat0, lon1, lat1 = bbox
     if not (-180 <= lon0 < lon1 <= 180 and -90 <= lat0 < lat1 <= 90):
         raise ConfigError(
             f"AOI box {tuple(bbox)} is not [lon_min, lat_min, lon_max, lat_max] in degrees"
         )
-    transformer = Transformer.from_crs("EPSG:4326", ALBERS, always_xy=True)
+    transformer = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     return transformer.transform_bounds(lon0, lat0, lon1, lat1, densify_pts=densify)
 
 
-def tiles_for_aoi(bbox_lonlat: Sequence[float], tile_km: int) -> list[Tile]:
+def tiles_for_aoi(
+    bbox_lonlat: Sequence[float], tile_km: int, spec: GridSpec = DEFAULT_GRID
+) -> list[Tile]:
     """Tiles covering a lon/lat bounding box (the AOI mode)."""
-    return tiles_covering(lonlat_box_to_albers(bbox_lonlat), tile_km)
+    box = lonlat_box_to_albers(bbox_lonlat, crs=spec.crs)
+    return tiles_covering(box, tile_km, spec)
 
 
 def check_unique_tile_ids(ids: Iterable[str], source: str) -> list[str]:

@@ -57,13 +57,14 @@ def read_tile_list(path: str | Path) -> list[str]:
 def plan_tiles(grid_cfg: Mapping[str, Any]) -> list[Tile]:
     """The tiles of a run from the config's ``grid`` section."""
     tile_km = grid.check_tile_km(grid_cfg["tile_km"])
+    spec = grid.GridSpec.from_config(grid_cfg)
     if grid_cfg.get("tiles_file"):
-        return [Tile.from_id(t, tile_km) for t in read_tile_list(grid_cfg["tiles_file"])]
+        return [Tile.from_id(t, tile_km, spec) for t in read_tile_list(grid_cfg["tiles_file"])]
     mode = grid_cfg["mode"]
     if mode == "aoi":
         if not grid_cfg.get("aoi_bbox"):
             raise ConfigError("grid.mode is 'aoi' but grid.aoi_bbox is not set")
-        return grid.tiles_for_aoi(grid_cfg["aoi_bbox"], tile_km)
+        return grid.tiles_for_aoi(grid_cfg["aoi_bbox"], tile_km, spec)
     if mode == "china":
         from agrifactory import boundaries, tiles
 
@@ -71,7 +72,9 @@ def plan_tiles(grid_cfg: Mapping[str, Any]) -> list[Tile]:
             "grid.mode 'china' without grid.tiles_file: computing the tile list from the boundaries (slow)"
         )
         units = boundaries.to_albers(boundaries.load_units("province", mainland_only=True))
-        return tiles.tiles_for_units(units, tile_km)
+        if spec != grid.DEFAULT_GRID:
+            units = units.to_crs(spec.crs)
+        return tiles.tiles_for_units(units, tile_km, spec)
     raise ConfigError(f"grid.mode {mode!r} needs grid.tiles_file (or use 'aoi' or 'china')")
 
 
@@ -182,14 +185,17 @@ class RunPlan:
         return [t.id for t in self.tiles]
 
     def tile(self, tile_id: str) -> Tile:
-        return Tile.from_id(tile_id, self.tiles[0].tile_km)
+        return Tile.from_id(tile_id, self.tiles[0].tile_km, self.tiles[0].spec)
 
     def _index(self) -> None:
         """Rows per tile (one STRtree query for all tiles) and the columns the lookups filter on."""
         # Edges cut at 0.25 degrees bend with the projection to within about 15 m,
         # and keep an all-China inventory's footprints small (each cluster job
         # parses the workflow and builds this index).
-        tree = shapely.STRtree(inventory.albers_footprints(self.inventory, max_segment_deg=0.25))
+        crs = self.tiles[0].spec.crs
+        tree = shapely.STRtree(
+            inventory.albers_footprints(self.inventory, max_segment_deg=0.25, crs=crs)
+        )
         boxes = [shapely.box(*t.bounds) for t in self.tiles]
         t_idx, r_idx = tree.query(boxes, predicate="intersects")
         order = np.argsort(t_idx, kind="stable")
@@ -281,7 +287,7 @@ def tiles_lonlat_bbox(tiles: list[Tile]) -> list[float]:
 
     bounds = np.array([t.bounds for t in tiles])
     box = shapely.box(*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0))
-    to_lonlat = Transformer.from_crs(grid.ALBERS, "EPSG:4326", always_xy=True)
+    to_lonlat = Transformer.from_crs(tiles[0].spec.crs, "EPSG:4326", always_xy=True)
     edge = shapely.segmentize(box, box.length / 256)
     lonlat = shapely.transform(edge, lambda c: np.column_stack(to_lonlat.transform(*c.T)))
     return [round(float(v), 6) for v in lonlat.bounds]

@@ -9,14 +9,16 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from agrifactory.grid import ALBERS, Tile, tiles_covering
+from agrifactory.grid import ALBERS, DEFAULT_GRID, GridSpec, Tile, tiles_covering
 
 log = logging.getLogger(__name__)
 
 
-def tiles_for_units(units_albers: gpd.GeoDataFrame, tile_km: int) -> list[Tile]:
-    """Every tile that intersects at least one unit (units in the Albers CRS)."""
-    candidates = tiles_covering(units_albers.total_bounds, tile_km)
+def tiles_for_units(
+    units_albers: gpd.GeoDataFrame, tile_km: int, spec: GridSpec = DEFAULT_GRID
+) -> list[Tile]:
+    """Every tile that intersects at least one unit (units in the grid's CRS)."""
+    candidates = tiles_covering(units_albers.total_bounds, tile_km, spec)
     boxes = shapely.box(*np.array([t.bounds for t in candidates]).T)
     tree = shapely.STRtree(units_albers.geometry.to_numpy())
     hit = np.unique(tree.query(boxes, predicate="intersects")[0])
@@ -59,4 +61,4 @@ def tile_index(tiles: Sequence[Tile], provinces_albers: gpd.GeoDataFrame) -> gpd
                 "land_km2": round(sum(v for v, _ in parts), 3),
             }
         )
-    return gpd.GeoDataFrame(rows, geometry=boxes, crs=ALBERS)
+    return gpd.GeoDataFrame(rows, geometry=boxes, crs=tiles[0].spec.crs if tiles else ALBERS)

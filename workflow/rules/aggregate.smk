@@ -23,6 +23,7 @@ rule aggregate_tile:
         products=config["aggregate"]["products"],
         levels=config["aggregate"]["levels"],
         tile_km=config["grid"]["tile_km"],
+        grid=GRID,
     script:
         "../../scripts/aggregate_tile.py"
 

@@ -26,6 +26,7 @@ rule training_set:
         runtime=runtime_min(10, per_tile=0.2),
     params:
         tile_km=config["grid"]["tile_km"],
+        grid=GRID,
         regions=TILE_REGION,
         samples=CLASSIFY["samples"],
         min_count=CLASSIFY["min_count"],
@@ -124,6 +125,7 @@ rule classify:
         runtime=runtime_min(5, per_mpx=2),
     params:
         tile_km=config["grid"]["tile_km"],
+        grid=GRID,
         block_rows=CLASSIFY["predict"]["block_rows"],
     script:
         "../../scripts/classify_tile.py"

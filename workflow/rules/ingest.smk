@@ -22,6 +22,7 @@ rule ingest:
         landsat=lambda w: scene_params(w, "landsat"),
         modis=lambda w: scene_params(w, "modis"),
         tile_km=config["grid"]["tile_km"],
+        grid=GRID,
         ingest=config["ingest"],
         acquire=config["acquire"] if STAC else None,
     script:

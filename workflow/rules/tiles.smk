@@ -22,6 +22,7 @@ rule boundaries:
         name_field=config["boundaries"]["name_field"],
         tiles=TILES,
         tile_km=config["grid"]["tile_km"],
+        grid=GRID,
     script:
         "../../scripts/boundaries.py"
 
@@ -44,5 +45,6 @@ rule tiles:
     params:
         tiles=TILES,
         tile_km=config["grid"]["tile_km"],
+        grid=GRID,
     script:
         "../../scripts/tiles.py"

@@ -127,7 +127,7 @@ def aggregate_outputs(
 def aggregate_tile(job: Any) -> None:
     """Rule aggregate_tile: class areas of one tile-year per unit of every level."""
     from agrifactory.aggregate import sums, zonal
-    from agrifactory.grid import Tile
+    from agrifactory.grid import Tile, job_grid
     from agrifactory.logs import setup_logging
 
     setup_logging(job.log[0])
@@ -135,7 +135,7 @@ def aggregate_tile(job: Any) -> None:
     settings = AggregateSettings.build(
         {"method": p.method, "products": p.products, "levels": p.levels}, "aggregate"
     )
-    tile = Tile.from_id(job.wildcards.tile, p.tile_km)
+    tile = Tile.from_id(job.wildcards.tile, p.tile_km, job_grid(p))
     paths = {"province": job.input.provinces, "county": job.input.counties}
     units = {level: zonal.read_units_near(paths[level], tile) for level in settings.levels}
     products = {name: job.input[name] for name in settings.products}

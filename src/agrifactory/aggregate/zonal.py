@@ -99,15 +99,18 @@ def prepare_units(
     bounds: tuple[float, float, float, float],
     *,
     overlap_tol_m2: float = 1.0,
+    crs: CRS = ALBERS,
 ) -> PreparedUnits:
-    """Clip units to an Albers box, drop those that miss it, and resolve overlaps.
+    """Clip units to a box of the grid's CRS, drop those that miss it, and resolve overlaps.
 
     Parameters
     ----------
     units
         Units with an ``adcode`` column, in any CRS.
     bounds
-        ``(x_min, y_min, x_max, y_max)`` in Albers metres (a tile's bounds).
+        ``(x_min, y_min, x_max, y_max)`` in metres of ``crs`` (a tile's bounds).
+    crs
+        The tile grid's CRS (China Albers by default).
     overlap_tol_m2
         Overlaps up to this total area are left alone (floating-point slivers of
         shared edges); larger ones go to the unit with the smaller adcode.
@@ -117,12 +120,12 @@ def prepare_units(
             f"a boundary unit has adcode {TOTAL_ADCODE}, which the aggregation reserves for "
             "the national row; give it its real code"
         )
-    albers = units.to_crs(ALBERS) if not CRS.from_user_input(units.crs).equals(ALBERS) else units
+    albers = units.to_crs(crs) if not CRS.from_user_input(units.crs).equals(crs) else units
     geoms = shapely.clip_by_rect(albers.geometry.to_numpy(), *bounds)
     geoms = np.array([_polygonal(g) for g in geoms], dtype=object)
     keep = shapely.area(geoms) > 0
     clipped = gpd.GeoDataFrame(
-        {"adcode": albers["adcode"].to_numpy()[keep]}, geometry=geoms[keep], crs=ALBERS
+        {"adcode": albers["adcode"].to_numpy()[keep]}, geometry=geoms[keep], crs=crs
     )
     clipped = clipped.sort_values("adcode", kind="stable").reset_index(drop=True)
     geoms = clipped.geometry.to_numpy()
@@ -157,7 +160,7 @@ def _fraction_sums(
         NumPyRasterSource(arr, x_min, y_min, x_max, y_max, nodata=None, name=product)
         for product, arr in arrays.items()
     ]
-    total = gpd.GeoDataFrame({"adcode": [TOTAL_ADCODE]}, geometry=[prepared.union], crs=ALBERS)
+    total = gpd.GeoDataFrame({"adcode": [TOTAL_ADCODE]}, geometry=[prepared.union], crs=grid.crs)
     rows = []
     for frame in (prepared.units, total):
         if frame.empty or frame.geometry.iloc[0].is_empty:
@@ -251,7 +254,11 @@ def unit_pixel_sums(
                 f"{product}: expected a uint8 array of shape {grid.shape}, "
                 f"got {arr.dtype} {arr.shape}"
             )
-    prepared = units if isinstance(units, PreparedUnits) else prepare_units(units, grid.bounds)
+    prepared = (
+        units
+        if isinstance(units, PreparedUnits)
+        else prepare_units(units, grid.bounds, crs=grid.crs)
+    )
     sums = _fraction_sums if method == "fraction" else _centre_sums
     table = pd.DataFrame(
         sums(host, grid, prepared), columns=["adcode", "product", "code", "pixels"]
@@ -294,7 +301,7 @@ def tile_lonlat_bounds(
     tile: Tile, crs: CRS | str = "EPSG:4326"
 ) -> tuple[float, float, float, float]:
     """A tile's bounds in another CRS (edges densified, so the box covers the whole tile)."""
-    transformer = Transformer.from_crs(ALBERS, crs, always_xy=True)
+    transformer = Transformer.from_crs(tile.spec.crs, crs, always_xy=True)
     return transformer.transform_bounds(*tile.bounds, densify_pts=21)
 
 
@@ -343,7 +350,7 @@ def tile_areas(
     arrays = {p: read_class_raster(path, p, grid) for p, path in products.items()}
     tables = []
     for level, gdf in units.items():
-        prepared = prepare_units(gdf, tile.bounds)
+        prepared = prepare_units(gdf, tile.bounds, crs=tile.spec.crs)
         t = unit_pixel_sums(arrays, grid, prepared, method=method)
         t.insert(0, "level", level)
         tables.append(t)

@@ -31,6 +31,7 @@ from agrifactory.classify.training import (
     select_features,
 )
 from agrifactory.errors import ConfigError, DataError, InputError
+from agrifactory.grid import DEFAULT_GRID, GridSpec
 from agrifactory.io.samples import read_samples
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ def training_table(
     smoothed: Mapping[str, str | Path],
     *,
     tile_km: int,
+    grid: GridSpec = DEFAULT_GRID,
     regions: Mapping[str, str],
     products: Sequence[str],
     year: int,
@@ -106,6 +108,8 @@ def training_table(
         Tile id -> ``features.tif`` and ``ndvi_hants.tif`` of the year (read tile by tile).
     tile_km, regions
         Tile size and tile id -> region (:func:`~agrifactory.classify.regions.tile_regions`).
+    grid
+        The tile lattice (CRS and origin; China Albers by default).
     products
         The products whose labels the samples carry.
     year
@@ -127,11 +131,13 @@ def training_table(
     """
     if set(features) != set(smoothed) or set(features) != set(regions):
         raise ConfigError("features, smoothed series and regions must cover the same tiles")
-    tiles = tiles_frame(list(features), tile_km, regions)
+    tiles = tiles_frame(list(features), tile_km, regions, grid)
 
     def stack(tile_id: str) -> FeatureStack:
         log.info("reading the input stack of tile %s", tile_id)
-        ts = TileStack(features[tile_id], smoothed[tile_id], tile_id, year=year, tile_km=tile_km)
+        ts = TileStack(
+            features[tile_id], smoothed[tile_id], tile_id, year=year, tile_km=tile_km, grid=grid
+        )
         return ts.feature_stack()
 
     ts = build_training_set(

@@ -19,7 +19,7 @@ import geopandas as gpd
 import shapely
 
 from agrifactory.errors import ConfigError
-from agrifactory.grid import ALBERS, Tile
+from agrifactory.grid import DEFAULT_GRID, GridSpec, Tile
 
 #: Region names become folder names and wildcard values.
 REGION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
@@ -78,16 +78,19 @@ def region_names(mapping: Mapping[str, str]) -> list[str]:
 
 
 def tiles_frame(
-    tile_ids: Sequence[str], tile_km: int, regions: Mapping[str, str]
+    tile_ids: Sequence[str],
+    tile_km: int,
+    regions: Mapping[str, str],
+    grid: GridSpec = DEFAULT_GRID,
 ) -> gpd.GeoDataFrame:
-    """The run's tiles as Albers squares with ``tile_id`` and ``region`` columns.
+    """The run's tiles as squares of the grid's CRS with ``tile_id`` and ``region`` columns.
 
     Built from the tile lattice (not read from ``tiles.gpkg``), so its CRS is exactly
     the CRS of the feature rasters.
     """
-    tiles = [Tile.from_id(t, tile_km) for t in tile_ids]
+    tiles = [Tile.from_id(t, tile_km, grid) for t in tile_ids]
     return gpd.GeoDataFrame(
         {"tile_id": [t.id for t in tiles], "region": [regions[t.id] for t in tiles]},
         geometry=[shapely.box(*t.bounds) for t in tiles],
-        crs=ALBERS,
+        crs=grid.crs,
     )

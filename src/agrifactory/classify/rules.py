@@ -25,6 +25,7 @@ from pydantic import Field, model_validator
 
 from agrifactory.classify.legend import PRODUCTS
 from agrifactory.feature_bands import PHENOLOGY_METRICS
+from agrifactory.grid import job_grid
 from agrifactory.settings import Settings
 
 ModelKind = Literal["lightgbm", "svm", "cnn1d"]
@@ -393,6 +394,7 @@ def training_set(job: Any) -> None:
         _per_tile(job.input, "features"),
         _per_tile(job.input, "smoothed"),
         tile_km=p.tile_km,
+        grid=job_grid(p),
         regions=p.regions,
         products=PRODUCTS,
         year=int(job.wildcards.year),
@@ -460,7 +462,12 @@ def classify(job: Any) -> None:
     block_rows = section(predict={"block_rows": job.params.block_rows}).predict.block_rows
     tile, year = job.wildcards.tile, int(job.wildcards.year)
     stack = TileStack(
-        job.input.features, job.input.smoothed, tile, year=year, tile_km=job.params.tile_km
+        job.input.features,
+        job.input.smoothed,
+        tile,
+        year=year,
+        tile_km=job.params.tile_km,
+        grid=job_grid(job.params),
     )
     models = {p: load_model(job.input[p]) for p in PRODUCTS}
     for model in models.values():

@@ -21,7 +21,7 @@ from rasterio.windows import Window
 
 from agrifactory.classify.training import FeatureStack
 from agrifactory.errors import GridError, InputError
-from agrifactory.grid import Tile
+from agrifactory.grid import DEFAULT_GRID, GridSpec, Tile
 from agrifactory.io.raster import band_dates, open_raster
 
 #: Prefix of the HANTS series bands in the classifiers' stack.
@@ -63,8 +63,10 @@ def _check_same_grid(features: Path, a: dict, smoothed: Path, b: dict) -> None:
         )
 
 
-def _check_tile_grid(path: Path, meta: dict, tile_id: str, tile_km: int) -> None:
-    grid = Tile.from_id(tile_id, tile_km).grid()
+def _check_tile_grid(
+    path: Path, meta: dict, tile_id: str, tile_km: int, spec: GridSpec = DEFAULT_GRID
+) -> None:
+    grid = Tile.from_id(tile_id, tile_km, spec).grid()
     same = (
         meta["crs"].equals(grid.crs, ignore_axis_order=True)
         and meta["transform"].almost_equals(grid.transform, precision=1e-6)
@@ -86,7 +88,8 @@ class TileStack:
     features, smoothed
         ``features/features.tif`` and ``smooth/ndvi_hants.tif`` of one tile-year.
     tile_id
-        The tile; with ``tile_km`` the grids are checked against the tile's grid.
+        The tile; with ``tile_km`` the grids are checked against the tile's grid (on
+        the lattice ``grid``, China Albers by default).
     year
         Every HANTS date must lie in this year.
     """
@@ -99,6 +102,7 @@ class TileStack:
         *,
         year: int | None = None,
         tile_km: int | None = None,
+        grid: GridSpec = DEFAULT_GRID,
     ) -> None:
         self.features = Path(features)
         self.smoothed = Path(smoothed)
@@ -113,8 +117,8 @@ class TileStack:
                 self.features, f"bands {unnamed} have no name", "feature bands must be named"
             )
         if tile_km is not None:
-            _check_tile_grid(self.features, fmeta, tile_id, tile_km)
-            _check_tile_grid(self.smoothed, smeta, tile_id, tile_km)
+            _check_tile_grid(self.features, fmeta, tile_id, tile_km, grid)
+            _check_tile_grid(self.smoothed, smeta, tile_id, tile_km, grid)
         _check_same_grid(self.features, fmeta, self.smoothed, smeta)
         self.year = year
         self.transform = fmeta["transform"]

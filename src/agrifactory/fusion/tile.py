@@ -47,7 +47,7 @@ from agrifactory.fusion.params import (
     EstarfmParams,
     tile_block_fits,
 )
-from agrifactory.grid import PixelGrid
+from agrifactory.grid import PixelGrid, known_crs
 from agrifactory.io.modis import composite_containing, composite_starts
 from agrifactory.io.pairs import read_pairs_table
 from agrifactory.io.raster import (
@@ -126,7 +126,8 @@ class _Stacks:
 
     def grid(self) -> PixelGrid:
         t = self.landsat.meta["transform"]
-        return PixelGrid(x_min=t.c, y_max=t.f, res=t.a, width=self.shape[1], height=self.shape[0])
+        crs = known_crs(self.landsat.meta["crs"])
+        return PixelGrid(t.c, t.f, t.a, width=self.shape[1], height=self.shape[0], crs=crs)
 
     def require_fine(self, dates: set[dt.date], source: str | Path) -> None:
         for d in sorted(dates):

@@ -70,7 +70,7 @@ def ingest(job: Any) -> None:
     tile-year's scene records (``landsat``, ``modis``); the outputs are named as in
     :data:`OUTPUTS`.
     """
-    from agrifactory.grid import Tile
+    from agrifactory.grid import Tile, job_grid
     from agrifactory.ingest.tile import ingest_tile
     from agrifactory.io.inventory import from_records
     from agrifactory.io.remote import remote_reads
@@ -80,7 +80,7 @@ def ingest(job: Any) -> None:
     settings = IngestSettings.build(job.params.ingest, "ingest")
     with remote_reads(remote_policy(getattr(job.params, "acquire", None))):
         ingest_tile(
-            Tile.from_id(job.wildcards.tile, job.params.tile_km),
+            Tile.from_id(job.wildcards.tile, job.params.tile_km, job_grid(job.params)),
             int(job.wildcards.year),
             from_records(job.params.landsat),
             from_records(job.params.modis),

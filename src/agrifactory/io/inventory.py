@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 from rasterio.warp import transform_geom
 
 from agrifactory.errors import InputError
@@ -268,13 +268,15 @@ def check_missions(table: pd.DataFrame, source: str | Path) -> None:
             )
 
 
-def albers_footprints(table: pd.DataFrame, max_segment_deg: float = 0.05) -> np.ndarray:
-    """The footprints of an inventory in the Albers CRS (as a shapely array).
+def albers_footprints(
+    table: pd.DataFrame, max_segment_deg: float = 0.05, crs: CRS = ALBERS
+) -> np.ndarray:
+    """The footprints of an inventory in the Albers CRS, or the grid's ``crs`` (shapely array).
 
     Edges are first cut into pieces of at most ``max_segment_deg`` degrees so they
     bend with the projection (0.25 degrees keeps them within about 15 m).
     """
-    to_albers = Transformer.from_crs("EPSG:4326", ALBERS, always_xy=True)
+    to_albers = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     geoms = shapely.segmentize(np.asarray(table["geometry"].tolist()), max_segment_deg)
     return shapely.transform(
         geoms, lambda c: np.column_stack(to_albers.transform(c[:, 0], c[:, 1]))

@@ -21,7 +21,7 @@ import numpy as np
 
 from agrifactory.backend import resolve_backend, to_numpy
 from agrifactory.errors import ConfigError, InputError
-from agrifactory.grid import PixelGrid
+from agrifactory.grid import PixelGrid, known_crs
 from agrifactory.io.raster import Block, gdal_cache, grid_blocks, open_stack, stack_writer
 from agrifactory.timeseries import DEFAULT_BLOCK_ROWS
 from agrifactory.timeseries.features import PhenoSettings, feature_stack
@@ -53,7 +53,8 @@ def _row_blocks(shape: tuple[int, int], block_rows: int | None) -> list[Block]:
 
 def _grid(meta: dict[str, Any], shape: tuple[int, int]) -> PixelGrid:
     t = meta["transform"]
-    return PixelGrid(x_min=t.c, y_max=t.f, res=t.a, width=shape[1], height=shape[0])
+    crs = known_crs(meta["crs"])
+    return PixelGrid(x_min=t.c, y_max=t.f, res=t.a, width=shape[1], height=shape[0], crs=crs)
 
 
 def smooth_tile(

@@ -61,6 +61,9 @@ SM = SETTINGS.soil_moisture
 SM_ON = SM.enabled
 CLASSIFY = config["classify"]
 SAMPLES = config["inputs"]["samples"]
+#: The tile lattice (grid.crs, grid.origin) as rule params: rules that place a tile on
+#: the ground pass it (agrifactory.grid.job_grid).
+GRID = {"crs": config["grid"]["crs"], "origin": config["grid"]["origin"]}
 
 
 def tile_dir(stage):
