@@ -63,7 +63,7 @@ class Service:
 
 def spawn(
     name: str,
-    argv: Sequence[str | Path],
+    argv: Sequence[str | Path | int],
     log: Path,
     *,
     env: Mapping[str, str] | None = None,

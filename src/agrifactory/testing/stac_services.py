@@ -57,6 +57,9 @@ PYTHON_MODULES = {
     "stac_fastapi.pgstac": "stac-fastapi-pgstac",
     "uvicorn": "uvicorn",
 }
+# A throw-away cluster: trust auth on 127.0.0.1, no durability.
+INITDB_OPTIONS = ["--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"]
+PG_SETTINGS = ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
 _EXTRA_HINT = "pip install -e '.[stac-server]' (make install does)"
 _APT_HINT = "run tools/install_stac_services.sh as root"
 
@@ -191,36 +194,12 @@ class StacServices:
             user = PG_USER
             self.base.chmod(0o755)
             shutil.chown(folder, user, user)
-        _run_as(
-            user,
-            [
-                bindir / "initdb",
-                "-D",
-                folder / "data",
-                "-U",
-                PG_USER,
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-            folder / "initdb.log",
-        )
+        data = folder / "data"
+        initdb = [bindir / "initdb", f"--pgdata={data}", f"--username={PG_USER}", *INITDB_OPTIONS]
+        _run_as(user, initdb, folder / "initdb.log")
         port = free_port()
-        settings = ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
-        argv = [
-            bindir / "postgres",
-            "-D",
-            folder / "data",
-            "-k",
-            folder,
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ]
-        argv += [arg for setting in settings for arg in ("-c", setting)]
+        argv = [bindir / "postgres", "-D", data, "-k", folder, "-h", "127.0.0.1", "-p", port]
+        argv += [arg for setting in PG_SETTINGS for arg in ("-c", setting)]
         service = spawn(
             "postgres", argv, self.base / "postgres.log", user=user, stop_signal=signal.SIGINT
         )
@@ -246,17 +225,8 @@ class StacServices:
             "DB_MAX_CONN_SIZE": "4",
         }
         app = "stac_fastapi.pgstac.app:create_app"
-        argv = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
+        argv = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1"]
+        argv += ["--port", port]
         # cwd: the temporary folder, so no stray .env file configures the API.
         service = spawn("stac-api", argv, self.base / "stac_api.log", env=env, cwd=self.base)
         self.services.append(service)
