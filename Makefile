@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	  || { echo "agrifactory needs Python >= 3.11; run e.g. 'make demo PYTHON=python3.11'"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,stac-server]'
 	@touch $(STAMP)
 
 install: $(STAMP)

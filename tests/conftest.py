@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# The `stac_services` fixture (a real STAC API and COG server, docs/stac.md).
+pytest_plugins = ["_stac_fixtures"]
+
 SHARED_DATA = Path(os.environ.get("AGRIFACTORY_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
