@@ -159,12 +159,21 @@ def reading(path: str, read: Callable[[], T], what: str = "") -> T:
     if not is_url(path):
         return read()
     policy = _POLICY.get()
+    failed = False
 
     def attempt() -> T:
+        nonlocal failed
+        # After a failure GDAL must not answer from what it cached of the URL.
+        fresh = {"CPL_VSIL_CURL_NON_CACHED": f"/vsicurl/{path}"} if failed else {}
         try:
-            return read()
-        except (InputError, rasterio.errors.RasterioError) as exc:
-            raise _ReadFailure(*http_problem(getattr(exc, "problem", str(exc)))) from None
+            with rasterio.Env(**fresh):
+                return read()
+        except InputError as exc:  # already says what went wrong (open_raster)
+            failed = True
+            raise _ReadFailure(exc.problem, exc.hint) from None
+        except rasterio.errors.RasterioError as exc:
+            failed = True
+            raise _ReadFailure(*http_problem(str(exc))) from None
 
     try:
         return retried(

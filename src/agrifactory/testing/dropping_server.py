@@ -74,6 +74,20 @@ class DroppingHandler(BaseHTTPRequestHandler):
         self.wfile.write(body[: server.cut] if cut_this else body)
         self.close_connection = True
 
+    def do_HEAD(self) -> None:  # noqa: N802 (the name http.server dispatches to)
+        """The file's length, as GDAL asks before its range requests (never cut, never
+        counted as a /drop-once/ path's first request)."""
+        server: DroppingServer = self.server  # type: ignore[assignment]
+        relative = server.relative(self.path)
+        if relative is None or not (server.root / relative).is_file():
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str((server.root / relative).stat().st_size))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Type", "application/octet-stream")
+        self.end_headers()
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
@@ -87,6 +101,14 @@ class DroppingServer(ThreadingHTTPServer):
         self.cut = cut
         self._seen: set[str] = set()
         self._lock = threading.Lock()
+
+    def relative(self, url_path: str) -> str | None:
+        """The file path relative to root that a /drop/ or /drop-once/ path names."""
+        path = url_path.split("?", 1)[0]
+        if path.startswith("/drop/"):
+            return path.removeprefix("/drop/")
+        parts = path.removeprefix("/drop-once/").split("/", 1)
+        return parts[1] if path.startswith("/drop-once/") and len(parts) == 2 else None
 
     def route(self, url_path: str) -> tuple[bool, str | None]:
         """(cut this response?, file path relative to root) for a request path."""
