@@ -27,6 +27,7 @@ QA_COLUMNS = ["sensor", "id", "date", "file", "problem", "detail"]
 UNREADABLE = "unreadable"
 NO_VALID_PIXELS = "no_valid_pixels"
 NO_SCALE_TAG = "no_scale_tag"
+NO_MTL = "no_mtl"
 
 
 @dataclass
