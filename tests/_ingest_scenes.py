@@ -8,6 +8,8 @@ from rasterio.warp import transform_bounds
 from agrifactory.grid import Tile
 from agrifactory.io import inventory, modis
 from agrifactory.io.inventory import scan_landsat, scan_modis, validate_inventory
+from agrifactory.io.landsat import parse_product_id
+from agrifactory.io.landsat_mtl import write_mtl_json
 from agrifactory.io.raster import write_raster
 
 TILE = Tile(624, 246, 6)
@@ -25,7 +27,8 @@ def utm_grid():
     return from_origin(x0, y1, 30, 30), w, h
 
 
-def write_scene(root, pid, bands):
+def write_scene(root, pid, bands, mtl=True):
+    """Band files (suffix -> DN, or a function of (w, h)) and an MTL.json with the C2 constants."""
     transform, w, h = utm_grid()
     for suffix, value in bands.items():
         data = np.asarray(value(w, h) if callable(value) else np.full((h, w), value), np.uint16)
@@ -36,6 +39,8 @@ def write_scene(root, pid, bands):
             crs="EPSG:32650",
             nodata=None if suffix.startswith("QA") else 0,
         )
+    if mtl:
+        write_mtl_json(root / pid, parse_product_id(pid), list(bands))
 
 
 def cloud_right_half(w, h):

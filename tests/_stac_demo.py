@@ -80,6 +80,14 @@ def landsat_item(row: Any, root: Path, base_url: str) -> dict[str, Any]:
         keys[suffix] = key if isinstance(key, str) else key[0]
     assets = {}
     for suffix in inventory.scene_bands(row):
+        if suffix == "MTL":
+            rel = Path(row["path"]).relative_to(root) / f"{pid.text}_MTL.json"
+            assets[keys[suffix]] = {
+                "href": f"{base_url}/{rel}",
+                "type": "application/json",
+                "roles": ["metadata"],
+            }
+            continue
         rel = Path(row["path"]).relative_to(root) / f"{pid.text}_{suffix}.TIF"
         assets[keys[suffix]] = _asset(f"{base_url}/{rel}", root / rel)
     when = dt.datetime.combine(pid.acquired, dt.time(3, 0)).isoformat() + "Z"
@@ -87,7 +95,7 @@ def landsat_item(row: Any, root: Path, base_url: str) -> dict[str, Any]:
         "datetime": when,
         "platform": PLATFORMS[pid.sensor],
         "eo:cloud_cover": 10.0,
-        "proj:epsg": next(iter(assets.values()))["proj:epsg"],
+        "proj:epsg": assets["red"]["proj:epsg"],
     }
     # Planetary Computer's ids leave out the processing date.
     item_id = f"{pid.text[:25]}{pid.text[34:]}"

@@ -1,20 +1,23 @@
 """The fault probe's input cases on hand-made scenes: a mislabelled CRS, a missing scale tag,
 truncated bands under ``ingest.bad_scene: fail`` and ``skip``."""
 
+import json
 import logging
 
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from _ingest_scenes import CLEAR, NIR_DN, TILE, ingest_scenes, write_scene
+from _ingest_scenes import CLEAR, NIR_DN, RED_DN, TILE, ingest_scenes, write_scene
 from rasterio.transform import from_origin
 from rasterio.warp import transform_bounds
 
 from agrifactory.errors import InputError
-from agrifactory.ingest.qa import NO_SCALE_TAG, NO_VALID_PIXELS, QA_COLUMNS, UNREADABLE
+from agrifactory.ingest.qa import NO_MTL, NO_SCALE_TAG, NO_VALID_PIXELS, QA_COLUMNS, UNREADABLE
+from agrifactory.io import landsat as l8
 from agrifactory.io import modis
 from agrifactory.io.inventory import scan_landsat, scan_modis, validate_inventory
+from agrifactory.io.landsat_mtl import SR_GROUP
 from agrifactory.io.raster import read_stack, write_raster
 
 PIDS = ("LC08_L2SP_124031_20210614_20210624_02_T1", "LC08_L2SP_124031_20210630_20210710_02_T1")
@@ -138,3 +141,33 @@ def test_an_unreadable_composite_is_skipped_under_skip(world):
     assert qa["problem"].tolist() == [UNREADABLE] and qa["file"].tolist() == [str(bad)]
     assert "file not found" in qa["detail"].iloc[0]
     assert table.query("sensor == 'modis'")["ids"].tolist() == [COMPOSITES[1].removesuffix(".tif")]
+
+
+def test_scenes_are_scaled_by_their_mtl_or_by_the_constants_with_a_record(tmp_path, caplog):
+    # Scene 0's metadata file says NIR DN x 5e-5 - 0.2; scene 1 has no metadata file.
+    for pid, mtl in zip(PIDS, (True, False), strict=True):
+        bands = {"SR_B4": RED_DN, "SR_B5": NIR_DN, "QA_PIXEL": CLEAR, "QA_RADSAT": 0}
+        write_scene(tmp_path / "landsat", pid, bands, mtl=mtl)
+    path = tmp_path / "landsat" / PIDS[0] / f"{PIDS[0]}_MTL.json"
+    doc = json.loads(path.read_text())
+    doc["LANDSAT_METADATA_FILE"][SR_GROUP]["REFLECTANCE_MULT_BAND_5"] = "5e-05"
+    path.write_text(json.dumps(doc))
+    for name in COMPOSITES:
+        _modis(tmp_path / "modis" / name)
+    inv = pd.concat([scan_landsat(tmp_path / "landsat"), scan_modis(tmp_path / "modis")])
+    assert inv["bands"].tolist()[:2] == [
+        "MTL;QA_PIXEL;QA_RADSAT;SR_B4;SR_B5",
+        "QA_PIXEL;QA_RADSAT;SR_B4;SR_B5",
+    ]
+    with caplog.at_level(logging.WARNING, logger="agrifactory"):
+        _, qa, out = _ingest(validate_inventory(inv.reset_index(drop=True), "test"), tmp_path)
+    (record,) = qa.to_dict("records")
+    assert (record["id"], record["problem"]) == (PIDS[1], NO_MTL)
+    assert record["file"] == str(tmp_path / "landsat" / PIDS[1])
+    assert any(NO_MTL in r.getMessage() and PIDS[1] in r.getMessage() for r in caplog.records)
+    nir, _, _ = read_stack(out["landsat_nir"])
+    red, _, _ = read_stack(out["landsat_red"])
+    # 21818 x 5e-5 - 0.2 = 0.8909 (the file's scale); 21818 x 2.75e-5 - 0.2 = 0.399995 (constants)
+    np.testing.assert_allclose(nir[0], 0.8909, rtol=1e-6)
+    np.testing.assert_allclose(nir[1], 0.399995, rtol=1e-6)
+    assert np.unique(red).tolist() == [l8.reflectance(np.array([RED_DN]))[0]]

@@ -160,3 +160,25 @@ def test_degrees_under_a_metric_crs_tag_are_refused_at_the_scan(tmp_path):
     )
     with pytest.raises(InputError, match=r"EPSG:3857\) is projected but the pixels are 0.0025"):
         inventory.scan_modis(tmp_path)
+
+
+def test_scan_notes_and_checks_the_metadata_file(tmp_path):
+    from agrifactory.io.landsat import parse_product_id
+    from agrifactory.io.landsat_mtl import write_mtl_json
+
+    pid = "LC08_L2SP_124031_20210614_20210624_02_T1"
+    for band in ("SR_B4", "SR_B5"):
+        _utm_file(tmp_path / "landsat" / pid / f"{pid}_{band}.TIF")
+    mtl = write_mtl_json(tmp_path / "landsat" / pid, parse_product_id(pid), ["SR_B4", "SR_B5"])
+    table = inventory.scan_landsat(tmp_path / "landsat")
+    assert table["bands"].tolist() == ["MTL;SR_B4;SR_B5"]
+    files = inventory.landsat_files(table.iloc[0], ["red", "nir"])  # MTL is no band file
+    assert sorted(files) == ["nir", "red"]
+    # Another scene's metadata file, or one without the NIR band's scaling, is named at the scan.
+    other = parse_product_id("LC08_L2SP_124031_20210630_20210710_02_T1")
+    mtl.write_text(mtl.read_text().replace(pid, other.text))
+    with pytest.raises(InputError, match=f"{mtl.name}: LANDSAT_PRODUCT_ID is {other.text}"):
+        inventory.scan_landsat(tmp_path / "landsat")
+    write_mtl_json(tmp_path / "landsat" / pid, parse_product_id(pid), ["SR_B4"])
+    with pytest.raises(InputError, match=f"{mtl.name}: no scale/offset for band SR_B5"):
+        inventory.scan_landsat(tmp_path / "landsat")

@@ -92,3 +92,63 @@ def test_scaling_worked_by_hand():
     np.testing.assert_array_equal(l8.reflectance_to_dn(refl), [0, 7273, 43636])
     kelvin = l8.temperature(np.array([0, 44000], dtype=np.uint16))
     assert np.isnan(kelvin[0]) and abs(kelvin[1] - (44000 * 0.00341802 + 149.0)) < 1e-3
+
+
+def test_scaling_takes_a_scenes_scale_and_offset():
+    dn = np.array([0, 10000, 20000], dtype=np.uint16)
+    # 10000 * 1e-4 + 0.0 = 1.0; 20000 * 1e-4 = 2.0 (exact in float32 up to the scale's rounding)
+    np.testing.assert_allclose(l8.reflectance(dn, 1e-4, 0.0)[1:], [1.0, 2.0], rtol=1e-7)
+    assert np.isnan(l8.reflectance(dn, 1e-4, 0.0)[0])
+    np.testing.assert_allclose(l8.temperature(dn, 0.01, 100.0)[1:], [200.0, 300.0], rtol=1e-7)
+    # The defaults are the C2 constants, same operations: the same bytes.
+    assert l8.reflectance(dn).tobytes() == l8.reflectance(dn, 2.75e-5, -0.2).tobytes()
+    assert l8.temperature(dn).tobytes() == l8.temperature(dn, 0.00341802, 149.0).tobytes()
+
+
+# SR_CLOUD_QA (Landsat 4-7, LSDS-1618), hand-made words:
+#   0 nothing; 1 DDV; 2 cloud; 4 shadow; 8 adjacent to cloud; 16 snow; 32 water;
+#   34 = 2 + 32 cloud over water; 12 = 4 + 8 shadow next to a cloud
+CLOUD_QA = np.array([0, 1, 2, 4, 8, 16, 32, 34, 12], dtype=np.uint8)
+
+
+def test_decode_sr_cloud_qa():
+    qa = l8.decode_sr_cloud_qa(CLOUD_QA)
+    f, t = False, True
+    assert qa["ddv"].tolist() == [f, t, f, f, f, f, f, f, f]
+    assert qa["cloud"].tolist() == [f, f, t, f, f, f, f, t, f]
+    assert qa["shadow"].tolist() == [f, f, f, t, f, f, f, f, t]
+    assert qa["adjacent_cloud"].tolist() == [f, f, f, f, t, f, f, f, t]
+    assert qa["snow"].tolist() == [f, f, f, f, f, t, f, f, f]
+    assert qa["water"].tolist() == [f, f, f, f, f, f, t, t, f]
+
+
+def test_atmospheric_opacity_and_haze():
+    dn = np.array([-9999, 0, 100, 300, 301, 3000], dtype=np.int16)
+    opacity = l8.atmos_opacity(dn)
+    assert opacity.dtype == np.float32 and np.isnan(opacity[0])
+    np.testing.assert_allclose(opacity[1:], [0.0, 0.1, 0.3, 0.301, 3.0], rtol=1e-6)
+    # above 0.3 is hazy: DN 300 (0.3) is not, 301 is; fill is not
+    assert l8.hazy(opacity).tolist() == [False, False, False, False, True, True]
+
+
+# SR_QA_AEROSOL (Landsat 8-9, LSDS-1619), hand-made words:
+#   1 fill; 2 valid retrieval, climatology (level 0); 66 = 2 + 64 valid, low;
+#   130 = 2 + 128 valid, medium; 194 = 2 + 192 valid, high; 4 water;
+#   32 interpolated; 228 = 4 + 32 + 192 water, interpolated, high; 160 = 32 + 128
+AEROSOL_QA = np.array([1, 2, 66, 130, 194, 4, 32, 228, 160], dtype=np.uint8)
+
+
+def test_decode_sr_qa_aerosol():
+    qa = l8.decode_sr_qa_aerosol(AEROSOL_QA)
+    f, t = False, True
+    assert qa["fill"].tolist() == [t, f, f, f, f, f, f, f, f]
+    assert qa["valid_retrieval"].tolist() == [f, t, t, t, t, f, f, f, f]
+    assert qa["water"].tolist() == [f, f, f, f, f, t, f, t, f]
+    assert qa["interpolated"].tolist() == [f, f, f, f, f, f, t, t, t]
+    assert qa["aerosol_level"].tolist() == [0, 0, 1, 2, 3, 0, 0, 3, 2]
+
+
+def test_level2_qa_bands_by_sensor_family():
+    assert l8.L2_QA_BANDS[l8.sensor_family("LE07")] == ("SR_CLOUD_QA", "SR_ATMOS_OPACITY")
+    assert l8.L2_QA_BANDS[l8.sensor_family("LT05")] == ("SR_CLOUD_QA", "SR_ATMOS_OPACITY")
+    assert l8.L2_QA_BANDS[l8.sensor_family("LC09")] == ("SR_QA_AEROSOL",)

@@ -52,6 +52,7 @@ rule demo_landsat_scene:
             f"{DEMO_INPUTS}/landsat/{{{{scene}}}}/{{{{scene}}}}_{{suffix}}.TIF",
             suffix=SCENE_FILES,
         ),
+        f"{DEMO_INPUTS}/landsat/{{scene}}/{{scene}}_{SCENE_MTL}",
     log:
         f"{LOGS}/demo/landsat/{{scene}}.log",
     benchmark:
@@ -138,6 +139,9 @@ rule demo_inventory:
             f"{DEMO_INPUTS}/landsat/{{scene}}/{{scene}}_{{suffix}}.TIF",
             scene=DEMO_SCENES,
             suffix=SCENE_FILES,
+        ),
+        mtl=expand(
+            f"{DEMO_INPUTS}/landsat/{{scene}}/{{scene}}_{SCENE_MTL}", scene=DEMO_SCENES
         ),
         modis=DEMO_MODIS,
     output:

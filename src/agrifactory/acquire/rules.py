@@ -31,7 +31,15 @@ MODIS_PRODUCT_ASSETS: dict[str, tuple[str, ...]] = {
 }
 
 #: Landsat bands the ingest reads (canonical names; spectral ones map to SR_B*/ST_B* per sensor).
-LANDSAT_ASSETS: tuple[str, ...] = ("blue", "red", "nir", "thermal", "QA_PIXEL", "QA_RADSAT")
+LANDSAT_ASSETS: tuple[str, ...] = (
+    "blue",
+    "red",
+    "nir",
+    "thermal",
+    "QA_PIXEL",
+    "QA_RADSAT",
+    "MTL",
+)
 
 
 def acquire_outputs(folder: str) -> dict[str, str]:
@@ -55,9 +63,11 @@ class LandsatCollection(Settings):
         "thermal": ["lwir11", "lwir"],
         "QA_PIXEL": "qa_pixel",
         "QA_RADSAT": "qa_radsat",
+        "MTL": ["mtl.json", "mtl.xml", "mtl.txt"],
     }
-    """Asset key of each band the ingest reads (a list: the first key an item has;
-    Landsat 8/9 call the thermal band lwir11, Landsat 5/7 lwir). red and nir are required."""
+    """Asset key of each band the ingest reads, and of the metadata file (MTL) whose
+    scale and offset it applies (a list: the first key an item has; Landsat 8/9 call
+    the thermal band lwir11, Landsat 5/7 lwir). red and nir are required."""
 
     platforms: list[str] = ["landsat-8", "landsat-9"]
     """Values of the items' 'platform' property that are kept (e.g. landsat-5, landsat-7)."""

@@ -19,6 +19,7 @@ from rasterio.enums import Resampling
 
 from agrifactory.errors import InputError
 from agrifactory.grid import PixelGrid
+from agrifactory.ingest.mtl import date_scaling
 from agrifactory.ingest.qa import NO_SCALE_TAG, NO_VALID_PIXELS, QC_ALL_BAD, QaLog, why_empty
 from agrifactory.ingest.rules import LANDSAT_BANDS, LANDSAT_FLOAT, IngestSettings
 from agrifactory.io import landsat as l8
@@ -89,6 +90,7 @@ def read_landsat_date(
     """Warp every band of the scenes of one date; a scene that adds no valid red pixel is a QA record."""
     scene = Scene(date=rows["date"].iloc[0], ids=list(rows["id"]))
     files = _band_files(rows)
+    scaling = date_scaling(rows, qa)
     resampling = Resampling[settings.resampling]
     for name in LANDSAT_FLOAT:
         paths = [f[name] for f in files if name in f]
@@ -110,7 +112,8 @@ def read_landsat_date(
                     )
         valid_dn = np.isfinite(dn) & (dn >= 1)
         dn[~valid_dn] = 0
-        scene.bands[name] = l8.temperature(dn) if name == "thermal" else l8.reflectance(dn)
+        to_physical = l8.temperature if name == "thermal" else l8.reflectance
+        scene.bands[name] = to_physical(dn, *scaling[name])
     for name, fill in (("QA_PIXEL", 1), ("QA_RADSAT", 0)):
         paths = [f[name] for f in files if name in f]
         if not paths:

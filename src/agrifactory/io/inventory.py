@@ -9,14 +9,17 @@ Columns: ``sensor`` (``landsat`` or ``modis``), ``id`` (product id or file
 stem), ``date`` (acquisition or composite start, YYYY-MM-DD), ``path`` (scene
 directory or file, relative paths are relative to the working directory),
 ``bands`` (Landsat: the band files present, as suffixes joined by ``;``, e.g.
-``SR_B2;SR_B4;SR_B5;ST_B10;QA_PIXEL;QA_RADSAT``; empty for MODIS) and
+``SR_B2;SR_B4;SR_B5;ST_B10;QA_PIXEL;QA_RADSAT``, plus ``MTL`` when the scene has its
+metadata file ``<product id>_MTL.json``, ``.xml`` or ``.txt``; empty for MODIS) and
 ``footprint`` (WKT polygon in EPSG:4326). An inventory written by ``agrifactory
 acquire`` has one more column, ``assets``: a JSON object from each band the ingest
-reads (Landsat band suffixes, MODIS canonical names such as ``red``, ``nir``, ``qc``)
-to its URL; ``path`` is then the STAC item's own URL, and ``bands`` lists the keys.
+reads (Landsat band suffixes and ``MTL``, MODIS canonical names such as ``red``,
+``nir``, ``qc``) to its URL; ``path`` is then the STAC item's own URL, and ``bands``
+lists the keys.
 
-The scanner opens every band file of a scene (headers only), so a truncated or
-unreadable file is named when the inventory is made, not when a tile job reads it.
+The scanner opens every band file of a scene (headers only) and reads its metadata
+file, so a truncated or unreadable file is named when the inventory is made, not
+when a tile job reads it.
 Reading an inventory checks each row's date against its sensor's mission
 (:mod:`agrifactory.io.missions`).
 """
@@ -40,7 +43,7 @@ from rasterio.warp import transform_geom
 
 from agrifactory.errors import InputError
 from agrifactory.grid import ALBERS, Tile
-from agrifactory.io import landsat, missions, modis
+from agrifactory.io import landsat, landsat_mtl, missions, modis
 from agrifactory.io.raster import open_raster
 from agrifactory.io.tables import write_table
 
@@ -100,6 +103,8 @@ def _landsat_row(text: str, folder: Path, bands: list[str]) -> tuple[str, ...]:
         raise InputError(folder, f"scene {text} has no surface-reflectance (SR_B*) file")
     for band in bands:
         raster_header(landsat.band_path(folder, pid, band))
+    if landsat_mtl.check_scene_mtl(folder, text, bands):
+        bands = [*bands, landsat_mtl.MTL_BAND]
     footprint = raster_footprint(landsat.band_path(folder, pid, sr[0]))
     return (
         "landsat",

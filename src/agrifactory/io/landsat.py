@@ -1,8 +1,10 @@
 """Landsat Collection 2 Level-2: product ids, band files, scaling and QA bits.
 
 References: USGS Landsat 8-9 Collection 2 Level-2 Science Product Guide (LSDS-1619)
-and Landsat 4-7 guide (LSDS-1618): QA_PIXEL bit layout, QA_RADSAT bits, and the
-surface-reflectance scale 2.75e-5 with offset -0.2.
+and Landsat 4-7 guide (LSDS-1618): QA_PIXEL bit layout, QA_RADSAT bits, the Level-2
+QA bands of each sensor family (TM/ETM+: ``SR_CLOUD_QA`` and ``SR_ATMOS_OPACITY``;
+OLI: ``SR_QA_AEROSOL``) and the surface-reflectance scale 2.75e-5 with offset -0.2.
+A scene's own scale and offset are in its metadata file (:mod:`agrifactory.io.landsat_mtl`).
 """
 
 from __future__ import annotations
@@ -62,6 +64,28 @@ QA_CLOUD_CONF = 8
 QA_SHADOW_CONF = 10
 QA_SNOW_CONF = 12
 QA_CIRRUS_CONF = 14
+
+#: Level-2 QA bands of each sensor family: TM/ETM+ (LEDAPS, LSDS-1618) and OLI (LaSRC, LSDS-1619).
+L2_QA_BANDS = {"tm": ("SR_CLOUD_QA", "SR_ATMOS_OPACITY"), "oli": ("SR_QA_AEROSOL",)}
+# SR_CLOUD_QA bits (Landsat 4-7, LSDS-1618).
+CLOUD_QA_DDV = 0
+CLOUD_QA_CLOUD = 1
+CLOUD_QA_SHADOW = 2
+CLOUD_QA_ADJACENT = 3
+CLOUD_QA_SNOW = 4
+CLOUD_QA_WATER = 5
+#: SR_ATMOS_OPACITY (Landsat 4-7, int16): opacity = DN x 0.001, fill -9999; above 0.3 is hazy
+#: (LSDS-1618: below 0.1 clear, 0.1-0.3 average, above 0.3 hazy).
+OPACITY_SCALE = 0.001
+OPACITY_FILL = -9999
+HAZY_OPACITY = 0.3
+# SR_QA_AEROSOL bits (Landsat 8-9, LSDS-1619); bits 3-4 are unused.
+AEROSOL_FILL = 0
+AEROSOL_VALID = 1
+AEROSOL_WATER = 2
+AEROSOL_INTERPOLATED = 5
+#: First of the two aerosol-level bits (6-7): 0 climatology, 1 low, 2 medium, 3 high.
+AEROSOL_LEVEL = 6
 
 
 @dataclass(frozen=True)
@@ -171,15 +195,67 @@ def saturated(radsat: np.ndarray, band_numbers: list[int]) -> np.ndarray:
     return out
 
 
+def decode_sr_cloud_qa(qa: np.ndarray) -> dict[str, np.ndarray]:
+    """Decode a Landsat 4-7 ``SR_CLOUD_QA`` array (LSDS-1618) into named boolean masks.
+
+    Bits: 0 dark dense vegetation (``ddv``), 1 cloud, 2 cloud shadow, 3 adjacent to
+    cloud, 4 snow, 5 water.
+    """
+    return {
+        "ddv": bit(qa, CLOUD_QA_DDV),
+        "cloud": bit(qa, CLOUD_QA_CLOUD),
+        "shadow": bit(qa, CLOUD_QA_SHADOW),
+        "adjacent_cloud": bit(qa, CLOUD_QA_ADJACENT),
+        "snow": bit(qa, CLOUD_QA_SNOW),
+        "water": bit(qa, CLOUD_QA_WATER),
+    }
+
+
+def atmos_opacity(dn: np.ndarray) -> np.ndarray:
+    """A Landsat 4-7 ``SR_ATMOS_OPACITY`` array as opacity (float32, DN x 0.001); fill -> NaN."""
+    dn = np.asarray(dn)
+    out = dn.astype(np.float32) * np.float32(OPACITY_SCALE)
+    out[dn == OPACITY_FILL] = np.nan
+    return out
+
+
+def hazy(opacity: np.ndarray) -> np.ndarray:
+    """True where the atmospheric opacity is above 0.3 (LSDS-1618's "hazy"); NaN is not hazy.
+
+    Compared in float32, the type :func:`atmos_opacity` returns: DN 300 is 0.3, not hazy.
+    """
+    return np.asarray(opacity, np.float32) > np.float32(HAZY_OPACITY)
+
+
+def decode_sr_qa_aerosol(qa: np.ndarray) -> dict[str, np.ndarray]:
+    """Decode a Landsat 8-9 ``SR_QA_AEROSOL`` array (LSDS-1619) into masks and the aerosol level.
+
+    Bits: 0 fill, 1 valid aerosol retrieval (``valid_retrieval``), 2 water, 5
+    interpolated aerosol, 6-7 the aerosol level (``aerosol_level`` 0 climatology,
+    1 low, 2 medium, 3 high).
+    """
+    return {
+        "fill": bit(qa, AEROSOL_FILL),
+        "valid_retrieval": bit(qa, AEROSOL_VALID),
+        "water": bit(qa, AEROSOL_WATER),
+        "interpolated": bit(qa, AEROSOL_INTERPOLATED),
+        "aerosol_level": confidence(qa, AEROSOL_LEVEL),
+    }
+
+
 def band_number(suffix: str) -> int:
     """``'SR_B4'`` -> 4."""
     return int(suffix.rsplit("B", 1)[1])
 
 
-def reflectance(dn: np.ndarray) -> np.ndarray:
-    """Scale SR digital numbers to reflectance (float32); fill (0) becomes NaN."""
+def reflectance(dn: np.ndarray, scale: float = SR_SCALE, offset: float = SR_OFFSET) -> np.ndarray:
+    """Scale SR digital numbers to reflectance (float32, ``dn * scale + offset``); fill (0) -> NaN.
+
+    ``scale`` and ``offset`` are a scene's ``REFLECTANCE_MULT_BAND_n`` and
+    ``REFLECTANCE_ADD_BAND_n``; the defaults are the documented C2 constants.
+    """
     dn = np.asarray(dn)
-    out = dn.astype(np.float32) * np.float32(SR_SCALE) + np.float32(SR_OFFSET)
+    out = dn.astype(np.float32) * np.float32(scale) + np.float32(offset)
     out[dn == 0] = np.nan
     return out
 
@@ -192,10 +268,14 @@ def reflectance_to_dn(refl: np.ndarray) -> np.ndarray:
     return dn.astype(np.uint16)
 
 
-def temperature(dn: np.ndarray) -> np.ndarray:
-    """Scale ST digital numbers to kelvin (float32); fill (0) becomes NaN."""
+def temperature(dn: np.ndarray, scale: float = ST_SCALE, offset: float = ST_OFFSET) -> np.ndarray:
+    """Scale ST digital numbers to kelvin (float32, ``dn * scale + offset``); fill (0) -> NaN.
+
+    ``scale`` and ``offset`` are a scene's ``TEMPERATURE_MULT_BAND_ST_B10`` and
+    ``TEMPERATURE_ADD_BAND_ST_B10`` (``ST_B6`` for TM/ETM+); the defaults are the C2 constants.
+    """
     dn = np.asarray(dn)
-    out = dn.astype(np.float32) * np.float32(ST_SCALE) + np.float32(ST_OFFSET)
+    out = dn.astype(np.float32) * np.float32(scale) + np.float32(offset)
     out[dn == 0] = np.nan
     return out
 

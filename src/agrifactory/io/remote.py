@@ -188,3 +188,20 @@ def reading(path: str, read: Callable[[], T], what: str = "") -> T:
         where = f" ({what})" if what else ""
         tries = "" if exc.permanent else f" after {policy.retries + 1} attempt(s)"
         raise InputError(path, f"{exc.problem}{tries}{where}", exc.hint) from None
+
+
+def read_text(url: str) -> str:
+    """A small text file (a metadata file) at ``url``, signed and retried as raster reads are."""
+    import urllib.error
+    import urllib.request
+
+    def get() -> str:
+        try:
+            with urllib.request.urlopen(signed(url), timeout=_POLICY.get().timeout_s) as answer:
+                return answer.read().decode("utf-8")
+        except urllib.error.HTTPError as exc:
+            raise InputError(url, *http_problem(f"HTTP response code: {exc.code}")) from None
+        except (urllib.error.URLError, OSError, UnicodeDecodeError) as exc:
+            raise InputError(url, *http_problem(str(exc))) from None
+
+    return reading(url, get)

@@ -20,7 +20,7 @@ from rasterio.warp import transform_geom
 
 from agrifactory import legend
 from agrifactory.grid import Tile
-from agrifactory.io import inventory, modis
+from agrifactory.io import inventory, landsat_mtl, modis
 from agrifactory.io.raster import write_raster
 from agrifactory.synthetic import landsat as demo_landsat
 from agrifactory.synthetic import modis as demo_modis
@@ -91,7 +91,7 @@ def planned_inventory(
         transform.f,
     )
     scene_fp = _wkt_4326(scene_box, crs)
-    bands = ";".join(sorted(demo_landsat.SCENE_FILES))
+    bands = ";".join(sorted([*demo_landsat.SCENE_FILES, landsat_mtl.MTL_BAND]))
     rows = [
         (
             "landsat",

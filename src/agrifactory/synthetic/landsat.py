@@ -4,7 +4,8 @@ Each scene is written the way USGS distributes it: one directory per product id
 (``LC08_L2SP_124031_20210105_20210115_02_T1``) with single-band uint16 GeoTIFFs
 ``*_SR_B2.TIF`` (blue), ``*_SR_B4.TIF`` (red), ``*_SR_B5.TIF`` (NIR),
 ``*_ST_B10.TIF`` (surface temperature), ``*_QA_PIXEL.TIF`` and ``*_QA_RADSAT.TIF``,
-in the scene's own UTM zone. The atmosphere is made to test the quality stage:
+in the scene's own UTM zone, and the metadata file ``*_MTL.json`` with the
+documented Collection 2 scaling (:mod:`agrifactory.io.landsat_mtl`). The atmosphere is made to test the quality stage:
 clouds whose thin edges the QA mask misses, shadows it partly misses, snow in
 winter, occasional regional haze nobody flags, a data gap and a few saturated
 pixels.
@@ -26,11 +27,14 @@ from scipy import ndimage
 from agrifactory import legend
 from agrifactory.grid import FINE_RES, PixelGrid
 from agrifactory.io import landsat as l8
+from agrifactory.io import landsat_mtl
 from agrifactory.io.raster import write_raster
 from agrifactory.synthetic.world import World, rng_for, smooth_noise
 
 #: Bands written per scene (file suffix -> kind).
 SCENE_FILES = ("SR_B2", "SR_B4", "SR_B5", "ST_B10", "QA_PIXEL", "QA_RADSAT")
+#: The metadata file written beside the band files (``<product id>_MTL.json``).
+SCENE_MTL = landsat_mtl.MTL_SUFFIXES[0]
 
 CLOUD_REFLECTANCE = {"blue": 0.55, "red": 0.50, "nir": 0.50}
 SNOW_REFLECTANCE = {"blue": 0.78, "red": 0.74, "nir": 0.66}
@@ -220,7 +224,8 @@ def _saturation(
 
 
 def write_scene(out_dir: Path, plan: ScenePlan, world: World) -> list[Path]:
-    """Render one acquisition and write its Collection 2 files in UTM; returns the paths."""
+    """Render one acquisition and write its Collection 2 files in UTM (bands, then the MTL);
+    returns the paths."""
     pid = l8.parse_product_id(plan.product_id)
     bands = render_scene(world, plan.date, plan.product_id)
     lon, lat = Transformer.from_crs(world.grid.crs, "EPSG:4326", always_xy=True).transform(
@@ -257,4 +262,5 @@ def write_scene(out_dir: Path, plan: ScenePlan, world: World) -> list[Path]:
         path = l8.band_path(scene_dir, pid, suffix)
         write_raster(path, dst, transform=transform, crs=crs, nodata=nodata, units="DN")
         written.append(path)
+    written.append(landsat_mtl.write_mtl_json(scene_dir, pid, SCENE_FILES))
     return written

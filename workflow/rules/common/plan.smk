@@ -24,7 +24,7 @@ from agrifactory.report import rules as report_rules
 from agrifactory.soil_moisture import rules as sm_rules
 from agrifactory.synthetic import demo as synthetic_demo
 from agrifactory.synthetic import rules as demo_rules
-from agrifactory.synthetic.landsat import SCENE_FILES
+from agrifactory.synthetic.landsat import SCENE_FILES, SCENE_MTL
 from agrifactory.synthetic.soil_moisture import STATIC_DRIVERS as sm_static_drivers
 from agrifactory.synthetic.soil_moisture import world_files as sm_world_files
 from agrifactory.timeseries.rules import features_outputs, smooth_outputs
