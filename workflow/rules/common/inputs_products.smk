@@ -106,9 +106,7 @@ def provenance_inputs(wildcards):
     inputs = {}
     if STAC:
         inputs["inventories"] = [
-            path
-            for year in YEARS
-            for path in checkpoints.acquire.get(year=year).output
+            path for year in YEARS for path in checkpoints.acquire.get(year=year).output
         ]
     elif DEMO:
         inputs["inventories"] = [

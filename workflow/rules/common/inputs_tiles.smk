@@ -8,7 +8,9 @@ def scene_params(wildcards, sensor):
     changed or deleted scene file changes the params of exactly the tiles that read it
     (rerun-triggers include params); none in the demo (agrifactory.plan.RunPlan.scene_params).
     """
-    return year_plan(wildcards.year).scene_params(wildcards.tile, int(wildcards.year), sensor)
+    return year_plan(wildcards.year).scene_params(
+        wildcards.tile, int(wildcards.year), sensor
+    )
 
 
 def year_plan(year):

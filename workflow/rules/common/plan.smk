@@ -61,8 +61,8 @@ SM = SETTINGS.soil_moisture
 SM_ON = SM.enabled
 CLASSIFY = config["classify"]
 SAMPLES = config["inputs"]["samples"]
-#: The tile lattice (grid.crs, grid.origin) as rule params: rules that place a tile on
-#: the ground pass it (agrifactory.grid.job_grid).
+#: The tile lattice (grid.crs, grid.origin), a param of every job that places a tile
+#: on the ground (agrifactory.grid.job_grid).
 GRID = {"crs": config["grid"]["crs"], "origin": config["grid"]["origin"]}
 
 
