@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -229,3 +230,74 @@ def _pixels(path):
 
     with rasterio.open(path) as src:
         return src.read()
+
+
+def _gets(log, uri, n=1):
+    return [r for r in _records(log, uri, n=n) if r.method == "GET"]
+
+
+@pytest.fixture
+def small_cog(stac_services):
+    rng = np.random.default_rng(11)
+    path = stac_services.cog_root / "cache" / f"{uuid.uuid4().hex}.tif"
+    data = rng.integers(1, 60000, size=(512, 512), dtype=np.uint16)
+    write_raster(
+        path,
+        data,
+        transform=Affine(30.0, 0, 500_000.0, 0, -30.0, 4_600_000.0),
+        crs="EPSG:32650",
+        nodata=0,
+    )
+    return path, f"{stac_services.http_url}/cache/{path.name}", f"/cache/{path.name}"
+
+
+def test_the_cache_downloads_a_file_once_and_reuses_it(stac_services, small_cog, tmp_path):
+    from agrifactory.io.cache import cache_path, sha256_of
+
+    path, url, uri = small_cog
+    with remote_reads(RemotePolicy(cache_dir=str(tmp_path))):
+        for _ in range(2):
+            with open_raster(url) as src:
+                assert src.read(1).shape == (512, 512)
+    (get,) = _gets(stac_services.access_log, uri)
+    assert get.range is None and get.body_bytes == path.stat().st_size
+    copy = cache_path(tmp_path, url + "?sig=abc")  # signing tokens do not change the key
+    assert sha256_of(copy) == sha256_of(path)
+    assert copy.with_name(copy.name + ".sha256").read_text().split()[0] == sha256_of(path)
+
+
+def test_the_cache_resumes_a_part_and_refetches_a_damaged_copy(stac_services, small_cog, tmp_path):
+    from agrifactory.io.cache import cache_path, sha256_of
+
+    path, url, uri = small_cog
+    copy = cache_path(tmp_path, url)
+    copy.parent.mkdir(parents=True)
+    copy.with_name(copy.name + ".part").write_bytes(path.read_bytes()[:1000])
+    with remote_reads(RemotePolicy(cache_dir=str(tmp_path))):
+        with open_raster(url):
+            pass
+        (get,) = _gets(stac_services.access_log, uri)
+        assert get.range == "bytes=1000-" and get.body_bytes == path.stat().st_size - 1000
+        assert sha256_of(copy) == sha256_of(path)
+        damaged = bytearray(copy.read_bytes())
+        damaged[-1] ^= 0xFF
+        copy.write_bytes(bytes(damaged))
+        with open_raster(url):
+            pass
+    assert len(_gets(stac_services.access_log, uri, n=2)) == 2
+    assert sha256_of(copy) == sha256_of(path)
+
+
+def test_a_download_cut_every_time_leaves_only_the_part(stac_services, small_cog, tmp_path):
+    from agrifactory.io.cache import cache_path
+
+    path, _, _ = small_cog
+    url = f"{stac_services.http_url}/drop/cache/{path.name}"
+    with remote_reads(RemotePolicy(cache_dir=str(tmp_path), retries=1, retry_wait_s=0.01)):
+        with pytest.raises(InputError, match="after 2 attempt"):
+            from agrifactory.io import remote
+
+            remote.reading(url, lambda: open_raster(url).__enter__())
+    copy = cache_path(tmp_path, url)
+    assert not copy.exists()
+    assert copy.with_name(copy.name + ".part").stat().st_size > 0

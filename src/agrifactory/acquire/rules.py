@@ -179,6 +179,11 @@ class AcquireSettings(Settings):
     timeout_s: Annotated[int, Field(ge=1)] = 60
     """Seconds an HTTP request may take."""
 
+    cache_dir: str | None = None
+    """A folder where every asset the ingest reads is first downloaded whole
+    (resumable, checked by SHA-256 before each reuse), for repeated runs over the same
+    scenes. null: read each tile's window where the data lie."""
+
     @model_validator(mode="after")
     def _provider_known(self) -> AcquireSettings:
         known = {**BUILTIN_PROVIDERS, **self.providers}

@@ -106,4 +106,5 @@ def remote_policy(acquire: Any) -> Any:
         retry_wait_s=settings.retry_wait_s,
         timeout_s=settings.timeout_s,
         signing=settings.profile().signing,
+        cache_dir=settings.cache_dir,
     )

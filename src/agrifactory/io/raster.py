@@ -142,7 +142,7 @@ def open_raster(path: str | Path, *, need_crs: bool = True) -> Iterator[rasterio
     """
     if remote.is_url(path):
         try:
-            src = rasterio.open(remote.signed(str(path)))
+            src = rasterio.open(remote.local_copy(str(path)))
         except RasterioIOError as exc:
             raise InputError(str(path), *remote.http_problem(str(exc))) from None
     else:

@@ -47,6 +47,7 @@ class RemotePolicy:
     retry_wait_s: float = 1.0
     timeout_s: int = 60
     signing: str = "none"
+    cache_dir: str | None = None
 
 
 _POLICY: contextvars.ContextVar[RemotePolicy] = contextvars.ContextVar(
@@ -89,6 +90,17 @@ def signed(url: str) -> str:
 
         return planetary_computer.sign(url)
     return url
+
+
+def local_copy(url: str) -> str:
+    """What to open for ``url``: its copy in the cache where one is set (downloaded first
+    if needed, :mod:`agrifactory.io.cache`), else the signed URL itself."""
+    policy = _POLICY.get()
+    if policy.cache_dir is None:
+        return signed(url)
+    from agrifactory.io.cache import cached
+
+    return str(cached(url, signed(url), policy.cache_dir, policy.timeout_s))
 
 
 def http_problem(message: str) -> tuple[str, str]:
@@ -197,6 +209,9 @@ def read_text(url: str) -> str:
 
     def get() -> str:
         try:
+            if _POLICY.get().cache_dir is not None:
+                with open(local_copy(url), encoding="utf-8") as f:
+                    return f.read()
             with urllib.request.urlopen(signed(url), timeout=_POLICY.get().timeout_s) as answer:
                 return answer.read().decode("utf-8")
         except urllib.error.HTTPError as exc:
