@@ -114,3 +114,40 @@ def test_an_unknown_asset_set_names_the_item(tmp_path):
     row = _row(tmp_path, "odd", {"red": (RED_DN, np.int16), "nir": (NIR_DN, np.int16)})
     with pytest.raises(InputError, match="lists the assets \\['nir', 'red'\\]"):
         read_modis_composite(row, TILE.grid(), QaLog(TILE.id, 2021))
+
+
+def test_scanned_mod09q1_layers_make_one_row_the_ingest_reads(tmp_path):
+    from agrifactory.io.inventory import from_records, read_inventory, scan_modis, write_inventory
+
+    stem = "MOD09Q1.A2021161.h26v04.061.2021170041532"
+    _write(tmp_path / f"{stem}.sur_refl_b01.tif", RED_DN, np.int16)
+    _write(tmp_path / f"{stem}.sur_refl_b02.tif", NIR_DN, np.int16)
+    _write(tmp_path / f"{stem}.sur_refl_qc_250m.tif", QC_GOOD, np.uint16)
+    table = scan_modis(tmp_path)
+    assert table["id"].tolist() == ["MOD09Q1.A2021161.h26v04.061"]
+    assert table["bands"].tolist() == ["nir;qc;red"]
+    write_inventory(table, tmp_path / "inv.csv")
+    records = read_inventory(tmp_path / "inv.csv").drop(columns=["geometry", "footprint"])
+    row = from_records(records.astype({"date": str}).to_dict("records")).iloc[0]
+    ndvi = read_modis_composite(row, TILE.grid(), QaLog(TILE.id, 2021))
+    np.testing.assert_allclose(ndvi, 0.6, atol=1e-6)
+
+
+def test_a_granule_missing_a_layer_is_named_when_scanned(tmp_path):
+    from agrifactory.io.inventory import scan_modis
+
+    stem = "MOD09Q1.A2021161.h26v04.061"
+    _write(tmp_path / f"{stem}.sur_refl_b01.tif", RED_DN, np.int16)
+    _write(tmp_path / f"{stem}.sur_refl_qc_250m.tif", QC_GOOD, np.uint16)
+    with pytest.raises(InputError, match="granule MOD09Q1.A2021161.h26v04.061 has the layers"):
+        scan_modis(tmp_path)
+
+
+def test_a_mod13q1_ndvi_file_beside_its_reliability_is_one_granule(tmp_path):
+    from agrifactory.io.inventory import scan_modis
+
+    stem = "MOD13Q1.A2021161.h26v04.061"
+    _write(tmp_path / f"{stem}.NDVI.tif", 6000, np.int16)
+    _write(tmp_path / f"{stem}.pixel_reliability.tif", 0, np.int8)
+    table = scan_modis(tmp_path)
+    assert table["id"].tolist() == [stem] and table["bands"].tolist() == ["ndvi;reliability"]

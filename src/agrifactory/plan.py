@@ -33,7 +33,7 @@ from agrifactory import grid
 from agrifactory.errors import ConfigError
 from agrifactory.grid import Tile
 from agrifactory.ingest.rules import LANDSAT_BANDS
-from agrifactory.io import inventory, landsat, missions
+from agrifactory.io import inventory, landsat, missions, remote
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,9 @@ def _read_files(record: Mapping[str, str]) -> list[tuple[str, str]]:
     :func:`agrifactory.io.landsat.band_path` names them (without parsing the product
     id: this runs for every scene of an all-China DAG).
     """
-    if record.get(inventory.ASSETS):
-        return []  # asset URLs: the record itself names them
+    assets = inventory.row_assets(record)
+    if assets:  # URLs: the record itself names them (and changes when they do)
+        return [(name, path) for name, path in assets.items() if not remote.is_url(path)]
     if record["sensor"] == "modis":
         return [("file", record["path"])]
     family = landsat.sensor_family(record["id"][:4])

@@ -139,10 +139,65 @@ def scan_landsat(root: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def scan_modis(root: str | Path) -> pd.DataFrame:
-    """Find MODIS NDVI composites (``*.AYYYYDDD.*.tif``) under ``root``.
+#: Layer files of a MODIS granule converted to GeoTIFF (docs/data-formats.md, "MODIS HDF4
+#: granules"): ``<product>.AYYYYDDD.hHHvVV.CCC[.<production time>].<layer>.tif``.
+_MODIS_LAYER = re.compile(
+    r"^(?P<granule>M[OY]D\w+\.A\d{7}\.h\d{2}v\d{2}\.\d{3})(?:\.\d{13})?"
+    r"\.(?P<layer>sur_refl_b01|sur_refl_b02|sur_refl_qc_250m|pixel_reliability)$"
+)
+#: The canonical name of each layer (keys of an inventory row's ``assets``).
+MODIS_LAYERS = {
+    "sur_refl_b01": "red",
+    "sur_refl_b02": "nir",
+    "sur_refl_qc_250m": "qc",
+    "pixel_reliability": "reliability",
+}
+#: What each product's layers must be (MOD13Q1: its NDVI file beside its reliability).
+MODIS_LAYER_SETS = ({"red", "nir", "qc"}, {"ndvi", "reliability"})
 
-    Composites without a ``scale_factor`` tag are counted in a warning: the ingest
+
+def _modis_groups(files: list[Path]) -> dict[str, dict[str, Path]]:
+    """Files grouped by granule: layer files under their canonical names; a lone NDVI
+    composite (``*.NDVI.tif``) under its own stem, or with the reliability of its granule."""
+    groups: dict[str, dict[str, Path]] = defaultdict(dict)
+    for path in files:
+        m = _MODIS_LAYER.match(path.stem)
+        if m:
+            groups[m["granule"]][MODIS_LAYERS[m["layer"]]] = path
+    for path in files:
+        if _MODIS_LAYER.match(path.stem):
+            continue
+        granule = next((g for g in groups if path.stem.startswith(g)), None)
+        groups[granule or path.stem]["ndvi"] = path
+    return dict(sorted(groups.items()))
+
+
+def _modis_row(key: str, layers: dict[str, Path]) -> tuple[str, ...]:
+    """One inventory row: a lone NDVI composite as its file, a granule's layers as assets."""
+    first = next(iter(layers.values()))
+    start = modis.date_from_name(first).isoformat()
+    if set(layers) == {"ndvi"}:
+        return ("modis", first.stem, start, str(first), "", raster_footprint(first), "")
+    if set(layers) not in MODIS_LAYER_SETS:
+        raise InputError(
+            first,
+            f"granule {key} has the layers {sorted(layers)}; a MOD09Q1 granule needs red, "
+            "nir and qc (sur_refl_b01, sur_refl_b02, sur_refl_qc_250m), a MOD13Q1 one ndvi "
+            "and reliability",
+            "convert the missing layers (docs/data-formats.md, MODIS HDF4 granules)",
+        )
+    for path in layers.values():
+        raster_header(path)
+    assets = json.dumps({name: str(path) for name, path in sorted(layers.items())})
+    folder = str(first.parent)
+    return ("modis", key, start, folder, ";".join(sorted(layers)), raster_footprint(first), assets)
+
+
+def scan_modis(root: str | Path) -> pd.DataFrame:
+    """Find MODIS composites under ``root``: NDVI files (``*.AYYYYDDD.*.tif``), and MOD09Q1
+    or MOD13Q1 granules converted layer by layer (their layers become the row's assets).
+
+    NDVI files without a ``scale_factor`` tag are counted in a warning: the ingest
     scales them by :data:`agrifactory.io.modis.NDVI_SCALE` and says so in its log.
     """
     root = Path(root)
@@ -152,12 +207,13 @@ def scan_modis(root: str | Path) -> pd.DataFrame:
             "MODIS directory not found",
             "check the folder given to 'agrifactory inventory modis'",
         )
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".tif", ".tiff"))
     rows, untagged = [], []
-    for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in (".tif", ".tiff")):
-        start = modis.date_from_name(path)
-        if modis.SCALE_TAG not in raster_header(path)["tags"]:
-            untagged.append(path.name)
-        rows.append(("modis", path.stem, start.isoformat(), str(path), "", raster_footprint(path)))
+    for key, layers in _modis_groups(files).items():
+        rows.append(_modis_row(key, layers))
+        ndvi = layers.get("ndvi")
+        if ndvi is not None and modis.SCALE_TAG not in raster_header(ndvi)["tags"]:
+            untagged.append(ndvi.name)
     if untagged:
         log.warning(
             "%d of %d MODIS composites have no %r tag (e.g. %s): the ingest scales them by "
@@ -170,7 +226,7 @@ def scan_modis(root: str | Path) -> pd.DataFrame:
             modis.SCALE_TAG,
         )
     log.info("found %d MODIS composites under %s", len(rows), root)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=COLUMNS_WITH_ASSETS)
 
 
 def write_inventory(table: pd.DataFrame, path: str | Path) -> None:
@@ -186,8 +242,8 @@ def has_assets(table: pd.DataFrame) -> bool:
 
 def row_assets(row: Mapping[str, Any]) -> dict[str, str]:
     """The band -> URL map of an acquired inventory row (empty for a scanned one)."""
-    text = row.get(ASSETS) or ""
-    return json.loads(text) if text else {}
+    text = row.get(ASSETS)
+    return json.loads(text) if isinstance(text, str) and text else {}
 
 
 def read_inventory(path: str | Path) -> pd.DataFrame:
@@ -230,6 +286,7 @@ def validate_inventory(table: pd.DataFrame, source: str | Path) -> pd.DataFrame:
     except shapely.errors.GEOSException as exc:
         raise InputError(source, f"a footprint is not valid WKT ({exc})") from None
     out = table.copy()
+    out[ASSETS] = out[ASSETS].fillna("") if ASSETS in out.columns else ""
     out["date"] = dates.dt.date
     check_missions(out, source)
     out["geometry"] = geoms
