@@ -129,32 +129,29 @@ def _landsat_records(assets):
     ]
 
 
-def test_a_connection_dropped_mid_read_is_retried_then_a_clear_error_and_no_stack(
-    stac_services, tmp_path
-):
-    files = _scene_files(stac_services.cog_root / "drop_scene")
-    base = stac_services.http_url
-    assets = {s: f"{base}/drop/drop_scene/{PID}/{p.name}" for s, p in files.items()}
-    modis_path = stac_services.cog_root / "drop_scene" / "MOD09Q1.A2021161.h26v04.061.NDVI.tif"
+def _modis_records(folder):
+    """One local MODIS composite over the test tile (NDVI 0.6), as inventory records."""
+    path = folder / "MOD09Q1.A2021161.h26v04.061.NDVI.tif"
     transform, w, h = utm_grid()
     write_raster(
-        modis_path,
+        path,
         np.full((h, w), 6000, np.int16),
         transform=transform,
         crs="EPSG:32650",
         nodata=-3000,
         tags={"scale_factor": "0.0001"},
     )
-    modis = [
-        {
-            "sensor": "modis",
-            "id": modis_path.stem,
-            "date": "2021-06-10",
-            "path": str(modis_path),
-            "bands": "",
-            "assets": "",
-        }
-    ]
+    record = {"sensor": "modis", "id": path.stem, "date": "2021-06-10", "path": str(path)}
+    return [{**record, "bands": "", "assets": ""}]
+
+
+def test_a_connection_dropped_mid_read_is_retried_then_a_clear_error_and_no_stack(
+    stac_services, tmp_path
+):
+    files = _scene_files(stac_services.cog_root / "drop_scene")
+    base = stac_services.http_url
+    assets = {s: f"{base}/drop/drop_scene/{PID}/{p.name}" for s, p in files.items()}
+    modis = _modis_records(stac_services.cog_root / "drop_scene")
     outputs = ingest_outputs(str(tmp_path / "ingest"))
     with remote_reads(RemotePolicy(retries=2, retry_wait_s=0.01)):
         with pytest.raises(InputError) as err:
@@ -178,26 +175,7 @@ def test_a_connection_dropped_once_is_retried_and_the_tile_completes(stac_servic
     files = _scene_files(stac_services.cog_root / "once_scene")
     base = stac_services.http_url
     assets = {s: f"{base}/drop-once/t1/once_scene/{PID}/{p.name}" for s, p in files.items()}
-    modis_path = stac_services.cog_root / "once_scene" / "MOD09Q1.A2021161.h26v04.061.NDVI.tif"
-    transform, w, h = utm_grid()
-    write_raster(
-        modis_path,
-        np.full((h, w), 6000, np.int16),
-        transform=transform,
-        crs="EPSG:32650",
-        nodata=-3000,
-        tags={"scale_factor": "0.0001"},
-    )
-    modis = [
-        {
-            "sensor": "modis",
-            "id": modis_path.stem,
-            "date": "2021-06-10",
-            "path": str(modis_path),
-            "bands": "",
-            "assets": "",
-        }
-    ]
+    modis = _modis_records(stac_services.cog_root / "once_scene")
     outputs = ingest_outputs(str(tmp_path / "ingest"))
     with remote_reads(RemotePolicy(retries=2, retry_wait_s=0.01)):
         ingest_tile(

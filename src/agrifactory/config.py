@@ -171,19 +171,6 @@ class WorkflowConfig(Settings):
     grid: GridSettings = GridSettings()
     """The tile grid: an equal-area CRS (China Albers by default) and one global origin."""
 
-    crs: str = ALBERS_PROJ4
-    """The grid's CRS, as text pyproj reads (PROJ string, EPSG/ESRI code, WKT). Any
-    projected equal-area CRS (Albers, Lambert azimuthal or cylindrical equal-area,
-    sinusoidal, Mollweide, Equal Earth, Goode homolosine); the default is China Albers,
-    written into files as "China Albers Equal Area (WGS84)"."""
-
-    origin: Annotated[list[float], Field(min_length=2, max_length=2)] = [
-        ORIGIN_X,
-        ORIGIN_Y,
-    ]
-    """[x, y] in metres of the tile lattice's upper-left corner, in grid.crs; tiles are
-    counted east and south of it. The default lies west and north of all of China."""
-
     boundaries: BoundarySettings = BoundarySettings()
     """Administrative units used for tile overlaps, aggregation and statistics."""
 
