@@ -61,9 +61,11 @@ SM = SETTINGS.soil_moisture
 SM_ON = SM.enabled
 CLASSIFY = config["classify"]
 SAMPLES = config["inputs"]["samples"]
-#: The tile lattice (grid.crs, grid.origin), a param of every job that places a tile
-#: on the ground (agrifactory.grid.job_grid).
-GRID = {"crs": config["grid"]["crs"], "origin": config["grid"]["origin"]}
+#: The tile lattice (grid.crs, grid.origin, and grid.fine_res where it is not 30 m), a
+#: param of every job that places a tile on the ground (agrifactory.grid.job_grid).
+GRID = {k: config["grid"][k] for k in ("crs", "origin")}
+if config["grid"]["fine_res"] != 30:
+    GRID["fine_res"] = config["grid"]["fine_res"]
 
 
 def tile_dir(stage):
