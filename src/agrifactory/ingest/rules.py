@@ -82,9 +82,10 @@ class NdviCubeSettings(Settings):
     """File name with ``{date}`` (YYYY-MM-DD) in place of the date, e.g.
     'TERRA_MODIS_012010_NDVI_{date}.jp2'."""
 
-    scale: Annotated[float, Field(gt=0)] = 1.0
-    """Factor from the stored values to NDVI (1e-4 for MODIS int16 NDVI x 10000); the
-    files' nodata value becomes NaN."""
+    scale: Annotated[float, Field(gt=0)]
+    """Factor from the stored values to NDVI (1e-4 for MODIS int16 NDVI x 10000, 1 for
+    NDVI stored as is); the files' nodata value becomes NaN. Required: no default, as
+    the schema's defaults cannot be filled into an unset (null) inputs.ndvi_cube."""
 
 
 def ndvi_cube(job: Any) -> None:
