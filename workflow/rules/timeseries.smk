@@ -1,9 +1,10 @@
-# Smoothing (HANTS) of the fused series, and the feature stack for classification.
+# Smoothing (HANTS) of the fused series (or the NDVI cube), and the feature stack for
+# classification.
 
 
 rule smooth:
     input:
-        fused=rules.fuse.output.ndvi,
+        fused=ndvi_series(),
     output:
         **smooth_outputs(tile_dir("smooth")),
     log:
@@ -23,13 +24,14 @@ rule smooth:
         hants=config["timeseries"]["hants"],
         backend=config["timeseries"]["backend"],
         block_rows=config["timeseries"]["block_rows"],
+        **SEASON_PARAMS,
     script:
         "../../scripts/smooth.py"
 
 
 rule features:
     input:
-        fused=rules.fuse.output.ndvi,
+        fused=ndvi_series(),
         coefficients=rules.smooth.output.coefficients,
     output:
         **features_outputs(tile_dir("features")),
@@ -51,5 +53,6 @@ rule features:
         pheno=config["timeseries"]["pheno"],
         backend=config["timeseries"]["backend"],
         block_rows=config["timeseries"]["block_rows"],
+        **SEASON_PARAMS,
     script:
         "../../scripts/features.py"

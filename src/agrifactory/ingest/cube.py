@@ -48,6 +48,26 @@ def cube_files(folder: str | Path, pattern: str) -> list[tuple[dt.date, Path]]:
     return files
 
 
+def year_files(
+    folder: str | Path, pattern: str, year: int, season_start_month: int = 1
+) -> list[tuple[dt.date, Path]]:
+    """The cube's files dated in ``year`` (its season, with ``season_start_month`` > 1,
+    as timeseries.season_start_month); an error when there are none."""
+    from agrifactory.timeseries.timeaxis import season_year
+
+    files = [
+        (d, p) for d, p in cube_files(folder, pattern) if season_year(d, season_start_month) == year
+    ]
+    if not files:
+        raise InputError(
+            folder,
+            f"no file of {pattern!r} is dated in the year {year} "
+            f"(season start month {season_start_month})",
+            "check 'years' and timeseries.season_start_month",
+        )
+    return files
+
+
 def _offset(path: Path, src_transform: object, grid: PixelGrid) -> tuple[int, int]:
     """Row and column of the file's first pixel on the grid; an error unless it lies on it."""
     t = src_transform
