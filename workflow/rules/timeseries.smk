@@ -21,10 +21,10 @@ rule smooth:
         runtime=runtime_min(5, per_mpx=2),
         gpu=gpus(1, backend=config["timeseries"]["backend"]),
     params:
+        **SEASON_PARAMS,
         hants=config["timeseries"]["hants"],
         backend=config["timeseries"]["backend"],
         block_rows=config["timeseries"]["block_rows"],
-        **SEASON_PARAMS,
     script:
         "../../scripts/smooth.py"
 
@@ -49,10 +49,10 @@ rule features:
         runtime=runtime_min(5, per_mpx=2),
         gpu=gpus(1, backend=config["timeseries"]["backend"]),
     params:
+        **SEASON_PARAMS,
         hants=config["timeseries"]["hants"],
         pheno=config["timeseries"]["pheno"],
         backend=config["timeseries"]["backend"],
         block_rows=config["timeseries"]["block_rows"],
-        **SEASON_PARAMS,
     script:
         "../../scripts/features.py"
