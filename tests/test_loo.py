@@ -45,3 +45,13 @@ def test_leave_one_out_on_two_separated_clusters():
     out = leave_one_out(table, kind="svm", features=["hants_*"], seed=1)
     assert out["correct"].all()
     assert out["predicted"].tolist() == ["a"] * 4 + ["b"] * 4
+
+
+def test_hants_band_names_of_a_season():
+    from agrifactory.classify.stack import hants_names
+    from agrifactory.errors import GridError
+
+    dates = ["2013-09-14", "2014-02-18"]
+    assert hants_names(dates, "x.tif", 2014, 9) == ["hants_doy257", "hants_doy049"]
+    with pytest.raises(GridError, match="expected the year 2014"):
+        hants_names(dates, "x.tif", 2014)

@@ -25,6 +25,7 @@ rule training_set:
         mem_mb=mem_mb(300, per_mpx=500),
         runtime=runtime_min(10, per_tile=0.2),
     params:
+        **SEASON_PARAMS,
         tile_km=config["grid"]["tile_km"],
         grid=GRID,
         regions=TILE_REGION,
@@ -124,6 +125,7 @@ rule classify:
         mem_mb=mem_mb(650, per_mpx=600),
         runtime=runtime_min(5, per_mpx=2),
     params:
+        **SEASON_PARAMS,
         tile_km=config["grid"]["tile_km"],
         grid=GRID,
         block_rows=CLASSIFY["predict"]["block_rows"],

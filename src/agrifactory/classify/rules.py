@@ -411,7 +411,8 @@ def _per_tile(inputs: Any, kind: str) -> dict[str, str]:
 
 
 def training_set(job: Any) -> None:
-    """Rule ``training_set``: the input stack at the labelled sample points of every tile."""
+    """Rule ``training_set``: the input stack at the labelled sample points of every tile
+    (param ``season_start_month`` where the year is a season)."""
     from agrifactory.classify.dataset import read_labelled_samples, training_table
     from agrifactory.io.tables import write_table
 
@@ -438,6 +439,7 @@ def training_set(job: Any) -> None:
         split_column=s.split_column,
         validation_fraction=s.validation_fraction,
         seed=p.seed,
+        season_start_month=getattr(p, "season_start_month", 1),
     )
     write_table(ts.table, job.output.table)
     write_table(ts.excluded, job.output.excluded)
@@ -483,7 +485,8 @@ def train(job: Any) -> None:
 
 
 def classify(job: Any) -> None:
-    """Rule ``classify``: class and probability rasters of one tile-year."""
+    """Rule ``classify``: class and probability rasters of one tile-year (param
+    ``season_start_month`` where the year is a season)."""
     import numpy as np
 
     from agrifactory.classify.dataset import model_threads
@@ -502,6 +505,7 @@ def classify(job: Any) -> None:
         year=year,
         tile_km=job.params.tile_km,
         grid=job_grid(job.params),
+        season_start_month=getattr(job.params, "season_start_month", 1),
     )
     models = {p: load_model(job.input[p]) for p in PRODUCTS}
     for model in models.values():
