@@ -31,6 +31,7 @@ include: "workflow/rules/acquire.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/quality.smk"
 include: "workflow/rules/fusion.smk"
+include: "workflow/rules/cube.smk"
 include: "workflow/rules/timeseries.smk"
 include: "workflow/rules/classify.smk"
 include: "workflow/rules/aggregate.smk"
@@ -42,7 +43,7 @@ include: "workflow/rules/manifest.smk"
 rule all:
     default_target: True
     input:
-        rules.tiles.output,
+        tiles_targets(),
         ingest_targets(),
         quality_targets(),
         fusion_targets(),

@@ -136,3 +136,19 @@ def test_a_tile_of_a_sinusoidal_grid():
     assert found.col == math.floor((x + 6_100_000.0) / 60_000)
     assert found.row == math.floor((-1_200_000.0 - y) / 60_000)
     assert found.spec == spec
+
+
+def test_a_grid_of_modis_pixels_snaps_the_tile_edge_to_whole_pixels():
+    res = 231.65635826395825  # MOD13Q1: 4800 pixels per 1,111,950.5197665 m MODIS tile
+    spec = grid.GridSpec.from_config(
+        {"crs": MODIS_SINU, "origin": [-6_073_798.0627, -1_278_279.7828], "fine_res": res}
+    )
+    tile = Tile.from_id("h000v000", 60, spec)
+    # 60,000 / 231.656 = 259.004 -> 259 pixels: 59,999.0 m.
+    assert tile.size_m == 259 * res
+    g = tile.grid()
+    assert g.shape == (259, 259) and g.res == res
+    assert (g.x_min, g.y_max) == (-6_073_798.0627, -1_278_279.7828)
+    right = Tile.from_id("h001v000", 60, spec).grid()
+    assert right.x_min == g.bounds[2]  # neighbours abut pixel for pixel
+    assert Tile.from_id("h000v000", 60).size_m == 60_000.0  # 30 m grids keep whole km

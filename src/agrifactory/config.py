@@ -21,7 +21,7 @@ from agrifactory.classify.rules import ClassifySettings
 from agrifactory.errors import ConfigError
 from agrifactory.fusion.rules import FusionSettings
 from agrifactory.grid import ALBERS_PROJ4, ORIGIN_X, ORIGIN_Y, equal_area_problem
-from agrifactory.ingest.rules import IngestSettings
+from agrifactory.ingest.rules import IngestSettings, NdviCubeSettings
 from agrifactory.quality.rules import QualitySettings
 from agrifactory.report.rules import ManifestSettings, ReportSettings
 from agrifactory.settings import Settings, describe
@@ -44,6 +44,12 @@ class GridSettings(Settings):
     ]
     """[x, y] in metres of the tile lattice's upper-left corner, in grid.crs; tiles are
     counted east and south of it. The default lies west and north of all of China."""
+
+    fine_res: Annotated[float, Field(gt=0)] = 30.0
+    """Pixel size (m) of the tiles' fine grid: 30 m (Landsat, the fused products). A run
+    on another sensor's own pixels (inputs.ndvi_cube, e.g. MODIS 231.656 m) sets that
+    size; a tile then holds the whole number of such pixels nearest to tile_km km, and
+    the 1 km grid (soil moisture) no longer fits it."""
 
     tile_km: Annotated[int, Field(ge=6, multiple_of=3)] = 120
     """Tile edge in km. A multiple of 3 km so both the 30 m and the 1 km grids fit a
@@ -126,6 +132,11 @@ class InputSettings(Settings):
 
     statistics: StatisticsInputs = StatisticsInputs()
     """Official statistics tables (see docs/data-formats.md)."""
+
+    ndvi_cube: NdviCubeSettings | None = None
+    """An NDVI time series already on the run's grid, one raster per date (folder,
+    pattern with {date}, scale). When set, it replaces ingest, quality and fusion:
+    smoothing, features and classification run on it (config/real-sinop.yaml)."""
 
 
 class DemoWorldSettings(Settings):

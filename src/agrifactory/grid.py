@@ -109,10 +109,12 @@ def known_crs(crs: object) -> CRS:
 
 @dataclass(frozen=True)
 class GridSpec:
-    """The lattice every tile lies on: its equal-area CRS and upper-left corner (metres)."""
+    """The lattice every tile lies on: its equal-area CRS, upper-left corner (metres) and
+    fine pixel size (metres; 30 m unless a run works on another sensor's own pixels)."""
 
     crs: CRS = ALBERS
     origin: tuple[float, float] = (ORIGIN_X, ORIGIN_Y)
+    fine_res: float = FINE_RES
 
     @classmethod
     def from_config(cls, cfg: Mapping | None) -> GridSpec:
@@ -120,7 +122,8 @@ class GridSpec:
         cfg = cfg or {}
         crs = grid_crs(cfg["crs"]) if cfg.get("crs") is not None else ALBERS
         origin = cfg.get("origin") or (ORIGIN_X, ORIGIN_Y)
-        return cls(crs=crs, origin=(float(origin[0]), float(origin[1])))
+        res = float(cfg.get("fine_res") or FINE_RES)
+        return cls(crs=crs, origin=(float(origin[0]), float(origin[1])), fine_res=res)
 
 
 #: The default grid: China Albers, origin west and north of all of China.
@@ -208,7 +211,14 @@ class Tile:
 
     @property
     def size_m(self) -> float:
-        return self.tile_km * 1000.0
+        """The tile edge: ``tile_km`` km, or on a grid whose fine pixel does not divide
+        3 km (``grid.fine_res``, e.g. MODIS's 231.66 m), the whole number of fine pixels
+        nearest to it, so neighbouring tiles still abut pixel for pixel."""
+        size = self.tile_km * 1000.0
+        res = self.spec.fine_res
+        if res == FINE_RES:
+            return size
+        return round(size / res) * res
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -218,8 +228,10 @@ class Tile:
         y_max = origin_y - self.row * self.size_m
         return (x_min, y_max - self.size_m, x_min + self.size_m, y_max)
 
-    def grid(self, res: float = FINE_RES, halo_px: int = 0) -> PixelGrid:
-        """The tile's pixel grid at ``res`` metres, optionally grown by ``halo_px`` pixels."""
+    def grid(self, res: float | None = None, halo_px: int = 0) -> PixelGrid:
+        """The tile's pixel grid at ``res`` metres (default: the grid's fine pixel),
+        optionally grown by ``halo_px`` pixels."""
+        res = self.spec.fine_res if res is None else res
         n = self.size_m / res
         if abs(n - round(n)) > 1e-9:
             raise ConfigError(
@@ -253,7 +265,7 @@ def tiles_covering(
     x_min, y_min, x_max, y_max = bounds
     if not (x_max > x_min and y_max > y_min):
         raise ConfigError(f"empty or inverted box {tuple(bounds)}")
-    size = tile_km * 1000.0
+    size = Tile(0, 0, tile_km, spec).size_m
     origin_x, origin_y = spec.origin
     c0 = math.floor((x_min - origin_x) / size)
     c1 = math.ceil((x_max - origin_x) / size)

@@ -294,6 +294,15 @@ def tiles_lonlat_bbox(tiles: list[Tile]) -> list[float]:
     return [round(float(v), 6) for v in lonlat.bounds]
 
 
+def _check_other_inputs(inputs: Mapping[str, Any]) -> None:
+    """The samples and statistics files named in the config must exist."""
+    if inputs.get("samples"):
+        _check_exists(inputs["samples"], "inputs.samples")
+    for level, path in (inputs.get("statistics") or {}).items():
+        if path:
+            _check_exists(path, f"inputs.statistics.{level}")
+
+
 def build_plan(config: Mapping[str, Any]) -> RunPlan:
     """Validate a (schema-checked) config and work out the run plan."""
     tiles = plan_tiles(config["grid"])
@@ -316,6 +325,15 @@ def build_plan(config: Mapping[str, Any]) -> RunPlan:
         table = inventory.validate_inventory(
             pd.DataFrame(columns=inventory.COLUMNS_WITH_ASSETS), "no inventory"
         )
+    elif config["inputs"].get("ndvi_cube"):
+        # The NDVI cube replaces ingest, quality and fusion: no scene inventories.
+        table = inventory.validate_inventory(
+            pd.DataFrame(columns=inventory.COLUMNS), "no inventory"
+        )
+        _check_exists(
+            config["inputs"]["ndvi_cube"]["folder"], "inputs.ndvi_cube.folder", directory=True
+        )
+        _check_other_inputs(config["inputs"])
     else:
         inputs = config["inputs"]
         tables = []
@@ -334,12 +352,7 @@ def build_plan(config: Mapping[str, Any]) -> RunPlan:
             raise ConfigError(
                 f"inputs.landsat_inventory and inputs.modis_inventory both list id(s) {dups[:5]}"
             )
-        for key in ("samples",):
-            if inputs.get(key):
-                _check_exists(inputs[key], f"inputs.{key}")
-        for level, path in (inputs.get("statistics") or {}).items():
-            if path:
-                _check_exists(path, f"inputs.statistics.{level}")
+        _check_other_inputs(inputs)
     plan = RunPlan(config=config, tiles=tiles, years=years, inventory=table)
     log.info(
         "run plan: %d tiles x %d year(s), %d inventory rows", len(tiles), len(years), len(table)

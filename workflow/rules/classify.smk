@@ -25,6 +25,7 @@ rule training_set:
         mem_mb=mem_mb(300, per_mpx=500),
         runtime=runtime_min(10, per_tile=0.2),
     params:
+        **SEASON_PARAMS,
         tile_km=config["grid"]["tile_km"],
         grid=GRID,
         regions=TILE_REGION,
@@ -124,6 +125,7 @@ rule classify:
         mem_mb=mem_mb(650, per_mpx=600),
         runtime=runtime_min(5, per_mpx=2),
     params:
+        **SEASON_PARAMS,
         tile_km=config["grid"]["tile_km"],
         grid=GRID,
         block_rows=CLASSIFY["predict"]["block_rows"],
@@ -272,3 +274,29 @@ rule transfer:
         seed=config["seed"],
     script:
         "../../scripts/classify_transfer.py"
+
+
+rule leave_one_out:
+    input:
+        unpack(training_set_inputs),
+    output:
+        **loo_outputs(),
+    log:
+        f"{LOGS}/leave_one_out/{{year}}.log",
+    benchmark:
+        benchmark_file("leave_one_out/{year}")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(300, per_mpx=500),
+        runtime=runtime_min(10, per_tile=0.2),
+    params:
+        loo=CLASSIFY["leave_one_out"],
+        id_column=CLASSIFY["samples"]["id_column"],
+        tile_km=config["grid"]["tile_km"],
+        grid=GRID,
+        season_start_month=SEASON,
+        seed=config["seed"],
+    script:
+        "../../scripts/classify_leave_one_out.py"

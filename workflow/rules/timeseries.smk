@@ -1,9 +1,10 @@
-# Smoothing (HANTS) of the fused series, and the feature stack for classification.
+# Smoothing (HANTS) of the fused series (or the NDVI cube), and the feature stack for
+# classification.
 
 
 rule smooth:
     input:
-        fused=rules.fuse.output.ndvi,
+        fused=ndvi_series(),
     output:
         **smooth_outputs(tile_dir("smooth")),
     log:
@@ -20,6 +21,7 @@ rule smooth:
         runtime=runtime_min(5, per_mpx=2),
         gpu=gpus(1, backend=config["timeseries"]["backend"]),
     params:
+        **SEASON_PARAMS,
         hants=config["timeseries"]["hants"],
         backend=config["timeseries"]["backend"],
         block_rows=config["timeseries"]["block_rows"],
@@ -29,7 +31,7 @@ rule smooth:
 
 rule features:
     input:
-        fused=rules.fuse.output.ndvi,
+        fused=ndvi_series(),
         coefficients=rules.smooth.output.coefficients,
     output:
         **features_outputs(tile_dir("features")),
@@ -47,6 +49,7 @@ rule features:
         runtime=runtime_min(5, per_mpx=2),
         gpu=gpus(1, backend=config["timeseries"]["backend"]),
     params:
+        **SEASON_PARAMS,
         hants=config["timeseries"]["hants"],
         pheno=config["timeseries"]["pheno"],
         backend=config["timeseries"]["backend"],

@@ -97,8 +97,12 @@ def training_table(
     split_column: str | None,
     validation_fraction: float,
     seed: int,
+    season_start_month: int = 1,
 ) -> TrainingSet:
     """Gather the input stack at the labelled points of all tiles, with each row's split.
+
+    ``season_start_month`` (timeseries.season_start_month): the HANTS dates lie in the
+    season of ``year`` that starts in that month (1 - the calendar year).
 
     Parameters
     ----------
@@ -136,8 +140,9 @@ def training_table(
     def stack(tile_id: str) -> FeatureStack:
         log.info("reading the input stack of tile %s", tile_id)
         ts = TileStack(
-            features[tile_id], smoothed[tile_id], tile_id, year=year, tile_km=tile_km, grid=grid
-        )
+            features[tile_id], smoothed[tile_id], tile_id, year=year, tile_km=tile_km,
+            grid=grid, season_start_month=season_start_month,
+        )  # fmt: skip
         return ts.feature_stack()
 
     ts = build_training_set(

@@ -68,6 +68,12 @@ SIMULATION_OUTPUTS = {
 }
 #: Rule ``transfer`` (folder ``transfer/{year}``).
 TRANSFER_TABLE = "croptype_{source}_to_{target}.csv"
+#: Rule ``leave_one_out`` (folder ``accuracy/{year}/leave_one_out``).
+LOO_OUTPUTS = {
+    "predictions": "predictions.csv",
+    "report": "report.csv",
+    "excluded": "excluded.csv",
+}
 
 
 # --- settings -----------------------------------------------------------------------
@@ -290,6 +296,30 @@ class TransferSettings(Settings):
         return self
 
 
+class LeaveOneOutSettings(Settings):
+    """Leave-one-out accuracy on a small labelled sample, with the sample's own labels.
+
+    When enabled, the run classifies nothing else: the three products (cropland,
+    irrigation, crop type) need labels of their legends and a sample large enough to
+    hold some out. Each point is predicted by a model fitted on all the others."""
+
+    enabled: bool = False
+    """Run the leave-one-out rule instead of the three products' training and maps."""
+
+    label_column: str = "label"
+    """The samples' column with the class names (any names; no legend)."""
+
+    kind: ModelKind = "svm"
+    """Model kind."""
+
+    params: dict[str, Any] = {}
+    """Model parameters that differ from the library defaults."""
+
+    features: list[str] | None = ["hants_*"]
+    """Glob patterns of the input bands (features.tif names and hants_doyNNN); null -
+    all. Default: the HANTS-smoothed NDVI series."""
+
+
 class ClassifySettings(Settings):
     """Classification of cropland, irrigated vs rainfed and crop type: training sets,
     one model per region and year, per-tile class and probability rasters, accuracy
@@ -340,6 +370,10 @@ class ClassifySettings(Settings):
     training samples, scored on its validation samples and on all samples of the target
     region, without and with temporal augmentation. Runs when source and target are set."""
 
+    leave_one_out: LeaveOneOutSettings = LeaveOneOutSettings()
+    """Leave-one-out accuracy on a small labelled sample, with the sample's own labels
+    (replaces the three products when enabled)."""
+
 
 ProductModel = CroplandModel | IrrigationModel | CroptypeModel
 
@@ -377,7 +411,8 @@ def _per_tile(inputs: Any, kind: str) -> dict[str, str]:
 
 
 def training_set(job: Any) -> None:
-    """Rule ``training_set``: the input stack at the labelled sample points of every tile."""
+    """Rule ``training_set``: the input stack at the labelled sample points of every tile
+    (param ``season_start_month`` where the year is a season)."""
     from agrifactory.classify.dataset import read_labelled_samples, training_table
     from agrifactory.io.tables import write_table
 
@@ -404,6 +439,7 @@ def training_set(job: Any) -> None:
         split_column=s.split_column,
         validation_fraction=s.validation_fraction,
         seed=p.seed,
+        season_start_month=getattr(p, "season_start_month", 1),
     )
     write_table(ts.table, job.output.table)
     write_table(ts.excluded, job.output.excluded)
@@ -449,7 +485,8 @@ def train(job: Any) -> None:
 
 
 def classify(job: Any) -> None:
-    """Rule ``classify``: class and probability rasters of one tile-year."""
+    """Rule ``classify``: class and probability rasters of one tile-year (param
+    ``season_start_month`` where the year is a season)."""
     import numpy as np
 
     from agrifactory.classify.dataset import model_threads
@@ -468,6 +505,7 @@ def classify(job: Any) -> None:
         year=year,
         tile_km=job.params.tile_km,
         grid=job_grid(job.params),
+        season_start_month=getattr(job.params, "season_start_month", 1),
     )
     models = {p: load_model(job.input[p]) for p in PRODUCTS}
     for model in models.values():
@@ -648,6 +686,41 @@ def transfer(job: Any) -> None:
         threads=job.threads,
     )
     write_table(result, job.output[0])
+
+
+def leave_one_out(job: Any) -> None:
+    """Rule ``leave_one_out``: every sample point predicted by a model fitted on the
+    others (inputs ``samples``, ``features_<tile>``, ``smoothed_<tile>``; params ``loo``,
+    ``id_column``, ``tile_km``, ``grid``, ``season_start_month``, ``seed``)."""
+    from agrifactory.classify.loo import features_at_samples, leave_one_out, loo_report
+    from agrifactory.classify.stack import TileStack
+    from agrifactory.io.samples import read_samples
+    from agrifactory.io.tables import write_table
+
+    _setup(job)
+    p = job.params
+    cfg = section(leave_one_out=p.loo).leave_one_out
+    samples = read_samples(
+        job.input.samples, label_columns=[cfg.label_column], id_column=p.id_column
+    )
+    samples = samples.rename(columns={p.id_column: "sample_id"})
+    features = _per_tile(job.input, "features")
+    stacks = {
+        tile: TileStack(
+            features[tile], path, tile, year=int(job.wildcards.year), tile_km=p.tile_km,
+            grid=job_grid(p), season_start_month=p.season_start_month,
+        )
+        for tile, path in _per_tile(job.input, "smoothed").items()
+    }  # fmt: skip
+    table, excluded = features_at_samples(samples, stacks, cfg.label_column)
+    predictions = leave_one_out(
+        table, kind=cfg.kind, params=cfg.params, features=cfg.features, seed=p.seed
+    )
+    report = loo_report(predictions)
+    _log().info("leave-one-out accuracy (n = %d):\n%s", len(predictions), report.to_string())
+    write_table(predictions, job.output.predictions)
+    write_table(report, job.output.report, float_format="%.6f")
+    write_table(excluded, job.output.excluded)
 
 
 def _log() -> Any:

@@ -23,15 +23,19 @@ from agrifactory.classify.training import FeatureStack
 from agrifactory.errors import GridError, InputError
 from agrifactory.grid import DEFAULT_GRID, GridSpec, Tile
 from agrifactory.io.raster import band_dates, open_raster
+from agrifactory.timeseries.timeaxis import season_year
 
 #: Prefix of the HANTS series bands in the classifiers' stack.
 HANTS_PREFIX = "hants_doy"
 
 
-def hants_names(descriptions: list[str], path: str | Path, year: int | None) -> list[str]:
-    """``hants_doyNNN`` names of a dated stack's bands; every date in ``year`` (if given)."""
+def hants_names(
+    descriptions: list[str], path: str | Path, year: int | None, season_start_month: int = 1
+) -> list[str]:
+    """``hants_doyNNN`` names of a dated stack's bands; every date in ``year`` (if given),
+    or in its season when ``season_start_month`` > 1 (timeseries.season_start_month)."""
     dates = band_dates(descriptions, path)
-    years = sorted({d.year for d in dates})
+    years = sorted({season_year(d, season_start_month) for d in dates})
     if year is not None and years != [int(year)]:
         raise GridError(
             f"{path}: the smoothed series is dated in {years}, expected the year {year}; "
@@ -91,7 +95,7 @@ class TileStack:
         The tile; with ``tile_km`` the grids are checked against the tile's grid (on
         the lattice ``grid``, China Albers by default).
     year
-        Every HANTS date must lie in this year.
+        Every HANTS date must lie in this year (its season, with ``season_start_month``).
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class TileStack:
         year: int | None = None,
         tile_km: int | None = None,
         grid: GridSpec = DEFAULT_GRID,
+        season_start_month: int = 1,
     ) -> None:
         self.features = Path(features)
         self.smoothed = Path(smoothed)
@@ -125,7 +130,7 @@ class TileStack:
         self.crs = fmeta["crs"]
         self.shape = fmeta["shape"]
         self.feature_names = fmeta["descriptions"] + hants_names(
-            smeta["descriptions"], self.smoothed, year
+            smeta["descriptions"], self.smoothed, year, season_start_month
         )
         if len(set(self.feature_names)) != len(self.feature_names):
             raise InputError(self.features, "has duplicate band names", "rerun the features stage")

@@ -63,6 +63,52 @@ class IngestSettings(Settings):
     it in the tile's QA table (ingest/qa.csv) and ingests the tile without it."""
 
 
+#: Output of rule ``ndvi_cube`` in the tile-year's ``cube`` folder: the format of the
+#: fusion stage's ``ndvi_8day.tif`` (float32, NaN = no data, bands named by date).
+CUBE_OUTPUTS = {"ndvi": "ndvi.tif"}
+
+
+class NdviCubeSettings(Settings):
+    """An NDVI time series given as one raster per date on the run's grid (``inputs.ndvi_cube``).
+
+    It replaces ingest, quality and fusion: smoothing reads its stack instead of the
+    fused NDVI. The files must be on the grid (grid.crs, grid.origin, grid.fine_res).
+    """
+
+    folder: str
+    """Folder of the cube's files."""
+
+    pattern: str
+    """File name with ``{date}`` (YYYY-MM-DD) in place of the date, e.g.
+    'TERRA_MODIS_012010_NDVI_{date}.jp2'."""
+
+    scale: Annotated[float, Field(gt=0)]
+    """Factor from the stored values to NDVI (1e-4 for MODIS int16 NDVI x 10000, 1 for
+    NDVI stored as is); the files' nodata value becomes NaN. Required: no default, as
+    the schema's defaults cannot be filled into an unset (null) inputs.ndvi_cube."""
+
+
+def ndvi_cube(job: Any) -> None:
+    """Rule ``ndvi_cube``: the cube's dates of the tile-year on the tile's grid.
+
+    ``job``: the Snakemake job: params ``cube`` (``inputs.ndvi_cube``), ``files``
+    (the dated files, ``[[iso date, path], ...]``), ``tile_km`` and ``grid``; output
+    ``ndvi``.
+    """
+    import datetime as dt
+    from pathlib import Path
+
+    from agrifactory.grid import Tile, job_grid
+    from agrifactory.ingest.cube import write_cube_stack
+    from agrifactory.logs import setup_logging
+
+    setup_logging(job.log[0])
+    settings = NdviCubeSettings.build(job.params.cube, "inputs.ndvi_cube")
+    tile = Tile.from_id(job.wildcards.tile, job.params.tile_km, job_grid(job.params))
+    files = [(dt.date.fromisoformat(d), Path(p)) for d, p in job.params.files]
+    write_cube_stack(files, tile.grid(), settings.scale, job.output.ndvi)
+
+
 def ingest(job: Any) -> None:
     """Rule ``ingest``: one tile-year's scenes warped onto its grid (``job``: the Snakemake job).
 

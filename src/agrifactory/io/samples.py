@@ -24,7 +24,7 @@ def read_samples(
     ----------
     path
         A GeoPackage/GeoJSON/Shapefile of points, or a CSV with ``lon`` and
-        ``lat`` columns in WGS84 degrees.
+        ``lat`` (or ``longitude`` and ``latitude``) columns in WGS84 degrees.
     label_columns
         Columns that must be present (the labels named in the config).
     id_column
@@ -37,10 +37,14 @@ def read_samples(
         raise InputError(path, "samples file not found", "check inputs.samples in the config")
     if path.suffix.lower() == ".csv":
         table = pd.read_csv(path, dtype={id_column: str})
+        if "lon" not in table.columns and {"longitude", "latitude"} <= set(table.columns):
+            table = table.rename(columns={"longitude": "lon", "latitude": "lat"})
         for col in ("lon", "lat"):
             if col not in table.columns:
                 raise InputError(
-                    path, f"CSV samples need 'lon' and 'lat' columns; found {list(table.columns)}"
+                    path,
+                    f"CSV samples need 'lon' and 'lat' (or 'longitude' and 'latitude') "
+                    f"columns; found {list(table.columns)}",
                 )
         bad = ~table["lon"].between(-180, 180) | ~table["lat"].between(-90, 90)
         if bad.any():

@@ -58,6 +58,12 @@ class TimeseriesSettings(Settings):
     pheno: PhenoSettings = PhenoSettings()
     """Phenology metrics from the HANTS curve."""
 
+    season_start_month: Annotated[int, Field(ge=1, le=12)] = 1
+    """Month a year's season starts in: 1 - the calendar year; 9 - year 2014 holds the
+    dates from September 2013 to August 2014 (a southern summer crop season). Time
+    stays in days since 1 January of the year (HANTS is periodic in base_period), and
+    the classifiers name the HANTS bands by day of year."""
+
 
 def _settings(job: Any) -> TimeseriesSettings:
     """The settings from the rule's params: the parts of section ``timeseries`` it takes."""
@@ -70,8 +76,9 @@ def smooth(job: Any) -> None:
     """Rule ``smooth``: HANTS-smooth one tile-year of fused NDVI.
 
     ``job`` is the Snakemake job: input ``fused``, outputs :data:`SMOOTH_OUTPUTS`,
-    params ``hants``, ``backend`` and ``block_rows`` (of config section ``timeseries``;
-    only what the rule uses, so a change of ``pheno`` does not rerun it).
+    params ``hants``, ``backend``, ``block_rows`` and, where it is not 1,
+    ``season_start_month`` (of config section ``timeseries``; only what the rule uses,
+    so a change of ``pheno`` does not rerun it).
     """
     from agrifactory.backend import job_backend
     from agrifactory.logs import setup_logging
@@ -86,6 +93,7 @@ def smooth(job: Any) -> None:
         params=settings.hants,
         backend=job_backend(settings.backend, job.resources.get("gpu", 0)),
         block_rows=settings.block_rows,
+        season_start_month=settings.season_start_month,
     )
 
 
@@ -93,8 +101,8 @@ def features(job: Any) -> None:
     """Rule ``features``: the named feature stack (harmonics, monthly medians, phenology).
 
     ``job`` is the Snakemake job: inputs ``fused`` and ``coefficients`` (of rule
-    ``smooth``), output ``features``, params ``hants``, ``pheno``, ``backend`` and
-    ``block_rows`` (of config section ``timeseries``).
+    ``smooth``), output ``features``, params ``hants``, ``pheno``, ``backend``,
+    ``block_rows`` and optionally ``season_start_month`` (of section ``timeseries``).
     """
     from agrifactory.backend import job_backend
     from agrifactory.logs import setup_logging
@@ -111,4 +119,5 @@ def features(job: Any) -> None:
         **settings.pheno.model_dump(),
         backend=job_backend(settings.backend, job.resources.get("gpu", 0)),
         block_rows=settings.block_rows,
+        season_start_month=settings.season_start_month,
     )

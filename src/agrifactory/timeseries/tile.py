@@ -26,7 +26,7 @@ from agrifactory.io.raster import Block, gdal_cache, grid_blocks, open_stack, st
 from agrifactory.timeseries import DEFAULT_BLOCK_ROWS
 from agrifactory.timeseries.features import PhenoSettings, feature_stack
 from agrifactory.timeseries.hants import QA_BAND_NAMES, HantsParams, coefficient_names, hants_fit
-from agrifactory.timeseries.timeaxis import days_since
+from agrifactory.timeseries.timeaxis import days_since, season_year
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +35,17 @@ log = logging.getLogger(__name__)
 FEATURE_CHUNK = 1 << 13
 
 
-def _dates_in_year(dates: list[dt.date], year: int, path: str | Path) -> None:
+def _dates_in_year(
+    dates: list[dt.date], year: int, path: str | Path, season_start_month: int = 1
+) -> None:
     for i, d in enumerate(dates, start=1):
-        if d.year != year:
+        if season_year(d, season_start_month) != year:
+            what = "year" if season_start_month == 1 else "season"
             raise InputError(
                 path,
-                f"band {i} is dated {d.isoformat()}, outside the year {year}",
-                "a tile-year stack holds the dates of one calendar year",
+                f"band {i} is dated {d.isoformat()}, outside the {what} {year}",
+                f"a tile-year stack holds the dates of one {what} "
+                f"(timeseries.season_start_month = {season_start_month})",
             )
 
 
@@ -68,6 +72,7 @@ def smooth_tile(
     backend: str = "auto",
     chunk_size: int | None = None,
     block_rows: int | None = DEFAULT_BLOCK_ROWS,
+    season_start_month: int = 1,
 ) -> dict[str, float]:
     """HANTS-smooth a tile-year NDVI stack and write three COGs, ``block_rows`` rows at a time.
 
@@ -84,7 +89,10 @@ def smooth_tile(
         Output: float32 bands ``harm_mean, harm_cos1, harm_sin1, ...`` (time in days
         since 1 January of ``year``), the input of :func:`features_tile`.
     year
-        Calendar year of the stack; every band date must lie in it.
+        Year of the stack; every band date must lie in its season (the calendar
+        year, or with ``season_start_month`` > 1 the 12 months ending before that
+        month of ``year``). Time stays in days since 1 January of ``year`` (the
+        season's earlier dates are negative; HANTS is periodic).
     params
         HANTS parameters (defaults if omitted).
     backend
@@ -108,7 +116,7 @@ def smooth_tile(
     tags["time_origin"] = f"{year}-01-01"
     with gdal_cache(), open_stack(fused) as src:
         dates = src.dates
-        _dates_in_year(dates, year, fused)
+        _dates_in_year(dates, year, fused, season_start_month)
         blocks = _row_blocks(src.shape, block_rows)
         log.info(
             "HANTS on %s: %d dates, %s pixels in %d block(s), back end %s",
@@ -191,6 +199,7 @@ def features_tile(
     backend: str = "auto",
     block_rows: int | None = DEFAULT_BLOCK_ROWS,
     chunk_size: int = FEATURE_CHUNK,
+    season_start_month: int = 1,
 ) -> list[str]:
     """Write the feature stack (float32 COG, one named band per feature) of a tile-year.
 
@@ -199,7 +208,8 @@ def features_tile(
     Works ``block_rows`` rows at a time (``None``: the whole tile); every feature is
     a per-pixel quantity, so the result does not depend on it. ``chunk_size`` is the
     pixels per daily reconstruction for the phenology (see :func:`feature_stack`).
-    Returns the band names.
+    ``season_start_month`` as in :func:`smooth_tile`; the phenology still follows the
+    daily HANTS curve over the calendar year (one period of it). Returns the band names.
     """
     xp = resolve_backend(backend)
     with (
@@ -208,7 +218,7 @@ def features_tile(
         open_stack(coefficients, dated=False) as coef_src,
     ):
         dates = src.dates
-        _dates_in_year(dates, year, fused)
+        _dates_in_year(dates, year, fused, season_start_month)
         if coef_src.shape != src.shape:
             raise InputError(
                 coefficients,

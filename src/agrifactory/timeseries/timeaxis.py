@@ -32,3 +32,15 @@ def year_days(year: int) -> list[dt.date]:
 def day_of_year(dates: Sequence[dt.date]) -> np.ndarray:
     """Day of year (1 = 1 January) of each date, as float64."""
     return np.asarray([d.timetuple().tm_yday for d in dates], dtype=np.float64)
+
+
+def season_year(date: dt.date, start_month: int = 1) -> int:
+    """The season (named by the year it ends in) that ``date`` falls in.
+
+    A season starts on the 1st of ``start_month``: with 1 it is the calendar year;
+    with 9, season 2014 runs from 1 September 2013 to 31 August 2014 (a southern
+    summer crop season).
+    """
+    if not 1 <= start_month <= 12:
+        raise ValueError(f"season start month must be 1..12, got {start_month}")
+    return date.year + 1 if start_month > 1 and date.month >= start_month else date.year

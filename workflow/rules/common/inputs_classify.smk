@@ -12,6 +12,8 @@ for _name in (TRANSFER["source"], TRANSFER["target"]):
         raise WorkflowError(
             f"agrifactory: classify.transfer region {_name!r} is not among the run's regions {REGIONS}"
         )
+#: Leave-one-out accuracy on a small sample instead of the three products.
+LOO = CLASSIFY["leave_one_out"]["enabled"]
 if not SAMPLES:
     import logging
 
@@ -35,6 +37,11 @@ def training_set_inputs(wildcards):
         for kind, path in classify_stack(tile, wildcards.year).items():
             inputs[f"{kind}_{tile}"] = path
     return inputs
+
+
+def loo_outputs(year="{year}"):
+    """Rule leave_one_out's outputs, by key (classify_rules.LOO_OUTPUTS)."""
+    return in_folder(f"{R}/accuracy/{year}/leave_one_out", classify_rules.LOO_OUTPUTS)
 
 
 def model_folder(product, region="{region}", year="{year}"):

@@ -1,4 +1,4 @@
-# Input functions of the per-tile stages: ingest, quality, fusion.
+# Input functions of the per-tile stages: ingest, quality, fusion, or the NDVI cube.
 
 
 def scene_params(wildcards, sensor):
@@ -102,3 +102,18 @@ def fusion_pairs_table(wildcards):
     """The pairs table that drives the fused product (fusion.pairs)."""
     folder = tile_year_dir(wildcards.tile, wildcards.year, "quality")
     return quality_outputs(folder)[PAIRS_TABLE[config["fusion"]["pairs"]]]
+
+
+def cube_files(wildcards):
+    """The NDVI cube's files of a year, [[iso date, path], ...] (inputs.ndvi_cube)."""
+    found = planned(
+        cube_year_files, CUBE["folder"], CUBE["pattern"], int(wildcards.year), SEASON
+    )
+    return [[d.isoformat(), str(p)] for d, p in found]
+
+
+def ndvi_series():
+    """The NDVI stack that smoothing and features read: the cube's, or the fused one."""
+    if CUBE:
+        return in_folder(tile_dir("cube"), CUBE_OUTPUTS)["ndvi"]
+    return fuse_outputs(tile_dir("fusion"))["ndvi"]

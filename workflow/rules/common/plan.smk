@@ -16,7 +16,8 @@ from agrifactory.cluster import check_partitions, slurm_partitions
 from agrifactory.config import build_settings, retype_text
 from agrifactory.errors import AgrifactoryError
 from agrifactory.fusion.rules import PAIRS_TABLE, fuse_outputs
-from agrifactory.ingest.rules import ingest_outputs
+from agrifactory.ingest.cube import year_files as cube_year_files
+from agrifactory.ingest.rules import CUBE_OUTPUTS, ingest_outputs
 from agrifactory.io.files import in_folder
 from agrifactory.plan import DEMO_INPUTS, DEMO_TRUTH, build_plan
 from agrifactory.quality.rules import QUALITY_STACKS, quality_outputs, scorer_outputs
@@ -61,9 +62,18 @@ SM = SETTINGS.soil_moisture
 SM_ON = SM.enabled
 CLASSIFY = config["classify"]
 SAMPLES = config["inputs"]["samples"]
-#: The tile lattice (grid.crs, grid.origin), a param of every job that places a tile
-#: on the ground (agrifactory.grid.job_grid).
-GRID = {"crs": config["grid"]["crs"], "origin": config["grid"]["origin"]}
+#: The NDVI cube that replaces ingest, quality and fusion (inputs.ndvi_cube), or None.
+CUBE = config["inputs"].get("ndvi_cube")
+#: Params of the rules that check dates against the year: the month a year's season
+#: starts in (timeseries.season_start_month) where it is not January, so a calendar-year
+#: run keeps its params (and does not rerun).
+SEASON = config["timeseries"]["season_start_month"]
+SEASON_PARAMS = {"season_start_month": SEASON} if SEASON != 1 else {}
+#: The tile lattice (grid.crs, grid.origin, and grid.fine_res where it is not 30 m), a
+#: param of every job that places a tile on the ground (agrifactory.grid.job_grid).
+GRID = {k: config["grid"][k] for k in ("crs", "origin")}
+if config["grid"]["fine_res"] != 30:
+    GRID["fine_res"] = config["grid"]["fine_res"]
 
 
 def tile_dir(stage):

@@ -1,16 +1,26 @@
 # What the target `all` asks for, stage by stage, and what the manifest hashes.
 
 
+# With an NDVI cube (inputs.ndvi_cube) the run has no scenes: no ingest, quality,
+# fusion, tile index over China's provinces, aggregation or report of them.
+
+
+def tiles_targets():
+    return [] if CUBE else rules.tiles.output
+
+
 def ingest_targets():
+    if CUBE:
+        return per_tile(in_folder(tile_dir("cube"), CUBE_OUTPUTS)["ndvi"])
     return per_tile(ingest_outputs(tile_dir("ingest"))["inventory"])
 
 
 def quality_targets():
-    return per_tile(quality_outputs(tile_dir("quality"))["pairs"])
+    return [] if CUBE else per_tile(quality_outputs(tile_dir("quality"))["pairs"])
 
 
 def fusion_targets():
-    return per_tile(fuse_outputs(tile_dir("fusion"))["ndvi"])
+    return [] if CUBE else per_tile(fuse_outputs(tile_dir("fusion"))["ndvi"])
 
 
 def timeseries_targets():
@@ -21,6 +31,8 @@ def classify_targets():
     """Models, class rasters, accuracy, active learning and transfer outputs of the run."""
     if not SAMPLES:
         return []
+    if LOO:
+        return expand(list(loo_outputs().values()), year=YEARS)
     al = CLASSIFY["active_learning"]["product"]
     targets = per_tile(
         f"{tile_dir('classify')}/{classify_rules.CLASSIFY_OUTPUTS['croptype']}"
@@ -44,6 +56,8 @@ def classify_targets():
 
 
 def aggregate_targets():
+    if CUBE:
+        return []
     return expand(f"{R}/aggregate/{{year}}/{aggregate_rules.CONSERVATION}", year=YEARS)
 
 
@@ -52,6 +66,8 @@ def mosaic_targets():
 
 
 def report_targets():
+    if CUBE:
+        return []
     maps = [quicklook_file(y, p) for y in YEARS for p in MOSAIC_PRODUCTS]
     accuracy = [
         expand(rules.accuracy_table.output[0], year=y, product=p)[0]
