@@ -66,6 +66,7 @@ def report_targets():
         *accuracy,
         *soil,
         rules.qa_summaries.output,
+        rules.headline.output,
         rules.provenance.output,
         rules.stac.output,
     ]
