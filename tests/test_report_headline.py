@@ -181,6 +181,7 @@ def test_the_page_shows_the_banner_facts_and_table(products, tmp_path):
     assert "<table>" in page and page.count("<tr") == len(table) + 1
     assert ">missed<" in page and ">met<" in page and "0.493 – 0.943" not in page
     assert "0.490 – 0.943" in page  # the Wilson interval of 8/10
+    assert "≥ 0.9318" in page and "≤ 0.03 m3/m3" in page  # goals as set, not rounded
     real = RunFacts(False, [2021], 4, 6, (114.169, 41.64, 114.282, 41.71))
     page = write_headline_html(table, real, tmp_path / "real.html").read_text("utf-8")
     assert DEMO_BANNER not in page

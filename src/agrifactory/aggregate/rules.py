@@ -43,30 +43,25 @@ LEVELS: tuple[str, ...] = get_args(Level)
 PRODUCTS: tuple[str, ...] = get_args(Product)
 
 
-class CompareUnits(Settings):
-    """Area unit of each level's tables (named in every column header)."""
-
-    province: AreaUnit = "kha"
-    """Unit of the province tables."""
-
-    county: AreaUnit = "ha"
-    """Unit of the county tables."""
-
-
 class CompareSettings(Settings):
     """Comparison with the official statistics of inputs.statistics."""
 
     quantity: str = "cropland"
     """Quantity of the statistics table to compare (its <quantity>_<unit> column)."""
 
-    unit: CompareUnits = CompareUnits()
-    """Area unit of each level's tables (named in every column header)."""
+    unit: AreaUnit = "kha"
+    """Area unit of every level's tables and charts (named in every column header)."""
 
     tolerance: Annotated[float, Field(gt=0)] = 0.10
     """A unit agrees when mapped is within this relative difference of official."""
 
-    min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.0
-    """Units whose area is mapped less than this share are 'partly mapped', not compared."""
+    min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.8
+    """Units whose area is mapped less than this share are 'partly mapped', not compared
+    (never counted within the tolerance)."""
+
+    min_units_for_fit: Annotated[int, Field(ge=2)] = 5
+    """Least number of compared units for the fit statistics (R² against the 1:1 line,
+    squared correlation); with fewer they are left empty."""
 
 
 class AggregateSettings(Settings):
@@ -208,7 +203,7 @@ def aggregate_year(
     results: dict[str, pd.DataFrame] = {}
     for level, units_path in units.items():
         gdf = boundaries.read_units(units_path)
-        unit = getattr(settings.unit, level)
+        unit = settings.unit
         table = area_table(areas, gdf, level, unit=unit)
         write_table(table, outputs[level]["areas"])
         results[f"{level}_areas"] = table
@@ -247,7 +242,7 @@ def compare_level(
     from agrifactory.report.charts import comparison_bars, comparison_scatter
     from agrifactory.report.tables import write_html_table
 
-    unit = getattr(settings.unit, level)
+    unit = settings.unit
     official = read_official(statistics, units, quantity=settings.quantity)
     comparison = compare_with_statistics(
         areas_ha,
@@ -257,7 +252,9 @@ def compare_level(
         min_coverage=settings.min_coverage,
         accuracy=accuracy,
     )
-    summary = summarize_comparison(comparison, tolerance=settings.tolerance)
+    summary = summarize_comparison(
+        comparison, tolerance=settings.tolerance, min_units_for_fit=settings.min_units_for_fit
+    )
     write_table(comparison, outputs["comparison"])
     write_table(summary, outputs["summary"])
     write_html_table(

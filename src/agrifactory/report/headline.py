@@ -48,6 +48,8 @@ COLUMNS = [
     "detail",
     "source",
 ]
+#: Plurals of the administrative levels.
+PLURALS = {"province": "provinces", "county": "counties"}
 #: Banner of a demo run.
 DEMO_BANNER = "demo: synthetic inputs"
 
@@ -196,7 +198,7 @@ def statistics_row(year: int, level: str, path: str | Path, targets: HeadlineTar
     return _row(
         year,
         "Official statistics",
-        f"{level}s within ±{tol} % of the official cropland area",
+        f"{PLURALS.get(level, level)} within ±{tol} % of the official cropland area",
         100.0 * s[f"share_{flag}"] if n else math.nan,
         unit="%",
         target=targets.share_within_tolerance_pct,
@@ -257,7 +259,7 @@ def coverage_rows(
             f["predicted_pct"].mean() if len(f) else math.nan,
             unit="%",
             target=targets.fusion_coverage_pct,
-            detail=f"mean over {len(f)} tile-years and {int(f['targets'].sum())} dates",
+            detail=f"mean over {int(f['targets'].sum())} dates of {len(f)} tile-years",
             source=fusion,
         ),
         _row(
@@ -345,7 +347,17 @@ def facts_line(facts: RunFacts) -> str:
 def _number(value: float, unit: str) -> str:
     if not np.isfinite(value):
         return "—"
-    return f"{value:.1f} %" if unit == "%" else f"{value:.3f}" + (f" {unit}" if unit != "1" else "")
+    if unit == "%":
+        return f"{value:.1f} %"
+    return f"{value:.4f} {unit}" if unit != "1" else f"{value:.3f}"
+
+
+def _goal(goal: str, target: float, unit: str) -> str:
+    """A goal as set in the config (``≥ 0.9318``, ``≤ 0.03 m3/m3``)."""
+    if not goal:
+        return ""
+    suffix = {"1": "", "%": " %"}.get(unit, f" {unit}")
+    return f"{'≥' if goal == '>=' else '≤'} {target:g}{suffix}"
 
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -353,7 +365,7 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     lo, hi = table["ci95_low"], table["ci95_high"]
     has_ci = np.isfinite(lo) & np.isfinite(hi)
     goal_text = [
-        "" if not g else f"{'≥' if g == '>=' else '≤'} {_number(t, u)}"
+        _goal(g, t, u)
         for g, t, u in zip(table["goal"], table["target"], table["unit"], strict=True)
     ]
     return pd.DataFrame(

@@ -28,6 +28,10 @@ div.scroll { overflow-x: auto; max-width: 100%; }
 """
 
 
+#: Columns holding counts (shown as integers even when read back as floats).
+COUNT_PREFIXES = ("n_", "pixels", "count")
+
+
 def _format(
     value: object, column: str, flag_labels: tuple[str, str] = ("yes", "no")
 ) -> tuple[str, str]:
@@ -39,13 +43,20 @@ def _format(
     if isinstance(value, int | np.integer):
         return f"{int(value):,}", "num"
     if isinstance(value, float | np.floating):
-        v = float(value)
-        if column.endswith("_pct"):
-            return f"{v:+.1f}", "num"
-        if column in ("coverage",) or column.startswith(("r2", "share_")):
-            return f"{v:.3f}", "num"
-        return (f"{v:,.3f}" if abs(v) < 1e6 else f"{v:,.0f}"), "num"
+        return _format_float(float(value), column), "num"
     return html.escape(str(value)), ""
+
+
+def _format_float(v: float, column: str) -> str:
+    """A float as text: counts as integers, differences signed, small shares kept."""
+    if v.is_integer() and (column == "n" or column.startswith(COUNT_PREFIXES)):
+        return f"{int(v):,}"
+    if column.endswith("_pct"):
+        sign = "+" if "difference" in column else ""
+        return f"{v:{sign}.1f}" if abs(v) >= 0.1 or v == 0 else f"{v:{sign}.2g}"
+    if column.startswith(("r2", "share_")):
+        return f"{v:.3f}"
+    return f"{v:,.3f}" if abs(v) < 1e6 else f"{v:,.0f}"
 
 
 def write_html_table(
