@@ -86,7 +86,8 @@ rule quicklook_ndvi:
 
 rule accuracy_table:
     input:
-        rules.accuracy.output.report,
+        report=rules.accuracy.output.report,
+        areas=rules.accuracy.output.areas,
     output:
         report(
             f"{R}/report/{{year}}/accuracy_{{product}}.html",

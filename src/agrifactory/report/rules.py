@@ -9,6 +9,8 @@ Rules (``workflow/rules/report.smk``, ``workflow/rules/manifest.smk``):
     :func:`quicklook_ndvi`).
 ``qa_summaries``
     Run-level QA tables of the fusion and the HANTS smoothing (:func:`qa_summaries`).
+``accuracy_table``
+    The accuracy page of a class product, one row per class (:func:`accuracy_table`).
 ``headline``
     The report's summary page: the run's headline figures beside their goals
     (:func:`headline`).
@@ -272,6 +274,21 @@ def qa_summaries(job: Any) -> None:
         table = summary(files)
         write_table(table, getattr(job.output, f"{output}_table"))
         write_html_table(table, getattr(job.output, output), title=title, caption=caption)
+
+
+def accuracy_table(job: Any) -> None:
+    """Rule accuracy_table: the accuracy page of one product (a row per class)."""
+    from agrifactory.logs import setup_logging
+    from agrifactory.report.accuracy import write_accuracy_page
+
+    setup_logging(job.log[0])
+    product, year = job.wildcards.product, job.wildcards.year
+    write_accuracy_page(
+        job.input.report,
+        job.input.areas,
+        job.output[0],
+        title=f"Accuracy of the {product} map ({year})",
+    )
 
 
 def headline(job: Any) -> None:
