@@ -82,7 +82,8 @@ def comparison_scatter(
 ) -> Path:
     """Scatter of mapped against official area with the 1:1 line and the ±tolerance band.
 
-    Only ``compared`` rows are drawn (green within the band, red outside).
+    Only ``compared`` rows are scored (green within the band, red outside);
+    ``partly mapped`` units are drawn as hollow grey circles, not judged.
     ``summary`` (a row of ``summarize_comparison``) adds R², RMSE and the count
     in the band to the plot.
     """
@@ -91,9 +92,15 @@ def comparison_scatter(
     comp = table[table["status"] == "compared"]
     m = comp[f"mapped_{unit}"].to_numpy(float)
     o = comp[f"official_{unit}"].to_numpy(float)
+    partly = table[table["status"] == "partly mapped"]
+    pm = partly[f"mapped_{unit}"].to_numpy(float)
+    po = partly[f"official_{unit}"].to_numpy(float)
     with plt.rc_context(_fonts()):
         fig, ax = plt.subplots(figsize=(6.4, 6.0), layout="constrained")
-        top = 1.08 * max([*m, *o, 1e-9])
+        top = 1.08 * max([*m, *o, *pm[np.isfinite(pm)], *po[np.isfinite(po)], 1e-9])
+        if len(partly):
+            ax.scatter(po, pm, s=28, facecolor="none", edgecolor=OFFICIAL, zorder=2,
+                       label="partly mapped (not compared)")  # fmt: skip
         x = np.array([0.0, top])
         ax.fill_between(
             x,
