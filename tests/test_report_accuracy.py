@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
-from agrifactory.report.accuracy import class_table, write_accuracy_page
+from agrifactory.report.accuracy import (
+    class_table,
+    confusion_heatmaps,
+    read_confusion,
+    write_accuracy_page,
+)
 from agrifactory.report.headline import wilson_interval
 
 COLUMNS = ["sample", "product", "class_code", "class_name", "metric", "value", "se"]
@@ -113,3 +119,16 @@ def test_wilson_interval_holds_the_estimate(n):
     for p in np.linspace(0, 1, 11):
         lo, hi = wilson_interval(float(p), n)
         assert 0 <= lo <= p + 1e-12 and p - 1e-12 <= hi <= 1
+
+
+def test_confusion_heatmap_of_the_rule_tables(tmp_path):
+    csv = tmp_path / "confusion.csv"
+    csv.write_text(
+        "map\\reference,ref_other,ref_wheat\nmap_other,8,2\nmap_wheat,0,5\n", encoding="utf-8"
+    )
+    cm = read_confusion(csv)
+    assert list(cm.index) == ["other", "wheat"] and list(cm.columns) == ["other", "wheat"]
+    assert cm.loc["other", "wheat"] == 2 and int(cm.to_numpy().sum()) == 15
+    png = confusion_heatmaps({"validation": cm, "stratified": cm}, tmp_path / "c.png", title="t")
+    image = np.asarray(Image.open(png).convert("RGB"))
+    assert image.shape[0] > 150 and image.shape[1] > 2 * image.shape[0] * 0.8  # two panels

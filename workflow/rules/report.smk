@@ -88,13 +88,22 @@ rule accuracy_table:
     input:
         report=rules.accuracy.output.report,
         areas=rules.accuracy.output.areas,
+        confusion_validation=rules.accuracy.output.confusion_validation,
+        confusion_stratified=rules.accuracy.output.confusion_stratified,
     output:
-        report(
+        table=report(
             f"{R}/report/{{year}}/accuracy_{{product}}.html",
             caption="../report/accuracy_table.rst",
             category="Accuracy",
             subcategory="{year}",
-            labels={"product": "{product}"},
+            labels={"product": "{product}", "what": "accuracy per class"},
+        ),
+        confusion=report(
+            f"{R}/report/{{year}}/confusion_{{product}}.png",
+            caption="../report/confusion_matrix.rst",
+            category="Accuracy",
+            subcategory="{year}",
+            labels={"product": "{product}", "what": "confusion matrices"},
         ),
     log:
         f"{LOGS}/accuracy_table/{{product}}_{{year}}.log",

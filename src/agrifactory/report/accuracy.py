@@ -179,3 +179,52 @@ def write_accuracy_page(
         " mapped area lies inside the adjusted area's 95 % interval.",
         flag_column="pixel_count_in_ci95",
     )
+
+
+def read_confusion(path: str | Path) -> pd.DataFrame:
+    """A confusion-matrix CSV (rows ``map_<class>``, columns ``ref_<class>``) with bare
+    class names as index and columns."""
+    cm = pd.read_csv(path, index_col=0)
+    cm.index = [str(i).removeprefix("map_") for i in cm.index]
+    cm.columns = [str(c).removeprefix("ref_") for c in cm.columns]
+    return cm
+
+
+def confusion_heatmaps(
+    matrices: dict[str, pd.DataFrame], out: str | Path, *, title: str, dpi: int = 100
+) -> Path:
+    """Confusion matrices side by side (counts in each cell, shaded by row share).
+
+    Rows are the map's classes, columns the reference; a cell's shade is its share of
+    the row (the user's view), so the diagonal reads as UA.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from agrifactory.io.files import atomic_path
+
+    n = max(len(cm) for cm in matrices.values())
+    size = 1.2 + 0.45 * n
+    fig, axes = plt.subplots(
+        1, len(matrices), figsize=(size * len(matrices) + 0.5, size + 0.6), layout="constrained"
+    )
+    for ax, (label, cm) in zip(np.atleast_1d(axes), matrices.items(), strict=True):
+        counts = cm.to_numpy(float)
+        rows = counts.sum(axis=1, keepdims=True)
+        share = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        for (i, j), v in np.ndenumerate(counts):
+            colour = "white" if share[i, j] > 0.6 else "black"
+            ax.text(j, i, f"{int(v)}", ha="center", va="center", fontsize=8, color=colour)
+        ax.set_xticks(range(cm.shape[1]), cm.columns, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(cm.shape[0]), cm.index, fontsize=8)
+        ax.set_xlabel("reference")
+        ax.set_ylabel("map")
+        ax.set_title(f"{label} (n = {int(counts.sum())})", fontsize=10)
+    fig.suptitle(title)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+    return Path(out)

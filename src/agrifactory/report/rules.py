@@ -10,7 +10,8 @@ Rules (``workflow/rules/report.smk``, ``workflow/rules/manifest.smk``):
 ``qa_summaries``
     Run-level QA tables of the fusion and the HANTS smoothing (:func:`qa_summaries`).
 ``accuracy_table``
-    The accuracy page of a class product, one row per class (:func:`accuracy_table`).
+    The accuracy page of a class product, one row per class, and its confusion
+    matrices (:func:`accuracy_table`).
 ``headline``
     The report's summary page: the run's headline figures beside their goals
     (:func:`headline`).
@@ -277,17 +278,25 @@ def qa_summaries(job: Any) -> None:
 
 
 def accuracy_table(job: Any) -> None:
-    """Rule accuracy_table: the accuracy page of one product (a row per class)."""
+    """Rule accuracy_table: the accuracy page of one product (a row per class) and its
+    confusion matrices as a heatmap."""
     from agrifactory.logs import setup_logging
-    from agrifactory.report.accuracy import write_accuracy_page
+    from agrifactory.report.accuracy import confusion_heatmaps, read_confusion, write_accuracy_page
 
     setup_logging(job.log[0])
     product, year = job.wildcards.product, job.wildcards.year
     write_accuracy_page(
         job.input.report,
         job.input.areas,
-        job.output[0],
+        job.output.table,
         title=f"Accuracy of the {product} map ({year})",
+    )
+    matrices = {
+        "validation samples": read_confusion(job.input.confusion_validation),
+        "stratified sample": read_confusion(job.input.confusion_stratified),
+    }
+    confusion_heatmaps(
+        matrices, job.output.confusion, title=f"Confusion matrices of the {product} map ({year})"
     )
 
 

@@ -54,11 +54,12 @@ def mosaic_targets():
 def report_targets():
     maps = [quicklook_file(y, p) for y in YEARS for p in MOSAIC_PRODUCTS]
     accuracy = [
-        expand(rules.accuracy_table.output[0], year=y, product=p)[0]
+        path
         for y in YEARS
         for p in CLASS_PRODUCTS
         if expand(rules.accuracy.output.areas, year=y, product=p)[0]
         in accuracy_tables(y)
+        for path in expand(rules.accuracy_table.output, year=y, product=p)
     ]
     soil = expand(rules.sm_report.output.map, year=YEARS) if SM_ON else []
     return [
