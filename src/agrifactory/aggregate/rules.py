@@ -94,6 +94,7 @@ COMPARED_OUTPUTS = {
     "comparison": "{level}_comparison.csv",
     "comparison_html": "{level}_comparison.html",
     "summary": "{level}_summary.csv",
+    "summary_html": "{level}_summary.html",
     "bars": "{level}_bars.png",
     "scatter": "{level}_scatter.png",
 }
@@ -183,7 +184,8 @@ def aggregate_year(
         Where the conservation check goes (CSV).
     outputs
         Per level, the files of :func:`level_keys`: ``areas`` and, for levels with
-        statistics, ``comparison``, ``comparison_html``, ``summary``, ``bars``, ``scatter``.
+        statistics, ``comparison``, ``comparison_html``, ``summary``, ``summary_html``,
+        ``bars``, ``scatter``.
     settings
         The ``aggregate.compare`` settings.
     accuracy
@@ -233,6 +235,8 @@ def compare_level(
     its summary, an HTML table and the charts. Returns the comparison table."""
     import logging
 
+    import pandas as pd
+
     from agrifactory.aggregate.compare import (
         compare_with_statistics,
         read_official,
@@ -257,6 +261,14 @@ def compare_level(
     )
     write_table(comparison, outputs["comparison"])
     write_table(summary, outputs["summary"])
+    figures = summary.iloc[0]
+    write_html_table(
+        pd.DataFrame({"figure": figures.index, "value": list(figures.to_numpy())}),
+        outputs["summary_html"],
+        title=f"Mapped vs official cropland by {level}: summary",
+        caption=f"One figure per row (the columns of {Path(outputs['summary']).name}); R² only "
+        f"with at least {settings.min_units_for_fit} compared units.",
+    )
     write_html_table(
         comparison,
         outputs["comparison_html"],

@@ -19,7 +19,7 @@ def compared_levels():
 #: Aggregation outputs shown in the report: output key -> caption (workflow/report/).
 AGGREGATE_REPORTED = {
     "comparison_html": "comparison_table.rst",
-    "summary": "comparison_summary.rst",
+    "summary_html": "comparison_summary.rst",
     "bars": "comparison_bars.rst",
     "scatter": "comparison_scatter.rst",
 }
