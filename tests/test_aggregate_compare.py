@@ -72,9 +72,11 @@ def test_within_10pct_count_statuses_and_units(tmp_path):
     m, o = np.array([110.0, 89.0, 100.0]), np.array([100.0, 100.0, 105.0])
     assert s["rmse_ha"] == pytest.approx(np.sqrt(np.mean((m - o) ** 2)))  # sqrt((100+121+25)/3)
     assert s["rmse_ha"] == pytest.approx(np.sqrt(246 / 3))
+    assert np.isnan(s["r2_1to1"]) and np.isnan(s["r2_pearson"])  # 3 units: too few for a fit
     # 1 - SS_res / SS_tot with SS_tot = sum((o - 101.667)^2) = 16.667
-    assert s["r2_1to1"] == pytest.approx(1 - 246 / (2 * (5 / 3) ** 2 + (10 / 3) ** 2))
-    assert s["r2_pearson"] == pytest.approx(np.corrcoef(m, o)[0, 1] ** 2)
+    s3 = compare.summarize_comparison(t, min_units_for_fit=3).iloc[0]
+    assert s3["r2_1to1"] == pytest.approx(1 - 246 / (2 * (5 / 3) ** 2 + (10 / 3) ** 2))
+    assert s3["r2_pearson"] == pytest.approx(np.corrcoef(m, o)[0, 1] ** 2)
     assert s["national_relative_difference_pct"] == pytest.approx(-24.0)
 
 
@@ -107,6 +109,41 @@ def test_min_coverage_marks_partly_mapped_units(tmp_path):
     s = compare.summarize_comparison(t).iloc[0]
     assert s["n_compared"] == 1 and s["n_partly_mapped"] == 1
     assert np.isnan(s["r2_1to1"])  # fewer than two units compared
+
+
+def test_a_unit_below_min_coverage_is_never_within_tolerance(tmp_path):
+    """Hebei mapped over 0.2 % of its area, its mapped cropland by chance equal to the
+    official figure: partly mapped, never counted within ±10 % (default min_coverage)."""
+    areas = _areas({"110000": 100.0, "120000": 100.0, "130000": 50.0})
+    areas.loc[areas.adcode == "120000", "coverage"] = 0.002
+    areas.loc[areas.adcode == "130000", "coverage"] = 0.79  # just below 0.8
+    official = _official(
+        tmp_path,
+        "110000,a,100,2019-12-31,s\n120000,b,100,2019-12-31,s\n130000,c,50,2019-12-31,s\n",
+    )
+    t = compare.compare_with_statistics(areas, official, unit="ha").set_index("adcode")
+    for adcode in ("120000", "130000"):
+        assert t.loc[adcode, "status"] == "partly mapped"
+        assert t.loc[adcode, "within_10pct"] is pd.NA  # not judged, though mapped == official
+    assert t.loc["110000", "within_10pct"] and t.loc["110000", "coverage_pct"] == 100.0
+    assert t.loc["120000", "coverage_pct"] == pytest.approx(0.2)
+    s = compare.summarize_comparison(t.reset_index()).iloc[0]
+    assert (s["n_compared"], s["n_within_10pct"], s["n_partly_mapped"]) == (1, 1, 2)
+
+
+def test_fit_statistics_need_five_units(tmp_path):
+    mapped = {"110000": 100.0, "120000": 210.0, "130000": 290.0, "140000": 420.0}
+    body = "".join(
+        f"{a},x,{v},2019-12-31,s\n" for a, v in zip(UNITS, [100, 200, 300, 400, 500], strict=True)
+    )
+    four = compare.compare_with_statistics(_areas(mapped), _official(tmp_path, body), unit="ha")
+    assert np.isnan(compare.summarize_comparison(four).iloc[0]["r2_1to1"])
+    five = compare.compare_with_statistics(
+        _areas({**mapped, "150000": 500.0}), _official(tmp_path, body), unit="ha"
+    )
+    s = compare.summarize_comparison(five).iloc[0]
+    # SS_res = 0 + 100 + 100 + 400 + 0 = 600; SS_tot = 100000 (o: 100..500, mean 300)
+    assert s["n_compared"] == 5 and s["r2_1to1"] == pytest.approx(1 - 600 / 100000)
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from agrifactory.grid import Tile
 from agrifactory.io.raster import write_grid_raster
 from agrifactory.io.tables import write_table
 from agrifactory.report import charts, maps, provenance, tables
+from agrifactory.report.names import unit_label
 from agrifactory.report.palettes import palette, rgba
 
 
@@ -81,7 +82,32 @@ def test_comparison_charts(tmp_path):
         colours = {tuple(c) for c in image.reshape(-1, 3).tolist()}
         assert rgba(charts.WITHIN)[:3] in colours and rgba(charts.OUTSIDE)[:3] in colours
     assert charts.table_unit(table) == "kha"
-    assert charts.unit_labels(table.head(1)) == ["Hebei (130000)"]
+    assert charts.unit_labels(table.head(1)) == ["Hebei"]
+
+
+@pytest.mark.parametrize(
+    ("name", "adcode", "cjk", "label"),
+    [
+        ("河北省", "130000", False, "Hebei"),
+        ("河北省", "130000", True, "河北省 Hebei"),
+        ("康保县", "130723", False, "Hebei 130723"),
+        ("康保县", "130723", True, "康保县"),
+        ("nan", "150000", True, "Inner Mongolia"),
+        ("某地", "990000", False, "990000"),  # no known province: the code stays
+    ],
+)
+def test_units_are_labelled_by_name_not_code(name, adcode, cjk, label):
+    assert unit_label(name, adcode, cjk=cjk) == label
+
+
+def test_numbers_in_tables_read_as_what_they_are():
+    assert tables._format(251.0, "n") == ("251", "num")  # a count read back as float
+    assert tables._format(3.0, "n_reference")[0] == "3"
+    assert tables._format(77.5, "coverage_pct")[0] == "77.5"  # a share: no sign
+    assert tables._format(0.05, "coverage_pct")[0] == "0.05"  # never "0.000"
+    assert tables._format(-3.21, "relative_difference_pct")[0] == "-3.2"
+    assert tables._format(5.0, "relative_difference_pct")[0] == "+5.0"
+    assert tables._format(True, "pixel_count_in_ci95", ("met", "missed"))[0] == "met"
 
 
 def test_html_table_marks_rows(tmp_path):

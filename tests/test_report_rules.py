@@ -78,7 +78,8 @@ def test_every_setting_is_described(section):
 def test_empty_sections_take_the_models_defaults():
     settings = AggregateSettings.build({}, "aggregate")
     assert settings == AggregateSettings()
-    assert settings.compare.unit.province in aggregate_rules.AreaUnit.__args__
+    assert settings.compare.unit in aggregate_rules.AreaUnit.__args__
+    assert settings.compare.min_coverage == 0.8 and settings.compare.min_units_for_fit == 5
     assert ManifestSettings.build(None, "manifest").exclude == list(DEFAULT_EXCLUDE)
 
 
@@ -101,9 +102,9 @@ def test_empty_sections_take_the_models_defaults():
         ),
         (
             AggregateSettings,
-            {"compare": {"unit": {"province": "acre"}}},
+            {"compare": {"unit": "acre"}},
             "aggregate",
-            "aggregate.compare.unit.province = 'acre'",
+            "aggregate.compare.unit = 'acre'",
         ),
         (ReportSettings, {"soil_moisture_month": 13}, "report", "report.soil_moisture_month = 13"),
         (ReportSettings, {"ndvi_map_date": "7-28"}, "report", "report.ndvi_map_date = '7-28'"),

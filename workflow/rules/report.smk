@@ -6,6 +6,7 @@
 localrules:
     mosaic,
     accuracy_table,
+    headline,
     provenance,
     stac,
 
@@ -85,14 +86,24 @@ rule quicklook_ndvi:
 
 rule accuracy_table:
     input:
-        rules.accuracy.output.report,
+        report=rules.accuracy.output.report,
+        areas=rules.accuracy.output.areas,
+        confusion_validation=rules.accuracy.output.confusion_validation,
+        confusion_stratified=rules.accuracy.output.confusion_stratified,
     output:
-        report(
+        table=report(
             f"{R}/report/{{year}}/accuracy_{{product}}.html",
             caption="../report/accuracy_table.rst",
             category="Accuracy",
             subcategory="{year}",
-            labels={"product": "{product}"},
+            labels={"product": "{product}", "what": "accuracy per class"},
+        ),
+        confusion=report(
+            f"{R}/report/{{year}}/confusion_{{product}}.png",
+            caption="../report/confusion_matrix.rst",
+            category="Accuracy",
+            subcategory="{year}",
+            labels={"product": "{product}", "what": "confusion matrices"},
         ),
     log:
         f"{LOGS}/accuracy_table/{{product}}_{{year}}.log",
@@ -130,6 +141,9 @@ rule qa_summaries:
             category="Quality",
             labels={"stage": "HANTS"},
         ),
+        fusion_table=QA_SUMMARIES["fusion_table"],
+        validation_table=QA_SUMMARIES["validation_table"],
+        hants_table=QA_SUMMARIES["hants_table"],
     log:
         f"{LOGS}/qa_summaries.log",
     benchmark:
@@ -144,6 +158,33 @@ rule qa_summaries:
         tile_years=[f"{t}_{y}" for t in TILES for y in YEARS],
     script:
         "../../scripts/qa_summaries.py"
+
+
+rule headline:
+    input:
+        unpack(headline_inputs),
+    output:
+        table=HEADLINE["table"],
+        html=report(
+            HEADLINE["html"],
+            caption="../report/headline.rst",
+            category="About this run",
+            labels={"page": "headline figures"},
+        ),
+    log:
+        f"{LOGS}/headline.log",
+    benchmark:
+        benchmark_file("headline")
+    conda:
+        ENV
+    params:
+        years=headline_years(),
+        report=config["report"],
+        demo=DEMO,
+        n_tiles=len(TILES),
+        tile_km=config["grid"]["tile_km"],
+    script:
+        "../../scripts/headline.py"
 
 
 rule provenance:

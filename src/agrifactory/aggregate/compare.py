@@ -8,9 +8,11 @@ Every area column is named with its unit (``mapped_kha``, ``official_kha``,
 Every unit appears: a unit with mapped area but no official figure has status
 ``no statistic``; an official figure whose unit the tiles never touched has
 status ``not mapped``; a unit whose mapped share of its own area is below
-``min_coverage`` has status ``partly mapped``. Only ``compared`` rows enter the
-±10 % count, R² and RMSE. A statistics row with adcode ``100000`` (the national
-total) is compared with the national row of the map, never as a province.
+``min_coverage`` (default 0.8) has status ``partly mapped``. Only ``compared`` rows
+enter the ±10 % count, R² and RMSE, and only they (and the national row) carry the
+``within_<t>pct`` flag. R² needs at least ``min_units_for_fit`` compared units.
+A statistics row with adcode ``100000`` (the national total) is compared with the
+national row of the map, never as a province.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def compare_with_statistics(
     areas: pd.DataFrame,
     official: pd.DataFrame,
     *,
-    unit: str = _DEFAULTS.unit.province,
+    unit: str = _DEFAULTS.unit,
     tolerance: float = _DEFAULTS.tolerance,
     min_coverage: float = _DEFAULTS.min_coverage,
     accuracy: pd.DataFrame | None = None,
@@ -94,7 +96,8 @@ def compare_with_statistics(
 
     Returns
     -------
-    DataFrame with ``level``, ``adcode``, ``name``, ``status``, ``coverage``,
+    DataFrame with ``level``, ``adcode``, ``name``, ``status``, ``coverage_pct`` (mapped
+    share of the unit's area, %),
     ``mapped_<u>``, ``official_<u>``, ``difference_<u>`` (mapped − official),
     ``relative_difference_pct``, ``within_<t>pct``, ``official_value``,
     ``official_unit`` (as published), ``reference_date``, ``source``; with
@@ -107,7 +110,10 @@ def compare_with_statistics(
     )
     diff = table["mapped_ha"].to_numpy(float) - table["official_ha"].to_numpy(float)
     rel = _relative(diff, table["official_ha"].to_numpy(float))
-    has_both = table["mapped_ha"].notna() & table["official_ha"].notna()
+    # Only compared units (and the national row) are judged: a partly mapped unit is
+    # never "within" the tolerance, whatever its numbers.
+    judged = table["status"].isin([COMPARED, NATIONAL])
+    has_both = judged & table["mapped_ha"].notna() & table["official_ha"].notna()
     flag = within_column(tolerance)
     out = pd.DataFrame(
         {
@@ -115,7 +121,7 @@ def compare_with_statistics(
             "adcode": table["adcode"],
             "name": table["name"],
             "status": table["status"],
-            "coverage": table["coverage"],
+            "coverage_pct": 100.0 * table["coverage"],
             f"mapped_{unit}": from_hectares(table["mapped_ha"].to_numpy(float), unit),
             f"official_{unit}": from_hectares(table["official_ha"].to_numpy(float), unit),
             f"difference_{unit}": from_hectares(diff, unit),
@@ -207,15 +213,19 @@ def _with_adjusted(
 
 
 def summarize_comparison(
-    table: pd.DataFrame, *, tolerance: float = _DEFAULTS.tolerance
+    table: pd.DataFrame,
+    *,
+    tolerance: float = _DEFAULTS.tolerance,
+    min_units_for_fit: int = _DEFAULTS.min_units_for_fit,
 ) -> pd.DataFrame:
     """One-row summary of a comparison table: the ±10 % count, R², RMSE, totals.
 
     ``r2_1to1`` is the coefficient of determination of the official figures by
     the mapped ones taken as predictions, 1 − Σ(m − o)² / Σ(o − ō)² (it rewards
     lying on the 1:1 line); ``r2_pearson`` is the squared correlation (the R² of
-    a fitted regression line, as most mapping papers report). Both and the
-    RMSE use the ``compared`` rows only; they are NaN with fewer than two.
+    a fitted regression line, as most mapping papers report). Both use the
+    ``compared`` rows only and are NaN with fewer than ``min_units_for_fit`` of them
+    (an R² of two or three points says little); the RMSE is NaN with fewer than two.
     """
     unit = next(c for c in table.columns if c.startswith("mapped_"))[len("mapped_") :]
     flag = within_column(tolerance)
@@ -223,14 +233,13 @@ def summarize_comparison(
     m = comp[f"mapped_{unit}"].to_numpy(float)
     o = comp[f"official_{unit}"].to_numpy(float)
     n = len(comp)
+    r2 = r2p = rmse = np.nan
     if n >= 2:
-        ss_res = float(np.sum((m - o) ** 2))
-        ss_tot = float(np.sum((o - o.mean()) ** 2))
-        r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else np.nan
-        r2p = float(np.corrcoef(m, o)[0, 1] ** 2) if np.std(m) > 0 and np.std(o) > 0 else np.nan
         rmse = float(np.sqrt(np.mean((m - o) ** 2)))
-    else:
-        r2 = r2p = rmse = np.nan
+    if n >= min_units_for_fit:
+        ss_tot = float(np.sum((o - o.mean()) ** 2))
+        r2 = 1.0 - float(np.sum((m - o) ** 2)) / ss_tot if ss_tot > 0 else np.nan
+        r2p = float(np.corrcoef(m, o)[0, 1] ** 2) if np.std(m) > 0 and np.std(o) > 0 else np.nan
     national = table[table["status"] == NATIONAL]
     nat_m = float(national[f"mapped_{unit}"].iloc[0]) if len(national) else np.nan
     nat_o = float(national[f"official_{unit}"].iloc[0]) if len(national) else np.nan
@@ -270,7 +279,7 @@ def summarize_comparison(
 
 
 def accuracy_beside_mapped(
-    areas: pd.DataFrame, accuracy: pd.DataFrame, *, unit: str = _DEFAULTS.unit.province
+    areas: pd.DataFrame, accuracy: pd.DataFrame, *, unit: str = _DEFAULTS.unit
 ) -> pd.DataFrame:
     """The accuracy table's estimates beside the map's pixel-count areas.
 

@@ -43,30 +43,25 @@ LEVELS: tuple[str, ...] = get_args(Level)
 PRODUCTS: tuple[str, ...] = get_args(Product)
 
 
-class CompareUnits(Settings):
-    """Area unit of each level's tables (named in every column header)."""
-
-    province: AreaUnit = "kha"
-    """Unit of the province tables."""
-
-    county: AreaUnit = "ha"
-    """Unit of the county tables."""
-
-
 class CompareSettings(Settings):
     """Comparison with the official statistics of inputs.statistics."""
 
     quantity: str = "cropland"
     """Quantity of the statistics table to compare (its <quantity>_<unit> column)."""
 
-    unit: CompareUnits = CompareUnits()
-    """Area unit of each level's tables (named in every column header)."""
+    unit: AreaUnit = "kha"
+    """Area unit of every level's tables and charts (named in every column header)."""
 
     tolerance: Annotated[float, Field(gt=0)] = 0.10
     """A unit agrees when mapped is within this relative difference of official."""
 
-    min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.0
-    """Units whose area is mapped less than this share are 'partly mapped', not compared."""
+    min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.8
+    """Units whose area is mapped less than this share are 'partly mapped', not compared
+    (never counted within the tolerance)."""
+
+    min_units_for_fit: Annotated[int, Field(ge=2)] = 5
+    """Least number of compared units for the fit statistics (R² against the 1:1 line,
+    squared correlation); with fewer they are left empty."""
 
 
 class AggregateSettings(Settings):
@@ -99,6 +94,7 @@ COMPARED_OUTPUTS = {
     "comparison": "{level}_comparison.csv",
     "comparison_html": "{level}_comparison.html",
     "summary": "{level}_summary.csv",
+    "summary_html": "{level}_summary.html",
     "bars": "{level}_bars.png",
     "scatter": "{level}_scatter.png",
 }
@@ -188,7 +184,8 @@ def aggregate_year(
         Where the conservation check goes (CSV).
     outputs
         Per level, the files of :func:`level_keys`: ``areas`` and, for levels with
-        statistics, ``comparison``, ``comparison_html``, ``summary``, ``bars``, ``scatter``.
+        statistics, ``comparison``, ``comparison_html``, ``summary``, ``summary_html``,
+        ``bars``, ``scatter``.
     settings
         The ``aggregate.compare`` settings.
     accuracy
@@ -208,7 +205,7 @@ def aggregate_year(
     results: dict[str, pd.DataFrame] = {}
     for level, units_path in units.items():
         gdf = boundaries.read_units(units_path)
-        unit = getattr(settings.unit, level)
+        unit = settings.unit
         table = area_table(areas, gdf, level, unit=unit)
         write_table(table, outputs[level]["areas"])
         results[f"{level}_areas"] = table
@@ -238,6 +235,8 @@ def compare_level(
     its summary, an HTML table and the charts. Returns the comparison table."""
     import logging
 
+    import pandas as pd
+
     from agrifactory.aggregate.compare import (
         compare_with_statistics,
         read_official,
@@ -247,7 +246,7 @@ def compare_level(
     from agrifactory.report.charts import comparison_bars, comparison_scatter
     from agrifactory.report.tables import write_html_table
 
-    unit = getattr(settings.unit, level)
+    unit = settings.unit
     official = read_official(statistics, units, quantity=settings.quantity)
     comparison = compare_with_statistics(
         areas_ha,
@@ -257,9 +256,19 @@ def compare_level(
         min_coverage=settings.min_coverage,
         accuracy=accuracy,
     )
-    summary = summarize_comparison(comparison, tolerance=settings.tolerance)
+    summary = summarize_comparison(
+        comparison, tolerance=settings.tolerance, min_units_for_fit=settings.min_units_for_fit
+    )
     write_table(comparison, outputs["comparison"])
     write_table(summary, outputs["summary"])
+    figures = summary.iloc[0]
+    write_html_table(
+        pd.DataFrame({"figure": figures.index, "value": list(figures.to_numpy())}),
+        outputs["summary_html"],
+        title=f"Mapped vs official cropland by {level}: summary",
+        caption=f"One figure per row (the columns of {Path(outputs['summary']).name}); R² only "
+        f"with at least {settings.min_units_for_fit} compared units.",
+    )
     write_html_table(
         comparison,
         outputs["comparison_html"],

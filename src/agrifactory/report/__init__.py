@@ -14,6 +14,12 @@ files and tables; they import no stage module.
     with the 1:1 line and the ±10 % band.
 ``tables``
     HTML and CSV summary tables.
+``headline``
+    The report's summary page: headline figures of the run beside their goals.
+``accuracy``
+    The accuracy page of a class product, one row per class.
+``names``
+    Labels of administrative units for charts (English names without a CJK font).
 ``provenance``
     The run's provenance: config, package versions, input inventory summary.
 ``stac``

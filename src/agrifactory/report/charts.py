@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
 from agrifactory.io.files import atomic_path  # noqa: E402
+from agrifactory.report.names import unit_label  # noqa: E402
 
 WITHIN = "#1a9850"
 OUTSIDE = "#d73027"
@@ -41,12 +42,13 @@ def _cjk_family() -> str | None:
 
 
 def unit_labels(table: pd.DataFrame) -> list[str]:
-    """Axis labels: the unit's name where a font can draw it, else its adcode."""
+    """Axis labels: the unit's name where a font can draw it, else an English one
+    (:func:`agrifactory.report.names.unit_label`)."""
     cjk = _cjk_family() is not None
-    out = []
-    for name, adcode in zip(table["name"].astype(str), table["adcode"].astype(str), strict=True):
-        out.append(f"{name} ({adcode})" if (name.isascii() or cjk) and name != "nan" else adcode)
-    return out
+    return [
+        unit_label(name, adcode, cjk=cjk)
+        for name, adcode in zip(table["name"].astype(str), table["adcode"].astype(str), strict=True)
+    ]
 
 
 def table_unit(table: pd.DataFrame) -> str:
@@ -80,7 +82,8 @@ def comparison_scatter(
 ) -> Path:
     """Scatter of mapped against official area with the 1:1 line and the ±tolerance band.
 
-    Only ``compared`` rows are drawn (green within the band, red outside).
+    Only ``compared`` rows are scored (green within the band, red outside);
+    ``partly mapped`` units are drawn as hollow grey circles, not judged.
     ``summary`` (a row of ``summarize_comparison``) adds R², RMSE and the count
     in the band to the plot.
     """
@@ -89,9 +92,15 @@ def comparison_scatter(
     comp = table[table["status"] == "compared"]
     m = comp[f"mapped_{unit}"].to_numpy(float)
     o = comp[f"official_{unit}"].to_numpy(float)
+    partly = table[table["status"] == "partly mapped"]
+    pm = partly[f"mapped_{unit}"].to_numpy(float)
+    po = partly[f"official_{unit}"].to_numpy(float)
     with plt.rc_context(_fonts()):
         fig, ax = plt.subplots(figsize=(6.4, 6.0), layout="constrained")
-        top = 1.08 * max([*m, *o, 1e-9])
+        top = 1.08 * max([*m, *o, *pm[np.isfinite(pm)], *po[np.isfinite(po)], 1e-9])
+        if len(partly):
+            ax.scatter(po, pm, s=28, facecolor="none", edgecolor=OFFICIAL, zorder=2,
+                       label="partly mapped (not compared)")  # fmt: skip
         x = np.array([0.0, top])
         ax.fill_between(
             x,
@@ -124,8 +133,7 @@ def comparison_scatter(
         ax.set_ylabel(f"mapped area ({unit})")
         text = [f"{int(inside.sum())} of {len(comp)} units within ±{tolerance * 100:g} %"]
         if summary is not None:
-            text.append(f"R² (1:1) = {summary['r2_1to1']:.3f}")
-            text.append(f"RMSE = {summary[f'rmse_{unit}']:.4g} {unit}")
+            text += _fit_lines(summary, unit)
         _text_box(ax, "\n".join(text))
         ax.legend(loc="lower right", fontsize=8)
         ax.set_title(title or "mapped vs official area")
@@ -133,6 +141,34 @@ def comparison_scatter(
             fig.savefig(tmp, dpi=dpi, format="png")
         plt.close(fig)
     return Path(out)
+
+
+def _fit_lines(summary: Mapping[str, Any], unit: str) -> list[str]:
+    """R² and RMSE lines of a summary row; R² only where it was computed (enough units)."""
+    lines = []
+    r2 = float(summary.get("r2_1to1", np.nan))
+    lines.append(f"R² (1:1) = {r2:.3f}" if np.isfinite(r2) else "R²: too few units")
+    rmse = float(summary.get(f"rmse_{unit}", np.nan))
+    if np.isfinite(rmse):
+        lines.append(f"RMSE = {rmse:.4g} {unit}")
+    return lines
+
+
+def _coverage(rows: pd.DataFrame) -> np.ndarray:
+    """Mapped share of each unit's area (%), NaN where the table has none."""
+    if "coverage_pct" in rows:
+        return rows["coverage_pct"].to_numpy(float)
+    return np.full(len(rows), np.nan)
+
+
+def _status_note(status: str, coverage_pct: float) -> str:
+    """What a bar label adds for a unit that is not compared (its coverage if partly mapped)."""
+    if status == "compared":
+        return ""
+    if status == "partly mapped" and np.isfinite(coverage_pct):
+        share = f"{coverage_pct:.1f}" if coverage_pct >= 1 else f"{coverage_pct:.2g}"
+        return f"  [partly mapped: {share} %]"
+    return f"  [{status}]"
 
 
 def _text_box(ax: plt.Axes, text: str) -> None:
@@ -186,8 +222,8 @@ def comparison_bars(
             y - 0.2, official, height=0.4, color=OFFICIAL, edgecolor="k", lw=0.3, label="official"
         )
         labels = [
-            lab + ("" if s == "compared" else f"  [{s}]")
-            for lab, s in zip(unit_labels(rows), rows["status"], strict=True)
+            lab + _status_note(s, c)
+            for lab, s, c in zip(unit_labels(rows), rows["status"], _coverage(rows), strict=True)
         ]
         ax.set_yticks(y, labels, fontsize=8)
         ax.set_xlabel(f"area ({unit})")

@@ -9,6 +9,12 @@ Rules (``workflow/rules/report.smk``, ``workflow/rules/manifest.smk``):
     :func:`quicklook_ndvi`).
 ``qa_summaries``
     Run-level QA tables of the fusion and the HANTS smoothing (:func:`qa_summaries`).
+``accuracy_table``
+    The accuracy page of a class product, one row per class, and its confusion
+    matrices (:func:`accuracy_table`).
+``headline``
+    The report's summary page: the run's headline figures beside their goals
+    (:func:`headline`).
 ``provenance``
     The run's config, package versions and inputs (:func:`provenance`).
 ``stac``
@@ -31,8 +37,68 @@ from pydantic import Field, model_validator
 from agrifactory.settings import Settings
 
 
+class OverallAccuracyTargets(Settings):
+    """Least overall accuracy per class product (none: reported without a goal)."""
+
+    cropland: Annotated[float, Field(ge=0, le=1)] | None = 0.95
+    """Goal for the cropland map."""
+
+    irrigation: Annotated[float, Field(ge=0, le=1)] | None = 0.9318
+    """Goal for the irrigated/rainfed map."""
+
+    croptype: Annotated[float, Field(ge=0, le=1)] | None = None
+    """Goal for the crop-type map."""
+
+
+class KappaTargets(Settings):
+    """Least Cohen's kappa per class product (none: no kappa row for the product)."""
+
+    cropland: Annotated[float, Field(ge=-1, le=1)] | None = None
+    """Goal for the cropland map."""
+
+    irrigation: Annotated[float, Field(ge=-1, le=1)] | None = 0.91
+    """Goal for the irrigated/rainfed map."""
+
+    croptype: Annotated[float, Field(ge=-1, le=1)] | None = None
+    """Goal for the crop-type map."""
+
+
+class HeadlineTargets(Settings):
+    """Goals the summary page sets each headline figure beside, marked met or missed
+    (none: the figure is shown without a goal). Defaults are the goals of
+    docs/classification.md and docs/soil-moisture.md."""
+
+    overall_accuracy: OverallAccuracyTargets = OverallAccuracyTargets()
+    """Least overall accuracy per product (validation samples and stratified sample)."""
+
+    kappa: KappaTargets = KappaTargets()
+    """Least Cohen's kappa per product (validation samples); a row only where set."""
+
+    share_within_tolerance_pct: Annotated[float, Field(ge=0, le=100)] | None = None
+    """Least share (%) of compared units whose mapped area lies within
+    aggregate.compare.tolerance of the official figure."""
+
+    soil_moisture_pcc: Annotated[float, Field(ge=-1, le=1)] | None = 0.86
+    """Least PCC of the calibrated soil moisture at held-out stations (each layer)."""
+
+    soil_moisture_rmse: Annotated[float, Field(ge=0)] | None = 0.03
+    """Greatest RMSE (m3/m3) of the calibrated soil moisture at held-out stations."""
+
+    fusion_coverage_pct: Annotated[float, Field(ge=0, le=100)] | None = None
+    """Least mean share (%) of pixels the fusion predicts per 8-day date."""
+
+    hants_coverage_pct: Annotated[float, Field(ge=0, le=100)] | None = None
+    """Least share (%) of pixels with a HANTS fit."""
+
+    transfer_oa: Annotated[float, Field(ge=0, le=1)] | None = None
+    """Least overall accuracy of the crop-type model transferred to the target region."""
+
+
 class ReportSettings(Settings):
     """What the report shows."""
+
+    targets: HeadlineTargets = HeadlineTargets()
+    """Goals of the headline figures on the report's summary page."""
 
     ndvi_map_date: Annotated[str, Field(pattern=r"^[0-9]{2}-[0-9]{2}$")] = "07-28"
     """Month-day (MM-DD) of the NDVI band shown in the NDVI maps (the 8-day date
@@ -96,12 +162,19 @@ MOSAIC_PRODUCTS = {name: TILE_PRODUCTS[name] for name in (*CLASS_MAPS, *NDVI_MAP
 MOSAIC = "{product}.vrt"
 #: The quicklook rules' output, in ``results/report/<year>/``.
 QUICKLOOK = "map_{product}.png"
-#: Rule qa_summaries' outputs, in ``results/report/qa/``.
+#: Rule qa_summaries' outputs, in ``results/report/qa/``: each table as a page for
+#: the report and as CSV (``<key>_table``) for the headline figures.
 QA_SUMMARIES = {
     "fusion": "fusion.html",
     "validation": "fusion_validation.html",
     "hants": "hants.html",
+    "fusion_table": "fusion.csv",
+    "validation_table": "fusion_validation.csv",
+    "hants_table": "hants.csv",
 }
+#: Rule headline's outputs, in ``results/report/``: the headline figures as CSV and
+#: as the report's summary page.
+HEADLINE = {"table": "headline.csv", "html": "headline.html"}
 #: Rule provenance's outputs, in ``results/report/``.
 PROVENANCE = {"yaml": "provenance.yaml", "html": "provenance.html"}
 #: Rule stac's output, in ``results/``: the catalog's folder (``catalog.json``, a folder
@@ -168,6 +241,7 @@ def quicklook_ndvi(job: Any) -> None:
 
 def qa_summaries(job: Any) -> None:
     """Rule qa_summaries: run-level QA tables of the fusion and the HANTS smoothing."""
+    from agrifactory.io.tables import write_table
     from agrifactory.logs import setup_logging
     from agrifactory.report import summaries
     from agrifactory.report.tables import write_html_table
@@ -198,7 +272,66 @@ def qa_summaries(job: Any) -> None:
     }
     for output, (summary, key, title, caption) in tables.items():
         files = dict(zip(job.params.tile_years, getattr(job.input, key), strict=True))
-        write_html_table(summary(files), getattr(job.output, output), title=title, caption=caption)
+        table = summary(files)
+        write_table(table, getattr(job.output, f"{output}_table"))
+        write_html_table(table, getattr(job.output, output), title=title, caption=caption)
+
+
+def accuracy_table(job: Any) -> None:
+    """Rule accuracy_table: the accuracy page of one product (a row per class) and its
+    confusion matrices as a heatmap."""
+    from agrifactory.logs import setup_logging
+    from agrifactory.report.accuracy import confusion_heatmaps, read_confusion, write_accuracy_page
+
+    setup_logging(job.log[0])
+    product, year = job.wildcards.product, job.wildcards.year
+    write_accuracy_page(
+        job.input.report,
+        job.input.areas,
+        job.output.table,
+        title=f"Accuracy of the {product} map ({year})",
+    )
+    matrices = {
+        "validation samples": read_confusion(job.input.confusion_validation),
+        "stratified sample": read_confusion(job.input.confusion_stratified),
+    }
+    confusion_heatmaps(
+        matrices, job.output.confusion, title=f"Confusion matrices of the {product} map ({year})"
+    )
+
+
+def headline(job: Any) -> None:
+    """Rule headline: the run's headline figures beside their goals (the summary page).
+
+    ``params.years`` maps each year to the product tables of
+    :class:`agrifactory.report.headline.YearProducts` (the same files as the inputs).
+    """
+    from agrifactory.io.tables import write_table
+    from agrifactory.logs import setup_logging
+    from agrifactory.report.headline import (
+        RunFacts,
+        YearProducts,
+        headline_table,
+        tiles_extent,
+        write_headline_html,
+    )
+
+    setup_logging(job.log[0])
+    p = job.params
+    settings = ReportSettings.build(p.report, "report")
+    products = {int(y): YearProducts(**files) for y, files in p.years.items()}
+    table = headline_table(
+        products, settings.targets, fusion_qa=job.input.fusion_qa, hants_qa=job.input.hants_qa
+    )
+    write_table(table, job.output.table)
+    facts = RunFacts(
+        demo=bool(p.demo),
+        years=sorted(products),
+        n_tiles=int(p.n_tiles),
+        tile_km=int(p.tile_km),
+        extent=tiles_extent(job.input.tiles),
+    )
+    write_headline_html(table, facts, job.output.html)
 
 
 def provenance(job: Any) -> None:

@@ -22,25 +22,41 @@ tr.yes td.flag { background: #d9f0d3; }
 tr.no td.flag { background: #f8d4cf; }
 tr.total td { font-weight: bold; border-top: 2px solid #888; }
 tr.missing td { color: #777; font-style: italic; }
+p.banner { display: inline-block; background: #fff3c4; border: 1px solid #d8b300;
+  padding: 0.3em 0.8em; font-weight: bold; }
+div.scroll { overflow-x: auto; max-width: 100%; }
 """
 
 
-def _format(value: object, column: str) -> tuple[str, str]:
+#: Columns holding counts (shown as integers even when read back as floats).
+COUNT_PREFIXES = ("n_", "pixels", "count")
+
+
+def _format(
+    value: object, column: str, flag_labels: tuple[str, str] = ("yes", "no")
+) -> tuple[str, str]:
     """Text and CSS class of one cell."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return "—", "num"
     if isinstance(value, bool | np.bool_):
-        return ("yes" if value else "no"), "flag"
+        return (flag_labels[0] if value else flag_labels[1]), "flag"
     if isinstance(value, int | np.integer):
         return f"{int(value):,}", "num"
     if isinstance(value, float | np.floating):
-        v = float(value)
-        if column.endswith("_pct"):
-            return f"{v:+.1f}", "num"
-        if column in ("coverage",) or column.startswith(("r2", "share_")):
-            return f"{v:.3f}", "num"
-        return (f"{v:,.3f}" if abs(v) < 1e6 else f"{v:,.0f}"), "num"
+        return _format_float(float(value), column), "num"
     return html.escape(str(value)), ""
+
+
+def _format_float(v: float, column: str) -> str:
+    """A float as text: counts as integers, differences signed, small shares kept."""
+    if v.is_integer() and (column == "n" or column.startswith(COUNT_PREFIXES)):
+        return f"{int(v):,}"
+    if column.endswith("_pct"):
+        sign = "+" if "difference" in column else ""
+        return f"{v:{sign}.1f}" if abs(v) >= 0.1 or v == 0 else f"{v:{sign}.2g}"
+    if column.startswith(("r2", "share_")):
+        return f"{v:.3f}"
+    return f"{v:,.3f}" if abs(v) < 1e6 else f"{v:,.0f}"
 
 
 def write_html_table(
@@ -50,12 +66,16 @@ def write_html_table(
     title: str,
     caption: str = "",
     flag_column: str | None = None,
+    flag_labels: tuple[str, str] = ("yes", "no"),
+    banner: str = "",
 ) -> Path:
     """Write a table as a standalone HTML page.
 
-    Rows are shaded by ``flag_column`` (a boolean such as ``within_10pct``); rows
-    whose ``status`` is ``national total`` are set in bold, ``no statistic`` and
-    ``not mapped`` rows in grey italics. Missing values show as a dash.
+    Rows are shaded by ``flag_column`` (a boolean such as ``within_10pct``, shown as
+    ``flag_labels``); rows whose ``status`` is ``national total`` are set in bold,
+    ``no statistic`` and ``not mapped`` rows in grey italics. Missing values show as
+    a dash. ``banner`` is set above the title in a box. A wide table scrolls inside
+    its frame.
     """
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
     body = []
@@ -72,16 +92,18 @@ def write_html_table(
             classes.append("missing")
         cells = []
         for col, value in rec.items():
-            text, css = _format(value, str(col))
+            text, css = _format(value, str(col), flag_labels)
             css = "flag" if col == flag_column else css
             cells.append(f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>")
         body.append(f'<tr class="{" ".join(classes)}">{"".join(cells)}</tr>')
     page = (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>"
+        + (f'<p class="banner">{html.escape(banner)}</p>' if banner else "")
+        + f"<h1>{html.escape(title)}</h1>"
         + (f'<p class="caption">{html.escape(caption)}</p>' if caption else "")
-        + f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        + f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
         "</body></html>\n"
     )
     write_text_atomic(path, page)

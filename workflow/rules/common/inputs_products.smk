@@ -19,7 +19,7 @@ def compared_levels():
 #: Aggregation outputs shown in the report: output key -> caption (workflow/report/).
 AGGREGATE_REPORTED = {
     "comparison_html": "comparison_table.rst",
-    "summary": "comparison_summary.rst",
+    "summary_html": "comparison_summary.rst",
     "bars": "comparison_bars.rst",
     "scatter": "comparison_scatter.rst",
 }
@@ -87,6 +87,52 @@ def quicklook_file(year="{year}", product="{product}"):
 #: Rule qa_summaries' and rule provenance's outputs.
 QA_SUMMARIES = in_folder(f"{R}/report/qa", report_rules.QA_SUMMARIES)
 PROVENANCE = in_folder(f"{R}/report", report_rules.PROVENANCE)
+#: The summary page's outputs (headline figures).
+HEADLINE = in_folder(f"{R}/report", report_rules.HEADLINE)
+
+
+def headline_years():
+    """Per year, the product tables the headline figures are read from (the fields of
+    agrifactory.report.headline.YearProducts)."""
+    out = {}
+    for year in YEARS:
+        accuracy = {
+            p: f"{accuracy_dir(year, p)}/{classify_rules.ACCURACY_OUTPUTS['report']}"
+            for p in config["aggregate"]["products"]
+            if SAMPLES and labelled(p)
+        }
+        statistics = {
+            level: f"{R}/aggregate/{year}/"
+            + aggregate_rules.COMPARED_OUTPUTS["summary"].format(level=level)
+            for level in compared_levels()
+        }
+        transfer = []
+        if SAMPLES and TRANSFER["source"] is not None:
+            name = classify_rules.TRANSFER_TABLE.format(**TRANSFER)
+            transfer.append(f"{R}/transfer/{year}/{name}")
+        evaluation = in_folder(sm_dir(year), sm_rules.YEAR_OUTPUTS)["evaluation"]
+        out[str(year)] = {
+            "accuracy": accuracy,
+            "statistics": statistics,
+            "soil_moisture": evaluation if SM_ON else None,
+            "transfer": transfer,
+        }
+    return out
+
+
+def headline_inputs(wildcards):
+    """Every table the headline figures are read from, and the tiles (the extent)."""
+    tables = []
+    for files in headline_years().values():
+        tables += [*files["accuracy"].values(), *files["statistics"].values()]
+        tables += [files["soil_moisture"]] if files["soil_moisture"] else []
+        tables += files["transfer"]
+    return {
+        "tables": tables,
+        "fusion_qa": QA_SUMMARIES["fusion_table"],
+        "hants_qa": QA_SUMMARIES["hants_table"],
+        "tiles": rules.tiles.output[0],
+    }
 
 
 def stac_products():

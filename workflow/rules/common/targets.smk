@@ -70,11 +70,12 @@ def report_targets():
         return []
     maps = [quicklook_file(y, p) for y in YEARS for p in MOSAIC_PRODUCTS]
     accuracy = [
-        expand(rules.accuracy_table.output[0], year=y, product=p)[0]
+        path
         for y in YEARS
         for p in CLASS_PRODUCTS
         if expand(rules.accuracy.output.areas, year=y, product=p)[0]
         in accuracy_tables(y)
+        for path in expand(rules.accuracy_table.output, year=y, product=p)
     ]
     soil = expand(rules.sm_report.output.map, year=YEARS) if SM_ON else []
     return [
@@ -82,6 +83,7 @@ def report_targets():
         *accuracy,
         *soil,
         rules.qa_summaries.output,
+        rules.headline.output,
         rules.provenance.output,
         rules.stac.output,
     ]
