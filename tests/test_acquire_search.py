@@ -14,7 +14,7 @@ from agrifactory.acquire.rules import (
     LandsatCollection,
     ModisCollection,
 )
-from agrifactory.acquire.search import landsat_query, landsat_row, modis_date, modis_row
+from agrifactory.acquire.search import landsat_filter, landsat_row, modis_date, modis_row
 from agrifactory.errors import ConfigError, InputError
 from agrifactory.io import inventory
 
@@ -127,11 +127,14 @@ def test_rows_make_a_valid_inventory_that_round_trips(tmp_path):
     assert files["QA_PIXEL"].endswith("_QA_PIXEL.TIF")
 
 
-def test_landsat_query_filters_platform_and_cloud_cover():
+def test_landsat_filter_is_cql2_on_platform_and_cloud_cover():
     spec = LandsatCollection(platforms=["landsat-9"], max_cloud_cover=30)
-    assert landsat_query(spec) == {
-        "platform": {"in": ["landsat-9"]},
-        "eo:cloud_cover": {"lte": 30.0},
+    assert landsat_filter(spec) == {
+        "op": "and",
+        "args": [
+            {"op": "in", "args": [{"property": "platform"}, ["landsat-9"]]},
+            {"op": "<=", "args": [{"property": "eo:cloud_cover"}, 30.0]},
+        ],
     }
 
 

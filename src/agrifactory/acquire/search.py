@@ -43,11 +43,18 @@ _PRODUCT_ID_IN_NAME = re.compile(
 def retried(call: Callable[[], T], what: str, settings: AcquireSettings) -> T:
     """``call()`` with the acquisition's retries; then an :class:`InputError` naming ``what``."""
     try:
-        return remote.retried(call, what, retries=settings.retries, wait_s=settings.retry_wait_s)
+        return remote.retried(
+            call,
+            what,
+            retries=settings.retries,
+            wait_s=settings.retry_wait_s,
+            # The API refused the request itself (4xx): asking again will not help.
+            permanent=lambda exc: 400 <= (getattr(exc, "status_code", None) or 0) < 500,
+        )
     except Exception as exc:  # noqa: BLE001 - any failure of the search is reported the same way
         raise InputError(
             what,
-            f"failed after {settings.retries + 1} attempt(s): {exc}",
+            f"the search failed: {exc}",
             "check the URL, the network and the provider's status; then run again",
         ) from None
 
@@ -140,7 +147,7 @@ def search_items(
     bbox: Sequence[float],
     window: tuple[dt.date, dt.date],
     settings: AcquireSettings,
-    query: Mapping[str, Any] | None = None,
+    cql2: Mapping[str, Any] | None = None,
 ) -> list[Any]:
     """Every item of ``collection`` that intersects ``bbox`` within the dates of ``window``."""
     from pystac_client import Client
@@ -155,7 +162,8 @@ def search_items(
         collections=[collection],
         bbox=list(bbox),
         datetime=f"{start.isoformat()}T00:00:00Z/{end.isoformat()}T23:59:59Z",
-        query=dict(query) if query else None,
+        filter=dict(cql2) if cql2 else None,
+        filter_lang="cql2-json" if cql2 else None,
         limit=settings.page_size,
     )
     items = retried(lambda: list(search.items()), f"{profile.api_url} ({collection})", settings)
@@ -170,9 +178,15 @@ def search_items(
     return items
 
 
-def landsat_query(spec: LandsatCollection) -> dict[str, Any]:
-    """The STAC API query (query extension) for platforms and cloud cover."""
-    return {"platform": {"in": spec.platforms}, "eo:cloud_cover": {"lte": spec.max_cloud_cover}}
+def landsat_filter(spec: LandsatCollection) -> dict[str, Any]:
+    """The CQL2-JSON filter (STAC API filter extension) for platforms and cloud cover."""
+    return {
+        "op": "and",
+        "args": [
+            {"op": "in", "args": [{"property": "platform"}, list(spec.platforms)]},
+            {"op": "<=", "args": [{"property": "eo:cloud_cover"}, spec.max_cloud_cover]},
+        ],
+    }
 
 
 def acquire_tables(
@@ -192,7 +206,7 @@ def acquire_tables(
             )
         if sensor == "landsat":
             items = search_items(
-                profile, spec.collection, bbox, window, settings, landsat_query(spec)
+                profile, spec.collection, bbox, window, settings, landsat_filter(spec)
             )
             rows = [landsat_row(item, spec) for item in items]
         else:
