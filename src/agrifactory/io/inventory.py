@@ -397,6 +397,7 @@ def landsat_files(row: pd.Series, names: Iterable[str]) -> dict[str, str]:
 def from_records(records: list[dict[str, str]]) -> pd.DataFrame:
     """An inventory table (without footprints) from plain records, such as rule params."""
     columns = [c for c in COLUMNS_WITH_ASSETS if c != "footprint"]
-    table = pd.DataFrame(records, columns=columns).fillna({ASSETS: ""})
+    table = pd.DataFrame(records, columns=columns)
+    table[ASSETS] = [r.get(ASSETS) or "" for r in records]
     table["date"] = pd.to_datetime(table["date"], format="%Y-%m-%d").dt.date
     return table
