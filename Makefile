@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.agrifactory-installed
 CORES  ?= all
 
-.PHONY: demo test test-cluster lint unit install schema clean-results
+.PHONY: demo test test-cluster lint unit install schema clean-results services
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -41,7 +41,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check src scripts tests benchmarks tools
 	$(BIN)/ruff format --check src scripts tests benchmarks tools
 
-test: $(STAMP)
+# The local STAC API and COG server of the tests (PostgreSQL + PostGIS, nginx; Debian
+# packages, installed where this runs as root on Debian). Elsewhere the script says
+# what is missing, and the tests that need the services skip with that reason.
+services:
+	@bash tools/install_stac_services.sh || echo "make: the STAC service tests will skip (see above)"
+
+test: $(STAMP) services
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit
 
