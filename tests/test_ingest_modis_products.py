@@ -151,3 +151,14 @@ def test_a_mod13q1_ndvi_file_beside_its_reliability_is_one_granule(tmp_path):
     _write(tmp_path / f"{stem}.pixel_reliability.tif", 0, np.int8)
     table = scan_modis(tmp_path)
     assert table["id"].tolist() == [stem] and table["bands"].tolist() == ["ndvi;reliability"]
+
+
+def test_an_untagged_ndvi_file_takes_the_given_scale_and_is_recorded(tmp_path):
+    # DN 3000 x the profile's 2e-4 = 0.6 (the documented 1e-4 would give 0.3).
+    row = _row(tmp_path, "untagged", {"ndvi": (3000, np.int16)})
+    qa = QaLog(TILE.id, 2021)
+    np.testing.assert_allclose(read_modis_composite(row, TILE.grid(), qa, 2e-4), 0.6, atol=1e-6)
+    (record,) = qa.records
+    assert (
+        record["problem"] == "no_scale_tag" and record["detail"] == "scaled by the default 0.0002"
+    )

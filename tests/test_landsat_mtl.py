@@ -319,3 +319,28 @@ def test_date_scaling_refuses_scenes_that_disagree_or_a_listed_mtl_that_is_gone(
     path.unlink()
     with pytest.raises(InputError, match="lists a metadata file \\(MTL\\) but none"):
         date_scaling(rows, qa)
+
+
+def test_a_scene_without_mtl_takes_the_provider_profiles_scaling(tmp_path):
+    from agrifactory.acquire.rules import AcquireSettings, product_scaling
+
+    settings = AcquireSettings.build(
+        {
+            "provider": "mine",
+            "providers": {
+                "mine": {
+                    "api_url": "http://x",
+                    "landsat": {"reflectance_scale_offset": [2e-5, -0.1]},
+                    "modis": {"scale": 2e-4},
+                }
+            },
+        },
+        "acquire",
+    )
+    fallback = product_scaling(settings)
+    assert fallback.modis == 2e-4 and fallback.temperature == (0.00341802, 149.0)
+    qa = QaLog("h624v246", 2021)
+    rows = pd.DataFrame([_row(tmp_path / "b", L8, "SR_B4;SR_B5;ST_B10")])
+    scaling = date_scaling(rows, qa, fallback)
+    assert scaling["red"] == (2e-5, -0.1) and scaling["thermal"] == (0.00341802, 149.0)
+    assert [r["problem"] for r in qa.records] == ["no_mtl"]

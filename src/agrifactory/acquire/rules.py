@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from agrifactory.io.files import in_folder
+from agrifactory.io.scaling import ProductScaling
 from agrifactory.settings import Settings
 
 #: Files of rule ``acquire``, in ``results/acquire/<year>``.
@@ -75,6 +76,13 @@ class LandsatCollection(Settings):
     max_cloud_cover: Annotated[float, Field(ge=0, le=100)] = 80.0
     """Items whose 'eo:cloud_cover' is above this (percent) are left out."""
 
+    reflectance_scale_offset: tuple[float, float] = (2.75e-5, -0.2)
+    """Surface reflectance = DN x scale + offset, for a scene without a metadata file
+    (MTL) asset; a scene's MTL gives its own. Collection 2 Level-2's values."""
+
+    temperature_scale_offset: tuple[float, float] = (0.00341802, 149.0)
+    """Surface temperature (K) = DN x scale + offset, as above."""
+
     @model_validator(mode="after")
     def _red_and_nir(self) -> LandsatCollection:
         unknown = sorted(set(self.assets) - set(LANDSAT_ASSETS))
@@ -104,6 +112,10 @@ class ModisCollection(Settings):
     }
     """Asset key of each file the product needs (mod09q1: red, nir, qc; mod13q1: ndvi,
     reliability; ndvi: ndvi)."""
+
+    scale: Annotated[float, Field(gt=0)] = 1e-4
+    """Reflectance or NDVI = DN x scale (MOD09Q1 and MOD13Q1: 1e-4); an NDVI file's own
+    scale_factor tag wins."""
 
     @model_validator(mode="after")
     def _assets_of_product(self) -> ModisCollection:
@@ -197,6 +209,18 @@ class AcquireSettings(Settings):
     def profile(self) -> ProviderProfile:
         """The profile named by :attr:`provider`."""
         return {**BUILTIN_PROVIDERS, **self.providers}[self.provider]
+
+
+def product_scaling(settings: AcquireSettings) -> ProductScaling:
+    """The scale and offset the ingest applies where a file gives none, from the profile."""
+    profile = settings.profile()
+    defaults = ProductScaling()
+    landsat, modis = profile.landsat, profile.modis
+    return ProductScaling(
+        reflectance=landsat.reflectance_scale_offset if landsat else defaults.reflectance,
+        temperature=landsat.temperature_scale_offset if landsat else defaults.temperature,
+        modis=modis.scale if modis else defaults.modis,
+    )
 
 
 def acquire(job: Any) -> None:

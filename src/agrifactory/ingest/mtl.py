@@ -18,11 +18,14 @@ from agrifactory.ingest.qa import NO_MTL, QaLog
 from agrifactory.ingest.rules import LANDSAT_FLOAT
 from agrifactory.io import landsat, landsat_mtl
 from agrifactory.io.inventory import row_assets, scene_bands
+from agrifactory.io.scaling import ProductScaling
 
 Scaling = dict[str, tuple[float, float]]
 
 
-def scene_scaling(row: pd.Series, qa: QaLog) -> tuple[Scaling, Path | str | None]:
+def scene_scaling(
+    row: pd.Series, qa: QaLog, fallback: ProductScaling
+) -> tuple[Scaling, Path | str | None]:
     """(scale, offset) of each band of :data:`LANDSAT_FLOAT` a scene has, and its MTL file."""
     pid = landsat.parse_product_id(row["id"], source=row["path"])
     present = set(scene_bands(row))
@@ -37,7 +40,7 @@ def scene_scaling(row: pd.Series, qa: QaLog) -> tuple[Scaling, Path | str | None
             "no metadata file (<product id>_MTL.json/.xml/.txt) listed: scaled by the "
             "documented Collection 2 constants",
         )
-        return {n: landsat_mtl.documented_scaling(s) for n, s in suffixes.items()}, None
+        return {n: fallback.landsat(s) for n, s in suffixes.items()}, None
     path = row_assets(row).get(landsat_mtl.MTL_BAND) or landsat_mtl.find_mtl(row["path"], pid.text)
     if path is None:
         raise InputError(
@@ -49,13 +52,13 @@ def scene_scaling(row: pd.Series, qa: QaLog) -> tuple[Scaling, Path | str | None
     return {n: mtl.scale_offset(s) for n, s in suffixes.items()}, path
 
 
-def date_scaling(rows: pd.DataFrame, qa: QaLog) -> Scaling:
+def date_scaling(rows: pd.DataFrame, qa: QaLog, fallback: ProductScaling | None = None) -> Scaling:
     """(scale, offset) of each band name the scenes of one date have; scenes that disagree
     are an :class:`InputError` naming the metadata file (or scene folder) that differs."""
     out: Scaling = {}
     first: dict[str, Path | str] = {}
     for _, row in rows.iterrows():
-        scaling, source = scene_scaling(row, qa)
+        scaling, source = scene_scaling(row, qa, fallback or ProductScaling())
         for name, pair in scaling.items():
             if name in out and out[name] != pair:
                 raise InputError(

@@ -124,7 +124,8 @@ def ingest(job: Any) -> None:
 
     setup_logging(job.log[0])
     settings = IngestSettings.build(job.params.ingest, "ingest")
-    with remote_reads(remote_policy(getattr(job.params, "acquire", None))):
+    acquire = getattr(job.params, "acquire", None)
+    with remote_reads(remote_policy(acquire)):
         ingest_tile(
             Tile.from_id(job.wildcards.tile, job.params.tile_km, job_grid(job.params)),
             int(job.wildcards.year),
@@ -132,7 +133,19 @@ def ingest(job: Any) -> None:
             from_records(job.params.modis),
             dict(job.output.items()),
             settings,
+            scaling(acquire),
         )
+
+
+def scaling(acquire: Any) -> Any:
+    """The scale and offset where a file gives none: the provider profile's under
+    ``inputs.source: stac`` (``acquire`` the config section), else the documented ones."""
+    from agrifactory.acquire.rules import AcquireSettings, product_scaling
+    from agrifactory.io.scaling import ProductScaling
+
+    if acquire is None:
+        return ProductScaling()
+    return product_scaling(AcquireSettings.build(acquire, "acquire"))
 
 
 def remote_policy(acquire: Any) -> Any:

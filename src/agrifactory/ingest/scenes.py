@@ -26,6 +26,7 @@ from agrifactory.io import landsat as l8
 from agrifactory.io import modis, modis_qa, remote
 from agrifactory.io.inventory import landsat_files, row_assets
 from agrifactory.io.raster import open_raster, warp_to_grid
+from agrifactory.io.scaling import ProductScaling
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +86,17 @@ def _band_files(rows: pd.DataFrame) -> list[dict[str, str]]:
 
 
 def read_landsat_date(
-    rows: pd.DataFrame, grid: PixelGrid, settings: IngestSettings, qa: QaLog
+    rows: pd.DataFrame,
+    grid: PixelGrid,
+    settings: IngestSettings,
+    qa: QaLog,
+    fallback: ProductScaling | None = None,
 ) -> Scene:
-    """Warp every band of the scenes of one date; a scene that adds no valid red pixel is a QA record."""
+    """Warp every band of the scenes of one date; a scene that adds no valid red pixel is a
+    QA record. ``fallback`` scales scenes without a metadata file (documented values)."""
     scene = Scene(date=rows["date"].iloc[0], ids=list(rows["id"]))
     files = _band_files(rows)
-    scaling = date_scaling(rows, qa)
+    scaling = date_scaling(rows, qa, fallback or ProductScaling())
     resampling = Resampling[settings.resampling]
     for name in LANDSAT_FLOAT:
         paths = [f[name] for f in files if name in f]
@@ -171,17 +177,20 @@ def masked_ndvi(
     return np.where(bad, np.nan, ndvi).astype(np.float32)
 
 
-def read_modis_composite(row: pd.Series, grid: PixelGrid, qa: QaLog) -> np.ndarray:
+def read_modis_composite(
+    row: pd.Series, grid: PixelGrid, qa: QaLog, scale: float = modis.NDVI_SCALE
+) -> np.ndarray:
     """One MODIS composite as NDVI on the tile grid (nearest: its cells stay blocky, as ESTARFM expects).
 
-    A file without a scale tag is scaled by the documented default and recorded;
-    one that adds no valid pixel is recorded with the reason.
+    An NDVI file without a scale tag is scaled by ``scale`` (the documented default, or
+    the provider profile's) and recorded; one that adds no valid pixel is recorded with
+    the reason. Layers of a MOD09Q1 or MOD13Q1 granule are scaled by ``scale``.
     """
     files = modis_files(row)
     what = f"item {row['id']}"
     if set(files) == {"ndvi"}:
         path = files["ndvi"]
-        return remote.reading(path, lambda: _modis_ndvi(row, path, grid, qa), what)
+        return remote.reading(path, lambda: _modis_ndvi(row, path, grid, qa, scale), what)
     bands = {
         name: remote.reading(
             path,
@@ -190,7 +199,7 @@ def read_modis_composite(row: pd.Series, grid: PixelGrid, qa: QaLog) -> np.ndarr
         )
         for name, path in files.items()
     }
-    return _qc_masked_ndvi(row, files, bands, qa)
+    return _qc_masked_ndvi(row, files, bands, qa, scale)
 
 
 def modis_files(row: pd.Series) -> dict[str, str]:
@@ -203,7 +212,11 @@ def modis_files(row: pd.Series) -> dict[str, str]:
 
 
 def _qc_masked_ndvi(
-    row: pd.Series, files: Mapping[str, str], bands: Mapping[str, np.ndarray], qa: QaLog
+    row: pd.Series,
+    files: Mapping[str, str],
+    bands: Mapping[str, np.ndarray],
+    qa: QaLog,
+    scale: float,
 ) -> np.ndarray:
     """NDVI of a MOD09Q1 or MOD13Q1 composite with its quality layer applied.
 
@@ -212,11 +225,11 @@ def _qc_masked_ndvi(
     """
     if set(files) == {"red", "nir", "qc"}:
         qc = np.nan_to_num(bands["qc"], nan=0).astype(np.int64)
-        ndvi = modis_qa.mod09q1_ndvi(bands["red"], bands["nir"], qc)
+        ndvi = modis_qa.mod09q1_ndvi(bands["red"], bands["nir"], qc, scale=scale)
         has_data = np.isfinite(bands["red"]) & np.isfinite(bands["nir"])
         quality_file = files["qc"]
     elif set(files) == {"ndvi", "reliability"}:
-        ndvi = modis_qa.mod13_ndvi(bands["ndvi"], bands["reliability"])
+        ndvi = modis_qa.mod13_ndvi(bands["ndvi"], bands["reliability"], scale=scale)
         has_data = np.isfinite(bands["ndvi"])
         quality_file = files["reliability"]
     else:
@@ -246,7 +259,9 @@ def _qc_masked_ndvi(
     return ndvi
 
 
-def _modis_ndvi(row: pd.Series, path: str, grid: PixelGrid, qa: QaLog) -> np.ndarray:
+def _modis_ndvi(
+    row: pd.Series, path: str, grid: PixelGrid, qa: QaLog, default: float
+) -> np.ndarray:
     """One NDVI composite file on the tile grid, its scale from its tag (or the default, recorded)."""
     with open_raster(path) as src:
         dn = warp_to_grid(src, 1, grid, resampling=Resampling.nearest)
@@ -257,7 +272,7 @@ def _modis_ndvi(row: pd.Series, path: str, grid: PixelGrid, qa: QaLog) -> np.nda
                 path, f"tag {modis.SCALE_TAG}={src.tags()[modis.SCALE_TAG]!r} is not a number"
             ) from None
         if scale is None:
-            scale = modis.NDVI_SCALE
+            scale = default
             qa.add(
                 "modis",
                 row["id"],

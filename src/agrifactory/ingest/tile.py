@@ -50,6 +50,7 @@ from agrifactory.io import landsat as l8
 from agrifactory.io import remote
 from agrifactory.io.inventory import landsat_files, raster_header
 from agrifactory.io.raster import gdal_cache, stack_writer
+from agrifactory.io.scaling import ProductScaling
 from agrifactory.io.tables import write_table
 
 log = logging.getLogger(__name__)
@@ -143,14 +144,13 @@ def _open_landsat_writers(
     return writers
 
 
-def _landsat_date(
-    rows: pd.DataFrame, grid: PixelGrid, settings: IngestSettings, qa: QaLog
-) -> Scene:
+def _landsat_date(rows: pd.DataFrame, target: StackTarget) -> Scene:
     """One date's scenes; under ``bad_scene: skip`` a file that fails while warped drops its scene."""
+    grid, settings, qa = target.grid, target.settings, target.qa
     date, ids = rows["date"].iloc[0], list(rows["id"])
     while not rows.empty:
         try:
-            return read_landsat_date(rows, grid, settings, qa)
+            return read_landsat_date(rows, grid, settings, qa, target.scaling)
         except InputError as exc:
             bad = np.array([str(exc.path) in _files(row, "landsat") for _, row in rows.iterrows()])
             if settings.bad_scene == "fail" or not bad.any():
@@ -163,24 +163,26 @@ def _landsat_date(
 
 @dataclass(frozen=True)
 class StackTarget:
-    """Where a tile-year's stacks go: its grid, output paths, settings and QA log."""
+    """Where a tile-year's stacks go: its grid, output paths, settings, QA log, and the
+    scaling of files that give none."""
 
     grid: PixelGrid
     outputs: Mapping[str, str | Path]
     settings: IngestSettings
     qa: QaLog
+    scaling: ProductScaling = ProductScaling()
 
 
 def write_landsat(
     stack: contextlib.ExitStack, rows: pd.DataFrame, target: StackTarget
 ) -> list[dict[str, Any]]:
     """Read, mask and write the Landsat dates one at a time; returns one inventory record per date."""
-    grid, outputs, settings, qa = target.grid, target.outputs, target.settings, target.qa
+    grid, outputs, settings = target.grid, target.outputs, target.settings
     dates = sorted(set(rows["date"]))
     writers = _open_landsat_writers(stack, outputs, grid, [d.isoformat() for d in dates], settings)
     records = []
     for i, date in enumerate(dates, start=1):
-        scene = _landsat_date(rows[rows["date"] == date], grid, settings, qa)
+        scene = _landsat_date(rows[rows["date"] == date], target)
         family = l8.parse_product_id(scene.ids[0]).family
         masks = landsat_masks(scene, family)
         ndvi = masked_ndvi(scene.bands["red"], scene.bands["nir"], masks, settings.mask)
@@ -228,7 +230,7 @@ def write_modis(rows: pd.DataFrame, target: StackTarget) -> list[dict[str, Any]]
             ndvi = np.full(grid.shape, np.nan, np.float32)
             for _, row in same.iterrows():
                 try:
-                    part = read_modis_composite(row, grid, qa)
+                    part = read_modis_composite(row, grid, qa, target.scaling.modis)
                 except InputError as exc:
                     if settings.bad_scene == "fail":
                         raise
@@ -265,6 +267,7 @@ def ingest_tile(
     modis_rows: pd.DataFrame,
     outputs: Mapping[str, str | Path],
     settings: IngestSettings | None = None,
+    scaling: ProductScaling | None = None,
 ) -> pd.DataFrame:
     """Ingest one tile and year; writes every output of :data:`~agrifactory.ingest.rules.OUTPUTS`.
 
@@ -279,6 +282,8 @@ def ingest_tile(
         Path of each output name.
     settings
         Ingest settings (the defaults when None).
+    scaling
+        Scale and offset where a file gives none (the documented ones when None).
 
     Returns
     -------
@@ -295,7 +300,7 @@ def ingest_tile(
         # One date at a time is held (a few bands of the tile); GDAL's block cache is
         # capped too, or its dirty blocks would grow to 5 % of the node's memory.
         stack.enter_context(gdal_cache())
-        target = StackTarget(grid, outputs, settings, qa)
+        target = StackTarget(grid, outputs, settings, qa, scaling or ProductScaling())
         records = write_landsat(stack, landsat_rows, target)
         records += write_modis(modis_rows, target)
     table = pd.DataFrame(records)

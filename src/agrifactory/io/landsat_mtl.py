@@ -75,13 +75,6 @@ class Mtl:
             ) from None
 
 
-def documented_scaling(suffix: str) -> tuple[float, float]:
-    """The C2 L2 constants (LSDS-1618/1619) of a band suffix: reflectance or temperature."""
-    if suffix.startswith("ST_"):
-        return landsat.ST_SCALE, landsat.ST_OFFSET
-    return landsat.SR_SCALE, landsat.SR_OFFSET
-
-
 def find_mtl(scene_dir: str | Path, product_id: str) -> Path | None:
     """The scene's metadata file (JSON first, then XML, then ODL text), or None."""
     for suffix in MTL_SUFFIXES:

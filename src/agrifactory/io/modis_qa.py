@@ -191,7 +191,12 @@ def mod09q1_ndvi(
     return np.where(keep, ndvi, np.nan).astype(np.float32)
 
 
-def mod13_ndvi(ndvi_dn: Any, reliability: Any, accept: tuple[int, ...] = (0, 1)) -> np.ndarray:
+def mod13_ndvi(
+    ndvi_dn: Any,
+    reliability: Any,
+    accept: tuple[int, ...] = (0, 1),
+    scale: float = MOD13_SCALE,
+) -> np.ndarray:
     """MOD13 NDVI (float32, DN x 1e-4), NaN where fill, out of range or not in ``accept``.
 
     ``reliability`` holds ``pixel_reliability`` / ``SummaryQA`` codes (-1..3); a NaN
@@ -199,5 +204,5 @@ def mod13_ndvi(ndvi_dn: Any, reliability: Any, accept: tuple[int, ...] = (0, 1))
     """
     rel = np.asarray(reliability, dtype=np.float64)
     keep = _valid_dn(ndvi_dn, MOD13_NDVI_FILL, MOD13_VALID_RANGE) & np.isin(rel, accept)
-    ndvi = np.asarray(ndvi_dn, dtype=np.float64) * MOD13_SCALE
+    ndvi = np.asarray(ndvi_dn, dtype=np.float64) * scale
     return np.where(keep, ndvi, np.nan).astype(np.float32)
