@@ -15,7 +15,7 @@ from agrifactory.ingest.rules import INGEST_STACKS, OUTPUTS, IngestSettings, ing
 
 def test_defaults_come_from_the_model_and_match_the_shipped_config(repo_root):
     defaults = IngestSettings()
-    assert defaults.bad_scene == "fail" and set(defaults.mask) == set(rules.MASK_FLAGS)
+    assert defaults.bad_scene == "fail" and set(defaults.mask) == set(rules.DEFAULT_MASK)
     shipped = yaml.safe_load((repo_root / "config/config.yaml").read_text())["ingest"]
     assert IngestSettings.build(shipped, "ingest") == defaults
 

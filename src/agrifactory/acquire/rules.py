@@ -39,6 +39,8 @@ LANDSAT_ASSETS: tuple[str, ...] = (
     "thermal",
     "QA_PIXEL",
     "QA_RADSAT",
+    "SR_ATMOS_OPACITY",
+    "SR_QA_AEROSOL",
     "MTL",
 )
 
@@ -64,6 +66,8 @@ class LandsatCollection(Settings):
         "thermal": ["lwir11", "lwir"],
         "QA_PIXEL": "qa_pixel",
         "QA_RADSAT": "qa_radsat",
+        "SR_ATMOS_OPACITY": "atmos_opacity",
+        "SR_QA_AEROSOL": "qa_aerosol",
         "MTL": ["mtl.json", "mtl.xml", "mtl.txt"],
     }
     """Asset key of each band the ingest reads, and of the metadata file (MTL) whose

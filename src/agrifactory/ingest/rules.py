@@ -16,9 +16,14 @@ from pydantic import Field
 from agrifactory.io.files import in_folder
 from agrifactory.settings import Settings
 
-MaskFlag = Literal["fill", "cloud", "shadow", "snow", "saturated"]
-#: QA flags that can mask Landsat NDVI (all of them by default).
+MaskFlag = Literal["fill", "cloud", "shadow", "snow", "saturated", "hazy", "high_aerosol"]
+#: QA flags that can mask Landsat NDVI.
 MASK_FLAGS: tuple[str, ...] = get_args(MaskFlag)
+#: The flags that mask by default: QA_PIXEL's and QA_RADSAT's, which every scene has.
+DEFAULT_MASK: tuple[str, ...] = ("fill", "cloud", "shadow", "snow", "saturated")
+#: Flags read from the Level-2 atmosphere bands, and the band of each: Landsat 4-7's
+#: SR_ATMOS_OPACITY (> 0.3 is hazy), Landsat 8-9's SR_QA_AEROSOL (aerosol level high).
+ATMOSPHERE_BANDS: dict[str, str] = {"hazy": "SR_ATMOS_OPACITY", "high_aerosol": "SR_QA_AEROSOL"}
 
 #: Float stacks of Landsat (spectral name -> units) and the QA stacks (uint16).
 LANDSAT_FLOAT = {"blue": "reflectance", "red": "reflectance", "nir": "reflectance", "thermal": "K"}
@@ -51,8 +56,10 @@ class IngestSettings(Settings):
     """Scenes this many days before and after the year are ingested too, so the year's
     first and last dates have bracketing pairs."""
 
-    mask: tuple[MaskFlag, ...] = MASK_FLAGS
-    """QA flags that mask Landsat NDVI."""
+    mask: tuple[MaskFlag, ...] = DEFAULT_MASK
+    """QA flags that mask Landsat NDVI. 'hazy' (Landsat 4-7: SR_ATMOS_OPACITY above 0.3)
+    and 'high_aerosol' (Landsat 8-9: SR_QA_AEROSOL level high) read those bands where a
+    scene has them (a scene without the band is not masked by the flag)."""
 
     resampling: Literal["nearest", "bilinear", "cubic"] = "bilinear"
     """Resampling of Landsat reflectance (QA bands and MODIS always use nearest)."""

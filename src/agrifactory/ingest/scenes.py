@@ -21,7 +21,12 @@ from agrifactory.errors import InputError
 from agrifactory.grid import PixelGrid
 from agrifactory.ingest.mtl import date_scaling
 from agrifactory.ingest.qa import NO_SCALE_TAG, NO_VALID_PIXELS, QC_ALL_BAD, QaLog, why_empty
-from agrifactory.ingest.rules import LANDSAT_BANDS, LANDSAT_FLOAT, IngestSettings
+from agrifactory.ingest.rules import (
+    ATMOSPHERE_BANDS,
+    LANDSAT_BANDS,
+    LANDSAT_FLOAT,
+    IngestSettings,
+)
 from agrifactory.io import landsat as l8
 from agrifactory.io import modis, modis_qa, remote
 from agrifactory.io.inventory import landsat_files, row_assets
@@ -29,6 +34,9 @@ from agrifactory.io.raster import open_raster, warp_to_grid
 from agrifactory.io.scaling import ProductScaling
 
 log = logging.getLogger(__name__)
+
+#: SR_QA_AEROSOL's aerosol level (bits 6-7) that 'high_aerosol' masks: 3, high.
+AEROSOL_HIGH = 3
 
 
 @dataclass
@@ -128,6 +136,7 @@ def read_landsat_date(
             continue
         warped, _ = warp_mosaic(paths, grid, Resampling.nearest, np.float32, np.nan)
         scene.bands[name] = np.where(np.isfinite(warped), warped, fill).astype(np.uint16)
+    _read_atmosphere(scene, rows, grid, settings)
     if scene.missing:
         log.warning(
             "%s (%s): no %s file; recorded in the inventory",
@@ -138,6 +147,20 @@ def read_landsat_date(
     return scene
 
 
+def _read_atmosphere(
+    scene: Scene, rows: pd.DataFrame, grid: PixelGrid, settings: IngestSettings
+) -> None:
+    """The atmosphere bands of the flags ``settings.mask`` asks for (NaN where none)."""
+    for flag, band in ATMOSPHERE_BANDS.items():
+        if flag not in settings.mask:
+            continue
+        paths = [f[band] for f in (landsat_files(r, [band]) for _, r in rows.iterrows()) if f]
+        if paths:
+            scene.bands[band], _ = warp_mosaic(paths, grid, Resampling.nearest, np.float32, np.nan)
+        else:
+            scene.missing.add(band)
+
+
 def empty_scene(date: dt.date, ids: list[str], grid: PixelGrid) -> Scene:
     """A date whose every scene was skipped: no data (NaN bands, QA fill), every band missing."""
     bands = {name: np.full(grid.shape, np.nan, np.float32) for name in LANDSAT_FLOAT}
@@ -146,8 +169,11 @@ def empty_scene(date: dt.date, ids: list[str], grid: PixelGrid) -> Scene:
     return Scene(date=date, ids=ids, bands=bands, missing=set(LANDSAT_BANDS))
 
 
-def landsat_masks(scene: Scene, sensor_family: str) -> dict[str, np.ndarray]:
-    """Boolean masks of one warped date: each QA flag, plus invalid reflectance."""
+def landsat_masks(
+    scene: Scene, sensor_family: str, flags: Sequence[str] = ()
+) -> dict[str, np.ndarray]:
+    """Boolean masks of one warped date: each QA flag, plus invalid reflectance, and the
+    atmosphere flags among ``flags`` (:data:`ATMOSPHERE_BANDS`)."""
     red, nir = scene.bands["red"], scene.bands["nir"]
     invalid = ~(np.isfinite(red) & np.isfinite(nir))
     if "QA_PIXEL" in scene.missing:
@@ -156,13 +182,26 @@ def landsat_masks(scene: Scene, sensor_family: str) -> dict[str, np.ndarray]:
         qa = l8.decode_qa_pixel(scene.bands["QA_PIXEL"])
     bands = [l8.band_number(l8.band_suffix(sensor_family, n)) for n in ("red", "nir")]
     sat = l8.saturated(scene.bands["QA_RADSAT"], bands)
-    return {
+    masks = {
         "fill": qa["fill"] | invalid,
         "cloud": qa["cloud"],
         "shadow": qa["shadow"],
         "snow": qa["snow"],
         "saturated": sat,
     }
+    for flag in (f for f in ATMOSPHERE_BANDS if f in flags):
+        masks[flag] = _atmosphere_mask(flag, scene.bands.get(ATMOSPHERE_BANDS[flag]), red.shape)
+    return masks
+
+
+def _atmosphere_mask(flag: str, band: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    """'hazy' or 'high_aerosol' from its warped band (NaN where no scene covers: not masked)."""
+    if band is None:
+        return np.zeros(shape, bool)
+    if flag == "hazy":
+        return l8.hazy(l8.atmos_opacity(band))
+    words = np.nan_to_num(band, nan=0).astype(np.uint16)
+    return l8.decode_sr_qa_aerosol(words)["aerosol_level"] == AEROSOL_HIGH
 
 
 def masked_ndvi(

@@ -184,7 +184,7 @@ def write_landsat(
     for i, date in enumerate(dates, start=1):
         scene = _landsat_date(rows[rows["date"] == date], target)
         family = l8.parse_product_id(scene.ids[0]).family
-        masks = landsat_masks(scene, family)
+        masks = landsat_masks(scene, family, settings.mask)
         ndvi = masked_ndvi(scene.bands["red"], scene.bands["nir"], masks, settings.mask)
         for n in LANDSAT_FLOAT:
             writers[f"landsat_{n}"].write_band(i, scene.bands[n])
