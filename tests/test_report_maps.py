@@ -72,16 +72,18 @@ def test_graticule_central_meridian_crosses_albers_at_x_zero():
     assert grid.x_ticks[0][0] == pytest.approx(-grid.x_ticks[2][0])
 
 
-def test_tile_labels_sit_at_tile_centres_and_only_in_view(tmp_path):
+def test_tile_labels_sit_at_tile_corners_and_only_in_view(tmp_path):
     tiles_path, _ = _units(tmp_path)
     tiles = gpd.read_file(tiles_path)
-    x0, y0, x1, y1 = TILES[0].bounds
-    centre_x, centre_y = (x0 + x1) / 2, (y0 + y1) / 2
+    # upper-left corners on the default lattice: x = -3e6 + 6000 col, y = 6e6 - 6000 row
     assert context.tile_labels(tiles) == [
-        context.TileLabel("h519v209", centre_x, centre_y),
-        context.TileLabel("h520v209", centre_x + 6_000, centre_y),
+        context.TileLabel("h519v209", 114_000.0, 4_746_000.0),
+        context.TileLabel("h520v209", 120_000.0, 4_746_000.0),
     ]
+    # a view of the second tile holds its corner; the first tile's corner is outside
     assert [lab.tile for lab in context.tile_labels(tiles, TILES[1].bounds)] == ["h520v209"]
+    # a view of the first tile only: the second tile's corner on its right edge is left out
+    assert [lab.tile for lab in context.tile_labels(tiles, TILES[0].bounds)] == ["h519v209"]
 
 
 def test_locator_box_grows_a_small_area_about_its_centre():

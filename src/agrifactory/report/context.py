@@ -59,7 +59,8 @@ class MapContext:
 
 @dataclass(frozen=True)
 class TileLabel:
-    """A tile id and where it is written (the tile's centre, grid CRS)."""
+    """A tile id and where it is written: the tile's upper-left corner (grid CRS), the text
+    hanging just inside it (clear of the locator in the map's upper right)."""
 
     tile: str
     x: float
@@ -84,18 +85,17 @@ def load_context(tiles_path: str | Path, provinces_path: str | Path) -> MapConte
 
 
 def tile_labels(tiles: gpd.GeoDataFrame, view: Bounds | None = None) -> list[TileLabel]:
-    """Each tile's id at its centre, for the tiles whose centre lies in ``view``."""
+    """Each tile's id at its upper-left corner, for the tiles whose corner lies in ``view``
+    (not on its right or lower edge)."""
     bounds = tiles.geometry.bounds
-    x = (bounds["minx"] + bounds["maxx"]) / 2
-    y = (bounds["miny"] + bounds["maxy"]) / 2
     labels = [
-        TileLabel(str(t), float(cx), float(cy))
-        for t, cx, cy in zip(tiles["tile"], x, y, strict=True)
+        TileLabel(str(t), float(x), float(y))
+        for t, x, y in zip(tiles["tile"], bounds["minx"], bounds["maxy"], strict=True)
     ]
     if view is None:
         return labels
     x0, y0, x1, y1 = view
-    return [lab for lab in labels if x0 <= lab.x <= x1 and y0 <= lab.y <= y1]
+    return [lab for lab in labels if x0 <= lab.x < x1 and y0 < lab.y <= y1]
 
 
 def locator_box(bounds: Bounds, outline: Bounds, min_share: float = 0.03) -> Bounds:
@@ -195,7 +195,8 @@ def draw_tiles(
     notes: Mapping[str, str] | None = None,
     colour: str = "0.15",
 ) -> None:
-    """Tile outlines, and each tile's id (and its note) at its centre when few are in view."""
+    """Tile outlines, and each tile's id (and its note) in its upper-left corner when few
+    are in view."""
     boxes = [
         Rectangle((x0, y0), x1 - x0, y1 - y0)
         for x0, y0, x1, y1 in tiles.geometry.bounds.itertuples(index=False)
@@ -209,12 +210,13 @@ def draw_tiles(
     size = 8 if len(labels) <= 16 else 6
     for lab in labels:
         note = (notes or {}).get(lab.tile)
-        ax.text(
-            lab.x,
-            lab.y,
+        ax.annotate(
             lab.tile + (f"\n{note}" if note else ""),
-            ha="center",
-            va="center",
+            (lab.x, lab.y),
+            xytext=(4, -4),
+            textcoords="offset points",
+            ha="left",
+            va="top",
             fontsize=size,
             zorder=5,
             bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.7, "lw": 0},

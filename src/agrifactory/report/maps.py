@@ -125,27 +125,17 @@ def _frame(
     title: str | None,
     context: MapContext | None,
     notes: dict[str, str] | None = None,
+    footnote: str | None = None,
 ) -> None:
     add_context(ax, ov.bounds, ov.crs, context, notes)
     if title:
         ax.set_title(title, fontsize=11)
-    ax.text(
-        1.0,
-        -0.06,
-        f"China Albers equal-area; shown at {ov.pixel_size:.0f} m pixels",
-        transform=ax.transAxes,
-        ha="right",
-        va="top",
-        fontsize=7,
-        color="0.3",
-    )
+    projection = f"China Albers equal-area; shown at {ov.pixel_size:.0f} m pixels"
+    ax.set_xlabel(f"{footnote}\n{projection}" if footnote else projection, fontsize=8)
     add_scale_bar(ax, ov.extent[1] - ov.extent[0])
 
 
-def _save(fig: plt.Figure, out: str | Path, dpi: int, footnote: str | None = None) -> Path:
-    if footnote:
-        fig.get_layout_engine().set(h_pad=0.12)
-        fig.text(0.01, 0.005, footnote, fontsize=8, ha="left", va="bottom", wrap=True)
+def _save(fig: plt.Figure, out: str | Path, dpi: int) -> Path:
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")
     plt.close(fig)
@@ -251,5 +241,5 @@ def quicklook_continuous(
     bar = fig.colorbar(image, ax=ax, shrink=0.8, extend="both")
     bar.set_label(label or ov.units or "value")
     default_title = Path(path).stem + (f" — {ov.description}" if ov.description else "")
-    _frame(ax, ov, title or default_title, context, notes)
-    return _save(fig, out, dpi, footnote)
+    _frame(ax, ov, title or default_title, context, notes, footnote)
+    return _save(fig, out, dpi)
