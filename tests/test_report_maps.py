@@ -7,8 +7,10 @@ from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
+import xarray as xr
 from affine import Affine
 
 from agrifactory.boundaries import write_units
@@ -16,7 +18,7 @@ from agrifactory.grid import ALBERS, Tile
 from agrifactory.io.raster import write_grid_raster, write_raster
 from agrifactory.report import context, maps
 from agrifactory.report import rules as report_rules
-from agrifactory.report.soil import panel_title
+from agrifactory.report.soil import panel_title, soil_moisture_map
 from agrifactory.tiles import tile_index
 
 # Two 6 km tiles side by side on the default lattice, near 114.2° E, 41.7° N.
@@ -111,6 +113,7 @@ def test_valid_shares_and_note_are_counted_from_the_band(tmp_path):
     shares = context.valid_shares(path, tiles, band=2)
     assert shares == {"h519v209": 0.25, "h520v209": 0.6}
     assert context.valid_shares(path, tiles, band=1) == {"h519v209": 1.0, "h520v209": 1.0}
+    assert context.share_notes(shares) == {"h519v209": "25 % valid", "h520v209": "60 % valid"}
     assert context.valid_share_note(shares) == (
         "Pixels with a value on this date: 42.5 % of the tiles' pixels "
         "(25.0–60.0 % per tile; white: no value)."
@@ -162,3 +165,22 @@ def test_quicklooks_draw_with_the_context(tmp_path):
 def test_soil_moisture_panels_name_the_month_variable_and_layer():
     assert panel_title("sm_surface", 7) == "surface (sm_surface), July mean"
     assert panel_title("sm_rootzone", 12) == "root zone (sm_rootzone), December mean"
+
+
+def test_soil_moisture_map_draws_with_the_context(tmp_path):
+    tiles_path, provinces_path = _units(tmp_path)
+    out = tmp_path / "map_provinces.gpkg"
+    write_units(context.simplified_provinces(provinces_path, ALBERS), out, layer="provinces")
+    x0, _, x1, y1 = TILES[0].bounds
+    x = np.arange(x0 + 500, x1, 1000.0)
+    y = np.arange(y1 - 500, y1 - 6000, -1000.0)
+    layer = np.full((2, 6, 6), 0.2, np.float32)
+    path = tmp_path / "sm.nc"
+    xr.Dataset(
+        {"sm_surface": (("time", "y", "x"), layer), "sm_rootzone": (("time", "y", "x"), layer)},
+        coords={"time": pd.to_datetime(["2021-07-01", "2021-07-02"]), "y": y, "x": x},
+    ).to_netcdf(path)
+    png = soil_moisture_map(
+        [path], tmp_path / "sm.png", month=7, context=context.load_context(tiles_path, out)
+    )
+    assert png.stat().st_size > 0

@@ -324,6 +324,11 @@ def valid_shares(path: str | Path, tiles: gpd.GeoDataFrame, band: int = 1) -> di
     return shares
 
 
+def share_notes(shares: Mapping[str, float]) -> dict[str, str]:
+    """The note under each tile's id: its share of pixels with a value, in whole per cent."""
+    return {tile: f"{100 * share:.0f} % valid" for tile, share in shares.items()}
+
+
 def valid_share_note(shares: Mapping[str, float]) -> str:
     """One line on how much of the map has a value: the share over all tiles (tiles are
     equal squares, so the mean of theirs) and its range per tile, in per cent."""

@@ -252,7 +252,7 @@ def quicklook_ndvi(job: Any) -> None:
     """Rule quicklook_ndvi: a map of one 8-day NDVI band (fused or smoothed) with a colour bar."""
     from agrifactory.io.modis import composite_containing, composite_starts
     from agrifactory.logs import setup_logging
-    from agrifactory.report.context import valid_share_note, valid_shares
+    from agrifactory.report.context import share_notes, valid_share_note, valid_shares
     from agrifactory.report.maps import quicklook_continuous
 
     setup_logging(job.log[0])
@@ -272,7 +272,7 @@ def quicklook_ndvi(job: Any) -> None:
         label="NDVI (unitless)",
         title=f"{kind} NDVI, 8 days from {date}",
         context=context,
-        notes={t: f"{100 * v:.0f} % valid" for t, v in shares.items()},
+        notes=share_notes(shares),
         footnote=valid_share_note(shares),
     )
 
