@@ -5,6 +5,7 @@
 # Small files written from tables and paths: not worth a cluster job.
 localrules:
     mosaic,
+    overview_map,
     accuracy_table,
     headline,
     provenance,
@@ -28,9 +29,35 @@ rule mosaic:
         "../../scripts/mosaic.py"
 
 
+rule overview_map:
+    input:
+        tiles=rules.tiles.output[0],
+        provinces=rules.boundaries.output.provinces,
+    output:
+        map=report(
+            OVERVIEW["map"],
+            caption="../report/overview_map.rst",
+            category="About this run",
+            labels={"page": "overview map"},
+        ),
+        provinces=OVERVIEW["provinces"],
+    log:
+        f"{LOGS}/overview_map.log",
+    benchmark:
+        benchmark_file("overview_map")
+    conda:
+        ENV
+    params:
+        years=YEARS,
+        tile_km=config["grid"]["tile_km"],
+    script:
+        "../../scripts/overview_map.py"
+
+
 rule quicklook_classes:
     input:
-        mosaic_file(),
+        **MAP_CONTEXT,
+        mosaic=mosaic_file(),
     output:
         report(
             quicklook_file(),
@@ -57,7 +84,8 @@ rule quicklook_classes:
 
 rule quicklook_ndvi:
     input:
-        mosaic_file(),
+        **MAP_CONTEXT,
+        mosaic=mosaic_file(),
     output:
         report(
             quicklook_file(),
@@ -231,6 +259,7 @@ rule stac:
 
 rule sm_report:
     input:
+        **MAP_CONTEXT,
         evaluation=in_folder(sm_dir(), sm_rules.YEAR_OUTPUTS)["evaluation"],
         calibrated=lambda w: [sm_tile_outputs(t, w.year)["calibrated"] for t in TILES],
     output:

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from agrifactory.io.files import atomic_path  # noqa: E402
@@ -30,6 +31,7 @@ def quicklook_strip(
     ncols: int = 8,
     panel_inches: float = 1.6,
     suptitle: str | None = None,
+    label: str = "NDVI (unitless)",
     dpi: int = 100,
 ) -> Path:
     """Draw scenes side by side (wrapping after ``ncols``) and write a PNG atomically.
@@ -49,6 +51,9 @@ def quicklook_strip(
         Colour scale of 2-D images.
     ncols, panel_inches, suptitle, dpi
         Layout: panels per row, panel size, figure title, resolution.
+    label
+        Label of the colour bar of the 2-D images (drawn when there are any), beside
+        a key of the grey (no value) and, with ``highlight``, the blue frame.
     """
     if len(images) != len(titles):
         raise ValueError(f"{len(images)} images but {len(titles)} titles")
@@ -65,6 +70,7 @@ def quicklook_strip(
         layout="constrained",
     )
     cm = plt.get_cmap(cmap).with_extremes(bad="0.6")
+    shown = None
     for k, ax in enumerate(axes.ravel()):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -73,7 +79,7 @@ def quicklook_strip(
             continue
         img = np.asarray(images[k])
         if img.ndim == 2:
-            ax.imshow(
+            shown = ax.imshow(
                 np.ma.masked_invalid(img), vmin=vmin, vmax=vmax, cmap=cm, interpolation="nearest"
             )
         else:
@@ -83,6 +89,8 @@ def quicklook_strip(
             for spine in ax.spines.values():
                 spine.set_edgecolor("tab:blue")
                 spine.set_linewidth(3)
+    if shown is not None:
+        _colour_bar_and_key(fig, axes, shown, label, highlight is not None and any(highlight))
     if suptitle:
         fig.suptitle(suptitle, fontsize=9)
     buffer = io.BytesIO()
@@ -93,6 +101,18 @@ def quicklook_strip(
     with atomic_path(path) as tmp:
         image.save(tmp, format="PNG", optimize=True)
     return Path(path)
+
+
+def _colour_bar_and_key(
+    fig: plt.Figure, axes: np.ndarray, shown: object, label: str, framed: bool
+) -> None:
+    bar = fig.colorbar(shown, ax=axes, shrink=0.6, extend="both", aspect=30)
+    bar.set_label(label, fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    key = [Patch(facecolor="0.6", label="no value (masked or no data)")]
+    if framed:
+        key.append(Patch(facecolor="white", edgecolor="tab:blue", lw=2, label="chosen base pair"))
+    fig.legend(handles=key, loc="outside lower center", ncols=len(key), fontsize=7, frameon=False)
 
 
 def scene_titles(

@@ -3,7 +3,9 @@
 Both read the raster (a tile's COG or a product's VRT mosaic) at reduced
 resolution (GDAL's ``mode`` resampling for classes, ``average`` for continuous
 values; nodata is left out of both) and draw it in its own equal-area metres
-with a scale bar.
+with a scale bar and a degree graticule; given a
+:class:`~agrifactory.report.context.MapContext`, also the tile outlines with their ids
+and a locator inset.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from rasterio.enums import Resampling  # noqa: E402
 from agrifactory import legend  # noqa: E402
 from agrifactory.io.files import atomic_path  # noqa: E402
 from agrifactory.io.raster import open_raster  # noqa: E402
+from agrifactory.report.context import MapContext, add_context  # noqa: E402
 from agrifactory.report.palettes import palette  # noqa: E402
 
 
@@ -43,6 +46,8 @@ class Overview:
         Ground size of one overview pixel.
     units, description
         The band's unit and description (may be empty).
+    crs
+        The raster's CRS (WKT).
     """
 
     data: np.ma.MaskedArray
@@ -50,6 +55,13 @@ class Overview:
     pixel_size: float
     units: str
     description: str
+    crs: str
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(x_min, y_min, x_max, y_max)``."""
+        x0, x1, y0, y1 = self.extent
+        return (x0, y0, x1, y1)
 
 
 def read_overview(
@@ -76,6 +88,7 @@ def read_overview(
             pixel_size=(right - left) / shape[1],
             units=src.units[band - 1] or "",
             description=src.descriptions[band - 1] or "",
+            crs=src.crs.to_wkt(),
         )
 
 
@@ -106,22 +119,27 @@ def add_scale_bar(ax: plt.Axes, width_m: float) -> None:
     ax.add_artist(bar)
 
 
-def _frame(ax: plt.Axes, ov: Overview, title: str | None) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
+def _frame(
+    ax: plt.Axes,
+    ov: Overview,
+    title: str | None,
+    context: MapContext | None,
+    notes: dict[str, str] | None = None,
+    footnote: str | None = None,
+) -> None:
+    add_context(ax, ov.bounds, ov.crs, context, notes)
     if title:
         ax.set_title(title, fontsize=11)
-    ax.text(
-        1.0,
-        -0.01,
-        f"China Albers equal-area; shown at {ov.pixel_size:.0f} m pixels",
-        transform=ax.transAxes,
-        ha="right",
-        va="top",
-        fontsize=7,
-        color="0.3",
-    )
+    projection = f"China Albers equal-area; shown at {ov.pixel_size:.0f} m pixels"
+    ax.set_xlabel(f"{footnote}\n{projection}" if footnote else projection, fontsize=8)
     add_scale_bar(ax, ov.extent[1] - ov.extent[0])
+
+
+def _save(fig: plt.Figure, out: str | Path, dpi: int) -> Path:
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+    return Path(out)
 
 
 def quicklook_classes(
@@ -131,6 +149,7 @@ def quicklook_classes(
     product: str,
     classes: dict[int, str] | None = None,
     title: str | None = None,
+    context: MapContext | None = None,
     max_size: int = 1000,
     dpi: int = 110,
 ) -> Path:
@@ -149,6 +168,8 @@ def quicklook_classes(
         A legend to use instead (code -> name).
     title, max_size, dpi
         Figure title, longer side of the overview in pixels, resolution.
+    context
+        Tiles and provinces: outlines with ids and a locator inset.
     """
     classes = dict(classes if classes is not None else legend.LEGENDS[product])
     colours = palette(product, classes)
@@ -175,11 +196,8 @@ def quicklook_classes(
     ax.legend(
         handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False
     )
-    _frame(ax, ov, title or product.replace("_", " "))
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
-    plt.close(fig)
-    return Path(out)
+    _frame(ax, ov, title or product.replace("_", " "), context)
+    return _save(fig, out, dpi)
 
 
 def quicklook_continuous(
@@ -192,13 +210,18 @@ def quicklook_continuous(
     vmax: float | None = None,
     label: str | None = None,
     title: str | None = None,
+    context: MapContext | None = None,
+    notes: dict[str, str] | None = None,
+    footnote: str | None = None,
     max_size: int = 1000,
     dpi: int = 110,
 ) -> Path:
     """PNG map of one band of a continuous product (NDVI, soil moisture) with a colour bar.
 
     ``vmin``/``vmax`` default to the 2nd and 98th percentiles of the valid
-    values; the colour bar is labelled ``label`` or the band's unit.
+    values; the colour bar is labelled ``label`` or the band's unit. ``context``
+    adds tile outlines (with ``notes`` per tile id under the ids) and a locator;
+    ``footnote`` is a line under the map.
     """
     ov = read_overview(path, band=band, max_size=max_size, categorical=False)
     valid = ov.data.compressed()
@@ -218,8 +241,5 @@ def quicklook_continuous(
     bar = fig.colorbar(image, ax=ax, shrink=0.8, extend="both")
     bar.set_label(label or ov.units or "value")
     default_title = Path(path).stem + (f" — {ov.description}" if ov.description else "")
-    _frame(ax, ov, title or default_title)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
-    plt.close(fig)
-    return Path(out)
+    _frame(ax, ov, title or default_title, context, notes, footnote)
+    return _save(fig, out, dpi)

@@ -4,9 +4,12 @@ Rules (``workflow/rules/report.smk``, ``workflow/rules/manifest.smk``):
 
 ``mosaic``
     A VRT of one product over all tiles (:func:`mosaic`).
+``overview_map``
+    The run's locator map: China's provinces, the run's tiles by id (:func:`overview_map`);
+    also the simplified provinces every other map's locator inset draws.
 ``quicklook_classes``, ``quicklook_ndvi``
     Quicklook maps of a class product and of one NDVI band (:func:`quicklook_classes`,
-    :func:`quicklook_ndvi`).
+    :func:`quicklook_ndvi`), with graticule, tile outlines and a locator.
 ``qa_summaries``
     Run-level QA tables of the fusion and the HANTS smoothing (:func:`qa_summaries`).
 ``accuracy_table``
@@ -160,6 +163,9 @@ NDVI_MAPS = ("fused_ndvi", "smoothed_ndvi")
 MOSAIC_PRODUCTS = {name: TILE_PRODUCTS[name] for name in (*CLASS_MAPS, *NDVI_MAPS)}
 #: Rule mosaic's output, in ``results/mosaics/<year>/``.
 MOSAIC = "{product}.vrt"
+#: Rule overview_map's outputs, in ``results/report/``: the map, and mainland China's
+#: provinces simplified in the grid CRS (the locator insets of every map).
+OVERVIEW = {"map": "overview_map.png", "provinces": "map_provinces.gpkg"}
 #: The quicklook rules' output, in ``results/report/<year>/``.
 QUICKLOOK = "map_{product}.png"
 #: Rule qa_summaries' outputs, in ``results/report/qa/``: each table as a page for
@@ -205,37 +211,69 @@ def mosaic(job: Any) -> None:
     )
 
 
+def overview_map(job: Any) -> None:
+    """Rule overview_map: mainland China's provinces with the run's tiles by id, and the
+    simplified provinces the other maps' locators draw."""
+    import geopandas as gpd
+
+    from agrifactory.boundaries import write_units
+    from agrifactory.logs import setup_logging
+    from agrifactory.report.context import MapContext, simplified_provinces
+    from agrifactory.report.context import overview_map as draw
+
+    setup_logging(job.log[0])
+    tiles = gpd.read_file(job.input.tiles)
+    provinces = simplified_provinces(job.input.provinces, tiles.crs)
+    write_units(provinces, job.output.provinces, layer="provinces")
+    years = ", ".join(str(y) for y in job.params.years)
+    title = f"Area of the run ({years}): {len(tiles)} tiles of {job.params.tile_km} km"
+    draw(MapContext(tiles=tiles, provinces=provinces), job.output.map, title=title)
+
+
+def _context(job: Any) -> Any:
+    from agrifactory.report.context import load_context
+
+    return load_context(job.input.tiles, job.input.provinces)
+
+
 def quicklook_classes(job: Any) -> None:
-    """Rule quicklook_classes: a map of a class product with its legend and a scale bar."""
+    """Rule quicklook_classes: a map of a class product with its legend, scale bar,
+    graticule, tile outlines and locator."""
     from agrifactory.logs import setup_logging
     from agrifactory.report.maps import quicklook_classes as draw
 
     setup_logging(job.log[0])
     product = job.wildcards.product
     title = f"{product.replace('_', ' ').capitalize()} {job.wildcards.year}"
-    draw(job.input[0], job.output[0], product=product, title=title)
+    draw(job.input.mosaic, job.output[0], product=product, title=title, context=_context(job))
 
 
 def quicklook_ndvi(job: Any) -> None:
     """Rule quicklook_ndvi: a map of one 8-day NDVI band (fused or smoothed) with a colour bar."""
     from agrifactory.io.modis import composite_containing, composite_starts
     from agrifactory.logs import setup_logging
+    from agrifactory.report.context import share_notes, valid_share_note, valid_shares
     from agrifactory.report.maps import quicklook_continuous
 
     setup_logging(job.log[0])
+    context = _context(job)
     settings = ReportSettings.build({"ndvi_map_date": job.params.ndvi_map_date}, "report")
     date = composite_containing(settings.ndvi_map_day(int(job.wildcards.year)))
     band = composite_starts(date.year).index(date) + 1
     kind = "Fused" if job.wildcards.product == "fused_ndvi" else "HANTS-smoothed"
+    shares = valid_shares(job.input.mosaic, context.tiles, band)
     quicklook_continuous(
-        job.input[0],
+        job.input.mosaic,
         job.output[0],
         band=band,
         cmap="RdYlGn",
         vmin=-0.2,
         vmax=0.9,
-        label="NDVI",
+        label="NDVI (unitless)",
         title=f"{kind} NDVI, 8 days from {date}",
+        context=context,
+        notes=share_notes(shares),
+        footnote=valid_share_note(shares),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,10 +14,19 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from agrifactory.errors import InputError  # noqa: E402
+from agrifactory.grid import ALBERS  # noqa: E402
 from agrifactory.io.files import atomic_path  # noqa: E402
+from agrifactory.report.context import MapContext, add_context  # noqa: E402
 from agrifactory.report.maps import add_scale_bar  # noqa: E402
 
 LAYERS = {"sm_surface": "surface", "sm_rootzone": "root zone"}
+#: The colour bar's label: the variable and its unit.
+VARIABLE = "volumetric soil moisture (m³/m³)"
+
+
+def panel_title(layer: str, month: int) -> str:
+    """Title of one layer's panel, naming the month (``surface (sm_surface), July mean``)."""
+    return f"{LAYERS[layer]} ({layer}), {calendar.month_name[month]} mean"
 
 
 def mosaic_monthly_mean(
@@ -60,9 +70,16 @@ def mosaic_monthly_mean(
 
 
 def soil_moisture_map(
-    paths: Sequence[str | Path], out: str | Path, *, month: int = 7, title: str = "", dpi: int = 110
+    paths: Sequence[str | Path],
+    out: str | Path,
+    *,
+    month: int = 7,
+    title: str = "",
+    context: MapContext | None = None,
+    dpi: int = 110,
 ) -> Path:
-    """PNG with the monthly-mean surface and root-zone soil moisture over all tiles (m3/m3)."""
+    """PNG with the monthly-mean surface and root-zone soil moisture over all tiles (m3/m3),
+    with a degree graticule and, given a ``context``, tile outlines and a locator."""
     means, extent = mosaic_monthly_mean(paths, month)
     values = np.concatenate([m[np.isfinite(m)] for m in means.values()])
     lo, hi = (
@@ -71,7 +88,7 @@ def soil_moisture_map(
         else (0.0, 0.5)
     )
     fig, axes = plt.subplots(1, 2, figsize=(11, 5.2), layout="constrained")
-    for ax, (var, name) in zip(axes, LAYERS.items(), strict=True):
+    for ax, var in zip(axes, LAYERS, strict=True):
         image = ax.imshow(
             means[var],
             extent=extent,
@@ -80,11 +97,11 @@ def soil_moisture_map(
             vmax=hi,
             interpolation="nearest",
         )
-        ax.set_title(f"{name}, mean of month {month:02d}")
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set_title(panel_title(var, month), fontsize=10)
+        bounds = (extent[0], extent[2], extent[1], extent[3])
+        add_context(ax, bounds, context.tiles.crs if context else ALBERS, context)
         add_scale_bar(ax, extent[1] - extent[0])
-    fig.colorbar(image, ax=axes, shrink=0.8, extend="both").set_label("soil moisture (m³/m³)")
+    fig.colorbar(image, ax=axes, shrink=0.8, extend="both").set_label(VARIABLE)
     if title:
         fig.suptitle(title)
     with atomic_path(out) as tmp:

@@ -744,6 +744,7 @@ def plots(job: Any) -> None:
 def report(job: Any) -> None:
     """Rule ``sm_report``: the evaluation table (HTML) and a map of the calibrated product."""
     from agrifactory.io.tables import read_table
+    from agrifactory.report.context import load_context
     from agrifactory.report.soil import soil_moisture_map
     from agrifactory.report.tables import write_html_table
 
@@ -765,4 +766,5 @@ def report(job: Any) -> None:
         job.output.map,
         month=job.params.month,
         title=f"Calibrated 1 km soil moisture, {year}",
+        context=load_context(job.input.tiles, job.input.provinces),
     )

@@ -84,6 +84,11 @@ def quicklook_file(year="{year}", product="{product}"):
     return f"{R}/report/{year}/{report_rules.QUICKLOOK.format(product=product)}"
 
 
+#: Rule overview_map's outputs: the map and the simplified provinces of every locator.
+OVERVIEW = in_folder(f"{R}/report", report_rules.OVERVIEW)
+#: What every map draws around its data: the tiles and the simplified provinces.
+MAP_CONTEXT = {"tiles": f"{R}/tiles.gpkg", "provinces": OVERVIEW["provinces"]}
+
 #: Rule qa_summaries' and rule provenance's outputs.
 QA_SUMMARIES = in_folder(f"{R}/report/qa", report_rules.QA_SUMMARIES)
 PROVENANCE = in_folder(f"{R}/report", report_rules.PROVENANCE)

@@ -84,6 +84,7 @@ def report_targets():
         *soil,
         rules.qa_summaries.output,
         rules.headline.output,
+        rules.overview_map.output,
         rules.provenance.output,
         rules.stac.output,
     ]
