@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit, prange
-from numba.extending import register_jitable
+from numba.extending import overload
 
 from agrifactory.fusion.params import QA_INVALID, QA_OUT_OF_RANGE, QA_TEMPORAL, QA_WEIGHTED
 
@@ -79,10 +79,12 @@ def table_size(capacity: int) -> int:
 
 def _step(func: Any) -> Any:
     """Mark ``func`` a step of :func:`pixel_core`: a plain Python function (what the CUDA
-    simulator runs) that numba inlines into its caller when compiling it, for the CPU
-    (``njit``) or the GPU (``cuda.jit``), so each step costs no call."""
-    # register_jitable pops "inline" from its keyword arguments: one call per step.
-    return register_jitable(inline="always")(func)
+    simulator runs) that numba compiles with its caller. ``njit`` inlines it (numba IR),
+    so a step costs no call on the CPU; ``cuda.jit`` compiles it as a device function,
+    which NVVM inlines (inlining the IR there too doubles the kernels' compile time)."""
+    overload(func, target="cpu", inline="always", strict=False)(lambda *args: func)
+    overload(func, target="cuda", strict=False)(lambda *args: func)
+    return func
 
 
 @_step
