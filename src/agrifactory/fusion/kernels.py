@@ -4,7 +4,9 @@ The functions ending in ``_core`` use only scalars, array indexing and slicing, 
 the same Python source is compiled twice: by ``numba.njit`` for the CPU (wrapped in
 the loops below) and by ``numba.cuda.jit(device=True)`` for the GPU (wrapped in
 :mod:`agrifactory.fusion.gpu`). Both back ends therefore do the same arithmetic in the
-same order, in float64.
+same order, in float64. :func:`pixel_core` runs ESTARFM's steps as functions of their
+own (:func:`pretest_row`, :func:`weigh_row`, :func:`add_row_sums`,
+:func:`conversion_coefficient`, ...), which numba inlines into it for either target.
 
 Arrays the kernels take (P = 2 * bands):
 
@@ -32,6 +34,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit, prange
+from numba.extending import overload
 
 from agrifactory.fusion.params import QA_INVALID, QA_OUT_OF_RANGE, QA_TEMPORAL, QA_WEIGHTED
 
@@ -72,6 +75,261 @@ def table_size(capacity: int) -> int:
     while size < 2 * capacity:
         size *= 2
     return size
+
+
+def _step(func: Any) -> Any:
+    """Mark ``func`` a step of :func:`pixel_core`: a plain Python function (what the CUDA
+    simulator runs) that numba compiles with its caller. ``njit`` inlines it (numba IR),
+    so a step costs no call on the CPU; ``cuda.jit`` compiles it as a device function,
+    which NVVM inlines (inlining the IR there too doubles the kernels' compile time)."""
+    overload(func, target="cpu", inline="always", strict=False)(lambda *args: func)
+    overload(func, target="cuda", strict=False)(lambda *args: func)
+    return func
+
+
+@_step
+def load_centre(r, c, fv, th, scratch):
+    """Put the centre's values and thresholds at the start of ``scratch``; zero the sums."""
+    nplanes = fv.shape[0]
+    for p in range(nplanes):
+        scratch[p] = fv[p, r, c]
+        scratch[nplanes + p] = th[p, r, c]
+    for k in range(N_SUMS * (nplanes // 2)):
+        scratch[2 * nplanes + k] = 0.0
+
+
+@_step
+def pretest_row(i, r, c, q0, wpad, fv32, th32, valid, mask):
+    """float32 pre-test of window row ``i``: ``mask[jj]`` 0 (not similar), 1 (maybe), 3 (surely).
+
+    Branch-free over whole vectors: bit 0 = within the widened thresholds in every
+    plane (maybe similar), bit 1 = within the narrowed ones (surely).
+    """
+    vrow = valid[i, q0 : q0 + wpad]
+    for jj in range(wpad):
+        mask[jj] = vrow[jj] * 3
+    for p in range(fv32.shape[0]):
+        cp = fv32[p, r, c]
+        lo = th32[0, p, r, c]
+        hi = th32[1, p, r, c]
+        row = fv32[p, i, q0 : q0 + wpad]
+        for jj in range(wpad):
+            d = abs(row[jj] - cp)
+            mask[jj] = mask[jj] & ((1 if d < hi else 0) | (2 if d < lo else 0))
+    if i == r:
+        mask[c - q0] = 3  # the centre is always a candidate
+
+
+@_step
+def compact_row(mask, width):
+    """Move the codes ``jj << 1 | surely`` of the kept columns to the front of ``mask``.
+
+    Without branches (a column that is not kept is overwritten by the next); returns
+    the number kept.
+    """
+    count = 0
+    for jj in range(width):
+        m = mask[jj]
+        mask[count] = (jj << 1) | (m >> 1)
+        count += m & 1
+    return count
+
+
+@_step
+def is_similar(i, j, fv, scratch):
+    """float64 test of pixel ``(i, j)``: within the centre's threshold in every plane."""
+    nplanes = fv.shape[0]
+    for p in range(nplanes):
+        if not abs(fv[p, i, j] - scratch[p]) < scratch[nplanes + p]:
+            return False
+    return True
+
+
+@_step
+def weigh_row(
+    i, r, c, q0, count, w, fv, rec, dist, scratch, o_w, mask, sw,
+    use_cells, labels, slot, cell_ids, cell_wts, htab, run,
+):  # fmt: skip
+    """Confirm the row's uncertain columns in float64 and weigh its similar pixels.
+
+    Their columns go to the front of ``mask`` and their weights W to ``scratch[o_w:]``;
+    returns their number, ``sw`` with their weights added one by one and the cell run
+    after them (with ``use_cells``, see :func:`add_to_cell`).
+    """
+    di = i - r + w
+    dc = q0 - c + w
+    kept = 0
+    for t in range(count):
+        code = mask[t]
+        jj = code >> 1
+        j = q0 + jj
+        if (code & 1) == 0 and not is_similar(i, j, fv, scratch):
+            continue
+        wgt = 1.0 / ((1.0 - rec[i, j, 0]) * dist[di, jj + dc] + 1e-7)
+        sw += wgt
+        mask[kept] = j
+        scratch[o_w + kept] = wgt
+        kept += 1
+        if use_cells and not run[4]:
+            run = add_to_cell(labels[i, j], wgt, slot, cell_ids, cell_wts, htab, run)
+    return kept, sw, run
+
+
+@_step
+def find_cell(lab, slot, ncell, cell_ids, cell_wts, htab):
+    """Position of cell ``lab`` in the window's list, added when new (-1: the list is full).
+
+    ``htab`` is an open-addressing table: label -> position in the list + 1. Returns
+    the position and the number of cells.
+    """
+    hmask = htab.shape[0] - 1
+    h = lab & hmask
+    while htab[h] != 0:
+        if cell_ids[slot, htab[h] - 1] == lab:
+            return htab[h] - 1, ncell
+        h = (h + 1) & hmask
+    if ncell < cell_ids.shape[1]:
+        cell_ids[slot, ncell] = lab
+        cell_wts[slot, ncell] = 0.0
+        htab[h] = ncell + 1
+        return ncell, ncell + 1
+    return -1, ncell
+
+
+@_step
+def add_to_cell(lab, wgt, slot, cell_ids, cell_wts, htab, run):
+    """Add the weight ``wgt`` of a similar pixel in cell ``lab`` to the cell's total.
+
+    Similar pixels come in runs of one cell along a row: W adds up in the run's total,
+    stored when the cell changes. ``run`` (label, position, W total, number of cells,
+    overflow) is returned updated.
+    """
+    run_lab, run_k, run_w, ncell, overflow = run
+    if lab == run_lab:
+        return run_lab, run_k, run_w + wgt, ncell, overflow
+    if run_k >= 0:
+        cell_wts[slot, run_k] += run_w
+    run_k, ncell = find_cell(lab, slot, ncell, cell_ids, cell_wts, htab)
+    return lab, run_k, wgt, ncell, run_k < 0
+
+
+@_step
+def add_row_sums(i, kept, nb, mask, rec, scratch, o_sum, o_w):
+    """Add the row's similar pixels to each band's 11 sums (in registers, then stored)."""
+    for b in range(nb):
+        u = o_sum + N_SUMS * b
+        s_c1 = scratch[u]
+        s_c2 = scratch[u + 1]
+        s_f = scratch[u + 2]
+        s_cc = scratch[u + 3]
+        s_cf = scratch[u + 4]
+        s_ff = scratch[u + 5]
+        w_c1 = scratch[u + 6]
+        w_c2 = scratch[u + 7]
+        w_f1 = scratch[u + 8]
+        w_f2 = scratch[u + 9]
+        w_c0 = scratch[u + 10]
+        o = 1 + REC_BAND * b
+        for t in range(kept):
+            j = mask[t]
+            wgt = scratch[o_w + t]
+            c1 = rec[i, j, o]
+            c2 = rec[i, j, o + 1]
+            f1 = rec[i, j, o + 2]
+            f2 = rec[i, j, o + 3]
+            s_c1 += c1
+            s_c2 += c2
+            s_f += f1 + f2
+            s_cc += c1 * c1 + c2 * c2
+            s_cf += c1 * f1 + c2 * f2
+            s_ff += f1 * f1 + f2 * f2
+            w_c1 += wgt * c1
+            w_c2 += wgt * c2
+            w_f1 += wgt * f1
+            w_f2 += wgt * f2
+            w_c0 += wgt * rec[i, j, o + 4]
+        scratch[u] = s_c1
+        scratch[u + 1] = s_c2
+        scratch[u + 2] = s_f
+        scratch[u + 3] = s_cc
+        scratch[u + 4] = s_cf
+        scratch[u + 5] = s_ff
+        scratch[u + 6] = w_c1
+        scratch[u + 7] = w_c2
+        scratch[u + 8] = w_f1
+        scratch[u + 9] = w_f2
+        scratch[u + 10] = w_c0
+
+
+@_step
+def conversion_coefficient(scratch, u, n, min_change, max_conv, fcrit):
+    """V of one band from its sums at ``scratch[u:]`` over ``n`` similar pixels (step 4).
+
+    The slope of fine on coarse over both dates, kept when the coarse mean changed by
+    at least ``min_change``, the fit passes the F-test and ``0 < slope <= max_conv``;
+    else 1.
+    """
+    s_c1 = scratch[u]
+    s_c2 = scratch[u + 1]
+    if not abs(s_c1 / n - s_c2 / n) >= min_change:
+        return 1.0
+    npts = 2.0 * n
+    sx = s_c1 + s_c2
+    sy = scratch[u + 2]
+    sxx = scratch[u + 3] - sx * sx / npts
+    sxy = scratch[u + 4] - sx * sy / npts
+    syy = scratch[u + 5] - sy * sy / npts
+    if not sxx > 0.0:
+        return 1.0
+    slope = sxy / sxx
+    ssr = sxy * sxy / sxx
+    sse = syy - ssr
+    dof = 2 * n - 2
+    if sse > 0.0:
+        significant = ssr / (sse / dof) >= fcrit[dof]
+    else:
+        significant = ssr > 0.0
+    if significant and slope > 0.0 and slope <= max_conv:
+        return slope
+    return 1.0
+
+
+@_step
+def write_parameters(r, c, n, sw, nb, o_sum, scratch, min_change, max_conv, fcrit, out_par):
+    """Each band's V and W-weighted sums (divided by the sum of W ``sw``) at ``(r, c)``."""
+    for b in range(nb):
+        u = o_sum + N_SUMS * b
+        out_par[PAR_V, b, r, c] = conversion_coefficient(scratch, u, n, min_change, max_conv, fcrit)
+        out_par[PAR_WC1, b, r, c] = scratch[u + 6] / sw
+        out_par[PAR_WC2, b, r, c] = scratch[u + 7] / sw
+        out_par[PAR_WF1, b, r, c] = scratch[u + 8] / sw
+        out_par[PAR_WF2, b, r, c] = scratch[u + 9] / sw
+        out_par[PAR_WC0, b, r, c] = scratch[u + 10] / sw
+
+
+@_step
+def write_no_parameters(r, c, out_par):
+    """NaN parameters at ``(r, c)``: too few similar pixels."""
+    for b in range(out_par.shape[1]):
+        for k in range(N_PAR):
+            out_par[k, b, r, c] = np.nan
+
+
+@_step
+def finish_cells(slot, sw, run, cell_wts, cell_count):
+    """Store the last run's W, divide the cells' W by ``sw`` and store their number.
+
+    The number is -1 after an overflow (the window's cells did not fit the buffer).
+    """
+    run_k, run_w, ncell, overflow = run[1], run[2], run[3], run[4]
+    if overflow:
+        cell_count[slot] = -1
+        return
+    if run_k >= 0:
+        cell_wts[slot, run_k] += run_w
+    for k in range(ncell):
+        cell_wts[slot, k] = cell_wts[slot, k] / sw
+    cell_count[slot] = ncell
 
 
 def pixel_core(
@@ -124,191 +382,36 @@ def pixel_core(
     """
     nplanes = fv.shape[0]
     nb = nplanes // 2
-    capacity = cell_ids.shape[1]
     # scratch: centre values | thresholds | sums (11 per band) | weights of a row
-    o_th = nplanes
     o_sum = 2 * nplanes
     o_w = o_sum + N_SUMS * nb
-    for p in range(nplanes):
-        scratch[p] = fv[p, r, c]
-        scratch[o_th + p] = th[p, r, c]
-    for k in range(N_SUMS * nb):
-        scratch[o_sum + k] = 0.0
-    n = 0
-    sw = 0.0
-    ncell = 0
-    run_lab = -1
-    run_k = -1
-    run_w = 0.0
-    overflow = False
-    hmask = htab.shape[0] - 1
+    load_centre(r, c, fv, th, scratch)
     if use_cells:
         for k in range(htab.shape[0]):
             htab[k] = 0
+    n = 0
+    sw = 0.0
+    run = (-1, -1, 0.0, 0, False)  # the cell run: label, position, W, cells, overflow
     width = q1 - q0
     wpad = (width + PAD - 1) // PAD * PAD
-    dc = q0 - c + w
     for i in range(r0, r1):
-        # Pre-test of the row, branch-free over whole vectors: bit 0 = within the
-        # widened thresholds (maybe similar), bit 1 = within the narrowed ones (surely).
-        vrow = valid[i, q0 : q0 + wpad]
-        for jj in range(wpad):
-            mask[jj] = vrow[jj] * 3
-        for p in range(nplanes):
-            cp = fv32[p, r, c]
-            lo = th32[0, p, r, c]
-            hi = th32[1, p, r, c]
-            row = fv32[p, i, q0 : q0 + wpad]
-            for jj in range(wpad):
-                d = abs(row[jj] - cp)
-                mask[jj] = mask[jj] & ((1 if d < hi else 0) | (2 if d < lo else 0))
-        if i == r:
-            mask[c - q0] = 3  # the centre is always a candidate
-        # Compact the row's kept columns in place, without branches (jj >= count).
-        count = 0
-        for jj in range(width):
-            m = mask[jj]
-            mask[count] = (jj << 1) | (m >> 1)
-            count += m & 1
-        # Confirm the uncertain ones in float64; weights of the similar pixels.
-        di = i - r + w
-        kept = 0
-        for t in range(count):
-            code = mask[t]
-            jj = code >> 1
-            j = q0 + jj
-            if (code & 1) == 0:
-                similar = True
-                for p in range(nplanes):
-                    if not abs(fv[p, i, j] - scratch[p]) < scratch[o_th + p]:
-                        similar = False
-                        break
-                if not similar:
-                    continue
-            wgt = 1.0 / ((1.0 - rec[i, j, 0]) * dist[di, jj + dc] + 1e-7)
-            sw += wgt
-            mask[kept] = j
-            scratch[o_w + kept] = wgt
-            kept += 1
-            if use_cells and not overflow:
-                # Similar pixels come in runs of one cell along a row: add W to the
-                # run's total in a register and store it when the cell changes.
-                lab = labels[i, j]
-                if lab == run_lab:
-                    run_w += wgt
-                else:
-                    if run_k >= 0:
-                        cell_wts[slot, run_k] += run_w
-                    # Open-addressing table: label -> position in the list + 1.
-                    h = lab & hmask
-                    found = -1
-                    while htab[h] != 0:
-                        if cell_ids[slot, htab[h] - 1] == lab:
-                            found = htab[h] - 1
-                            break
-                        h = (h + 1) & hmask
-                    if found < 0 and ncell < capacity:
-                        cell_ids[slot, ncell] = lab
-                        cell_wts[slot, ncell] = 0.0
-                        htab[h] = ncell + 1
-                        found = ncell
-                        ncell += 1
-                    if found < 0:
-                        overflow = True
-                    run_lab = lab
-                    run_k = found
-                    run_w = wgt
+        pretest_row(i, r, c, q0, wpad, fv32, th32, valid, mask)
+        count = compact_row(mask, width)
+        kept, sw, run = weigh_row(
+            i, r, c, q0, count, w, fv, rec, dist, scratch, o_w, mask, sw,
+            use_cells, labels, slot, cell_ids, cell_wts, htab, run,
+        )  # fmt: skip
         n += kept
-        # The sums of each band over this row's similar pixels, in registers.
-        for b in range(nb):
-            u = o_sum + N_SUMS * b
-            s_c1 = scratch[u]
-            s_c2 = scratch[u + 1]
-            s_f = scratch[u + 2]
-            s_cc = scratch[u + 3]
-            s_cf = scratch[u + 4]
-            s_ff = scratch[u + 5]
-            w_c1 = scratch[u + 6]
-            w_c2 = scratch[u + 7]
-            w_f1 = scratch[u + 8]
-            w_f2 = scratch[u + 9]
-            w_c0 = scratch[u + 10]
-            o = 1 + REC_BAND * b
-            for t in range(kept):
-                j = mask[t]
-                wgt = scratch[o_w + t]
-                c1 = rec[i, j, o]
-                c2 = rec[i, j, o + 1]
-                f1 = rec[i, j, o + 2]
-                f2 = rec[i, j, o + 3]
-                s_c1 += c1
-                s_c2 += c2
-                s_f += f1 + f2
-                s_cc += c1 * c1 + c2 * c2
-                s_cf += c1 * f1 + c2 * f2
-                s_ff += f1 * f1 + f2 * f2
-                w_c1 += wgt * c1
-                w_c2 += wgt * c2
-                w_f1 += wgt * f1
-                w_f2 += wgt * f2
-                w_c0 += wgt * rec[i, j, o + 4]
-            scratch[u] = s_c1
-            scratch[u + 1] = s_c2
-            scratch[u + 2] = s_f
-            scratch[u + 3] = s_cc
-            scratch[u + 4] = s_cf
-            scratch[u + 5] = s_ff
-            scratch[u + 6] = w_c1
-            scratch[u + 7] = w_c2
-            scratch[u + 8] = w_f1
-            scratch[u + 9] = w_f2
-            scratch[u + 10] = w_c0
+        add_row_sums(i, kept, nb, mask, rec, scratch, o_sum, o_w)
     out_n[r, c] = n
     if n <= min_cand:
-        for b in range(nb):
-            for k in range(N_PAR):
-                out_par[k, b, r, c] = np.nan
+        write_no_parameters(r, c, out_par)
         if use_cells:
             cell_count[slot] = 0
         return
-    npts = 2.0 * n
-    for b in range(nb):
-        u = o_sum + N_SUMS * b
-        s_c1 = scratch[u]
-        s_c2 = scratch[u + 1]
-        v = 1.0
-        if abs(s_c1 / n - s_c2 / n) >= min_change:
-            sx = s_c1 + s_c2
-            sy = scratch[u + 2]
-            sxx = scratch[u + 3] - sx * sx / npts
-            sxy = scratch[u + 4] - sx * sy / npts
-            syy = scratch[u + 5] - sy * sy / npts
-            if sxx > 0.0:
-                slope = sxy / sxx
-                ssr = sxy * sxy / sxx
-                sse = syy - ssr
-                dof = 2 * n - 2
-                if sse > 0.0:
-                    significant = ssr / (sse / dof) >= fcrit[dof]
-                else:
-                    significant = ssr > 0.0
-                if significant and slope > 0.0 and slope <= max_conv:
-                    v = slope
-        out_par[PAR_V, b, r, c] = v
-        out_par[PAR_WC1, b, r, c] = scratch[u + 6] / sw
-        out_par[PAR_WC2, b, r, c] = scratch[u + 7] / sw
-        out_par[PAR_WF1, b, r, c] = scratch[u + 8] / sw
-        out_par[PAR_WF2, b, r, c] = scratch[u + 9] / sw
-        out_par[PAR_WC0, b, r, c] = scratch[u + 10] / sw
+    write_parameters(r, c, n, sw, nb, o_sum, scratch, min_change, max_conv, fcrit, out_par)
     if use_cells:
-        if run_k >= 0 and not overflow:
-            cell_wts[slot, run_k] += run_w
-        if overflow:
-            cell_count[slot] = -1
-        else:
-            for k in range(ncell):
-                cell_wts[slot, k] = cell_wts[slot, k] / sw
-            cell_count[slot] = ncell
+        finish_cells(slot, sw, run, cell_wts, cell_count)
 
 
 def cells_core(p, indptr, ids, wts, rep, bad, any_bad, out, touched):
