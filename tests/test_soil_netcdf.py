@@ -30,7 +30,7 @@ def test_write_and_read_back(tmp_path):
     )
     assert [p.name for p in tmp_path.iterdir()] == ["sm.nc"]  # no temporary left behind
     with netCDF4.Dataset(path) as nc:
-        assert nc.Conventions == "CF-1.10" and nc.tile == "h300v200"
+        assert nc.Conventions == "CF-1.11" and nc.tile == "h300v200"
         assert nc["sm_surface"].dimensions == ("time", "y", "x")
         assert nc["sm_surface"].dtype == np.int16
         assert nc["sm_surface"].filters()["zlib"] is True

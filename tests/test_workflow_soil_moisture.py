@@ -89,7 +89,7 @@ def test_products_are_cf_netcdf_on_the_tiles_1km_grid(run, tile, product):
     grid = Tile.from_id(tile, 6).grid(1000.0)
     x, y = grid.pixel_centres()
     with xr.open_dataset(path) as ds:
-        assert ds.attrs["Conventions"] == "CF-1.10"
+        assert ds.attrs["Conventions"] == "CF-1.11"
         assert ds.attrs["product"] == product and ds.attrs["tile"] == tile
         np.testing.assert_allclose(ds["x"].values, x)
         np.testing.assert_allclose(ds["y"].values, y)

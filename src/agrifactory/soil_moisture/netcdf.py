@@ -1,10 +1,10 @@
 """CF-compliant, compressed NetCDF of daily 1 km soil moisture on an Albers tile grid.
 
-Layout (CF-1.10)::
+Layout (CF-1.11)::
 
     dimensions: time (days), y (rows, north to south), x (columns)
-    time(time)       days since 1970-01-01, calendar standard
-    y(y), x(x)       projection_y/x_coordinate in metres (pixel centres)
+    time(time)       days since 1970-01-01, calendar standard, standard_name time
+    y(y), x(x)       projection_y/x_coordinate in metres (pixel centres), no _FillValue
     crs              grid mapping: albers_conical_equal_area with crs_wkt
     sm_<layer>(time, y, x)   volume_fraction_of_condensed_water_in_soil, units m3 m-3,
                      stored as int16 with scale_factor 1e-4 and _FillValue -32767,
@@ -34,6 +34,8 @@ SCALE = 1e-4
 FILL = np.int16(-32767)
 UNITS = "m3 m-3"
 STANDARD_NAME = "volume_fraction_of_condensed_water_in_soil"
+# The newest CF version the IOOS compliance-checker knows (its default `--test=cf`).
+CONVENTIONS = "CF-1.11"
 
 
 def variable_name(layer: str) -> str:
@@ -64,7 +66,17 @@ def write_sm_netcdf(
     """
     t = len(days)
     coords = {
-        "time": ("time", np.array(days, dtype="datetime64[ns]")),
+        "time": (
+            "time",
+            np.array(days, dtype="datetime64[ns]"),
+            # numpy datetimes count no leap seconds (CF-1.11 §4.4.3)
+            {
+                "standard_name": "time",
+                "long_name": "time",
+                "axis": "T",
+                "units_metadata": "leap_seconds: none",
+            },
+        ),
         "y": (
             "y",
             grid.pixel_centres()[1],
@@ -78,7 +90,10 @@ def write_sm_netcdf(
     }
     data_vars: dict[str, Any] = {"crs": ((), np.int32(0), _crs_attrs())}
     encoding: dict[str, Any] = {
-        "time": {"units": "days since 1970-01-01", "calendar": "standard", "dtype": "int32"}
+        "time": {"units": "days since 1970-01-01", "calendar": "standard", "dtype": "int32"},
+        # xarray gives float coordinates a NaN _FillValue by default; CF forbids one there.
+        "y": {"_FillValue": None},
+        "x": {"_FillValue": None},
     }
     chunks = (min(t, 32), min(grid.height, 256), min(grid.width, 256))
     for layer, arr in layers.items():
@@ -114,7 +129,7 @@ def write_sm_netcdf(
         }
     ds = xr.Dataset(data_vars, coords=coords)
     ds.attrs = {
-        "Conventions": "CF-1.10",
+        "Conventions": CONVENTIONS,
         "title": title,
         "institution": "agrifactory",
         "source": "agrifactory.soil_moisture",
