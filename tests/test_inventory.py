@@ -5,6 +5,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from rasterio.transform import from_origin
 
 from agrifactory.errors import InputError
@@ -113,6 +114,25 @@ def test_select_by_tile_and_time_window():
     assert (start, end) == (dt.date(2020, 11, 22), dt.date(2022, 2, 9))
     sel = inventory.select(table, TILE, "landsat", start, end)
     assert sel["id"].tolist() == ["LC08_L2SP_124031_20210614_20210624_02_T1"]
+
+
+def test_equal_footprints_are_parsed_and_projected_once():
+    # Rows with one footprint text share one geometry; the projection of each row is the
+    # one the row gets on its own (the all-China DAG parses ~600 distinct of 35,000).
+    far = "POLYGON ((100 30, 101 30, 101 31, 100 31, 100 30))"
+    ids = [f"LC08_L2SP_124031_2021{m:02d}14_2021{m:02d}24_02_T1" for m in (3, 4, 5)]
+    rows = [_table(id=i, date=f"2021-{m:02d}-14") for i, m in zip(ids, (3, 4, 5), strict=True)]
+    rows.insert(1, _table(id="LC08_L2SP_130040_20210614_20210624_02_T1", footprint=far))
+    table = inventory.validate_inventory(pd.concat(rows, ignore_index=True), "t")
+    geoms = table["geometry"].tolist()
+    assert geoms[0] is geoms[2] is geoms[3]
+    assert geoms[1] is not geoms[0]
+    projected = inventory.albers_footprints(table, max_segment_deg=0.25)
+    for i in range(len(table)):
+        alone = inventory.albers_footprints(table.iloc[[i]], max_segment_deg=0.25)
+        assert shapely.equals_exact(projected[i], alone[0], tolerance=0)
+    assert shapely.equals_exact(projected[0], projected[3], tolerance=0)
+    assert not shapely.equals_exact(projected[0], projected[1], tolerance=1.0)
 
 
 def test_modis_calendar_worked_by_hand():

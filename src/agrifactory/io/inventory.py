@@ -282,7 +282,7 @@ def validate_inventory(table: pd.DataFrame, source: str | Path) -> pd.DataFrame:
     if len(dups):
         raise InputError(source, f"duplicate id(s) {sorted(set(dups))[:5]}: list each scene once")
     try:
-        geoms = shapely.from_wkt(table["footprint"].tolist())
+        geoms = _parse_footprints(table["footprint"])
     except shapely.errors.GEOSException as exc:
         raise InputError(source, f"a footprint is not valid WKT ({exc})") from None
     out = table.copy()
@@ -330,19 +330,37 @@ def check_missions(table: pd.DataFrame, source: str | Path) -> None:
             )
 
 
+def _parse_footprints(wkt: pd.Series) -> np.ndarray:
+    """The footprints' WKT as shapely geometries, each distinct text parsed once.
+
+    Every composite of a MODIS tile, and every placeholder scene of a path/row, has the
+    same footprint: rows with equal text share one geometry object.
+    """
+    codes, uniques = pd.factorize(wkt, use_na_sentinel=False)
+    return shapely.from_wkt(np.asarray(uniques, dtype=object))[codes]
+
+
 def albers_footprints(
     table: pd.DataFrame, max_segment_deg: float = 0.05, crs: CRS = ALBERS
 ) -> np.ndarray:
     """The footprints of an inventory in the Albers CRS, or the grid's ``crs`` (shapely array).
 
     Edges are first cut into pieces of at most ``max_segment_deg`` degrees so they
-    bend with the projection (0.25 degrees keeps them within about 15 m).
+    bend with the projection (0.25 degrees keeps them within about 15 m). A geometry
+    object shared by several rows (:func:`_parse_footprints`) is projected once.
     """
     to_albers = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    geoms = shapely.segmentize(np.asarray(table["geometry"].tolist()), max_segment_deg)
-    return shapely.transform(
-        geoms, lambda c: np.column_stack(to_albers.transform(c[:, 0], c[:, 1]))
+    geoms = np.asarray(table["geometry"].tolist(), dtype=object)
+    _, first, back = np.unique(
+        np.fromiter(map(id, geoms), dtype=np.int64, count=len(geoms)),
+        return_index=True,
+        return_inverse=True,
     )
+    distinct = shapely.segmentize(geoms[first], max_segment_deg)
+    projected = shapely.transform(
+        distinct, lambda c: np.column_stack(to_albers.transform(c[:, 0], c[:, 1]))
+    )
+    return projected[back.reshape(-1)]
 
 
 def select(
