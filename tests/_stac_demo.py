@@ -138,17 +138,10 @@ def publish_demo(workdir: Path, services: Any, subdir: str = "demo") -> dict[str
         ],
         items,
     )
-    return {
-        "provider": "local",
-        "retry_wait_s": 0.1,
-        "providers": {
-            "local": {
-                "api_url": services.api_url,
-                "modis": {
-                    "collection": MODIS_COLLECTION,
-                    "product": "ndvi",
-                    "assets": {"ndvi": "ndvi"},
-                },
-            }
-        },
-    }
+    return {**local_provider(services.api_url), "retry_wait_s": 0.1}
+
+
+def local_provider(api_url: str) -> dict[str, Any]:
+    """The ``acquire`` section of a user's own API with the demo's collections."""
+    modis = {"collection": MODIS_COLLECTION, "product": "ndvi", "assets": {"ndvi": "ndvi"}}
+    return {"provider": "local", "providers": {"local": {"api_url": api_url, "modis": modis}}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import yaml
-from _stac_demo import MODIS_COLLECTION, collection
+from _stac_demo import MODIS_COLLECTION, collection, local_provider
 
 from agrifactory.cli import main
 
@@ -56,20 +56,7 @@ def _config(tmp_path, services):
     config = {
         "grid": {"tile_km": 6, "mode": "aoi", "aoi_bbox": [114.169, 41.64, 114.282, 41.71]},
         "years": [2021],
-        "acquire": {
-            "provider": "local",
-            "retries": 0,
-            "providers": {
-                "local": {
-                    "api_url": services.api_url,
-                    "modis": {
-                        "collection": MODIS_COLLECTION,
-                        "product": "ndvi",
-                        "assets": {"ndvi": "ndvi"},
-                    },
-                }
-            },
-        },
+        "acquire": {**local_provider(services.api_url), "retries": 0},
     }
     path = tmp_path / "acquire.yaml"
     path.write_text(yaml.safe_dump(config))

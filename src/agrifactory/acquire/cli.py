@@ -11,17 +11,9 @@ import yaml
 log = logging.getLogger(__name__)
 
 
-def merge(base: dict, update: dict) -> dict:
-    """``update`` merged into ``base`` section by section, as Snakemake merges config files."""
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            merge(base[key], value)
-        else:
-            base[key] = value
-    return base
-
-
 def _acquire(args: argparse.Namespace) -> int:
+    from snakemake.utils import update_config  # merges config files as Snakemake does
+
     from agrifactory.acquire.rules import acquire_outputs
     from agrifactory.acquire.search import acquire_year
     from agrifactory.config import build_settings
@@ -29,7 +21,7 @@ def _acquire(args: argparse.Namespace) -> int:
 
     config: dict = {}
     for path in args.configfile:
-        merge(config, yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
+        update_config(config, yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
     if args.provider:
         config.setdefault("acquire", {})["provider"] = args.provider
     settings = build_settings(config)

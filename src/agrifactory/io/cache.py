@@ -42,12 +42,23 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+#: Copies checked in this process, by (path, size, mtime): a tile job opens the same
+#: asset several times, and hashing a whole scene on every open would cost more than
+#: the read; a copy changed since (size or mtime) is checked again.
+_VERIFIED: set[tuple[str, int, int]] = set()
+
+
 def _is_complete(path: Path) -> bool:
     """The copy exists and still has the checksum recorded when it was downloaded."""
     sidecar = path.with_name(path.name + ".sha256")
     if not (path.exists() and sidecar.exists()):
         return False
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key in _VERIFIED:
+        return True
     if sha256_of(path) == sidecar.read_text().split()[0]:
+        _VERIFIED.add(key)
         return True
     log.warning("%s: does not match its recorded SHA-256; downloading it again", path)
     path.unlink()
