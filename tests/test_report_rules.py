@@ -157,12 +157,15 @@ def test_aggregate_outputs_name_every_level_and_the_compared_ones_charts():
     out = aggregate_rules.aggregate_outputs("r/2021", ["province", "county"], ["province"])
     assert out["conservation"] == "r/2021/conservation.csv"
     assert out["county_areas"] == "r/2021/county_areas.csv"
+    assert out["county_areas_html"] == "r/2021/county_areas.html"
     assert out["province_scatter"] == "r/2021/province_scatter.png"
     assert "county_comparison" not in out
     assert set(out) == {
         "conservation",
         "province_areas",
         "county_areas",
+        "province_areas_html",
+        "county_areas_html",
         *(f"province_{k}" for k in aggregate_rules.COMPARED_OUTPUTS),
     }
 

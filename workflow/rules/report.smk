@@ -188,6 +188,28 @@ rule qa_summaries:
         "../../scripts/qa_summaries.py"
 
 
+rule diagnostics:
+    input:
+        unpack(diagnostics_inputs),
+    output:
+        **diagnostics_outputs(),
+    log:
+        f"{LOGS}/diagnostics/{{year}}.log",
+    benchmark:
+        benchmark_file("diagnostics/{year}")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(400),
+        runtime=runtime_min(10),
+    params:
+        tiles=TILES,
+        seed=config["seed"],
+    script:
+        "../../scripts/diagnostics.py"
+
+
 rule headline:
     input:
         unpack(headline_inputs),
@@ -224,6 +246,7 @@ rule provenance:
             PROVENANCE["html"],
             caption="../report/provenance.rst",
             category="Provenance",
+            labels={"page": "configuration, versions and inputs"},
         ),
     log:
         f"{LOGS}/provenance.log",

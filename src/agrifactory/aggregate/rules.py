@@ -88,7 +88,7 @@ PARTIAL = "areas.csv"
 #: The conservation check of rule aggregate, in the year's folder.
 CONSERVATION = "conservation.csv"
 #: Per level (every level): output key -> file name pattern.
-LEVEL_OUTPUTS = {"areas": "{level}_areas.csv"}
+LEVEL_OUTPUTS = {"areas": "{level}_areas.csv", "areas_html": "{level}_areas.html"}
 #: Per level with official statistics: output key -> file name pattern.
 COMPARED_OUTPUTS = {
     "comparison": "{level}_comparison.csv",
@@ -115,6 +115,11 @@ def aggregate_outputs(
         for key, name in level_keys(level, level in compared).items():
             out[f"{level}_{key}"] = f"{folder}/{name}"
     return out
+
+
+#: Comparison-table columns that move into the page's caption when every row holds the
+#: same value (the CSV keeps them).
+CONSTANT_COLUMNS = ("level", "official_unit", "reference_date", "source")
 
 
 # --- rules -----------------------------------------------------------------------
@@ -208,6 +213,7 @@ def aggregate_year(
         unit = settings.unit
         table = area_table(areas, gdf, level, unit=unit)
         write_table(table, outputs[level]["areas"])
+        write_areas_page(table, level, outputs[level]["areas_html"], settings)
         results[f"{level}_areas"] = table
         if level in statistics:
             results[f"{level}_comparison"] = compare_level(
@@ -220,6 +226,26 @@ def aggregate_year(
                 acc,
             )
     return results
+
+
+def write_areas_page(
+    table: pd.DataFrame, level: str, path: str | Path, settings: CompareSettings
+) -> Path:
+    """The report page of one level's areas per unit (counties also in ha)."""
+    from agrifactory.aggregate.areas import unit_areas_view
+    from agrifactory.report.tables import write_html_table
+
+    unit = settings.unit
+    also_ha = level == "county" and unit != "ha"
+    return write_html_table(
+        unit_areas_view(table, unit, also_ha=also_ha),
+        path,
+        title=f"Mapped cropland, irrigated land and crop types by {level} ({unit})",
+        caption=f"Areas mapped inside the run's tiles, in {unit}"
+        + (" and again in ha" if also_ha else "")
+        + "; coverage_pct is the mapped share of the whole unit, so a unit the tiles only "
+        "touch shows a small part of its cropland. Last row: the total inside all units.",
+    )
 
 
 def compare_level(
@@ -244,7 +270,7 @@ def compare_level(
     )
     from agrifactory.io.tables import write_table
     from agrifactory.report.charts import comparison_bars, comparison_scatter
-    from agrifactory.report.tables import write_html_table
+    from agrifactory.report.tables import constant_columns, write_html_table
 
     unit = settings.unit
     official = read_official(statistics, units, quantity=settings.quantity)
@@ -269,11 +295,18 @@ def compare_level(
         caption=f"One figure per row (the columns of {Path(outputs['summary']).name}); R² only "
         f"with at least {settings.min_units_for_fit} compared units.",
     )
+    shown, same = constant_columns(comparison, CONSTANT_COLUMNS)
+    if same.get("official_unit") == unit:  # the published figure is official_<unit> itself
+        shown = shown.drop(columns="official_value")
     write_html_table(
-        comparison,
+        shown,
         outputs["comparison_html"],
         title=f"Mapped vs official cropland by {level}",
-        caption=f"Official figures from {statistics}; units named in every column.",
+        caption=f"Official figures from {Path(statistics).name}"
+        + "".join(f"; {k.replace('_', ' ')}: {v}" for k, v in same.items())
+        + f". Areas in {unit}, the unit named in every column; coverage_pct is the mapped "
+        f"share of the unit; a unit under {settings.min_coverage:.0%} coverage is partly "
+        "mapped and not compared.",
         flag_column=[c for c in comparison.columns if c.startswith("within_")][0],
     )
     comparison_bars(comparison, outputs["bars"], title=f"Cropland by {level}: mapped vs official")

@@ -15,6 +15,10 @@ Rules (``workflow/rules/report.smk``, ``workflow/rules/manifest.smk``):
 ``accuracy_table``
     The accuracy page of a class product, one row per class, and its confusion
     matrices (:func:`accuracy_table`).
+``diagnostics``
+    Per year: NDVI at a few validation samples per crop class (Landsat observations,
+    fused series by flag, HANTS curve), and the transfer and active-learning results
+    as tables (:func:`diagnostics`).
 ``headline``
     The report's summary page: the run's headline figures beside their goals
     (:func:`headline`).
@@ -178,6 +182,16 @@ QA_SUMMARIES = {
     "validation_table": "fusion_validation.csv",
     "hants_table": "hants.csv",
 }
+#: Rule diagnostics' outputs, in ``results/report/<year>/``: the NDVI figure always, the
+#: transfer page with a transfer experiment, the active-learning page with its simulation.
+DIAGNOSTICS = {
+    "ndvi": "diagnostics_ndvi.png",
+    "transfer": "transfer.html",
+    "active_learning": "active_learning.html",
+}
+#: Class product whose classes the NDVI diagnostics sample, and samples per class.
+DIAGNOSTICS_PRODUCT = "croptype"
+DIAGNOSTICS_PER_CLASS = 2
 #: Rule headline's outputs, in ``results/report/``: the headline figures as CSV and
 #: as the report's summary page.
 HEADLINE = {"table": "headline.csv", "html": "headline.html"}
@@ -336,6 +350,83 @@ def accuracy_table(job: Any) -> None:
     confusion_heatmaps(
         matrices, job.output.confusion, title=f"Confusion matrices of the {product} map ({year})"
     )
+
+
+def diagnostics(job: Any) -> None:
+    """Rule diagnostics: the NDVI chain at sample pixels per class; transfer and
+    active-learning results (each page where the run has them).
+
+    ``input``: ``training`` (the training set) and, per tile in ``params.tiles`` order,
+    the lists ``landsat``, ``mask``, ``fused``, ``flags``, ``hants``; optional
+    ``transfer`` (tables) and ``simulation`` (the active-learning curve).
+    """
+    from agrifactory import legend
+    from agrifactory.io.tables import read_table
+    from agrifactory.logs import setup_logging
+    from agrifactory.report import diagnostics as diag
+
+    setup_logging(job.log[0])
+    year = job.wildcards.year
+    training = read_table(job.input.training, "training set", "rerun rule training_set")
+    product = DIAGNOSTICS_PRODUCT
+    picked = diag.pick_samples(
+        training, product, per_class=DIAGNOSTICS_PER_CLASS, seed=int(job.params.seed)
+    )
+    tiles = list(job.params.tiles)
+    panels, names = [], {}
+    for rec in picked.to_dict("records"):
+        k = tiles.index(rec["tile_id"])
+        files = {key: job.input[key][k] for key in diag.SERIES_FILES}
+        names = names or diag.flag_names(_tags(files["flags"]))
+        label = legend.LEGENDS[product].get(rec[product], str(rec[product]))
+        panel = f"{label}: sample {rec['sample_id']} ({rec['tile_id']})"
+        panels.append((panel, diag.pixel_series(files, rec["x"], rec["y"])))
+    diag.ndvi_diagnostics(
+        panels,
+        names,
+        job.output.ndvi,
+        ncols=DIAGNOSTICS_PER_CLASS,
+        title=f"NDVI at validation samples by {product} class ({year})",
+    )
+    _learning_pages(job, year)
+
+
+def _tags(path: str) -> dict[str, str]:
+    from agrifactory.io.raster import open_raster
+
+    with open_raster(path) as src:
+        return src.tags()
+
+
+def _learning_pages(job: Any, year: str) -> None:
+    """The transfer and active-learning pages of rule diagnostics, where declared."""
+    from agrifactory.report.learning import (
+        curve_view,
+        learning_curve_table,
+        spread_note,
+        transfer_table,
+    )
+    from agrifactory.report.tables import write_html_table
+
+    if "transfer" in job.output.keys():
+        write_html_table(
+            transfer_table(job.input.transfer),
+            job.output.transfer,
+            title=f"Crop-type model transferred between regions ({year})",
+            caption="within: trained and tested in the source region (held-out samples); "
+            "transfer: the source model applied to every sample of the target region; "
+            "drop: within minus transfer. augmentation: trained with temporal "
+            "augmentation of the NDVI series. One training run per row (no repeats): no spread.",
+        )
+    if "active_learning" in job.output.keys():
+        curve = learning_curve_table(job.input.simulation)
+        write_html_table(
+            curve_view(curve),
+            job.output.active_learning,
+            title=f"Active-learning simulation ({year})",
+            caption="Overall accuracy on the held-out samples against the number of labels, "
+            "per strategy (uncertainty sampling or random). " + spread_note(curve),
+        )
 
 
 def headline(job: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,8 @@ h1 { font-size: 1.25em; }
 p.caption { max-width: 60em; color: #444; }
 table { border-collapse: collapse; font-size: 0.85em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.55em; }
-th { background: #f0f0f0; position: sticky; top: 0; }
+th { background: #f0f0f0; position: sticky; top: 0; max-width: 8em; }
+td { max-width: 18em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.yes td.flag { background: #d9f0d3; }
 tr.no td.flag { background: #f8d4cf; }
@@ -59,6 +61,28 @@ def _format_float(v: float, column: str) -> str:
     return f"{v:,.3f}" if abs(v) < 1e6 else f"{v:,.0f}"
 
 
+def _header(column: object) -> str:
+    """A column name that may break after its underscores (narrow columns)."""
+    return html.escape(str(column)).replace("_", "_<wbr>")
+
+
+def constant_columns(
+    table: pd.DataFrame, columns: Sequence[str]
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Move ``columns`` that hold one value in every row (missing values aside) out of
+    the table: returns the table without them and ``{column: value}``.
+
+    A column absent from the table or holding several values stays as it is.
+    """
+    moved = {}
+    for col in columns:
+        if col in table.columns:
+            values = table[col].dropna().unique()
+            if len(values) == 1:
+                moved[col] = values[0]
+    return table.drop(columns=list(moved)), moved
+
+
 def write_html_table(
     table: pd.DataFrame,
     path: str | Path,
@@ -74,10 +98,10 @@ def write_html_table(
     Rows are shaded by ``flag_column`` (a boolean such as ``within_10pct``, shown as
     ``flag_labels``); rows whose ``status`` is ``national total`` are set in bold,
     ``no statistic`` and ``not mapped`` rows in grey italics. Missing values show as
-    a dash. ``banner`` is set above the title in a box. A wide table scrolls inside
-    its frame.
+    a dash. ``banner`` is set above the title in a box. Headers break after
+    underscores; a table still too wide scrolls inside its frame.
     """
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    head = "".join(f"<th>{_header(c)}</th>" for c in table.columns)
     body = []
     for rec in table.to_dict("records"):
         classes = []

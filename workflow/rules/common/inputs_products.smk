@@ -30,6 +30,14 @@ def aggregate_outputs():
     out = aggregate_rules.aggregate_outputs(
         f"{R}/aggregate/{{year}}", config["aggregate"]["levels"], compared_levels()
     )
+    for level in config["aggregate"]["levels"]:
+        out[f"{level}_areas_html"] = report(
+            out[f"{level}_areas_html"],
+            caption="../report/areas_table.rst",
+            category="Areas per unit",
+            subcategory=level,
+            labels={"level": level, "what": "areas per unit"},
+        )
     for level in compared_levels():
         for key, caption in AGGREGATE_REPORTED.items():
             out[f"{level}_{key}"] = report(
@@ -170,4 +178,57 @@ def provenance_inputs(wildcards):
         ]
     others = [config["inputs"]["samples"], *config["inputs"]["statistics"].values()]
     inputs["others"] = [p for p in others if p]
+    return inputs
+
+
+#: The NDVI diagnostics need the training set and the scene-based chain (no NDVI cube,
+#: no leave-one-out run in place of the training set).
+DIAGNOSTICS_ON = bool(SAMPLES) and not CUBE and not LOO
+
+
+def diagnostics_outputs():
+    """Rule diagnostics' outputs for the report: the NDVI figure; the transfer page with a
+    transfer experiment; the active-learning page with the demo's simulation."""
+    files = in_folder(f"{R}/report/{{year}}", report_rules.DIAGNOSTICS)
+    labels = {
+        "ndvi": ("diagnostics_ndvi.rst", "NDVI at samples"),
+        "transfer": ("transfer.rst", "transfer"),
+        "active_learning": ("active_learning_table.rst", "active learning"),
+    }
+    keep = ["ndvi"] + (["transfer"] if TRANSFER["source"] is not None else [])
+    keep += ["active_learning"] if DEMO else []
+    return {
+        key: report(
+            files[key],
+            caption=f"../report/{labels[key][0]}",
+            category="Diagnostics",
+            subcategory="{year}",
+            labels={"figure": labels[key][1], "year": "{year}"},
+        )
+        for key in keep
+    }
+
+
+def diagnostics_inputs(wildcards):
+    """The training set, every tile's NDVI chain (in TILES order) and, where the run has
+    them, the transfer tables and the active-learning simulation curve."""
+    chain = {
+        "landsat": rules.ingest.output.landsat_ndvi,
+        "mask": rules.quality.output.mask,
+        "fused": rules.fuse.output.ndvi,
+        "flags": rules.fuse.output.flags,
+        "hants": rules.smooth.output.smoothed,
+    }
+    inputs = {
+        key: expand(pattern, tile=TILES, year=wildcards.year) for key, pattern in chain.items()
+    }
+    inputs["training"] = expand(rules.training_set.output.table, year=wildcards.year)[0]
+    if TRANSFER["source"] is not None:
+        name = classify_rules.TRANSFER_TABLE.format(**TRANSFER)
+        inputs["transfer"] = [f"{R}/transfer/{wildcards.year}/{name}"]
+    if DEMO:
+        curve = classify_rules.SIMULATION_OUTPUTS["curve"].format(
+            product=CLASSIFY["active_learning"]["product"]
+        )
+        inputs["simulation"] = f"{R}/active_learning/{wildcards.year}/{curve}"
     return inputs

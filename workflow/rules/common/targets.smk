@@ -78,7 +78,9 @@ def report_targets():
         for path in expand(rules.accuracy_table.output, year=y, product=p)
     ]
     soil = expand(rules.sm_report.output.map, year=YEARS) if SM_ON else []
+    diagnostics = expand(rules.diagnostics.output.ndvi, year=YEARS) if DIAGNOSTICS_ON else []
     return [
+        *diagnostics,
         *maps,
         *accuracy,
         *soil,
