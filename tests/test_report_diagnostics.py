@@ -131,9 +131,34 @@ def test_pick_samples_draws_validation_samples_per_class_with_the_seed():
     assert len(draws) > 1  # the seed picks
 
 
+def _job(tmp_path, tile_files, training: pd.DataFrame, **extra):
+    path = tmp_path / "training.parquet"
+    training.to_parquet(path)
+    inputs = {k: [v] for k, v in tile_files.items()} | {"training": str(path)} | extra
+    outputs = {"ndvi": str(tmp_path / report_rules.DIAGNOSTICS["ndvi"])}
+    outputs |= {k: str(tmp_path / report_rules.DIAGNOSTICS[k]) for k in extra if k != "simulation"}
+    if "simulation" in extra:
+        outputs["active_learning"] = str(tmp_path / report_rules.DIAGNOSTICS["active_learning"])
+    return SimpleNamespace(
+        input=Namedlist(fromdict=inputs),
+        output=Namedlist(fromdict=outputs),
+        log=[str(tmp_path / "log")],
+        wildcards=SimpleNamespace(year="2021"),
+        params=SimpleNamespace(tiles=["h000v000"], seed=3),
+    )
+
+
+@pytest.mark.parametrize("labels", ["cropland only", "none"])
+def test_a_run_without_crop_type_labels_still_gets_its_figure(tmp_path, tile_files, labels):
+    t = _training().assign(croptype=pd.NA)
+    t = t.assign(cropland=pd.array([1] * len(t), "Int16") if labels == "cropland only" else pd.NA)
+    report_rules.diagnostics(_job(tmp_path, tile_files, t))
+    assert (tmp_path / "diagnostics_ndvi.png").read_bytes()[:4] == b"\x89PNG"
+    expected = "of cropland: 2 validation" if labels == "cropland only" else "0 validation"
+    assert expected in (tmp_path / "log").read_text()
+
+
 def test_rule_diagnostics_draws_the_figure_and_the_pages(tmp_path, tile_files):
-    training = tmp_path / "training.parquet"
-    _training().to_parquet(training)
     transfer = tmp_path / "croptype_west_to_east.csv"
     transfer.write_text(
         "product,source,target,augmentation,within_oa,transfer_oa,oa_drop,within_macro_f1,"
@@ -145,16 +170,7 @@ def test_rule_diagnostics_draws_the_figure_and_the_pages(tmp_path, tile_files):
         "product,strategy,round,n_labels,overall_accuracy,macro_f1\n"
         "croptype,random,0,20,0.5,0.4\ncroptype,random,1,30,0.6,0.5\n"
     )
-    inputs = {k: [v] for k, v in tile_files.items()}
-    inputs |= {"training": str(training), "transfer": [str(transfer)], "simulation": str(curve)}
-    outputs = {k: str(tmp_path / v) for k, v in report_rules.DIAGNOSTICS.items()}
-    job = SimpleNamespace(
-        input=Namedlist(fromdict=inputs),
-        output=Namedlist(fromdict=outputs),
-        log=[str(tmp_path / "log")],
-        wildcards=SimpleNamespace(year="2021"),
-        params=SimpleNamespace(tiles=["h000v000"], seed=3),
-    )
+    job = _job(tmp_path, tile_files, _training(), transfer=[str(transfer)], simulation=str(curve))
     report_rules.diagnostics(job)
     png = (tmp_path / "diagnostics_ndvi.png").read_bytes()
     assert png[:4] == b"\x89PNG"

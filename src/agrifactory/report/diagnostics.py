@@ -143,6 +143,18 @@ def _draw(ax, series: PixelSeries, names: Mapping[int, str], seen: dict) -> None
     ax.xaxis.set_major_formatter(DateFormatter("%b"))
 
 
+def _no_samples(out: str | Path, title: str, dpi: int) -> Path:
+    """The figure of a run without validation samples: a note instead of panels."""
+    fig = Figure(figsize=(6, 1.5))
+    fig.text(0.5, 0.5, "No validation sample with a class label: nothing to show.",
+             ha="center", va="center")  # fmt: skip
+    if title:
+        fig.suptitle(title, fontsize=10)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    return Path(out)
+
+
 def ndvi_diagnostics(
     panels: Sequence[tuple[str, PixelSeries]],
     names: Mapping[int, str],
@@ -153,9 +165,10 @@ def ndvi_diagnostics(
     dpi: int = 90,
 ) -> Path:
     """A grid of panels, ``ncols`` a row (one row per class): each panel's title and
-    series. Fused dates are marked by flag (``names``: code -> name)."""
+    series. Fused dates are marked by flag (``names``: code -> name). Without panels the
+    figure says so."""
     if not panels:
-        raise ValueError("no sample to plot")
+        return _no_samples(out, title, dpi)
     nrows = -(-len(panels) // ncols)
     fig = Figure(figsize=(5.2 * ncols, 2.2 * nrows + 0.8))
     axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)

@@ -36,6 +36,7 @@ it is parsed (settings, output names).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -189,8 +190,9 @@ DIAGNOSTICS = {
     "transfer": "transfer.html",
     "active_learning": "active_learning.html",
 }
-#: Class product whose classes the NDVI diagnostics sample, and samples per class.
-DIAGNOSTICS_PRODUCT = "croptype"
+#: Class products whose classes the NDVI diagnostics sample, the first with validation
+#: samples taken (a run may label cropland only), and samples per class.
+DIAGNOSTICS_PRODUCTS = ("croptype", "irrigation", "cropland")
 DIAGNOSTICS_PER_CLASS = 2
 #: Rule headline's outputs, in ``results/report/``: the headline figures as CSV and
 #: as the report's summary page.
@@ -368,9 +370,18 @@ def diagnostics(job: Any) -> None:
     setup_logging(job.log[0])
     year = job.wildcards.year
     training = read_table(job.input.training, "training set", "rerun rule training_set")
-    product = DIAGNOSTICS_PRODUCT
-    picked = diag.pick_samples(
-        training, product, per_class=DIAGNOSTICS_PER_CLASS, seed=int(job.params.seed)
+    product, picked = DIAGNOSTICS_PRODUCTS[0], training.iloc[:0]
+    for product in (p for p in DIAGNOSTICS_PRODUCTS if p in training.columns):
+        picked = diag.pick_samples(
+            training, product, per_class=DIAGNOSTICS_PER_CLASS, seed=int(job.params.seed)
+        )
+        if len(picked):
+            break
+    logging.getLogger(__name__).info(
+        "NDVI diagnostics of %s: %d validation samples (%s)",
+        product,
+        len(picked),
+        ", ".join(picked["sample_id"].astype(str)),
     )
     tiles = list(job.params.tiles)
     panels, names = [], {}
