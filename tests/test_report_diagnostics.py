@@ -97,13 +97,15 @@ def test_the_panel_marks_fused_values_by_the_flag_names_of_the_tags(tile_files):
     ax = Figure().subplots()
     seen: dict = {}
     diag._draw(ax, s, diag.flag_names(FLAG_TAGS), seen)
-    # no_pair has no value, so it draws nothing; the new code 6 gets its tag's name.
+    # no_pair has no value: marked at the bottom; the new code 6 gets its tag's name.
     assert list(seen) == [
         "HANTS curve",
         "Landsat (clear)",
         "fused: weighted",
         "fused: spatial_fallback",
+        "fused: no_pair (no value)",
     ]
+    np.testing.assert_allclose(seen["fused: no_pair (no value)"].get_ydata(), [diag.NO_VALUE_Y])
     weighted = seen["fused: weighted"]
     assert weighted.get_marker() == diag.FLAG_MARKERS[1]  # second code of the tags
     np.testing.assert_allclose(weighted.get_ydata(), [0.25, 0.45])

@@ -29,6 +29,8 @@ from agrifactory.io.raster import open_stack  # noqa: E402
 
 #: Marker of each fused flag in order of its code (cycled when there are more codes).
 FLAG_MARKERS = ("x", "o", "s", "^", "v", "D", "P", "*", "h")
+#: Height at which dates without a fused value are marked by their flag.
+NO_VALUE_Y = -0.15
 #: The files of a tile-year the figure reads: key -> meaning.
 SERIES_FILES = {
     "landsat": "ingest landsat_ndvi.tif",
@@ -127,15 +129,17 @@ def _draw(ax, series: PixelSeries, names: Mapping[int, str], seen: dict) -> None
             series.observed_dates, series.observed, "o", color="k", ms=4, label="Landsat (clear)"
         )[0],
     ]
+    valued = np.isfinite(series.fused)
     for k, (code, name) in enumerate(names.items()):
-        at = (series.flags == code) & np.isfinite(series.fused)
-        if at.any():
+        marker = FLAG_MARKERS[k % len(FLAG_MARKERS)]
+        for has_value in (True, False):
+            at = (series.flags == code) & (valued == has_value)
+            if not at.any():
+                continue
             dates = [d for d, a in zip(series.dates, at, strict=True) if a]
-            marker = FLAG_MARKERS[k % len(FLAG_MARKERS)]
-            handles += ax.plot(
-                dates, series.fused[at], marker, color=f"C{k}", ms=4, mfc="none",
-                label=f"fused: {name}",
-            )  # fmt: skip
+            values = series.fused[at] if has_value else np.full(at.sum(), NO_VALUE_Y)
+            label = f"fused: {name}" + ("" if has_value else " (no value)")
+            handles += ax.plot(dates, values, marker, color=f"C{k}", ms=4, mfc="none", label=label)
     for h in handles:
         seen.setdefault(h.get_label(), h)
     ax.set_ylim(-0.2, 1.0)
