@@ -10,11 +10,13 @@ Usage (from the repository root)::
 
     PYTHONPATH=src python benchmarks/eval_ucr_crop.py              # 5 folds, all data
     PYTHONPATH=src python benchmarks/eval_ucr_crop.py --per-class 50 --folds 2   # quick
+    PYTHONPATH=src python benchmarks/eval_ucr_crop.py --cnn '{"n_members": 1}'  # other params
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import platform
 import sys
@@ -46,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-class", type=int, default=None, help="stratified subset size per class")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=None, help="override the CNN epochs")
+    ap.add_argument(
+        "--cnn",
+        type=json.loads,
+        default={},
+        help='CNN params over the defaults, JSON: {"hidden": 64}',
+    )
     ap.add_argument("--no-augmented", action="store_true", help="skip the augmented CNN")
     ap.add_argument("--csv", type=Path, default=None, help="write per-fold results here")
     args = ap.parse_args(argv)
@@ -58,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.per_class:
         keep = stratified_subset(y, args.per_class, args.seed)
         X, y = X[keep], y[keep]
-    cnn = {"num_threads": args.threads}
+    cnn = {**args.cnn, "num_threads": args.threads}
     if args.epochs:
         cnn["epochs"] = args.epochs
     models = {
@@ -80,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     summary["oa_vs_1nn"] = summary["overall_accuracy"] / base["overall_accuracy"]
     summary["f1_vs_1nn"] = summary["macro_f1"] / base["macro_f1"]
     summary["time_vs_1nn"] = summary["seconds"] / base["seconds"]
+    summary["s_per_fit"] = summary["seconds"] / args.folds
     with np.printoptions(precision=4):
         print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(per_fold.pivot(index="model", columns="fold", values="overall_accuracy").round(4))
     best = summary.sort_values("overall_accuracy", ascending=False)["model"].iloc[0]
     print(f"best by OA: {best}")
     return 0

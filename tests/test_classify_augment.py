@@ -11,6 +11,7 @@ from hypothesis.extra.numpy import arrays
 from agrifactory.classify.augment import (
     augment_batch,
     magnitude_warp,
+    mixup,
     resample_time,
     time_scale,
     time_shift,
@@ -84,3 +85,22 @@ def test_augment_batch_probability_zero_changes_nothing():
     x = np.random.default_rng(1).normal(size=(8, 1, 12))
     out = augment_batch(x, np.random.default_rng(2), shift=2, scale=0.2, magnitude=0.2, p=0.0)
     np.testing.assert_array_equal(out, x)
+
+
+def test_mixup_off_is_identity():
+    x = np.arange(12, dtype=np.float32).reshape(3, 1, 4)
+    out, perm, lam = mixup(x, np.random.default_rng(0), 0.0)
+    assert out is x and lam == 1.0
+    np.testing.assert_array_equal(perm, [0, 1, 2])
+
+
+def test_mixup_mixes_each_series_with_its_partner():
+    # series i is constant i: the mixed series i must be lam * i + (1 - lam) * perm[i]
+    x = np.repeat(np.arange(5, dtype=np.float32)[:, None, None], 6, axis=2)
+    out, perm, lam = mixup(x, np.random.default_rng(4), 0.4)
+    rng = np.random.default_rng(4)
+    assert lam == rng.beta(0.4, 0.4)
+    np.testing.assert_array_equal(perm, rng.permutation(5))
+    assert out.dtype == np.float32 and out.shape == x.shape
+    expected = lam * np.arange(5) + (1 - lam) * perm
+    np.testing.assert_allclose(out[:, 0, :], np.repeat(expected[:, None], 6, axis=1), rtol=1e-6)

@@ -1,5 +1,5 @@
 """Temporal augmentation of time series (CropGlobe, 2025): random time shift, time
-scaling and magnitude warping.
+scaling and magnitude warping; and mixup of series pairs (Zhang et al. 2018).
 
 Every function takes a batch ``x`` of shape ``(n, channels, time)`` (NumPy, host
 memory: augmentation feeds the CPU/GPU training loop batch by batch), a
@@ -99,3 +99,19 @@ def augment_batch(
         if chosen.any():
             out[chosen] = func(out[chosen], rng, strength)
     return out
+
+
+def mixup(
+    x: np.ndarray, rng: np.random.Generator, alpha: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Mixup (Zhang et al. 2018): ``x' = lam x + (1 - lam) x[perm]``, ``lam ~ Beta(a, a)``.
+
+    Returns the mixed batch, the partners' indices ``perm`` into the batch and
+    ``lam`` (1 and the identity permutation when ``alpha <= 0``); the loss is then
+    ``lam L(y) + (1 - lam) L(y[perm])``.
+    """
+    if alpha <= 0:
+        return x, np.arange(len(x)), 1.0
+    lam = float(rng.beta(alpha, alpha))
+    perm = rng.permutation(len(x))
+    return (lam * x + (1 - lam) * x[perm]).astype(x.dtype, copy=False), perm, lam

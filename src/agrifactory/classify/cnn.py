@@ -6,7 +6,9 @@ either a flattening dense head (keeps the timing of the season, the default) or
 global average+max pooling (fewer weights, shift-invariant). Inputs are standardised
 per channel with the training mean and standard deviation. Training batches are
 augmented with random time shift, time scaling and magnitude warping
-(:mod:`agrifactory.classify.augment`, CropGlobe 2025).
+(:mod:`agrifactory.classify.augment`, CropGlobe 2025) and, optionally, mixup.
+``n_members > 1`` trains that many networks with consecutive seeds and averages
+their probabilities (one saved state dict, keys ``members.<i>.*``).
 
 Features arrive as a 2-D matrix whose columns are channel-major: all time steps of
 channel 0, then of channel 1, and so on (``n_features = n_channels * n_times``).
@@ -22,7 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agrifactory.classify.augment import augment_batch
+from agrifactory.classify.augment import augment_batch, mixup
 from agrifactory.classify.base import Classifier
 from agrifactory.errors import ConfigError
 
@@ -74,23 +76,56 @@ def _build_net(
     return nn.Sequential(*layers)
 
 
+def _ensemble(members: list[Any]) -> Any:
+    """One module whose logits are ``log`` of the members' mean softmax.
+
+    A softmax of its output is exactly the mean of the members' probabilities.
+    """
+    import torch
+    from torch import nn
+
+    class Ensemble(nn.Module):
+        def __init__(self, nets: list[nn.Module]) -> None:
+            super().__init__()
+            self.members = nn.ModuleList(nets)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            p = torch.stack([torch.softmax(m(x), dim=1) for m in self.members]).mean(dim=0)
+            return torch.log(p)
+
+    return Ensemble(members)
+
+
+def with_differences(series: np.ndarray) -> np.ndarray:
+    """Append the first difference of every channel: ``(n, c, t) -> (n, 2c, t)``.
+
+    The difference at the first date is 0 (``x[t] - x[t-1]`` with ``x[-1] := x[0]``).
+    """
+    d = np.diff(series, axis=-1, prepend=series[..., :1])
+    return np.concatenate([series, d], axis=1)
+
+
 class CNNClassifier(Classifier):
     """Lightweight 1-D CNN with temporal augmentation (see module docstring).
 
     Parameters (``default_params``): ``n_channels`` (features per time step),
+    ``differences`` (append each channel's first difference as a channel),
     ``hidden`` (filters per block), ``n_blocks``, ``kernel_size``, ``dropout``,
     ``head`` (``flatten`` | ``pool``), ``dense`` (units of the flatten head),
     ``epochs``, ``batch_size``, ``learning_rate`` (peak of a one-cycle schedule),
     ``weight_decay`` (AdamW), ``label_smoothing``, ``augment_shift`` (time steps),
     ``augment_scale`` (relative), ``augment_magnitude`` (warp s.d.), ``augment_p``
-    (share of series augmented per transform), ``num_threads`` (torch intra-op
-    threads; None leaves torch's setting).
+    (share of series augmented per transform), ``mixup`` (Beta parameter, 0 = off),
+    ``n_members`` (networks trained with seeds ``seed, seed + 1, ...`` whose
+    probabilities are averaged), ``num_threads`` (torch intra-op threads; None leaves
+    torch's setting).
     """
 
     kind = "cnn1d"
     weights_file = "weights.pt"
     default_params: ClassVar[dict[str, Any]] = {
         "n_channels": 1,
+        "differences": False,
         "hidden": 64,
         "n_blocks": 3,
         "kernel_size": 5,
@@ -106,6 +141,8 @@ class CNNClassifier(Classifier):
         "augment_scale": 0.0,
         "augment_magnitude": 0.0,
         "augment_p": 0.5,
+        "mixup": 0.0,
+        "n_members": 1,
         "num_threads": None,
     }
 
@@ -117,12 +154,18 @@ class CNNClassifier(Classifier):
                 f"cnn n_channels = {c} does not divide the {X.shape[1]} feature columns; "
                 "columns must be channel-major (all dates of channel 0, then channel 1, ...)"
             )
-        return X.reshape(X.shape[0], c, X.shape[1] // c)
+        series = X.reshape(X.shape[0], c, X.shape[1] // c)
+        return with_differences(series) if self.params["differences"] else series
 
     def _net(self, n_times: int) -> Any:
         p = self.params
+        members = [self._member(n_times) for _ in range(int(p["n_members"]))]
+        return members[0] if len(members) == 1 else _ensemble(members)
+
+    def _member(self, n_times: int) -> Any:
+        p = self.params
         return _build_net(
-            int(p["n_channels"]),
+            int(p["n_channels"]) * (2 if p["differences"] else 1),
             n_times,
             len(self.classes_),
             hidden=int(p["hidden"]),
@@ -141,21 +184,27 @@ class CNNClassifier(Classifier):
 
     # -- training -----------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y_index: np.ndarray, seed: int) -> None:
-        import torch
-        from torch import nn
-
         self._set_threads()
-        p = self.params
         series = self._series(X)
         self.mean_ = series.mean(axis=(0, 2))
         std = series.std(axis=(0, 2))
         self.std_ = np.where(std > 0, std, 1.0)
         z = ((series - self.mean_[None, :, None]) / self.std_[None, :, None]).astype(np.float32)
         self.n_times_ = z.shape[-1]
+        members = [
+            self._train_member(z, y_index, seed + i) for i in range(int(self.params["n_members"]))
+        ]
+        self.net_ = members[0] if len(members) == 1 else _ensemble(members).eval()
 
+    def _train_member(self, z: np.ndarray, y_index: np.ndarray, seed: int) -> Any:
+        """One network trained on standardised series ``z (n, c, t)`` with ``seed``."""
+        import torch
+        from torch import nn
+
+        p = self.params
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
-        net = self._net(self.n_times_)
+        net = self._member(self.n_times_)
         epochs, batch = int(p["epochs"]), int(p["batch_size"])
         steps = max(1, int(np.ceil(len(z) / batch)))
         opt = torch.optim.AdamW(
@@ -182,16 +231,19 @@ class CNNClassifier(Classifier):
                     magnitude=float(p["augment_magnitude"]),
                     p=float(p["augment_p"]),
                 )
+                xb, perm, lam = mixup(xb, rng, float(p["mixup"]))
                 opt.zero_grad()
-                loss = loss_fn(net(torch.from_numpy(xb)), targets[idx])
+                out = net(torch.from_numpy(xb))
+                loss = loss_fn(out, targets[idx])
+                if lam < 1:
+                    loss = lam * loss + (1 - lam) * loss_fn(out, targets[idx[perm]])
                 loss.backward()
                 opt.step()
                 sched.step()
                 total += loss.item() * len(idx)
             if epoch == 0 or (epoch + 1) % 10 == 0 or epoch + 1 == epochs:
                 log.info("cnn epoch %d/%d: training loss %.4f", epoch + 1, epochs, total / len(z))
-        net.eval()
-        self.net_ = net
+        return net.eval()
 
     def _proba(self, X: np.ndarray) -> np.ndarray:
         import torch
