@@ -56,3 +56,38 @@ rule features:
         block_rows=config["timeseries"]["block_rows"],
     script:
         "../../scripts/features.py"
+
+
+def composites_inputs(wildcards):
+    """The ingest stacks the composites read (bands and the masked NDVI) and the quality mask."""
+    files = ingest_files(wildcards.tile, wildcards.year)
+    names = [f"landsat_{band}" for band in COMPOSITE_BANDS] + ["landsat_ndvi"]
+    inputs = {name: files[name] for name in names}
+    inputs["mask"] = quality_outputs(tile_year_dir(wildcards.tile, wildcards.year, "quality"))[
+        "mask"
+    ]
+    return inputs
+
+
+rule composites:
+    input:
+        unpack(composites_inputs),
+    output:
+        **composites_outputs(tile_dir("composites")),
+    log:
+        f"{LOGS}/composites/{{tile}}_{{year}}.log",
+    benchmark:
+        benchmark_file("composites/{tile}_{year}")
+    group:
+        FEATURES_GROUP
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(400, per_mpx=200),
+        runtime=runtime_min(5, per_mpx=2),
+    params:
+        **SEASON_PARAMS,
+        composites=config["timeseries"]["composites"],
+    script:
+        "../../scripts/composites.py"
