@@ -241,3 +241,15 @@ def test_rule_function_takes_a_snakemake_job(tmp_path):
     qa = pd.read_csv(out["qa"], keep_default_na=False)
     assert qa["month"].tolist() == list(range(1, 13))
     assert "no_scene" in (tmp_path / "composites.log").read_text()  # April's warning
+
+
+def test_median_equals_numpys_nanmedian():
+    from agrifactory.timeseries.composites import _nanmedian
+
+    rng = np.random.default_rng(3)
+    stack = rng.random((7, 50, 40)).astype(np.float32)
+    stack[rng.random(stack.shape) < 0.5] = np.nan  # some pixels have no value at all
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.nanmedian(stack, axis=0)
+    np.testing.assert_allclose(_nanmedian(stack), expected, rtol=1e-6, equal_nan=True)
+    assert np.isnan(expected).any()

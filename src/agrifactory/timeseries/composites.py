@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -30,7 +29,13 @@ import pandas as pd
 from rasterio.windows import Window
 
 from agrifactory.errors import InputError
-from agrifactory.io.raster import StackReader, StackWriter, open_stack, stack_writer
+from agrifactory.io.raster import (
+    StackReader,
+    StackWriter,
+    gdal_cache,
+    open_stack,
+    stack_writer,
+)
 from agrifactory.io.tables import write_table
 from agrifactory.timeseries.tile import _grid, _row_blocks
 from agrifactory.timeseries.timeaxis import season_year
@@ -127,10 +132,13 @@ def monthly_medians(
 
 
 def _nanmedian(stack: np.ndarray) -> np.ndarray:
-    """Median over axis 0 ignoring NaN; NaN where all are NaN (without a warning)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(stack, axis=0)
+    """Median over axis 0 ignoring NaN, NaN where all are NaN (as ``np.nanmedian``, faster
+    for few dates: one sort, NaN last, then the middle one or two finite values)."""
+    ordered = np.sort(stack, axis=0)
+    n = np.isfinite(stack).sum(axis=0)
+    lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0)[np.newaxis], axis=0)[0]
+    hi = np.take_along_axis(ordered, np.maximum(n // 2, 0)[np.newaxis], axis=0)[0]
+    return np.where(n > 0, 0.5 * (lo + hi), np.nan).astype(np.float32)
 
 
 def fill_single_gaps(medians: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -200,6 +208,7 @@ def composites_tile(
     clear_scenes = np.zeros(len(in_season), bool)
     totals = np.zeros((3, 12))
     with contextlib.ExitStack() as ctx:
+        ctx.enter_context(gdal_cache())  # or GDAL's dirty blocks grow to 5 % of memory
         readers = {k: ctx.enter_context(open_stack(p)) for k, p in stacks.items()}
         grid_shape = readers["mask"].shape
         writers = _open_writers(ctx, outputs, readers["mask"])

@@ -59,9 +59,9 @@ def composites_outputs(folder: str) -> dict[str, str]:
 class CompositesSettings(Settings):
     """Monthly median composites of the Landsat bands and indices (docs/timeseries.md)."""
 
-    block_rows: Annotated[int, Field(ge=1)] | None = 256
-    """Rows of a tile composited at a time; bounds memory (about 4 bytes x 10 stacks x
-    the season's dates per pixel of a block), not results. null - the whole tile at once."""
+    block_rows: Annotated[int, Field(ge=1)] | None = 64
+    """Rows of a tile composited at a time; bounds memory (about 1.9 kB per pixel of a
+    block with 23 dates in the season, measured), not results. null - the whole tile."""
 
 
 class TimeseriesSettings(Settings):
