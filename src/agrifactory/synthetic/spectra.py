@@ -63,7 +63,7 @@ SIGNATURES = {
     "vegetables": Signature(0.50, 6.0),
     "oat": Signature(0.58, 16.0),
     "wheat": Signature(0.64, 50.0),
-    "flax": Signature(0.54, 32.0, flower=-0.03, flower_lag=14.0),
+    "flax": Signature(0.52, 34.0, flower=-0.04, flower_lag=14.0),
     "grassland": Signature(0.64, 30.0),
     "forest": Signature(0.42, None),
     "water": Signature(0.0, None),
