@@ -18,6 +18,9 @@ RED_DN, NIR_DN = 10909, 21818
 RED, NIR = RED_DN * 2.75e-5 - 0.2, NIR_DN * 2.75e-5 - 0.2
 NDVI = (NIR - RED) / (NIR + RED)  # 0.6000 to 5 decimals
 CLEAR, CLOUD = 21824, 22280
+#: The other reflectance bands of a full OLI scene as DN (blue 0.05, green 0.08, SWIR1 0.2,
+#: SWIR2 0.1): a scene without one of them is a QA record (missing_bands).
+OTHER_SR = {"SR_B2": 9091, "SR_B3": 10182, "SR_B6": 14545, "SR_B7": 10909}
 
 
 def utm_grid():
@@ -50,17 +53,25 @@ def cloud_right_half(w, h):
 
 
 def make_scenes(tmp_path):
-    """Two Landsat dates (one half cloudy, one saturated without QA_PIXEL), one untagged composite."""
+    """Two Landsat dates (one half cloudy; one saturated without QA_PIXEL, blue and thermal),
+    one untagged composite."""
     landsat = tmp_path / "landsat"
     write_scene(
         landsat,
         "LC08_L2SP_124031_20210614_20210624_02_T1",
-        {"SR_B4": RED_DN, "SR_B5": NIR_DN, "QA_PIXEL": cloud_right_half, "QA_RADSAT": 0},
+        {
+            "SR_B4": RED_DN,
+            "SR_B5": NIR_DN,
+            **OTHER_SR,
+            "QA_PIXEL": cloud_right_half,
+            "QA_RADSAT": 0,
+        },
     )
+    no_blue = {k: v for k, v in OTHER_SR.items() if k != "SR_B2"}
     write_scene(
         landsat,
         "LC08_L2SP_124031_20210630_20210710_02_T1",
-        {"SR_B4": RED_DN, "SR_B5": NIR_DN, "QA_RADSAT": 1 << 4},
+        {"SR_B4": RED_DN, "SR_B5": NIR_DN, **no_blue, "QA_RADSAT": 1 << 4},
     )  # NIR (B5) saturated, no QA_PIXEL
     modis_dir = tmp_path / "modis"
     dn = np.full((40, 60), 5000, np.int16)

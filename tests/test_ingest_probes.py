@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from _ingest_scenes import CLEAR, NIR_DN, RED_DN, TILE, ingest_scenes, write_scene
+from _ingest_scenes import CLEAR, NIR_DN, OTHER_SR, RED_DN, TILE, ingest_scenes, write_scene
 from rasterio.transform import from_origin
 from rasterio.warp import transform_bounds
 
@@ -45,7 +45,7 @@ def _modis(path, *, crs="EPSG:4326", tags=True):
 def world(tmp_path):
     """Two Landsat dates and two tagged MODIS composites over the tile, and their inventory."""
     for pid in PIDS:
-        bands = {"SR_B4": _noisy, "SR_B5": NIR_DN, "QA_PIXEL": CLEAR, "QA_RADSAT": 0}
+        bands = {"SR_B4": _noisy, "SR_B5": NIR_DN, **OTHER_SR, "QA_PIXEL": CLEAR, "QA_RADSAT": 0}
         write_scene(tmp_path / "landsat", pid, bands)
     for name in COMPOSITES:
         _modis(tmp_path / "modis" / name)
@@ -146,7 +146,7 @@ def test_an_unreadable_composite_is_skipped_under_skip(world):
 def test_scenes_are_scaled_by_their_mtl_or_by_the_constants_with_a_record(tmp_path, caplog):
     # Scene 0's metadata file says NIR DN x 5e-5 - 0.2; scene 1 has no metadata file.
     for pid, mtl in zip(PIDS, (True, False), strict=True):
-        bands = {"SR_B4": RED_DN, "SR_B5": NIR_DN, "QA_PIXEL": CLEAR, "QA_RADSAT": 0}
+        bands = {"SR_B4": RED_DN, "SR_B5": NIR_DN, **OTHER_SR, "QA_PIXEL": CLEAR, "QA_RADSAT": 0}
         write_scene(tmp_path / "landsat", pid, bands, mtl=mtl)
     path = tmp_path / "landsat" / PIDS[0] / f"{PIDS[0]}_MTL.json"
     doc = json.loads(path.read_text())
@@ -156,8 +156,8 @@ def test_scenes_are_scaled_by_their_mtl_or_by_the_constants_with_a_record(tmp_pa
         _modis(tmp_path / "modis" / name)
     inv = pd.concat([scan_landsat(tmp_path / "landsat"), scan_modis(tmp_path / "modis")])
     assert inv["bands"].tolist()[:2] == [
-        "MTL;QA_PIXEL;QA_RADSAT;SR_B4;SR_B5",
-        "QA_PIXEL;QA_RADSAT;SR_B4;SR_B5",
+        "MTL;QA_PIXEL;QA_RADSAT;SR_B2;SR_B3;SR_B4;SR_B5;SR_B6;SR_B7",
+        "QA_PIXEL;QA_RADSAT;SR_B2;SR_B3;SR_B4;SR_B5;SR_B6;SR_B7",
     ]
     with caplog.at_level(logging.WARNING, logger="agrifactory"):
         _, qa, out = _ingest(validate_inventory(inv.reset_index(drop=True), "test"), tmp_path)

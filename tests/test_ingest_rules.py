@@ -81,5 +81,6 @@ def test_run_function_takes_a_snakemake_job(tmp_path):
     table = pd.read_csv(out["inventory"])
     assert table["sensor"].tolist() == ["landsat", "landsat", "modis"]
     qa = pd.read_csv(out["qa"])
-    assert qa["problem"].tolist() == ["no_scale_tag"]  # the fixture's composite has no tag
+    # The fixture's second scene has no blue band; its composite has no scale tag.
+    assert qa["problem"].tolist() == ["missing_bands", "no_scale_tag"]
     assert "not under SLURM" in (tmp_path / "ingest.log").read_text()

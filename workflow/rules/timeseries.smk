@@ -56,3 +56,40 @@ rule features:
         block_rows=config["timeseries"]["block_rows"],
     script:
         "../../scripts/features.py"
+
+
+def composites_inputs(wildcards):
+    """The ingest stacks the composites read (bands and the masked NDVI) and the quality mask."""
+    files = ingest_files(wildcards.tile, wildcards.year)
+    names = [f"landsat_{band}" for band in COMPOSITE_BANDS] + ["landsat_ndvi"]
+    inputs = {name: files[name] for name in names}
+    inputs["mask"] = quality_outputs(tile_year_dir(wildcards.tile, wildcards.year, "quality"))[
+        "mask"
+    ]
+    return inputs
+
+
+rule composites:
+    input:
+        unpack(composites_inputs),
+    output:
+        **composites_outputs(tile_dir("composites")),
+    log:
+        f"{LOGS}/composites/{{tile}}_{{year}}.log",
+    benchmark:
+        benchmark_file("composites/{tile}_{year}")
+    group:
+        FEATURES_GROUP
+    conda:
+        ENV
+    threads: 1
+    resources:
+        # Peak 554 MB on a 500 x 500 demo tile with 64-row blocks (23 dates); a block
+        # adds ~1.9 kB per pixel, so 64 rows of a 4000-px-wide tile ~0.9 GB.
+        mem_mb=mem_mb(600, per_mpx=25),
+        runtime=runtime_min(5, per_mpx=2),
+    params:
+        **SEASON_PARAMS,
+        composites=config["timeseries"]["composites"],
+    script:
+        "../../scripts/composites.py"

@@ -34,8 +34,11 @@ MODIS_PRODUCT_ASSETS: dict[str, tuple[str, ...]] = {
 #: Landsat bands the ingest reads (canonical names; spectral ones map to SR_B*/ST_B* per sensor).
 LANDSAT_ASSETS: tuple[str, ...] = (
     "blue",
+    "green",
     "red",
     "nir",
+    "swir1",
+    "swir2",
     "thermal",
     "QA_PIXEL",
     "QA_RADSAT",
@@ -61,8 +64,11 @@ class LandsatCollection(Settings):
 
     assets: dict[str, AssetKey] = {
         "blue": "blue",
+        "green": "green",
         "red": "red",
         "nir": "nir08",
+        "swir1": "swir16",
+        "swir2": "swir22",
         "thermal": ["lwir11", "lwir"],
         "QA_PIXEL": "qa_pixel",
         "QA_RADSAT": "qa_radsat",

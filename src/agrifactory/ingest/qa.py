@@ -29,6 +29,7 @@ NO_VALID_PIXELS = "no_valid_pixels"
 NO_SCALE_TAG = "no_scale_tag"
 QC_ALL_BAD = "qc_all_bad"
 NO_MTL = "no_mtl"
+MISSING_BANDS = "missing_bands"
 
 
 @dataclass

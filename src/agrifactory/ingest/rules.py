@@ -26,7 +26,17 @@ DEFAULT_MASK: tuple[str, ...] = ("fill", "cloud", "shadow", "snow", "saturated")
 ATMOSPHERE_BANDS: dict[str, str] = {"hazy": "SR_ATMOS_OPACITY", "high_aerosol": "SR_QA_AEROSOL"}
 
 #: Float stacks of Landsat (spectral name -> units) and the QA stacks (uint16).
-LANDSAT_FLOAT = {"blue": "reflectance", "red": "reflectance", "nir": "reflectance", "thermal": "K"}
+LANDSAT_FLOAT = {
+    "blue": "reflectance",
+    "green": "reflectance",
+    "red": "reflectance",
+    "nir": "reflectance",
+    "swir1": "reflectance",
+    "swir2": "reflectance",
+    "thermal": "K",
+}
+#: The reflectance bands; a scene lacking one of them is a QA record (``missing_bands``).
+LANDSAT_REFLECTANCE = tuple(n for n, unit in LANDSAT_FLOAT.items() if unit == "reflectance")
 LANDSAT_QA = ("QA_PIXEL", "QA_RADSAT")
 #: Every band the ingest reads from a Landsat scene (when the scene has it).
 LANDSAT_BANDS = (*LANDSAT_FLOAT, *LANDSAT_QA)

@@ -20,11 +20,19 @@ from rasterio.enums import Resampling
 from agrifactory.errors import InputError
 from agrifactory.grid import PixelGrid
 from agrifactory.ingest.mtl import date_scaling
-from agrifactory.ingest.qa import NO_SCALE_TAG, NO_VALID_PIXELS, QC_ALL_BAD, QaLog, why_empty
+from agrifactory.ingest.qa import (
+    MISSING_BANDS,
+    NO_SCALE_TAG,
+    NO_VALID_PIXELS,
+    QC_ALL_BAD,
+    QaLog,
+    why_empty,
+)
 from agrifactory.ingest.rules import (
     ATMOSPHERE_BANDS,
     LANDSAT_BANDS,
     LANDSAT_FLOAT,
+    LANDSAT_REFLECTANCE,
     IngestSettings,
 )
 from agrifactory.io import landsat as l8
@@ -93,6 +101,24 @@ def _band_files(rows: pd.DataFrame) -> list[dict[str, str]]:
     return files
 
 
+def _record_missing_bands(
+    rows: pd.DataFrame, files: list[dict[str, str]], date: dt.date, qa: QaLog
+) -> None:
+    """One QA record per scene that lacks reflectance bands (they are NaN where no other
+    scene of the date has them)."""
+    for (_, row), f in zip(rows.iterrows(), files, strict=True):
+        lacking = [n for n in LANDSAT_REFLECTANCE if n not in f]
+        if lacking:
+            qa.add(
+                "landsat",
+                row["id"],
+                date,
+                row["path"],
+                MISSING_BANDS,
+                f"no {', '.join(lacking)} band file: NaN unless another scene of the date has it",
+            )
+
+
 def read_landsat_date(
     rows: pd.DataFrame,
     grid: PixelGrid,
@@ -104,6 +130,7 @@ def read_landsat_date(
     QA record. ``fallback`` scales scenes without a metadata file (documented values)."""
     scene = Scene(date=rows["date"].iloc[0], ids=list(rows["id"]))
     files = _band_files(rows)
+    _record_missing_bands(rows, files, scene.date, qa)
     scaling = date_scaling(rows, qa, fallback or ProductScaling())
     resampling = Resampling[settings.resampling]
     for name in LANDSAT_FLOAT:

@@ -17,7 +17,7 @@ work: an unreadable file fails the job at once, or is skipped under
 (:func:`write_landsat`, :func:`write_modis`), then the tables.
 
 Memory: the stage streams one date at a time (the warped bands, QA and masks of
-one date, about 10 bytes x 6 bands per pixel: ~0.6 GB for a 4000 x 4000 tile), so
+one date, about 10 bytes x 9 bands per pixel: ~0.9 GB for a 4000 x 4000 tile), so
 it never holds a whole stack; see ``docs/scaling.md``, Memory.
 """
 

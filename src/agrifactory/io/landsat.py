@@ -38,6 +38,7 @@ _BANDS = {
         "red": "SR_B4",
         "nir": "SR_B5",
         "swir1": "SR_B6",
+        "swir2": "SR_B7",
         "thermal": "ST_B10",
     },
     "tm": {
@@ -46,6 +47,7 @@ _BANDS = {
         "red": "SR_B3",
         "nir": "SR_B4",
         "swir1": "SR_B5",
+        "swir2": "SR_B7",
         "thermal": "ST_B6",
     },
 }

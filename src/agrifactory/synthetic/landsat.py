@@ -2,13 +2,15 @@
 
 Each scene is written the way USGS distributes it: one directory per product id
 (``LC08_L2SP_124031_20210105_20210115_02_T1``) with single-band uint16 GeoTIFFs
-``*_SR_B2.TIF`` (blue), ``*_SR_B4.TIF`` (red), ``*_SR_B5.TIF`` (NIR),
-``*_ST_B10.TIF`` (surface temperature), ``*_QA_PIXEL.TIF`` and ``*_QA_RADSAT.TIF``,
+``*_SR_B2.TIF`` (blue), ``*_SR_B3.TIF`` (green), ``*_SR_B4.TIF`` (red), ``*_SR_B5.TIF``
+(NIR), ``*_SR_B6.TIF`` (SWIR1), ``*_SR_B7.TIF`` (SWIR2), ``*_ST_B10.TIF`` (surface
+temperature), ``*_QA_PIXEL.TIF`` and ``*_QA_RADSAT.TIF``,
 in the scene's own UTM zone, and the metadata file ``*_MTL.json`` with the
 documented Collection 2 scaling (:mod:`agrifactory.io.landsat_mtl`). The atmosphere is made to test the quality stage:
 clouds whose thin edges the QA mask misses, shadows it partly misses, snow in
 winter, occasional regional haze nobody flags, a data gap and a few saturated
-pixels.
+pixels. Green and SWIR carry the crops' signatures beyond NDVI
+(:mod:`agrifactory.synthetic.spectra`).
 """
 
 from __future__ import annotations
@@ -29,15 +31,31 @@ from agrifactory.grid import FINE_RES, PixelGrid
 from agrifactory.io import landsat as l8
 from agrifactory.io import landsat_mtl
 from agrifactory.io.raster import write_raster
+from agrifactory.synthetic import spectra
 from agrifactory.synthetic.world import World, rng_for, smooth_noise
 
-#: Bands written per scene (file suffix -> kind).
-SCENE_FILES = ("SR_B2", "SR_B4", "SR_B5", "ST_B10", "QA_PIXEL", "QA_RADSAT")
+#: Bands written per scene (file suffix).
+SCENE_FILES = (
+    "SR_B2",
+    "SR_B3",
+    "SR_B4",
+    "SR_B5",
+    "SR_B6",
+    "SR_B7",
+    "ST_B10",
+    "QA_PIXEL",
+    "QA_RADSAT",
+)
+#: The spectral name of each reflectance or temperature file (Landsat 8/9 OLI/TIRS).
+SCENE_BAND_NAMES = {
+    l8.band_suffix("oli", n): n
+    for n in ("blue", "green", "red", "nir", "swir1", "swir2", "thermal")
+}
 #: The metadata file written beside the band files (``<product id>_MTL.json``).
 SCENE_MTL = landsat_mtl.MTL_SUFFIXES[0]
 
-CLOUD_REFLECTANCE = {"blue": 0.55, "red": 0.50, "nir": 0.50}
-SNOW_REFLECTANCE = {"blue": 0.78, "red": 0.74, "nir": 0.66}
+CLOUD_REFLECTANCE = {"blue": 0.55, "red": 0.50, "nir": 0.50, **spectra.CLOUD}
+SNOW_REFLECTANCE = {"blue": 0.78, "red": 0.74, "nir": 0.66, **spectra.SNOW}
 
 
 @dataclass(frozen=True)
@@ -112,8 +130,9 @@ def _clouds(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
 def render_scene(world: World, date: dt.date, seed_key: str) -> dict[str, np.ndarray]:
     """Top-of-canopy bands of one acquisition on the world grid.
 
-    Returns float32 ``blue``, ``red``, ``nir`` (reflectance, NaN = fill),
-    ``thermal`` (K) and uint16 ``qa_pixel``, ``qa_radsat``.
+    Returns float32 ``blue``, ``green``, ``red``, ``nir``, ``swir1``, ``swir2``
+    (reflectance, NaN = fill), ``thermal`` (K) and uint16 ``qa_pixel``, ``qa_radsat``.
+    Green and SWIR draw from their own streams: the other bands do not depend on them.
     """
     rng = rng_for(world.spec.seed, "landsat", seed_key)
     shape = world.grid.shape
@@ -127,7 +146,8 @@ def render_scene(world: World, date: dt.date, seed_key: str) -> dict[str, np.nda
     water = world.landcover == legend.code_of(legend.LANDCOVER, "water")
     thermal = np.where(water, thermal - 3.0, thermal).astype(np.float32)
 
-    bands = {"blue": blue, "red": red, "nir": nir}
+    extra = spectra.extra_bands(world, date, ndvi, red, nir, seed_key)
+    bands = {"blue": blue, "red": red, "nir": nir, **extra}
     snow = _snow(rng, doy, water, bands, thermal)
     tau, cloud_flag, dilated, shadow_flag = _clouds_and_shadows(rng, bands)
     thermal = thermal * (1.0 - tau) + (thermal - 30.0) * tau
@@ -138,6 +158,8 @@ def render_scene(world: World, date: dt.date, seed_key: str) -> dict[str, np.nda
         blue += 0.07 * haze
         red += 0.045 * haze
         nir += 0.02 * haze
+        for name, arr in extra.items():
+            arr += spectra.HAZE[name] * haze
 
     # A data gap (fill) in about one scene in twelve: a stripe of missing lines.
     fill = np.zeros(shape, bool)
@@ -146,8 +168,9 @@ def render_scene(world: World, date: dt.date, seed_key: str) -> dict[str, np.nda
         fill[r0 : r0 + shape[0] // 8, :] = True
 
     radsat = _saturation(rng, world, doy, blue, red)
+    extra["green"][l8.bit(radsat, 2)] = 1.0  # OLI B3's saturation bit
 
-    for arr in (blue, red, nir):
+    for arr in (blue, red, nir, *extra.values()):
         arr[fill] = np.nan
     thermal[fill] = np.nan
     qa = l8.encode_qa_pixel(
@@ -162,6 +185,7 @@ def render_scene(world: World, date: dt.date, seed_key: str) -> dict[str, np.nda
         "blue": blue,
         "red": red,
         "nir": nir,
+        **extra,
         "thermal": thermal.astype(np.float32),
         "qa_pixel": qa,
         "qa_radsat": radsat,
@@ -240,8 +264,7 @@ def write_scene(out_dir: Path, plan: ScenePlan, world: World) -> list[Path]:
             dst = np.full((height, width), 1 if suffix == "QA_PIXEL" else 0, np.uint16)
             resampling, nodata = Resampling.nearest, (1 if suffix == "QA_PIXEL" else None)
         else:
-            name = {"SR_B2": "blue", "SR_B4": "red", "SR_B5": "nir", "ST_B10": "thermal"}[suffix]
-            src = bands[name]
+            src = bands[SCENE_BAND_NAMES[suffix]]
             dst = np.full((height, width), np.nan, np.float32)
             resampling, nodata = Resampling.bilinear, 0
         reproject(

@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage
 
 from agrifactory import legend
 from agrifactory.grid import FINE_RES, PixelGrid, Tile
+
+if TYPE_CHECKING:
+    from agrifactory.synthetic.spectra import SpectralTraits
 
 #: Double-logistic parameters per class: vmin, vmax, t1, a1, t2, a2 (t in DOY).
 PHENOLOGY = {
@@ -164,6 +169,14 @@ class World:
             np.float32
         )
 
+    @cached_property
+    def spectra(self) -> SpectralTraits:
+        """Per-pixel spectral traits beyond NDVI (:mod:`agrifactory.synthetic.spectra`),
+        built on first use from their own random stream."""
+        from agrifactory.synthetic.spectra import spectral_traits
+
+        return spectral_traits(self)
+
     def cropland(self) -> np.ndarray:
         """1 where the truth is cropland, else 0 (uint8)."""
         return (self.landcover == legend.code_of(legend.LANDCOVER, "cropland")).astype(np.uint8)
@@ -279,6 +292,19 @@ def _field_crops(
     return croptype, irrigation
 
 
+def pixel_classes(landcover: np.ndarray, croptype: np.ndarray) -> np.ndarray:
+    """The class of every pixel (object array): its crop in cropland, else its land cover."""
+    is_crop = landcover == legend.code_of(legend.LANDCOVER, "cropland")
+    class_name = np.empty(landcover.shape, dtype=object)
+    lc_names = np.array(
+        [None] + [legend.LANDCOVER[k] for k in sorted(legend.LANDCOVER)], dtype=object
+    )
+    class_name[:] = lc_names[landcover]
+    ct_names = np.array([legend.CROPTYPE[k] for k in sorted(legend.CROPTYPE)], dtype=object)
+    class_name[is_crop] = ct_names[croptype[is_crop]]
+    return class_name
+
+
 def _phenology_params(
     spec: WorldSpec,
     jitter: np.random.Generator,
@@ -290,14 +316,7 @@ def _phenology_params(
     """Per-pixel phenology: class curve + per-field jitter + the eastern shift."""
     shape = landcover.shape
     n_fields = int(field_id.max())
-    is_crop = landcover == legend.code_of(legend.LANDCOVER, "cropland")
-    class_name = np.empty(shape, dtype=object)
-    lc_names = np.array(
-        [None] + [legend.LANDCOVER[k] for k in sorted(legend.LANDCOVER)], dtype=object
-    )
-    class_name[:] = lc_names[landcover]
-    ct_names = np.array([legend.CROPTYPE[k] for k in sorted(legend.CROPTYPE)], dtype=object)
-    class_name[is_crop] = ct_names[croptype[is_crop]]
+    class_name = pixel_classes(landcover, croptype)
     keys = ("vmin", "vmax", "t1", "a1", "t2", "a2")
     params = {k: np.zeros(shape, dtype=np.float32) for k in keys}
     for name, values in PHENOLOGY.items():

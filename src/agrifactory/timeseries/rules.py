@@ -1,4 +1,5 @@
-"""The time-series stage's contract: settings, output names, the ``smooth`` and ``features`` rules.
+"""The time-series stage's contract: settings, output names, the ``smooth``, ``features`` and
+``composites`` rules.
 
 :class:`TimeseriesSettings` is config section ``timeseries``; its ``hants`` and
 ``pheno`` parts are the library's own :class:`~agrifactory.timeseries.hants.HantsParams`
@@ -30,6 +31,15 @@ SMOOTH_OUTPUTS: dict[str, str] = {
 #: Files of rule ``features``, in the tile-year's ``features`` folder.
 FEATURES_OUTPUTS: dict[str, str] = {"features": "features.tif"}
 
+#: Files of rule ``composites``, in the tile-year's ``composites`` folder: the monthly
+#: medians (bands ``monthly_{band}_{MM}``), the clear counts and gap flags (``count_MM``,
+#: ``flag_MM``) and the per-month QA table (docs/timeseries.md, Monthly composites).
+COMPOSITES_OUTPUTS: dict[str, str] = {
+    "monthly": "monthly.tif",
+    "counts": "monthly_counts.tif",
+    "qa": "qa.csv",
+}
+
 
 def smooth_outputs(folder: str) -> dict[str, str]:
     """Rule ``smooth``'s outputs in ``folder`` (e.g. a tile-year's ``.../smooth``)."""
@@ -39,6 +49,19 @@ def smooth_outputs(folder: str) -> dict[str, str]:
 def features_outputs(folder: str) -> dict[str, str]:
     """Rule ``features``'s outputs in ``folder`` (e.g. a tile-year's ``.../features``)."""
     return in_folder(folder, FEATURES_OUTPUTS)
+
+
+def composites_outputs(folder: str) -> dict[str, str]:
+    """Rule ``composites``'s outputs in ``folder`` (e.g. a tile-year's ``.../composites``)."""
+    return in_folder(folder, COMPOSITES_OUTPUTS)
+
+
+class CompositesSettings(Settings):
+    """Monthly median composites of the Landsat bands and indices (docs/timeseries.md)."""
+
+    block_rows: Annotated[int, Field(ge=1)] | None = 64
+    """Rows of a tile composited at a time; bounds memory (about 1.9 kB per pixel of a
+    block with 23 dates in the season, measured), not results. null - the whole tile."""
 
 
 class TimeseriesSettings(Settings):
@@ -57,6 +80,10 @@ class TimeseriesSettings(Settings):
 
     pheno: PhenoSettings = PhenoSettings()
     """Phenology metrics from the HANTS curve."""
+
+    composites: CompositesSettings = CompositesSettings()
+    """Monthly median composites (rule composites); their months follow
+    season_start_month."""
 
     season_start_month: Annotated[int, Field(ge=1, le=12)] = 1
     """Month a year's season starts in: 1 - the calendar year; 9 - year 2014 holds the
@@ -120,4 +147,26 @@ def features(job: Any) -> None:
         backend=job_backend(settings.backend, job.resources.get("gpu", 0)),
         block_rows=settings.block_rows,
         season_start_month=settings.season_start_month,
+    )
+
+
+def composites(job: Any) -> None:
+    """Rule ``composites``: monthly medians of one tile-season's clear Landsat observations.
+
+    ``job`` is the Snakemake job: inputs ``landsat_<band>`` (blue, green, red, nir,
+    swir1, swir2), ``landsat_ndvi`` (the ingest's, masked) and ``mask`` (the quality
+    stage's), outputs :data:`COMPOSITES_OUTPUTS`, params ``composites`` and optionally
+    ``season_start_month`` (of section ``timeseries``).
+    """
+    from agrifactory.logs import setup_logging
+    from agrifactory.timeseries.composites import composites_tile
+
+    setup_logging(job.log[0])
+    settings = _settings(job)
+    composites_tile(
+        dict(job.input.items()),
+        dict(job.output.items()),
+        year=int(job.wildcards.year),
+        season_start_month=settings.season_start_month,
+        block_rows=settings.composites.block_rows,
     )

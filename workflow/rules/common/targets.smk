@@ -1,5 +1,8 @@
 # What the target `all` asks for, stage by stage, and what the manifest hashes.
 
+from agrifactory.timeseries.composites import REFLECTANCE_BANDS as COMPOSITE_BANDS
+from agrifactory.timeseries.rules import composites_outputs
+
 
 # With an NDVI cube (inputs.ndvi_cube) the run has no scenes: no ingest, quality,
 # fusion, tile index over China's provinces, aggregation or report of them.
@@ -24,7 +27,11 @@ def fusion_targets():
 
 
 def timeseries_targets():
-    return per_tile(features_outputs(tile_dir("features"))["features"])
+    """HANTS features, and the monthly composites where there are scenes (not with a cube)."""
+    targets = per_tile(features_outputs(tile_dir("features"))["features"])
+    if not CUBE:
+        targets += per_tile(composites_outputs(tile_dir("composites"))["monthly"])
+    return targets
 
 
 def classify_targets():
