@@ -16,6 +16,7 @@ from agrifactory.classify.models import (
     SVMClassifier,
     load_model,
     make_model,
+    model_classes,
 )
 from agrifactory.classify.separability import SeparabilityWarning
 from agrifactory.errors import ConfigError, DataError
@@ -104,7 +105,7 @@ def test_class_with_one_sample_is_named(data, kind):
         make_model(kind, TINY[kind]).fit(X, y, class_names={99: "ninety-nine"})
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", [k for k in KINDS if not model_classes()[k].allow_nan])
 def test_nan_features_are_named(data, kind):
     X, y = data
     X = X.copy()
@@ -114,12 +115,32 @@ def test_nan_features_are_named(data, kind):
         make_model(kind, TINY[kind]).fit(X, y)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_infinite_features_are_named(data, kind):
+    X, y = data
+    X = X.copy()
+    X.iloc[3, 4] = np.inf
+    with pytest.raises(DataError, match=r"ndvi_m05 \(1 rows\)"):
+        make_model(kind, TINY[kind]).fit(X, y)
+
+
 def test_nan_at_prediction_is_an_error(fitted, data):
     X, _ = data
     X = X.copy()
     X.iloc[0, 0] = np.nan
     with pytest.raises(DataError, match="ndvi_m01"):
-        fitted["lightgbm"].predict(X)
+        fitted["svm"].predict(X)
+
+
+def test_lightgbm_takes_missing_values(fitted, data):
+    X, y = data
+    X = X.copy()
+    X.iloc[::4, 4] = np.nan  # a month without a composite at every fourth sample
+    model = make_model("lightgbm", TINY["lightgbm"]).fit(X, y, seed=3)
+    p = model.predict_proba(X)
+    assert np.isfinite(p).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert np.isfinite(fitted["lightgbm"].predict_proba(X)).all()
 
 
 def test_mismatched_feature_names(fitted, data):

@@ -100,7 +100,8 @@ def test_an_empty_section_builds_every_default():
     built = section()
     assert built == ClassifySettings()
     assert built.strict_labels is False
-    assert built.croptype.baseline.kind != built.croptype.kind  # the baseline is another model
+    # the compared models: the two kinds other than the product's
+    assert [m.label for m in built.croptype.comparisons()] == ["lightgbm", "cnn2d"]
 
 
 @pytest.mark.parametrize(

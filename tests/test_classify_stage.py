@@ -64,16 +64,15 @@ def _training_set(world, root, samples=None, *, min_count=3, strict_labels=False
 
 
 def _model(product, kind, params, features, **extra):
-    return {**DEFAULTS[product], "kind": kind, "params": params, "features": features, **extra}
+    model = {**DEFAULTS[product], "kind": kind, "params": params, "features": features}
+    if product == "croptype":
+        model["compare"] = []  # only the compared models a test gives
+    return {**model, **extra}
 
 
-def _train(table, product, region, out, model, *, min_count=3, seed=1, baseline=False):
+def _train(table, product, region, out, model, *, min_count=3, seed=1):
     """Run a train_<product> rule; return its outputs."""
-    outputs = in_folder(str(out), rules.TRAIN_OUTPUTS)
-    if product != "irrigation":
-        del outputs["separability"]
-    if not baseline:
-        del outputs["baseline"]
+    outputs = rules.train_outputs(str(out), product, model)
     rules.train(
         job(
             out / "train.log",
@@ -92,14 +91,14 @@ def stage(tmp_path_factory):
     world = write_world(root)
     _training_set(world, root)
     models = {}
-    baseline = {"kind": "svm", "features": ["ndvi_med_*"], "params": {}}
+    compare = [{"kind": "svm", "features": ["ndvi_med_*"], "params": {}}]
     for region in ("west", "east"):
         for product, (kind, params, features) in FAST.items():
-            extra = {"baseline": baseline} if product == "croptype" else {}
+            extra = {"compare": compare} if product == "croptype" else {}
             out = root / "models" / product / region
             model = _model(product, kind, params, features, **extra)
             table = root / "training_set.parquet"
-            _train(table, product, region, out, model, baseline=product == "croptype")
+            _train(table, product, region, out, model)
             models[(product, region)] = out / "model"
     classes = {}
     for tile, region in zip(TILES, ("west", "east"), strict=True):
@@ -275,12 +274,12 @@ def test_one_training_sample_with_min_count_1_is_an_error_naming_the_class(stage
     assert fitted.metrics["classes_left_out"] == {"flax": 1}
 
 
-def test_croptype_validation_reports_the_model_and_its_baseline(stage):
+def test_croptype_validation_reports_the_model_and_the_compared_one(stage):
     report = pd.read_csv(stage["root"] / "models/croptype/west/validation.csv")
     assert report["region"].eq("west").all()
     rows = report.groupby("model").size().to_dict()
     assert set(rows) == {"lightgbm", "svm"} and rows["lightgbm"] == rows["svm"]
-    assert load_model(stage["root"] / "models/croptype/west/baseline").kind == "svm"
+    assert load_model(stage["root"] / "models/croptype/west/compare/svm").kind == "svm"
 
 
 def test_separability_is_written_with_the_model(stage):

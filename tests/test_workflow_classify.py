@@ -48,14 +48,16 @@ def test_one_model_per_product_region_and_year_with_config_and_metrics(run, prod
     report = pd.read_csv(folder / "validation.csv")
     assert set(report["region"]) == {region}
     oa = report.query("metric == 'overall_accuracy'")
-    assert len(oa) == (2 if product == "croptype" else 1)
+    assert len(oa) == (3 if product == "croptype" else 1)  # the product's and two compared
     if product == "irrigation":
         jm = pd.read_csv(folder / "separability.csv")
         assert jm[["name_a", "name_b"]].values.tolist() == [["irrigated", "rainfed"]]
         assert 0 <= jm["jm"].iloc[0] <= 2 and metrics["jm"]
     if product == "croptype":
-        baseline = json.loads((folder / "baseline/config.json").read_text())
-        assert baseline["kind"] == "lightgbm"
+        assert sorted(oa["model"]) == ["cnn1d", "cnn2d", "lightgbm"]
+        for name in ("lightgbm", "cnn2d"):
+            compared = json.loads((folder / f"compare/{name}/config.json").read_text())
+            assert compared["kind"] == name
         assert config["feature_names"] == [f"ndvi_med_{m:02d}" for m in range(1, 13)]
 
 

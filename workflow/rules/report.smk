@@ -7,6 +7,7 @@ localrules:
     mosaic,
     overview_map,
     accuracy_table,
+    model_comparison,
     headline,
     provenance,
     stac,
@@ -143,6 +144,30 @@ rule accuracy_table:
         ENV
     script:
         "../../scripts/accuracy_table.py"
+
+
+rule model_comparison:
+    input:
+        unpack(validation_reports),
+    output:
+        table=f"{R}/report/{{year}}/{report_rules.MODEL_COMPARISON['table']}",
+        page=report(
+            f"{R}/report/{{year}}/{report_rules.MODEL_COMPARISON['page']}",
+            caption="../report/model_comparison.rst",
+            category="Accuracy",
+            subcategory="{year}",
+            labels={"product": "croptype", "what": "model comparison"},
+        ),
+    log:
+        f"{LOGS}/model_comparison/{{year}}.log",
+    benchmark:
+        benchmark_file("model_comparison/{year}")
+    conda:
+        ENV
+    params:
+        mapped=CLASSIFY["croptype"]["kind"],
+    script:
+        "../../scripts/model_comparison.py"
 
 
 rule qa_summaries:

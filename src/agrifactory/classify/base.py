@@ -89,9 +89,10 @@ def as_matrix(
     return arr, names
 
 
-def check_finite(X: np.ndarray, names: Sequence[str]) -> None:
-    """Raise :class:`DataError` naming every feature that holds NaN or infinity."""
-    bad = ~np.isfinite(X)
+def check_finite(X: np.ndarray, names: Sequence[str], *, allow_nan: bool = False) -> None:
+    """Raise :class:`DataError` naming every feature that holds NaN or infinity (only
+    infinity with ``allow_nan``: models that handle missing values themselves)."""
+    bad = np.isinf(X) if allow_nan else ~np.isfinite(X)
     if bad.any():
         cols = np.flatnonzero(bad.any(axis=0))
         detail = ", ".join(f"{names[c]} ({int(bad[:, c].sum())} rows)" for c in cols[:10])
@@ -133,6 +134,8 @@ class Classifier:
     """Common behaviour of the factory's classifiers (subclasses fill in the model)."""
 
     kind: ClassVar[str] = ""
+    #: Whether the model takes NaN features (missing values) in training and prediction.
+    allow_nan: ClassVar[bool] = False
     default_params: ClassVar[dict[str, Any]] = {}
     weights_file: ClassVar[str] = ""
 
@@ -162,7 +165,7 @@ class Classifier:
     ) -> Classifier:
         """Train on features ``X (n, f)`` and integer class codes ``y``; deterministic for a seed."""
         arr, names = as_matrix(X, feature_names)
-        check_finite(arr, names)
+        check_finite(arr, names, allow_nan=self.allow_nan)
         y = check_labels(np.asarray(y), class_names)
         if len(y) != arr.shape[0]:
             raise DataError(f"{arr.shape[0]} feature rows but {len(y)} labels")
@@ -278,7 +281,7 @@ class Classifier:
                     f"features of shape {arr.shape} do not match the model's {len(expected)} "
                     f"features {expected[:10]}{' ...' if len(expected) > 10 else ''}"
                 )
-        check_finite(arr, expected)
+        check_finite(arr, expected, allow_nan=self.allow_nan)
         return arr
 
     def check_feature_names(self, names: Sequence[str]) -> None:

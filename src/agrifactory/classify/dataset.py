@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from agrifactory.classify.cnn2d import MONTHLY_PREFIX
 from agrifactory.classify.legend import LEGENDS, PRODUCTS
 from agrifactory.classify.regions import tiles_frame
 from agrifactory.classify.separability import pairwise_jm
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation")
 #: Model kinds whose parameters include ``num_threads``.
-THREADED = ("lightgbm", "cnn1d")
+THREADED = ("lightgbm", "cnn1d", "cnn2d")
 
 
 def read_labelled_samples(
@@ -98,6 +99,7 @@ def training_table(
     validation_fraction: float,
     seed: int,
     season_start_month: int = 1,
+    monthly: Mapping[str, str | Path] | None = None,
 ) -> TrainingSet:
     """Gather the input stack at the labelled points of all tiles, with each row's split.
 
@@ -110,6 +112,10 @@ def training_table(
         Labelled points as read by :func:`read_labelled_samples`.
     features, smoothed
         Tile id -> ``features.tif`` and ``ndvi_hants.tif`` of the year (read tile by tile).
+    monthly
+        Tile id -> ``monthly.tif`` (the monthly composites, bands ``monthly_*``), or
+        None. Their NaN (a month without a value) stays in the table; a point is left
+        out only where another feature is NaN.
     tile_km, regions
         Tile size and tile id -> region (:func:`~agrifactory.classify.regions.tile_regions`).
     grid
@@ -135,6 +141,8 @@ def training_table(
     """
     if set(features) != set(smoothed) or set(features) != set(regions):
         raise ConfigError("features, smoothed series and regions must cover the same tiles")
+    if monthly is not None and set(monthly) != set(features):
+        raise ConfigError("the monthly composites must cover the same tiles as the features")
     tiles = tiles_frame(list(features), tile_km, regions, grid)
 
     def stack(tile_id: str) -> FeatureStack:
@@ -142,6 +150,7 @@ def training_table(
         ts = TileStack(
             features[tile_id], smoothed[tile_id], tile_id, year=year, tile_km=tile_km,
             grid=grid, season_start_month=season_start_month,
+            monthly=None if monthly is None else monthly[tile_id],
         )  # fmt: skip
         return ts.feature_stack()
 
@@ -154,6 +163,7 @@ def training_table(
         min_count=min_count,
         strict_labels=strict_labels,
         source=source,
+        nan_ok=(f"{MONTHLY_PREFIX}*",),
     )
     table = ts.table
     if split_column:
@@ -296,6 +306,7 @@ def fit_product(
     reselect_below: float | None = None,
     threads: int = 1,
     separability: bool = False,
+    name: str | None = None,
 ) -> tuple[Any, pd.DataFrame, pd.DataFrame | None]:
     """Fit one product's model for one region from the training table.
 
@@ -303,7 +314,8 @@ def fit_product(
     random ``validation_fraction`` hold-out when ``split_column`` is None); the
     validation report scores the model on the region's held-out samples. With
     ``separability`` the Jeffries-Matusita distances of the training samples are
-    computed before the model is fitted.
+    computed before the model is fitted. ``name`` labels the model in the report's
+    ``model`` column (default: its kind).
 
     Returns
     -------
@@ -330,7 +342,7 @@ def fit_product(
     model.metrics.update({"region": region, "classes_left_out": dropped})
     if not report.empty:
         report.insert(1, "region", region)
-        report.insert(2, "model", kind)
+        report.insert(2, "model", name or kind)
     return model, report, jm
 
 

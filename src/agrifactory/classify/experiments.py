@@ -30,6 +30,7 @@ from agrifactory.classify.active_learning import (
     propose_samples,
     simulate_active_learning,
 )
+from agrifactory.classify.cnn2d import MONTHLY_PREFIX
 from agrifactory.classify.dataset import with_threads
 from agrifactory.classify.design import values_at_points
 from agrifactory.classify.legend import LEGENDS, PRODUCTS
@@ -131,7 +132,7 @@ def propose(
 
 
 def oracle_pool(
-    stacks: Mapping[str, tuple[str | Path, str | Path]],
+    stacks: Mapping[str, tuple[str | Path, ...]],
     oracle_path: str | Path,
     product: str,
     *,
@@ -147,18 +148,21 @@ def oracle_pool(
     pooled: field interiors, as surveyors label them (the demo's samples are drawn
     the same way); mixed pixels on field edges are left out.
 
+    ``stacks``: tile -> ``(features, smoothed)`` or ``(features, smoothed, monthly)``.
     Returns the features (a DataFrame named like the training table), the oracle
     codes and the pixel centres ``(n, 2)``.
     """
     classes = list(LEGENDS[product].values())
     frames, labels, coords = [], [], []
-    for i, (tile, (features, smoothed)) in enumerate(stacks.items()):
-        ts = TileStack(features, smoothed, tile, year=year, tile_km=tile_km)
+    for i, (tile, (features, smoothed, *monthly)) in enumerate(stacks.items()):
+        monthly_path = monthly[0] if monthly else None
+        ts = TileStack(features, smoothed, tile, monthly=monthly_path, year=year, tile_km=tile_km)
         data = ts.read().reshape(len(ts.feature_names), -1)
         flat = np.arange(data.shape[1])
         xy = _pixel_xy(ts.transform, flat, ts.shape[1])
         truth = values_at_points(oracle_path, xy[:, 0], xy[:, 1]).astype(np.int64)
-        usable = np.isin(truth, classes) & np.all(np.isfinite(data), axis=0)
+        required = [not n.startswith(MONTHLY_PREFIX) for n in ts.feature_names]
+        usable = np.isin(truth, classes) & np.all(np.isfinite(data[required]), axis=0)
         if interior:
             grid = truth.reshape(ts.shape)
             same = ndimage.maximum_filter(grid, 3) == ndimage.minimum_filter(grid, 3)
@@ -172,7 +176,7 @@ def oracle_pool(
 
 
 def simulate(
-    stacks: Mapping[str, tuple[str | Path, str | Path]],
+    stacks: Mapping[str, tuple[str | Path, ...]],
     oracle_path: str | Path,
     table: pd.DataFrame,
     product: str,

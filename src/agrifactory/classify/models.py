@@ -7,10 +7,13 @@ save and load with their config and metrics.
   as Chen et al. 2021), reporting the Jeffries-Matusita separability before training.
 * :class:`~agrifactory.classify.cnn.CNNClassifier` - a lightweight 1-D CNN on
   (channels x time) features with temporal augmentation (crop type).
+* :class:`~agrifactory.classify.cnn2d.CNN2DClassifier` - a small 2-D CNN on the
+  (bands x months) image of the monthly composites (crop type).
 
 A saved model is a directory (its layout: :mod:`~agrifactory.classify.base`).
 
-Inputs are checked at the edge: NaN or infinite features, a class with fewer than
+Inputs are checked at the edge: NaN (except for LightGBM and the 2-D CNN, which take
+missing values) or infinite features, a class with fewer than
 two samples and feature names that differ from the model's give a clear error.
 """
 
@@ -34,9 +37,11 @@ from agrifactory.classify.base import (
     check_labels,
 )
 from agrifactory.classify.cnn import CNNClassifier
+from agrifactory.classify.cnn2d import CNN2DClassifier
 from agrifactory.errors import ConfigError, InputError
 
 __all__ = [
+    "CNN2DClassifier",
     "CNNClassifier",
     "Classifier",
     "LightGBMClassifier",
@@ -52,9 +57,13 @@ log = logging.getLogger(__name__)
 
 
 class LightGBMClassifier(Classifier):
-    """LightGBM gradient-boosted trees (binary or multiclass), deterministic per seed."""
+    """LightGBM gradient-boosted trees (binary or multiclass), deterministic per seed.
+
+    NaN features are missing values, which LightGBM routes down the side of each split
+    learnt in training (e.g. a month without a clear composite)."""
 
     kind = "lightgbm"
+    allow_nan = True
     weights_file = "model.txt"
     default_params: ClassVar[dict[str, Any]] = {
         "num_boost_round": 300,
@@ -178,11 +187,11 @@ class SVMClassifier(Classifier):
 
 def model_classes() -> dict[str, type[Classifier]]:
     """Model kinds known to :func:`load_model` and :func:`make_model`."""
-    return {c.kind: c for c in (LightGBMClassifier, SVMClassifier, CNNClassifier)}
+    return {c.kind: c for c in (LightGBMClassifier, SVMClassifier, CNNClassifier, CNN2DClassifier)}
 
 
 def make_model(kind: str, params: Mapping[str, Any] | None = None) -> Classifier:
-    """A new, unfitted model of ``kind`` (``lightgbm``, ``svm``, ``cnn1d``)."""
+    """A new, unfitted model of ``kind`` (``lightgbm``, ``svm``, ``cnn1d``, ``cnn2d``)."""
     kinds = model_classes()
     if kind not in kinds:
         raise ConfigError(f"unknown model kind {kind!r}; expected one of {sorted(kinds)}")

@@ -20,6 +20,7 @@ from pyproj import CRS
 from agrifactory import legend as shared_legend
 from agrifactory.backend import to_numpy
 from agrifactory.classify.base import Classifier
+from agrifactory.classify.cnn2d import MONTHLY_PREFIX
 from agrifactory.classify.legend import NODATA, NOT_CROPLAND, PRODUCTS, check_legend
 from agrifactory.classify.stack import TileStack
 from agrifactory.errors import ConfigError, DataError, GridError
@@ -54,7 +55,9 @@ def predict_stack(
     -------
     classes
         ``uint8 (rows, cols)`` legend codes; :data:`~agrifactory.classify.legend.NODATA`
-        (255) where any feature is NaN or outside ``within``.
+        (255) where any feature is NaN (for a model that takes missing values,
+        ``model.allow_nan``: any feature but the ``monthly_*`` composites, or all of
+        them) or outside ``within``.
     proba
         ``float32 (K, rows, cols)`` probabilities of ``model.classes_`` (sum 1 per
         pixel), NaN where ``classes`` is nodata.
@@ -78,6 +81,13 @@ def predict_stack(
     _, rows, cols = data.shape
     flat = data.reshape(data.shape[0], -1).T
     valid = np.all(np.isfinite(flat), axis=1)
+    if model.allow_nan:  # monthly composites may be missing (as in the training set)
+        optional = np.array([n.startswith(MONTHLY_PREFIX) for n in model.feature_names_])
+        valid = (
+            np.all(np.isfinite(flat[:, ~optional]), axis=1)
+            & np.any(np.isfinite(flat), axis=1)
+            & ~np.any(np.isinf(flat), axis=1)
+        )
     if within is not None:
         within = to_numpy(within)
         if within.shape != (rows, cols):

@@ -28,20 +28,21 @@ from agrifactory.feature_bands import PHENOLOGY_METRICS
 from agrifactory.grid import job_grid
 from agrifactory.settings import Settings
 
-ModelKind = Literal["lightgbm", "svm", "cnn1d"]
+ModelKind = Literal["lightgbm", "svm", "cnn1d", "cnn2d"]
 
 # --- output names -----------------------------------------------------------------
 
 #: Rule ``training_set`` (folder ``training/{year}``).
 TRAINING_SET_OUTPUTS = {"table": "training_set.parquet", "excluded": "excluded.csv"}
 #: Rules ``train_<product>`` (folder ``models/{product}/{region}/{year}``): the model
-#: directory, the crop-type baseline's, the validation report and the irrigation
-#: model's Jeffries-Matusita table.
+#: directory, the validation report (every model's rows), the irrigation model's
+#: Jeffries-Matusita table and, for crop type, one directory per compared model
+#: (``compare/<name>``, key ``compare_<name>``; :func:`train_outputs`).
 TRAIN_OUTPUTS = {
     "model": "model",
-    "baseline": "baseline",
     "validation": "validation.csv",
     "separability": "separability.csv",
+    "compare": "compare/{name}",
 }
 #: Rule ``classify`` (folder ``tiles/{tile}/{year}/classify``): class and probability
 #: rasters per product.
@@ -143,8 +144,12 @@ class IrrigationModel(Settings):
     training samples set aside (recorded in the model's metrics); null - never."""
 
 
-class BaselineModel(Settings):
-    """A second model trained and reported beside the product's (not mapped)."""
+class CompareModel(Settings):
+    """A model trained on the product's training samples and scored on its validation
+    samples beside the product's model (not mapped)."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")] | None = None
+    """Its name in the reports and its folder compare/<name>; null - its kind."""
 
     kind: ModelKind = "lightgbm"
     """Model kind."""
@@ -155,9 +160,14 @@ class BaselineModel(Settings):
     params: dict[str, Any] = {}
     """Model parameters that differ from the library defaults."""
 
+    @property
+    def label(self) -> str:
+        """The model's name (its kind unless named)."""
+        return self.name or self.kind
+
 
 class CroptypeModel(Settings):
-    """The crop-type model (inside cropland) and its baseline."""
+    """The crop-type model (inside cropland) and the models compared with it."""
 
     kind: ModelKind = "cnn1d"
     """Model kind of the product (1-D CNN)."""
@@ -168,8 +178,32 @@ class CroptypeModel(Settings):
     params: dict[str, Any] = {}
     """Model parameters that differ from the library defaults."""
 
-    baseline: BaselineModel = BaselineModel()
-    """A second model trained and reported beside the product's (not mapped)."""
+    compare: list[CompareModel] = [
+        CompareModel(kind="lightgbm"),
+        CompareModel(kind="cnn1d", features=["ndvi_med_*"]),
+        CompareModel(kind="cnn2d", features=["monthly_*"]),
+    ]
+    """Models trained on the same training samples and scored on the same validation
+    samples as the product's model, each in the validation report and the accuracy
+    report's model comparison (not mapped). Default: LightGBM on every feature, the 1-D
+    CNN on the monthly-median NDVI and the 2-D CNN on the monthly composites. An entry
+    named like the product's model (by default its kind) is left out: the product's
+    model stands for it. [] - none."""
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> CroptypeModel:
+        names = [m.label for m in self.compare]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(
+                f"classify.croptype.compare: the names {twice} are given twice; set a "
+                "distinct 'name' for each"
+            )
+        return self
+
+    def comparisons(self) -> list[CompareModel]:
+        """The compared models, less the one named like the product's model."""
+        return [m for m in self.compare if m.label != self.kind]
 
 
 class PredictSettings(Settings):
@@ -353,7 +387,7 @@ class ClassifySettings(Settings):
     """The irrigated vs rainfed model, inside cropland (Chen et al. 2021)."""
 
     croptype: CroptypeModel = CroptypeModel()
-    """The crop-type model (inside cropland) and its baseline."""
+    """The crop-type model (inside cropland) and the models compared with it."""
 
     predict: PredictSettings = PredictSettings()
     """Per-tile prediction."""
@@ -395,6 +429,19 @@ def product_model(product: str, model: Mapping[str, Any]) -> ProductModel:
     return getattr(section(**{product: model}), product)
 
 
+def train_outputs(folder: str, product: str, model: Mapping[str, Any]) -> dict[str, str]:
+    """Rule ``train_<product>``'s outputs in ``folder`` (:data:`TRAIN_OUTPUTS`): the
+    model, the validation report, the irrigation JM table and, for crop type,
+    ``compare_<name>`` -> ``compare/<name>`` per compared model (config block ``model``)."""
+    out = {key: f"{folder}/{TRAIN_OUTPUTS[key]}" for key in ("model", "validation")}
+    if product == "irrigation":
+        out["separability"] = f"{folder}/{TRAIN_OUTPUTS['separability']}"
+    if product == "croptype":
+        for m in product_model(product, model).comparisons():
+            out[f"compare_{m.label}"] = f"{folder}/{TRAIN_OUTPUTS['compare'].format(name=m.label)}"
+    return out
+
+
 # --- rule entries -------------------------------------------------------------------
 
 
@@ -428,6 +475,7 @@ def training_set(job: Any) -> None:
         samples,
         _per_tile(job.input, "features"),
         _per_tile(job.input, "smoothed"),
+        monthly=_per_tile(job.input, "monthly") or None,
         tile_km=p.tile_km,
         grid=job_grid(p),
         regions=p.regions,
@@ -446,8 +494,9 @@ def training_set(job: Any) -> None:
 
 
 def train(job: Any) -> None:
-    """Rules ``train_<product>``: one product's model (and the crop-type baseline) for
-    one region and year, its validation report and, for irrigation, the JM distances."""
+    """Rules ``train_<product>``: one product's model (and the models compared with the
+    crop-type model) for one region and year, the validation report of every model
+    and, for irrigation, the JM distances."""
     import pandas as pd
 
     from agrifactory.classify.dataset import fit_product, read_training_table
@@ -460,8 +509,8 @@ def train(job: Any) -> None:
     table = read_training_table(job.input.table)
     out = job.output
     runs = [(model_cfg, out.model, out.get("separability"))]
-    if "baseline" in out.keys():
-        runs.append((model_cfg.baseline, out.baseline, None))
+    for cfg in getattr(model_cfg, "comparisons", list)():
+        runs.append((cfg, out[f"compare_{cfg.label}"], None))
     reports = []
     for cfg, model_dir, separability in runs:
         model, report, jm = fit_product(
@@ -476,6 +525,7 @@ def train(job: Any) -> None:
             reselect_below=getattr(cfg, "reselect_below", None),
             threads=job.threads,
             separability=separability is not None,
+            name=getattr(cfg, "label", None),
         )
         if separability is not None:
             write_table(jm, separability)
@@ -502,6 +552,7 @@ def classify(job: Any) -> None:
         job.input.features,
         job.input.smoothed,
         tile,
+        monthly=job.input.get("monthly"),
         year=year,
         tile_km=job.params.tile_km,
         grid=job_grid(job.params),
@@ -638,9 +689,10 @@ def active_learning_simulation(job: Any) -> None:
     own = sim.kind in (None, model.kind)
     features = _per_tile(job.input, "features")
     smoothed = _per_tile(job.input, "smoothed")
+    monthly = _per_tile(job.input, "monthly")
     kind = sim.kind or model.kind
     curve = simulate(
-        {t: (features[t], smoothed[t]) for t in features},
+        {t: (features[t], smoothed[t], *([monthly[t]] if monthly else [])) for t in features},
         job.input.oracle,
         read_training_table(job.input.table),
         product,
@@ -704,11 +756,12 @@ def leave_one_out(job: Any) -> None:
         job.input.samples, label_columns=[cfg.label_column], id_column=p.id_column
     )
     samples = samples.rename(columns={p.id_column: "sample_id"})
-    features = _per_tile(job.input, "features")
+    features, monthly = _per_tile(job.input, "features"), _per_tile(job.input, "monthly")
     stacks = {
         tile: TileStack(
             features[tile], path, tile, year=int(job.wildcards.year), tile_km=p.tile_km,
             grid=job_grid(p), season_start_month=p.season_start_month,
+            monthly=monthly.get(tile),
         )
         for tile, path in _per_tile(job.input, "smoothed").items()
     }  # fmt: skip

@@ -1,12 +1,15 @@
-"""The classifiers' input stack of a tile-year: the feature stack plus the HANTS series.
+"""The classifiers' input stack of a tile-year: the feature stack, the HANTS series and
+the monthly composites.
 
 The ``features`` rule writes named bands (harmonics, monthly medians
 ``ndvi_med_01..12``, phenology ``pheno_*``); the ``smooth`` rule writes the
 HANTS-smoothed 8-day NDVI, one band per date. Here both are read as one
 :class:`~agrifactory.classify.training.FeatureStack` whose HANTS bands are named by
 day of year, ``hants_doy001 .. hants_doy361``, so a model trained in one year
-applies to the same 8-day calendar of another. The two files must lie on one grid
-(the tile's, when ``tile_km`` is given) and the HANTS dates in one year.
+applies to the same 8-day calendar of another. The ``composites`` rule writes the
+monthly composites of several bands, ``monthly_{band}_{MM}`` (NaN: no value); when
+given, they are read as a third file and keep their names. The files must lie on one
+grid (the tile's, when ``tile_km`` is given) and the HANTS dates in one year.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import rasterio
 from pyproj import CRS
 from rasterio.windows import Window
 
+from agrifactory.classify.cnn2d import MONTHLY_PREFIX
 from agrifactory.classify.training import FeatureStack
 from agrifactory.errors import GridError, InputError
 from agrifactory.grid import DEFAULT_GRID, GridSpec, Tile
@@ -53,6 +57,19 @@ def _meta(src: rasterio.DatasetReader) -> dict:
     }
 
 
+def monthly_names(descriptions: list[str], path: str | Path) -> list[str]:
+    """The band names of a monthly composites file, checked to be ``monthly_*``."""
+    bad = [i + 1 for i, d in enumerate(descriptions) if not d.startswith(MONTHLY_PREFIX)]
+    if bad:
+        raise InputError(
+            path,
+            f"bands {bad[:10]} are not named '{MONTHLY_PREFIX}<band>_<MM>' "
+            f"(names: {[descriptions[i - 1] for i in bad[:5]]})",
+            "rerun the composites rule",
+        )
+    return list(descriptions)
+
+
 def _check_same_grid(features: Path, a: dict, smoothed: Path, b: dict) -> None:
     same = (
         a["crs"].equals(b["crs"], ignore_axis_order=True)
@@ -85,12 +102,15 @@ def _check_tile_grid(
 
 
 class TileStack:
-    """The two rasters of a tile-year, checked, with the combined band names.
+    """The two or three rasters of a tile-year, checked, with the combined band names.
 
     Parameters
     ----------
     features, smoothed
         ``features/features.tif`` and ``smooth/ndvi_hants.tif`` of one tile-year.
+    monthly
+        ``composites/monthly.tif`` of the tile-year (bands ``monthly_{band}_{MM}``), or
+        None.
     tile_id
         The tile; with ``tile_km`` the grids are checked against the tile's grid (on
         the lattice ``grid``, China Albers by default).
@@ -104,6 +124,7 @@ class TileStack:
         smoothed: str | Path,
         tile_id: str,
         *,
+        monthly: str | Path | None = None,
         year: int | None = None,
         tile_km: int | None = None,
         grid: GridSpec = DEFAULT_GRID,
@@ -111,20 +132,22 @@ class TileStack:
     ) -> None:
         self.features = Path(features)
         self.smoothed = Path(smoothed)
+        self.monthly = None if monthly is None else Path(monthly)
         self.tile_id = tile_id
-        with open_raster(self.features) as src:
-            fmeta = _meta(src)
-        with open_raster(self.smoothed) as src:
-            smeta = _meta(src)
+        metas = {}
+        for path in self.paths:
+            with open_raster(path) as src:
+                metas[path] = _meta(src)
+        fmeta, smeta = metas[self.features], metas[self.smoothed]
         unnamed = [i + 1 for i, d in enumerate(fmeta["descriptions"]) if not d]
         if unnamed:
             raise InputError(
                 self.features, f"bands {unnamed} have no name", "feature bands must be named"
             )
-        if tile_km is not None:
-            _check_tile_grid(self.features, fmeta, tile_id, tile_km, grid)
-            _check_tile_grid(self.smoothed, smeta, tile_id, tile_km, grid)
-        _check_same_grid(self.features, fmeta, self.smoothed, smeta)
+        for path, meta in metas.items():
+            if tile_km is not None:
+                _check_tile_grid(path, meta, tile_id, tile_km, grid)
+            _check_same_grid(self.features, fmeta, path, meta)
         self.year = year
         self.transform = fmeta["transform"]
         self.crs = fmeta["crs"]
@@ -132,13 +155,20 @@ class TileStack:
         self.feature_names = fmeta["descriptions"] + hants_names(
             smeta["descriptions"], self.smoothed, year, season_start_month
         )
+        if self.monthly is not None:
+            self.feature_names += monthly_names(metas[self.monthly]["descriptions"], self.monthly)
         if len(set(self.feature_names)) != len(self.feature_names):
             raise InputError(self.features, "has duplicate band names", "rerun the features stage")
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """The stack's files, in the order of their bands."""
+        return (self.features, self.smoothed) + (() if self.monthly is None else (self.monthly,))
 
     def read(self, window: Window | None = None) -> np.ndarray:
         """``float32 (features, rows, cols)`` of the window (whole tile by default)."""
         parts = []
-        for path in (self.features, self.smoothed):
+        for path in self.paths:
             with open_raster(path) as src:
                 data = src.read(window=window).astype(np.float32)
                 if src.nodata is not None and not np.isnan(src.nodata):

@@ -520,6 +520,7 @@ def build_training_set(
     tile_column: str = "tile_id",
     region_column: str = "region",
     typo_cutoff: float = TYPO_CUTOFF,
+    nan_ok: Sequence[str] = (),
 ) -> TrainingSet:
     """Gather features at labelled sample points across tiles.
 
@@ -545,6 +546,9 @@ def build_training_set(
         Labels not in the legend are excluded with a WARNING naming each label and its
         count; with ``strict_labels`` they are an :class:`InputError` naming them and
         ``source`` (the sample file).
+    nan_ok
+        Glob patterns of features that may be NaN (missing values, e.g. a month
+        without a composite); a point is excluded when any other feature is NaN.
 
     Returns
     -------
@@ -566,7 +570,8 @@ def build_training_set(
     )
     excluded = [*labels.excluded, outside]
     features = gather_features(placed, tiles, stacks, year=year, tile_column=tile_column)
-    nan_rows = features.isna().any(axis=1).to_numpy()
+    required = [c for c in features.columns if not any(fnmatch.fnmatchcase(c, p) for p in nan_ok)]
+    nan_rows = features[required].isna().any(axis=1).to_numpy()
     if nan_rows.any():
         excluded.append(_no_data_exclusions(placed, features, nan_rows, id_column, tile_column))
     table = assemble_table(

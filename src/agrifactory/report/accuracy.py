@@ -8,6 +8,10 @@ intervals; the mapped (pixel-count) area and the adjusted area with its 95 %
 interval in ha, and ``pixel_count_in_ci95``: whether the mapped area lies inside the
 adjusted area's interval. Accuracy intervals are clipped to [0, 1], area intervals
 at 0.
+
+:func:`model_comparison` sets the crop-type models side by side (OA, kappa,
+macro-F1, F1 per class) on the validation samples of the ``train_croptype`` rule's
+``validation.csv``.
 """
 
 from __future__ import annotations
@@ -228,3 +232,53 @@ def confusion_heatmaps(
         fig.savefig(tmp, dpi=dpi, format="png")
     plt.close(fig)
     return Path(out)
+
+
+def model_comparison(reports: dict[str, pd.DataFrame], mapped: str) -> pd.DataFrame:
+    """The crop-type models side by side on each region's held-out validation samples.
+
+    ``reports``: region -> the ``train_croptype`` rule's ``validation.csv`` (rows of
+    every model, column ``model``); ``mapped``: the name of the product's model. One
+    row per region and model: ``region, model, mapped, n`` (validation samples),
+    ``overall_accuracy, kappa, macro_f1`` and ``f1_<class>`` for every class with
+    validation samples in some region (NaN where a region has none of the class).
+    """
+    rows, classes = [], {}
+    for region, report in reports.items():
+        counts = report[report["metric"] == "n_reference"]
+        present = counts.loc[counts["value"] > 0, ["class_code", "class_name"]]
+        classes |= dict(zip(present["class_code"], present["class_name"], strict=True))
+        for model, part in report.groupby("model", sort=False):
+            metric = part.set_index(["metric", "class_code"])["value"]
+            row = {"region": region, "model": model, "mapped": model == mapped}
+            row["n"] = int(part.loc[part["metric"] == "overall_accuracy", "n"].iloc[0])
+            row |= {m: float(metric[(m, -1)]) for m in ("overall_accuracy", "kappa", "macro_f1")}
+            rows.append((row, part))
+    out = []
+    for row, part in rows:
+        f1 = part[part["metric"] == "f1"].set_index("class_code")["value"]
+        counts = part[part["metric"] == "n_reference"].set_index("class_code")["value"]
+        for code, name in sorted(classes.items()):
+            row[f"f1_{name}"] = float(f1[code]) if counts.get(code, 0) > 0 else math.nan
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def write_model_comparison(table: pd.DataFrame, out: str | Path, *, title: str) -> Path:
+    """The model comparison page: one row per region and model, figures to 3 decimals."""
+    shown = table.rename(
+        columns={"overall_accuracy": "OA", "kappa": "kappa", "macro_f1": "macro-F1"}
+        | {c: f"F1 {c.removeprefix('f1_')}" for c in table.columns if c.startswith("f1_")}
+    )
+    shown["mapped"] = np.where(table["mapped"], "yes", "")
+    for col in shown.columns[4:]:
+        shown[col] = [f"{v:.3f}" if np.isfinite(v) else "—" for v in shown[col]]
+    return write_html_table(
+        shown,
+        out,
+        title=title,
+        caption="Every model trained on the same training samples and scored on the same"
+        " held-out validation samples of its region; the model with mapped = yes made the"
+        " map. OA: overall accuracy; F1 per class (— : no validation sample of the class"
+        " in the region).",
+    )

@@ -173,6 +173,9 @@ MOSAIC = "{product}.vrt"
 OVERVIEW = {"map": "overview_map.png", "provinces": "map_provinces.gpkg"}
 #: The quicklook rules' output, in ``results/report/<year>/``.
 QUICKLOOK = "map_{product}.png"
+#: Rule model_comparison's outputs, in ``results/report/<year>/``: the crop-type
+#: models on the validation samples, as CSV and as a page of the report.
+MODEL_COMPARISON = {"table": "models_croptype.csv", "page": "models_croptype.html"}
 #: Rule qa_summaries' outputs, in ``results/report/qa/``: each table as a page for
 #: the report and as CSV (``<key>_table``) for the headline figures.
 QA_SUMMARIES = {
@@ -518,3 +521,23 @@ def manifest(job: Any) -> None:
         threads=job.threads,
         declared=job.params.declared,
     )
+
+
+def model_comparison(job: Any) -> None:
+    """Rule model_comparison: the crop-type models side by side on the validation samples
+    of every region (inputs: region -> ``validation.csv``; param ``mapped``: the name of
+    the product's model); a CSV and its HTML page."""
+    from agrifactory.io.tables import read_table, write_table
+    from agrifactory.logs import setup_logging
+    from agrifactory.report.accuracy import model_comparison as compare
+    from agrifactory.report.accuracy import write_model_comparison
+
+    setup_logging(job.log[0])
+    reports = {
+        region: read_table(path, "validation report", "rerun the train_croptype rule")
+        for region, path in job.input.items()
+    }
+    table = compare(reports, job.params.mapped)
+    write_table(table, job.output.table, float_format="%.6f")
+    title = f"Crop-type models on the validation samples ({job.wildcards.year})"
+    write_model_comparison(table, job.output.page, title=title)

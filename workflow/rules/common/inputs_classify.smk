@@ -1,6 +1,8 @@
 # Input functions of the classification stage; settings, products and output names
 # come from its contract (agrifactory.classify.rules), checked when the Snakefile was parsed.
 
+from agrifactory.timeseries.rules import COMPOSITES_OUTPUTS
+
 CLASS_PRODUCTS = list(classify_rules.PRODUCTS)
 TILE_REGION = planned(
     tile_regions, TILES, config["grid"]["tile_km"], CLASSIFY["regions"]
@@ -23,11 +25,16 @@ if not SAMPLES:
 
 
 def classify_stack(tile, year):
-    """The classifiers' inputs of a tile-year: feature stack and HANTS series."""
-    return {
+    """The classifiers' inputs of a tile-year: feature stack, HANTS series and (unless
+    the NDVI comes from a cube, which has no other bands) the monthly composites."""
+    stack = {
         "features": features_outputs(tile_year_dir(tile, year, "features"))["features"],
         "smoothed": smooth_outputs(tile_year_dir(tile, year, "smooth"))["smoothed"],
     }
+    if not CUBE:
+        folder = tile_year_dir(tile, year, "composites")
+        stack["monthly"] = in_folder(folder, COMPOSITES_OUTPUTS)["monthly"]
+    return stack
 
 
 def training_set_inputs(wildcards):
@@ -45,7 +52,7 @@ def loo_outputs(year="{year}"):
 
 
 def model_folder(product, region="{region}", year="{year}"):
-    """Folder of a product's model, its baseline and reports for one region and year."""
+    """Folder of a product's model, the compared models and reports for one region and year."""
     return f"{R}/models/{product}/{region}/{year}"
 
 
@@ -55,14 +62,21 @@ def model_dir(product, region, year, name="model"):
 
 def train_outputs(product):
     """Rule train_<product>'s outputs (model directories and their reports)."""
-    names = {"model", "validation"}
-    names |= {"separability"} if product == "irrigation" else set()
-    names |= {"baseline"} if product == "croptype" else set()
-    out = in_folder(model_folder(product), classify_rules.TRAIN_OUTPUTS)
+    out = classify_rules.train_outputs(
+        model_folder(product), product, CLASSIFY[product]
+    )
     return {
-        key: directory(path) if key in ("model", "baseline") else path
+        key: directory(path) if key == "model" or key.startswith("compare_") else path
         for key, path in out.items()
-        if key in names
+    }
+
+
+def validation_reports(wildcards):
+    """The crop-type validation report of every region (the model comparison's input)."""
+    name = classify_rules.TRAIN_OUTPUTS["validation"]
+    return {
+        region: f"{model_folder('croptype', region, wildcards.year)}/{name}"
+        for region in REGIONS
     }
 
 

@@ -56,6 +56,7 @@ def classify_targets():
         if DEMO:
             plot = classify_rules.SIMULATION_OUTPUTS["plot"].format(product=al)
             targets.append(f"{folder}/{plot}")
+        targets.append(f"{R}/report/{year}/{report_rules.MODEL_COMPARISON['page']}")
         if TRANSFER["source"] is not None:
             name = classify_rules.TRANSFER_TABLE.format(**TRANSFER)
             targets.append(f"{R}/transfer/{year}/{name}")
