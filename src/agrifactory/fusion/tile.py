@@ -84,6 +84,9 @@ FLOAT_FORMAT = "%.6f"
 
 Pair = tuple[dt.date, dt.date]
 
+#: Landsat images kept per block (a pair set's two bases, read by ESTARFM and the fallback).
+FINE_CACHE = 4
+
 
 def block_halo(params: EstarfmParams) -> int:
     """Pixels of context a block needs for the whole-tile result.
@@ -137,6 +140,17 @@ class _Stacks:
             )
         self.landsat, self.modis, self.mask = landsat, modis, mask
         self.shape = landsat.shape
+        self._block: Block | None = None
+        self._modis: np.ndarray | None = None
+        self._fine: dict[dt.date, np.ndarray] = {}
+
+    def use_block(self, block: Block | None) -> None:
+        """Read every MODIS composite of ``block`` once (:meth:`coarse` and :meth:`cells`
+        then slice it) and keep the last few Landsat images read over it."""
+        self._block, self._fine = block, {}
+        self._modis = None if block is None else self.modis.read(block.read)
+        if self._modis is not None:
+            self._modis.flags.writeable = False
 
     def grid(self) -> PixelGrid:
         t = self.landsat.meta["transform"]
@@ -153,7 +167,18 @@ class _Stacks:
                 )
 
     def fine(self, date: dt.date, window: Window) -> np.ndarray:
-        """Landsat NDVI of ``date``; pixels the quality stage flagged are NaN."""
+        """Landsat NDVI of ``date``; pixels the quality stage flagged are NaN (read-only
+        when read over the current block, whose last ``FINE_CACHE`` dates are kept)."""
+        if self._block is None or window != self._block.read:
+            return self._read_fine(date, window)
+        if date not in self._fine:
+            if len(self._fine) >= FINE_CACHE:
+                del self._fine[next(iter(self._fine))]
+            self._fine[date] = self._read_fine(date, window)
+            self._fine[date].flags.writeable = False
+        return self._fine[date]
+
+    def _read_fine(self, date: dt.date, window: Window) -> np.ndarray:
         band = self.landsat.band(date)
         values = self.landsat.read(window, band)
         if self.mask is not None:
@@ -169,10 +194,18 @@ class _Stacks:
         """The MODIS composite containing ``date`` (all NaN when it is missing)."""
         if not self.has_coarse(date):
             return np.full((window.height, window.width), np.nan, dtype=np.float32)
-        return self.modis.read(window, self.modis.band(composite_containing(date)))
+        band = self.modis.band(composite_containing(date))
+        if self._modis is not None and self._block is not None:
+            if window == self._block.read:
+                return self._modis[band - 1]
+            if window == self._block.core:
+                return _core(self._modis[band - 1], self._block)
+        return self.modis.read(window, band)
 
     def cells(self, window: Window) -> np.ndarray:
         """Coarse cell labels of the window from all MODIS composites."""
+        if self._modis is not None and self._block is not None and window == self._block.read:
+            return coarse_cell_labels(*self._modis)
         return coarse_cell_labels(*self.modis.read(window))
 
     def flagged_fraction(self) -> float:
@@ -775,7 +808,9 @@ def _fuse_blocks(
         ) as flags_out,
     ):  # fmt: skip
         for k, block in enumerate(blocks, start=1):
+            stacks.use_block(block)
             fuser.fuse(block, (ndvi_out, flags_out), validation)
+            stacks.use_block(None)
             log.info(
                 "block %d of %d done (rows %d-%d, cols %d-%d), %.0f s so far",
                 k, len(blocks), block.core.row_off, block.core.row_off + block.core.height,
