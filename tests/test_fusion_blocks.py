@@ -174,8 +174,8 @@ def whole_image_reference(tile, params):
 
 def _fuse(tile, tmp_path, params, **kwargs):
     tmp_path.mkdir(exist_ok=True)
-    out = {k: tmp_path / f"{k}.{'csv' if k in ('qa', 'validation') else 'tif'}"
-           for k in ("ndvi", "flags", "qa", "validation")}  # fmt: skip
+    out = {k: tmp_path / f"{k}.{'tif' if k in ('ndvi', 'flags') else 'csv'}"
+           for k in ("ndvi", "flags", "qa", "validation", "validation_flags")}  # fmt: skip
     table = fuse_tile(tile["landsat"], tile["modis"], tile["pairs"], tile["validation_pairs"],
                       YEAR, out, params, backend="numpy", quality_mask=tile["mask"], **kwargs)  # fmt: skip
     ndvi, dates, _ = read_stack(out["ndvi"])
@@ -261,7 +261,9 @@ def test_rule_fuse_runs_the_settings_it_is_given(tile, tmp_path):
     """``rules.fuse(job)``: the config's settings, the rule's output names, the same products."""
     config = {"half_window": 3, "block_size": 16, "layout": "reference", "tile_block": 32}
     settings = FusionSettings.build(config, "fusion")
-    ndvi, flags, table, _ = _fuse(tile, tmp_path / "direct", settings.estarfm(), tile_block=32)
+    ndvi, flags, table, _ = _fuse(
+        tile, tmp_path / "direct", settings.estarfm(), tile_block=32, fill=settings.fill
+    )
     out = fuse_outputs(str(tmp_path / "rule"))
     job = fake_job(
         input={k: tile[k] for k in ("landsat", "modis", "pairs", "validation_pairs")}
@@ -272,7 +274,7 @@ def test_rule_fuse_runs_the_settings_it_is_given(tile, tmp_path):
         log=tmp_path / "fuse.log",
     )
     rules.fuse(job)
-    for key in ("qa", "validation"):
+    for key in ("qa", "validation", "validation_flags"):
         direct = (tmp_path / "direct" / f"{key}.csv").read_bytes()
         assert Path(out[key]).read_bytes() == direct, key
     np.testing.assert_array_equal(read_stack(out["ndvi"])[0], ndvi)

@@ -37,6 +37,10 @@ def test_hand_schema_defaults_match_the_model():
     """The committed schema's defaults are the model's."""
     defaults = FusionSettings().model_dump()
     for key, spec in _schema_section("fusion").items():
+        if spec["type"] == "object":  # a nested section: the defaults of its keys
+            for sub, sub_spec in spec["properties"].items():
+                assert sub_spec["default"] == defaults[key][sub], f"{key}.{sub}"
+            continue
         assert spec["default"] == defaults[key], key
     assert set(_schema_section("fusion")) == set(FusionSettings.model_fields)
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from agrifactory.report.summaries import fusion_validation_summary
+from agrifactory.report.summaries import fusion_flag_validation_summary, fusion_validation_summary
 
 COLUMNS = ["heldout_date", "method", "r", "rmse", "mad", "bias", "coverage"]
 
@@ -42,3 +42,30 @@ def test_wins_are_strict_and_shared_lowest_rmse_is_a_tie(tmp_path):
 
 def test_no_tables_give_an_empty_summary():
     assert fusion_validation_summary({}).empty
+
+
+def test_flag_classes_pool_their_pixels(tmp_path):
+    """RMSE pooled by pixel count; rows without pixels count for coverage only."""
+    columns = ["heldout_date", "method", "flag", "flag_name", "coverage", "n", "rmse", "bias",
+               "baseline_rmse"]  # fmt: skip
+    rows = [
+        ("2021-04-11", "quality", 1, "weighted", 0.6, 300, 0.02, 0.0, 0.04),
+        ("2021-04-11", "quality", 6, "regression_fill", 0.4, 100, 0.03, 0.0, 0.02),
+        ("2021-06-14", "quality", 1, "weighted", 0.2, 100, 0.04, 0.0, 0.05),
+        ("2021-06-14", "quality", 6, "regression_fill", 0.0, 0, None, None, None),
+    ]
+    path = tmp_path / "v.csv"
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+    out = fusion_flag_validation_summary({"t1": path}).set_index("flag_name")
+    # Weighted: sqrt((300 * 0.02^2 + 100 * 0.04^2) / 400) = sqrt(0.0007).
+    assert out.loc["weighted", "rmse"] == pytest.approx(0.0007**0.5)
+    assert out.loc["weighted", "baseline_rmse"] == pytest.approx(
+        ((300 * 16 + 100 * 25) / 4e6) ** 0.5
+    )
+    assert out.loc["weighted", "mean_rmse"] == pytest.approx(0.03)
+    assert out.loc["weighted", "cases"] == 2 and out.loc["weighted", "n"] == 400
+    assert bool(out.loc["weighted", "beats_baseline"])
+    assert out.loc["regression_fill", "cases"] == 1
+    assert out.loc["regression_fill", "coverage_pct"] == pytest.approx(20.0)
+    assert not out.loc["regression_fill", "beats_baseline"]
+    assert fusion_flag_validation_summary({}).empty

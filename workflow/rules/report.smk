@@ -174,6 +174,7 @@ rule qa_summaries:
     input:
         fusion_qa=per_tile(rules.fuse.output.qa),
         fusion_validation=per_tile(rules.fuse.output.validation),
+        fusion_validation_flags=per_tile(rules.fuse.output.validation_flags),
         hants_qa=per_tile(rules.smooth.output.qa),
     output:
         fusion=report(
@@ -188,6 +189,12 @@ rule qa_summaries:
             category="Quality",
             labels={"stage": "fusion held-out validation"},
         ),
+        validation_flags=report(
+            QA_SUMMARIES["validation_flags"],
+            caption="../report/qa_summary.rst",
+            category="Quality",
+            labels={"stage": "fusion held-out validation per flag"},
+        ),
         hants=report(
             QA_SUMMARIES["hants"],
             caption="../report/qa_summary.rst",
@@ -196,6 +203,7 @@ rule qa_summaries:
         ),
         fusion_table=QA_SUMMARIES["fusion_table"],
         validation_table=QA_SUMMARIES["validation_table"],
+        validation_flags_table=QA_SUMMARIES["validation_flags_table"],
         hants_table=QA_SUMMARIES["hants_table"],
     log:
         f"{LOGS}/qa_summaries.log",

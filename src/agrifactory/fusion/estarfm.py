@@ -276,6 +276,7 @@ def prepare(
     params: EstarfmParams | None = None,
     *,
     coarse_cells: Any | None = None,
+    centres: Any | None = None,
 ) -> EstarfmModel:
     """Similar pixels, weights W and conversion coefficients V of one set of base pairs.
 
@@ -292,6 +293,11 @@ def prepare(
         which makes a target date cost a few dozen operations per pixel. Labels
         that turn out wrong for a date are detected and those pixels are computed
         exactly, so labels never change a result, only its speed.
+    centres
+        Optional (rows, cols) bool: scan only these pixels' windows (their windows
+        still see every valid pixel). :func:`predict` then gives :func:`fuse`'s
+        values at these pixels; elsewhere its values are meaningless (no similar
+        pixels were counted there), so callers keep only the centres.
 
     Returns
     -------
@@ -304,9 +310,17 @@ def prepare(
     nb, rows, cols = model.shape
     d = _dummies(xp, nb)
     args = _scan_args(model, xp, model.base_valid)
+    pixels = None
+    if centres is not None:
+        listed = model.base_valid & xp.asarray(centres, dtype=bool)
+        pixels = tuple(xp.ascontiguousarray(a) for a in xp.nonzero(listed))
     if coarse_cells is None:
-        ks.scan_rows(0, rows, *args, d["labels"], False, d["cell_ids"], d["cell_wts"],
-                     d["cell_count"], model.n, model.par)  # fmt: skip
+        tail = (d["labels"], False, d["cell_ids"], d["cell_wts"], d["cell_count"], model.n,
+                model.par)  # fmt: skip
+        if pixels is None:
+            ks.scan_rows(0, rows, *args, *tail)
+        elif pixels[0].size:
+            ks.scan_pixels(*pixels, *args, *tail)
         return model
 
     cells = xp.asarray(coarse_cells)
@@ -316,7 +330,10 @@ def prepare(
         )
     labels, first = _relabel(xp, cells)
     cap = params.cell_capacity
-    raw_count, ids, wts = _scan_cells(ks, xp, model, args, labels, cap)
+    if pixels is None:
+        raw_count, ids, wts = _scan_cells(ks, xp, model, args, labels, cap)
+    else:
+        raw_count, ids, wts = _scan_cell_pixels(ks, xp, model, args, labels, cap, pixels)
     count = xp.maximum(raw_count, 0)
     overflow = raw_count < 0
     model.labels = labels
@@ -355,16 +372,52 @@ def _scan_cells(
         ks.scan_rows(ra, rb, *args, labels, True, buf_ids, buf_wts, buf_cnt, model.n,
                      model.par)  # fmt: skip
         # Gather each pixel's first count entries (flat positions), row after row.
-        count = xp.maximum(buf_cnt, 0).astype(np.int64)
-        starts = xp.cumsum(count) - count
-        at = xp.repeat(xp.arange(npx, dtype=np.int64) * cap - starts, count)
-        at += xp.arange(at.size, dtype=np.int64)
         raw.append(buf_cnt)
-        ids.append(buf_ids.reshape(-1)[at])
-        wts.append(buf_wts.reshape(-1)[at].astype(np.float32))
+        i, w = _gather(xp, buf_cnt, buf_ids, buf_wts)
+        ids.append(i)
+        wts.append(w)
         log.debug("prepared rows %d-%d of %d", ra, rb, rows)
     del buf_ids, buf_wts
     return xp.concatenate(raw), xp.concatenate(ids), xp.concatenate(wts)
+
+
+def _gather(xp: ModuleType, raw: Any, buf_ids: Any, buf_wts: Any) -> tuple[Any, Any]:
+    """Each slot's first ``raw`` (< 0: none) cell ids and float32 weights, slot after slot."""
+    cap = buf_ids.shape[1]
+    count = xp.maximum(raw, 0).astype(np.int64)
+    starts = xp.cumsum(count) - count
+    at = xp.repeat(xp.arange(raw.size, dtype=np.int64) * cap - starts, count)
+    at += xp.arange(at.size, dtype=np.int64)
+    return buf_ids.reshape(-1)[at], buf_wts.reshape(-1)[at].astype(np.float32)
+
+
+def _scan_cell_pixels(
+    ks: KernelSet,
+    xp: Any,
+    model: EstarfmModel,
+    args: tuple[Any, ...],
+    labels: Any,
+    cap: int,
+    pixels: tuple[Any, Any],
+) -> tuple[Any, Any, Any]:
+    """:func:`_scan_cells` for the listed pixels only (row-major); the others get no cells."""
+    _, rows, cols = model.shape
+    step = _strip_rows(xp, 1, cap)
+    raw = xp.zeros(rows * cols, dtype=np.int32)
+    ids, wts = [], []
+    buf_ids = xp.empty((min(step, pixels[0].size), cap), dtype=np.int32)
+    buf_wts = xp.empty(buf_ids.shape, dtype=np.float64)
+    for a in range(0, pixels[0].size, step):
+        pr, pc = (xp.ascontiguousarray(p[a : a + step]) for p in pixels)
+        buf_cnt = xp.zeros(pr.size, dtype=np.int32)
+        ks.scan_pixels(pr, pc, *args, labels, True, buf_ids, buf_wts, buf_cnt, model.n,
+                       model.par)  # fmt: skip
+        raw[pr * cols + pc] = buf_cnt
+        i, w = _gather(xp, buf_cnt, buf_ids, buf_wts)
+        ids.append(i)
+        wts.append(w)
+    empty = (xp.zeros(0, dtype=np.int32), xp.zeros(0, dtype=np.float32))
+    return raw, xp.concatenate(ids or [empty[0]]), xp.concatenate(wts or [empty[1]])
 
 
 def _combine(

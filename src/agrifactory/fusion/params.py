@@ -32,6 +32,18 @@ QA_OUT_OF_RANGE = 2
 #: the mean coarse change of the window (step 5).
 QA_TEMPORAL = 3
 
+#: QA flag (fusion stage): the pixel is missing in one base of a two-pair target, so it was
+#: predicted by single-pair ESTARFM from the other base (that base used as both pairs).
+QA_SINGLE_PAIR = 4
+#: QA flag (fusion stage): linear interpolation in time between the pixel's nearest
+#: predicted values (flags 1-4) before and after the date.
+QA_TEMPORAL_FILL = 5
+#: QA flag (fusion stage): the date's coarse value through the pixel's Landsat-MODIS
+#: linear regression over the year's clear observations.
+QA_REGRESSION = 6
+#: QA flag (fusion stage): a target without any base pair whose pixel nothing filled.
+QA_NO_PAIR = 255
+
 #: Default edge, in pixels, of the blocks a tile is fused in (config ``fusion.tile_block``).
 DEFAULT_TILE_BLOCK = 1000
 
@@ -51,6 +63,17 @@ QA_NAMES: dict[int, str] = {
     QA_OUT_OF_RANGE: "out_of_range_fallback",
     QA_TEMPORAL: "temporal_fallback",
 }
+#: The fusion stage's flags on top of ESTARFM's own (:data:`QA_NAMES`), in ``flags.tif``.
+FILL_QA_NAMES: dict[int, str] = {
+    QA_SINGLE_PAIR: "single_pair_fallback",
+    QA_TEMPORAL_FILL: "temporal_fill",
+    QA_REGRESSION: "regression_fill",
+}
+#: Every flag of ``flags.tif`` but ``QA_NO_PAIR``, by code.
+STAGE_QA_NAMES: dict[int, str] = {**QA_NAMES, **FILL_QA_NAMES}
+#: Flags of a pixel ESTARFM predicted (two pairs, or one pair as fallback): the sources
+#: of the temporal fill.
+QA_PREDICTED: tuple[int, ...] = (QA_WEIGHTED, QA_OUT_OF_RANGE, QA_TEMPORAL, QA_SINGLE_PAIR)
 
 
 class EstarfmFields(Settings):

@@ -25,6 +25,7 @@ from agrifactory.fusion.params import (
     tile_block_fits,
 )
 from agrifactory.io.files import in_folder
+from agrifactory.settings import Settings
 
 #: Files of rule ``fuse`` (keys of its output), in the tile-year's ``fusion`` folder.
 FUSE_OUTPUTS: dict[str, str] = {
@@ -32,6 +33,7 @@ FUSE_OUTPUTS: dict[str, str] = {
     "flags": "flags.tif",
     "qa": "qa.csv",
     "validation": "validation.csv",
+    "validation_flags": "validation_flags.csv",
 }
 
 #: Which output of rule ``quality`` (a key of its outputs) each ``fusion.pairs`` takes.
@@ -41,6 +43,41 @@ PAIRS_TABLE: dict[str, str] = {"quality": "pairs", "nearest": "nearest_pairs"}
 def fuse_outputs(folder: str) -> dict[str, str]:
     """Rule ``fuse``'s outputs in ``folder`` (e.g. a tile-year's ``.../fusion``)."""
     return in_folder(folder, FUSE_OUTPUTS)
+
+
+FillMethod = Literal["temporal", "regression"]
+
+
+class FillSettings(Settings):
+    """Per-pixel fallbacks after two-pair ESTARFM, each with its own flag (docs/fusion.md,
+    "What a pixel gets")."""
+
+    enabled: bool = True
+    """Run the fallbacks - single-pair ESTARFM where a pixel is missing in one base, then
+    the methods of order; false - only two-pair ESTARFM, as before 2026-12-06."""
+
+    order: list[FillMethod] = ["temporal", "regression"]
+    """Methods tried, in this order, on pixels still empty after ESTARFM - temporal
+    (interpolation in time between ESTARFM values) and regression (the date's MODIS
+    value through the pixel's Landsat-MODIS line); an empty list - none."""
+
+    max_gap_days: Annotated[int, Field(ge=1)] = 32
+    """Temporal fill - the predicted values before and after the date may each be at
+    most this many days away."""
+
+    min_points: Annotated[int, Field(ge=2)] = 5
+    """Regression - least clear Landsat observations (with a MODIS composite) for a
+    pixel's own line; with fewer, the line pooled over the window is used."""
+
+    window: Annotated[int, Field(ge=0)] = 5
+    """Regression - half size in pixels of the square whose observations are pooled
+    for a pixel with too few of its own (0 - no pooling)."""
+
+    @model_validator(mode="after")
+    def _each_method_once(self) -> FillSettings:
+        if len(set(self.order)) != len(self.order):
+            raise ValueError(f"fusion.fill.order names a method twice: {self.order}")
+        return self
 
 
 class FusionSettings(EstarfmFields):
@@ -69,6 +106,9 @@ class FusionSettings(EstarfmFields):
     """Edge in pixels of the square blocks a tile is fused in, each read with the halo
     its layout needs; bounds memory (docs/scaling.md, Memory), not results. With
     layout 'reference' a multiple of block_size. null - the whole tile at once."""
+
+    fill: FillSettings = FillSettings()
+    """Per-pixel fallbacks where two-pair ESTARFM gives no value."""
 
     @model_validator(mode="after")
     def _tile_block_holds_blocks(self) -> FusionSettings:
@@ -111,4 +151,5 @@ def fuse(job: Any) -> None:
         backend=job_backend(settings.backend, job.resources.get("gpu", 0)),
         quality_mask=job.input.quality_mask if settings.use_quality_mask else None,
         tile_block=settings.tile_block,
+        fill=settings.fill if settings.fill.enabled else None,
     )

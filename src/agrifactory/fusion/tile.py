@@ -39,14 +39,31 @@ from rasterio.windows import Window
 
 from agrifactory.backend import resolve_backend, to_numpy
 from agrifactory.errors import ConfigError, DataError, InputError
-from agrifactory.fusion.estarfm import EstarfmModel, coarse_cell_labels, predict, prepare
+from agrifactory.fusion.estarfm import (
+    EstarfmModel,
+    coarse_cell_labels,
+    predict,
+    prepare,
+)
+from agrifactory.fusion.fill import (
+    FillMethods,
+    RegressionSums,
+    fill_date,
+    fill_series,
+    predicted,
+    temporal_at,
+)
 from agrifactory.fusion.params import (
     DEFAULT_TILE_BLOCK,
     QA_INVALID,
-    QA_NAMES,
+    QA_NO_PAIR,
+    QA_SINGLE_PAIR,
+    STAGE_QA_NAMES,
     EstarfmParams,
     tile_block_fits,
 )
+from agrifactory.fusion.rules import FillSettings
+from agrifactory.fusion.statistics import as_bands, valid_mask
 from agrifactory.grid import PixelGrid, known_crs
 from agrifactory.io.modis import composite_containing, composite_starts
 from agrifactory.io.pairs import read_pairs_table
@@ -65,10 +82,10 @@ log = logging.getLogger(__name__)
 #: How the QA and validation tables write floats.
 FLOAT_FORMAT = "%.6f"
 
-#: QA flag of targets that had no pair at all (nothing predicted).
-QA_NO_PAIR = 255
-
 Pair = tuple[dt.date, dt.date]
+
+#: Landsat images kept per block (a pair set's two bases, read by ESTARFM and the fallback).
+FINE_CACHE = 4
 
 
 def block_halo(params: EstarfmParams) -> int:
@@ -123,6 +140,17 @@ class _Stacks:
             )
         self.landsat, self.modis, self.mask = landsat, modis, mask
         self.shape = landsat.shape
+        self._block: Block | None = None
+        self._modis: np.ndarray | None = None
+        self._fine: dict[dt.date, np.ndarray] = {}
+
+    def use_block(self, block: Block | None) -> None:
+        """Read every MODIS composite of ``block`` once (:meth:`coarse` and :meth:`cells`
+        then slice it) and keep the last few Landsat images read over it."""
+        self._block, self._fine = block, {}
+        self._modis = None if block is None else self.modis.read(block.read)
+        if self._modis is not None:
+            self._modis.flags.writeable = False
 
     def grid(self) -> PixelGrid:
         t = self.landsat.meta["transform"]
@@ -139,7 +167,18 @@ class _Stacks:
                 )
 
     def fine(self, date: dt.date, window: Window) -> np.ndarray:
-        """Landsat NDVI of ``date``; pixels the quality stage flagged are NaN."""
+        """Landsat NDVI of ``date``; pixels the quality stage flagged are NaN (read-only
+        when read over the current block, whose last ``FINE_CACHE`` dates are kept)."""
+        if self._block is None or window != self._block.read:
+            return self._read_fine(date, window)
+        if date not in self._fine:
+            if len(self._fine) >= FINE_CACHE:
+                del self._fine[next(iter(self._fine))]
+            self._fine[date] = self._read_fine(date, window)
+            self._fine[date].flags.writeable = False
+        return self._fine[date]
+
+    def _read_fine(self, date: dt.date, window: Window) -> np.ndarray:
         band = self.landsat.band(date)
         values = self.landsat.read(window, band)
         if self.mask is not None:
@@ -155,10 +194,18 @@ class _Stacks:
         """The MODIS composite containing ``date`` (all NaN when it is missing)."""
         if not self.has_coarse(date):
             return np.full((window.height, window.width), np.nan, dtype=np.float32)
-        return self.modis.read(window, self.modis.band(composite_containing(date)))
+        band = self.modis.band(composite_containing(date))
+        if self._modis is not None and self._block is not None:
+            if window == self._block.read:
+                return self._modis[band - 1]
+            if window == self._block.core:
+                return _core(self._modis[band - 1], self._block)
+        return self.modis.read(window, band)
 
     def cells(self, window: Window) -> np.ndarray:
         """Coarse cell labels of the window from all MODIS composites."""
+        if self._modis is not None and self._block is not None and window == self._block.read:
+            return coarse_cell_labels(*self._modis)
         return coarse_cell_labels(*self.modis.read(window))
 
     def flagged_fraction(self) -> float:
@@ -202,6 +249,11 @@ class _Plan:
                 if pair is not None:
                     self.held_out_of.setdefault(pair, []).append((d, method))
         self.pair_sets = sorted(set(self.targets_of) | set(self.held_out_of))
+
+    @property
+    def method(self) -> str:
+        """The pair selector of the product (the pairs table's ``method``)."""
+        return str(self.targets[0][2]["method"]) if self.targets else ""
 
     def fine_dates(self) -> tuple[set[dt.date], set[dt.date]]:
         """Landsat dates the fused targets need, and those the validation needs."""
@@ -285,6 +337,7 @@ class _Validation:
         self.seen = dict.fromkeys(plan.held_out, 0)
         self.covered = {(d, m): 0 for d, rows in plan.held_out.items() for m, _, _ in rows}
         self.stats = {key: _Agreement() for key in self.covered}
+        self.flags = _FlagValidation(plan)
 
     def add_block(self, truth: dict[dt.date, np.ndarray], preds: dict[Any, np.ndarray]) -> None:
         """Add one block's core: the scenes and each selector's prediction (absent: no pair)."""
@@ -322,6 +375,62 @@ class _Validation:
         return pd.DataFrame(out, columns=VALIDATION_COLUMNS)
 
 
+class _FlagValidation:
+    """Held-out validation of the product's cascade per flag class, summed over blocks.
+
+    Per held-out date and flag: pixels with a value where the scene is valid
+    (``covered``), and on those that also have a nearest-clear baseline value, the
+    count, the sums of the error and its square, and the baseline's squared error.
+    """
+
+    def __init__(self, plan: _Plan) -> None:
+        self.plan = plan
+        self.seen = dict.fromkeys(plan.held_out, 0)
+        self.sums = {(d, c): np.zeros(5) for d in plan.held_out for c in VALIDATED_FLAGS}
+
+    def add(self, d: dt.date, truth, value, flag, baseline) -> None:
+        """Add one block's core of held-out date ``d``."""
+        seen = np.isfinite(truth)
+        self.seen[d] += int(seen.sum())
+        have = seen & np.isfinite(value)
+        for code in VALIDATED_FLAGS:
+            m = have & (flag == code)
+            both = m & np.isfinite(baseline)
+            err = value[both].astype(np.float64) - truth[both]
+            base = baseline[both].astype(np.float64) - truth[both]
+            self.sums[(d, code)] += [
+                m.sum(),
+                both.sum(),
+                err.sum(),
+                (err * err).sum(),
+                (base * base).sum(),
+            ]
+
+    def table(self) -> pd.DataFrame:
+        rows = []
+        for (d, code), (covered, n, sd, sd2, sb2) in self.sums.items():
+            rows.append({
+                "heldout_date": d.isoformat(),
+                "method": self.plan.method,
+                "flag": code,
+                "flag_name": STAGE_QA_NAMES[code],
+                "coverage": covered / max(self.seen[d], 1),
+                "n": int(n),
+                "rmse": float(np.sqrt(sd2 / n)) if n else np.nan,
+                "bias": float(sd / n) if n else np.nan,
+                "baseline_rmse": float(np.sqrt(sb2 / n)) if n else np.nan,
+            })  # fmt: skip
+        return pd.DataFrame(rows, columns=VALIDATION_FLAGS_COLUMNS)
+
+
+#: Flag classes of ``validation_flags.csv``: every flag of a pixel with a value.
+VALIDATED_FLAGS = tuple(c for c in STAGE_QA_NAMES if c != QA_INVALID)
+
+VALIDATION_FLAGS_COLUMNS = [
+    "heldout_date", "method", "flag", "flag_name", "coverage", "n", "rmse", "bias",
+    "baseline_rmse",
+]  # fmt: skip
+
 VALIDATION_COLUMNS = [
     "heldout_date",
     "method",
@@ -341,15 +450,55 @@ def _core(a: np.ndarray, block: Block) -> np.ndarray:
     return a[(Ellipsis, *block.inner)]
 
 
+class _Bases:
+    """One block's single-pair fallback models of the current pair set.
+
+    For each base of a two-pair set, the model of that base used as both pairs,
+    prepared on the core pixels valid in it but not in the other base only.
+    """
+
+    def __init__(self, fuser: _BlockFuser, block: Block, cells: Any) -> None:
+        self.fuser, self.block, self.cells = fuser, block, cells
+        self.pair: Pair | None = None
+        self.models: list[tuple[np.ndarray, EstarfmModel]] | None = None
+
+    def models_of(self, pair: Pair) -> list[tuple[np.ndarray, EstarfmModel]]:
+        """(core centres, model) per base that has centres, prepared when first asked."""
+        if self.pair != pair or self.models is None:
+            self.pair, self.models = pair, self._prepare(pair)
+        return self.models
+
+    def _prepare(self, pair: Pair) -> list[tuple[np.ndarray, EstarfmModel]]:
+        f = self.fuser
+        s, w, xp = f.stacks, self.block.read, f.xp
+        images = [(s.fine(d, w), s.coarse(d, w)) for d in pair]
+        background = f.params.background
+        valid = [valid_mask([as_bands(a) for a in im], background) for im in images]
+        core = np.zeros(valid[0].shape, dtype=bool)
+        core[self.block.inner] = True
+        out = []
+        for k in (0, 1):
+            centres = core & valid[k] & ~valid[1 - k]
+            if centres.any():
+                fine, coarse = (xp.asarray(a) for a in images[k])
+                model = prepare(fine, coarse, fine, coarse, f.params, coarse_cells=self.cells,
+                                centres=xp.asarray(centres))  # fmt: skip
+                out.append((_core(centres, self.block), model))
+        return out
+
+
 class _BlockFuser:
     """Fuses one block after another, writing the cores and summing the QA counts."""
 
-    def __init__(self, stacks: _Stacks, plan: _Plan, params: EstarfmParams, xp: Any) -> None:
-        self.stacks, self.plan, self.params, self.xp = stacks, plan, params, xp
+    def __init__(
+        self, stacks: _Stacks, plan: _Plan, params: EstarfmParams, xp: Any, fill: Any = None
+    ) -> None:
+        self.stacks, self.plan, self.params, self.xp, self.fill = stacks, plan, params, xp, fill
         n = len(plan.targets)
         self.finite = np.zeros(n + 1, dtype=np.int64)  # by 1-based band
         self.codes = np.zeros((n + 1, 256), dtype=np.int64)
         self.pairs_with_data: set[Pair] = set()
+        self.days = np.array([t.toordinal() for _, t, _, _ in plan.targets], dtype=np.float64)
 
     def _model(self, pair: Pair, block: Block, cells: Any) -> EstarfmModel | None:
         s, w, xp = self.stacks, block.read, self.xp
@@ -380,35 +529,108 @@ class _BlockFuser:
             _core(to_numpy(q), block).astype(np.uint8),
         )
 
+    def _single_pair(
+        self, bases: _Bases, pair: Pair, date: dt.date, pred: np.ndarray, qa: np.ndarray
+    ) -> None:
+        """Fallback b in place: a core pixel missing in one base only gets single-pair
+        ESTARFM from the other base."""
+        if self.fill is None or pair[0] == pair[1] or not self.stacks.has_coarse(date):
+            return
+        if bool(np.isfinite(pred).all()):
+            return
+        c0 = self.xp.asarray(self.stacks.coarse(date, bases.block.read))
+        for centres, model in bases.models_of(pair):
+            p, q = predict(model, c0)
+            p, q = _core(to_numpy(p), bases.block), _core(to_numpy(q), bases.block)
+            put = centres & np.isfinite(p) & ~np.isfinite(pred)
+            pred[put] = p[put]
+            qa[put] = QA_SINGLE_PAIR
+
     def _write(self, out: tuple[Any, Any], band: int, block: Block, pred, qa) -> None:
         out[0].write_window(pred, block.core, band)
         out[1].write_window(qa, block.core, band)
         self.finite[band] += int(np.isfinite(pred).sum())
         self.codes[band] += np.bincount(qa.ravel(), minlength=256)
 
-    def fuse(self, block: Block, out: tuple[Any, Any], validation: _Validation) -> None:
-        """Fuse one block: write its core of every target, add its validation statistics."""
-        shape = (block.core.height, block.core.width)
-        for band, _, _, pair in self.plan.targets:
-            if pair is None:
-                no_pair = np.full(shape, QA_NO_PAIR, np.uint8)
-                self._write(out, band, block, np.full(shape, np.nan, np.float32), no_pair)
+    def _estarfm(self, block: Block, series: _Series) -> dict[dt.date, tuple[Any, Any]]:
+        """ESTARFM (two pairs, then single pair) of every target into ``series``; returns
+        the product selector's held-out predictions (the validation's own are added)."""
         cells = self.xp.asarray(self.stacks.cells(block.read))
-        preds: dict[tuple[dt.date, str], np.ndarray] = {}
+        bases = _Bases(self, block, cells)
+        held: dict[dt.date, tuple[Any, Any]] = {}
         for pair in self.plan.pair_sets:
             model = self._model(pair, block, cells)
             for band, target in self.plan.targets_of.get(pair, []):
-                self._write(out, band, block, *self._predict(model, target, block))
+                p, q = self._predict(model, target, block)
+                self._single_pair(bases, pair, target, p, q)
+                series.values[band - 1], series.flags[band - 1] = p, q
             for d, method in self.plan.held_out_of.get(pair, []):
-                preds[(d, method)] = self._predict(model, d, block)[0]
+                p, q = self._predict(model, d, block)
+                series.preds[(d, method)] = p
+                if method == self.plan.method:
+                    p, q = p.copy(), q.copy()
+                    self._single_pair(bases, pair, d, p, q)
+                    held[d] = (p, q)
             del model  # one prepared model at a time
+            bases.models = None
+        return held
+
+    def fuse(self, block: Block, out: tuple[Any, Any], validation: _Validation) -> None:
+        """Fuse one block: write its core of every target, add its validation statistics."""
+        series = _Series.empty(self.plan, (block.core.height, block.core.width))
+        held = self._estarfm(block, series)
+        scenes = _ScenePass(self, block, need_sums=bool(self.fill and self.fill.order))
+        methods = self._methods(scenes.sums, block)
+        if methods is not None:
+            fill_series(series.values, series.flags, self.days, methods,
+                        lambda t: self.stacks.coarse(self.plan.targets[t][1], block.core))  # fmt: skip
+        for band in range(1, len(self.plan.targets) + 1):
+            self._write(out, band, block, series.values[band - 1], series.flags[band - 1])
         truth = {d: self.stacks.fine(d, block.core) for d in self.plan.held_out}
-        validation.add_block(truth, preds)
+        validation.add_block(truth, series.preds)
+        for d in self.plan.held_out:
+            value, flag = held.get(d) or _Series.blank(truth[d].shape)
+            if scenes.sums is not None:
+                fine, coarse = scenes.held[d]
+                self._fill_held_out(
+                    block, d, value, flag, series, scenes.sums.without(fine, coarse)
+                )
+            validation.flags.add(d, truth[d], value, flag, scenes.baseline[d])
+
+    def _methods(self, sums: RegressionSums | None, block: Block) -> FillMethods | None:
+        if self.fill is None or not self.fill.order:
+            return None
+        line = None
+        if sums is not None and "regression" in self.fill.order:
+            a, b = sums.coefficients(self.fill.min_points, self.fill.window)
+            line = (_core(a, block), _core(b, block))
+        return FillMethods(self.fill.order, self.fill.max_gap_days, line,
+                           self.params.valid_range)  # fmt: skip
+
+    def _fill_held_out(
+        self, block: Block, d: dt.date, value, flag, series: _Series, sums: RegressionSums
+    ) -> None:
+        """The cascade's fills at a held-out date, from what does not use its scene."""
+        methods = self._methods(sums, block)
+        assert methods is not None
+        uses = np.array([p is not None and d in p for _, _, _, p in self.plan.targets])
+        source = predicted(series.flags) & ~uses[:, None, None]
+        day = float(d.toordinal())
+        fill_date(
+            value, flag, methods,
+            lambda: temporal_at(series.values, source, self.days, day, methods.max_gap_days),
+            lambda: self.stacks.coarse(d, block.core),
+        )  # fmt: skip
 
     def qa_table(self) -> pd.DataFrame:
         total = self.stacks.shape[0] * self.stacks.shape[1]
         rows = []
         for band, target, row, pair in self.plan.targets:
+            fractions = {
+                f"{name}_fraction": float(self.codes[band, code] / total)
+                for code, name in STAGE_QA_NAMES.items()
+            }
+            empty = self.codes[band, QA_INVALID] + self.codes[band, QA_NO_PAIR]
             rows.append(
                 {
                     "target_date": target.isoformat(),
@@ -418,15 +640,63 @@ class _BlockFuser:
                     "pair2_date": pair[1].isoformat() if pair else "",
                     "single_pair": bool(pair and pair[0] == pair[1]),
                     "predicted_fraction": float(self.finite[band] / total),
-                    **{
-                        f"{name}_fraction": float(self.codes[band, code] / total)
-                        for code, name in QA_NAMES.items()
-                    },
+                    **fractions,
                     "no_pair_fraction": float(self.codes[band, QA_NO_PAIR] / total),
+                    "unfilled_fraction": float(empty / total),
                     "reason": row["reason"],
                 }
             )
         return pd.DataFrame(rows)
+
+
+@dataclass
+class _Series:
+    """A block core's fused series and flags, and the held-out predictions per selector."""
+
+    values: np.ndarray
+    flags: np.ndarray
+    preds: dict[tuple[dt.date, str], np.ndarray] = field(default_factory=dict)
+
+    @staticmethod
+    def blank(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        return np.full(shape, np.nan, np.float32), np.full(shape, QA_INVALID, np.uint8)
+
+    @classmethod
+    def empty(cls, plan: _Plan, shape: tuple[int, int]) -> _Series:
+        values, flags = cls.blank((len(plan.targets), *shape))
+        for band, _, _, pair in plan.targets:
+            if pair is None:
+                flags[band - 1] = QA_NO_PAIR
+        return cls(values, flags)
+
+
+class _ScenePass:
+    """One read of every Landsat scene of a block: the regression sums (over the read
+    window), and per held-out date its scene and the nearest-clear baseline (core)."""
+
+    def __init__(self, fuser: _BlockFuser, block: Block, need_sums: bool) -> None:
+        s = fuser.stacks
+        held = list(fuser.plan.held_out)
+        shape = (block.read.height, block.read.width)
+        self.sums = RegressionSums.zeros(shape) if need_sums else None
+        self.held: dict[dt.date, tuple[np.ndarray, np.ndarray]] = {}
+        core = _Series.blank((block.core.height, block.core.width))[0]
+        self.baseline = {d: core.copy() for d in held}
+        gap = {d: np.full(core.shape, np.inf) for d in held}
+        if not held and not need_sums:
+            return
+        for d in s.landsat.dates:
+            fine, coarse = s.fine(d, block.read), s.coarse(d, block.read)
+            if self.sums is not None:
+                self.sums.add(fine, coarse)
+            if d in self.baseline:
+                self.held[d] = (fine, coarse)
+            clear = np.isfinite(_core(fine, block))
+            for h in held:
+                # The nearest clear observation other than the scene; ties go to the earlier.
+                closer = clear & (abs((d - h).days) < gap[h]) & (d != h)
+                self.baseline[h][closer] = _core(fine, block)[closer]
+                gap[h][closer] = abs((d - h).days)
 
 
 def fuse_tile(
@@ -440,6 +710,7 @@ def fuse_tile(
     backend: str = "auto",
     quality_mask: str | Path | None = None,
     tile_block: int | None = DEFAULT_TILE_BLOCK,
+    fill: FillSettings | None = None,
 ) -> pd.DataFrame:
     """Fuse one tile-year into 46 8-day NDVI images, block by block.
 
@@ -448,9 +719,14 @@ def fuse_tile(
     masking done at ingest.
 
     ``outputs``: ``ndvi`` (46-band float32 COG), ``flags`` (46-band uint8 COG of
-    :data:`~agrifactory.fusion.params.QA_NAMES` codes, 255 = no pair), ``qa``
-    (CSV, one row per target) and ``validation`` (CSV, one row per held-out date
-    and pair selector). Returns the QA table.
+    :data:`~agrifactory.fusion.params.STAGE_QA_NAMES` codes, 255 = no pair and not
+    filled), ``qa`` (CSV, one row per target), ``validation`` (CSV, one row per
+    held-out date and pair selector) and, when given, ``validation_flags`` (CSV, one
+    row per held-out date and flag class of the product's cascade). Returns the QA
+    table.
+
+    ``fill``: the per-pixel fallbacks after two-pair ESTARFM (single pair, then
+    ``fill.order``); ``None``: none (every pixel ESTARFM cannot predict stays NaN).
 
     ``tile_block`` is the edge of the square blocks the tile is processed in
     (``None``: the whole tile at once); memory grows with its square (see
@@ -468,12 +744,14 @@ def fuse_tile(
             stacks.shape, len(blocks), tile_block or "the whole tile", block_halo(params),
             len(plan.pair_sets),
         )  # fmt: skip
-        fuser = _BlockFuser(stacks, plan, params, xp)
+        fuser = _BlockFuser(stacks, plan, params, xp, fill)
         validation = _Validation(plan)
         _fuse_blocks(fuser, validation, blocks, outputs)
     table = fuser.qa_table()
     write_table(_float_text(table), outputs["qa"])
     write_table(_float_text(validation.table()), outputs["validation"])
+    if "validation_flags" in outputs:
+        write_table(_float_text(validation.flags.table()), outputs["validation_flags"])
     log.info(
         "%d targets: %d from two pairs, %d from one, %d without; %d pair sets prepared per block",
         len(table),
@@ -522,12 +800,17 @@ def _fuse_blocks(
         ) as ndvi_out,
         stack_writer(
             outputs["flags"], stacks.grid(), dtype=np.uint8, nodata=None, units="flag",
-            tags={**{f"flag_{k}": v for k, v in QA_NAMES.items()}, f"flag_{QA_NO_PAIR}": "no_pair"},
+            tags={
+                **{f"flag_{k}": v for k, v in STAGE_QA_NAMES.items()},
+                f"flag_{QA_NO_PAIR}": "no_pair",
+            },
             **common,
         ) as flags_out,
     ):  # fmt: skip
         for k, block in enumerate(blocks, start=1):
+            stacks.use_block(block)
             fuser.fuse(block, (ndvi_out, flags_out), validation)
+            stacks.use_block(None)
             log.info(
                 "block %d of %d done (rows %d-%d, cols %d-%d), %.0f s so far",
                 k, len(blocks), block.core.row_off, block.core.row_off + block.core.height,

@@ -181,9 +181,11 @@ MODEL_COMPARISON = {"table": "models_croptype.csv", "page": "models_croptype.htm
 QA_SUMMARIES = {
     "fusion": "fusion.html",
     "validation": "fusion_validation.html",
+    "validation_flags": "fusion_validation_flags.html",
     "hants": "hants.html",
     "fusion_table": "fusion.csv",
     "validation_table": "fusion_validation.csv",
+    "validation_flags_table": "fusion_validation_flags.csv",
     "hants_table": "hants.csv",
 }
 #: Rule diagnostics' outputs, in ``results/report/<year>/``: the NDVI figure always, the
@@ -310,7 +312,7 @@ def qa_summaries(job: Any) -> None:
             "fusion_qa",
             "Fusion: base pairs and prediction paths per tile-year",
             "Targets fused from two pairs, one pair or none; pixel shares by ESTARFM "
-            "path (mean over the 46 dates).",
+            "path and fallback (mean over the 46 dates).",
         ),
         "validation": (
             summaries.fusion_validation_summary,
@@ -318,6 +320,13 @@ def qa_summaries(job: Any) -> None:
             "Fusion: held-out validation by pair selector",
             "Clear scenes held out and predicted from pairs chosen without them; "
             "selectors compared on the same pixels.",
+        ),
+        "validation_flags": (
+            summaries.fusion_flag_validation_summary,
+            "fusion_validation_flags",
+            "Fusion: held-out validation per flag class",
+            "The product's cascade at held-out scenes, per pixel flag: RMSE pooled over "
+            "the class's pixels against the nearest clear scene's on the same pixels.",
         ),
         "hants": (
             summaries.hants_summary,

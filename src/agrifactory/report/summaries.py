@@ -32,6 +32,11 @@ def fusion_summary(qa_tables: Mapping[str, str | Path]) -> pd.DataFrame:
                 "temporal_fallback_pct": 100 * float(qa["temporal_fallback_fraction"].mean()),
                 "out_of_range_fallback_pct": 100
                 * float(qa["out_of_range_fallback_fraction"].mean()),
+                **{
+                    f"{name}_pct": 100 * float(qa[f"{name}_fraction"].mean())
+                    for name in ("single_pair_fallback", "temporal_fill", "regression_fill")
+                },
+                "unfilled_pct": 100 * float(qa["unfilled_fraction"].mean()),
             }
         )
     return pd.DataFrame(rows)
@@ -75,6 +80,37 @@ def fusion_validation_summary(validation_tables: Mapping[str, str | Path]) -> pd
     out["wins"] = out["method"].map(wins).fillna(0).astype(int)
     out["ties"] = out["method"].map(ties).fillna(0).astype(int)
     return out
+
+
+def fusion_flag_validation_summary(tables: Mapping[str, str | Path]) -> pd.DataFrame:
+    """Held-out validation of the product per flag class, over tiles and dates.
+
+    One row per flag with any pixel: the tile-dates where it occurs (``cases``), its
+    pixels ``n``, mean coverage (share of the held-out scenes' valid pixels), the RMSE
+    pooled over all its pixels and the nearest-clear baseline's on the same pixels,
+    and the mean of the per tile-date RMSEs (as the selector table gives them).
+    """
+    frames = [pd.read_csv(path, keep_default_na=False, na_values=[""]) for path in tables.values()]
+    if not frames:
+        return pd.DataFrame()
+    v = pd.concat(frames, ignore_index=True)
+    coverage = v.groupby(["flag", "flag_name"])["coverage"].mean()
+    v = v[v["n"] > 0].assign(
+        se=lambda t: t["n"] * t["rmse"] ** 2, base_se=lambda t: t["n"] * t["baseline_rmse"] ** 2
+    )
+    if v.empty:
+        return pd.DataFrame()
+    out = v.groupby(["flag", "flag_name"]).agg(
+        cases=("n", "size"), n=("n", "sum"), se=("se", "sum"), base_se=("base_se", "sum"),
+        mean_rmse=("rmse", "mean"),
+    )  # fmt: skip
+    out["coverage_pct"] = 100 * coverage.reindex(out.index)
+    out["rmse"] = np.sqrt(out["se"] / out["n"])
+    out["baseline_rmse"] = np.sqrt(out["base_se"] / out["n"])
+    out["beats_baseline"] = out["rmse"] < out["baseline_rmse"]
+    columns = ["cases", "n", "coverage_pct", "rmse", "baseline_rmse", "beats_baseline",
+               "mean_rmse"]  # fmt: skip
+    return out[columns].reset_index()
 
 
 def hants_summary(qa_rasters: Mapping[str, str | Path]) -> pd.DataFrame:
