@@ -63,9 +63,9 @@ def composites_inputs(wildcards):
     files = ingest_files(wildcards.tile, wildcards.year)
     names = [f"landsat_{band}" for band in COMPOSITE_BANDS] + ["landsat_ndvi"]
     inputs = {name: files[name] for name in names}
-    inputs["mask"] = quality_outputs(tile_year_dir(wildcards.tile, wildcards.year, "quality"))[
-        "mask"
-    ]
+    inputs["mask"] = quality_outputs(
+        tile_year_dir(wildcards.tile, wildcards.year, "quality")
+    )["mask"]
     return inputs
 
 

@@ -220,7 +220,8 @@ def diagnostics_inputs(wildcards):
         "hants": rules.smooth.output.smoothed,
     }
     inputs = {
-        key: expand(pattern, tile=TILES, year=wildcards.year) for key, pattern in chain.items()
+        key: expand(pattern, tile=TILES, year=wildcards.year)
+        for key, pattern in chain.items()
     }
     inputs["training"] = expand(rules.training_set.output.table, year=wildcards.year)[0]
     if TRANSFER["source"] is not None:

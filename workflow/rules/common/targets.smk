@@ -3,7 +3,6 @@
 from agrifactory.timeseries.composites import REFLECTANCE_BANDS as COMPOSITE_BANDS
 from agrifactory.timeseries.rules import composites_outputs
 
-
 # With an NDVI cube (inputs.ndvi_cube) the run has no scenes: no ingest, quality,
 # fusion, tile index over China's provinces, aggregation or report of them.
 
@@ -86,7 +85,9 @@ def report_targets():
         for path in expand(rules.accuracy_table.output, year=y, product=p)
     ]
     soil = expand(rules.sm_report.output.map, year=YEARS) if SM_ON else []
-    diagnostics = expand(rules.diagnostics.output.ndvi, year=YEARS) if DIAGNOSTICS_ON else []
+    diagnostics = (
+        expand(rules.diagnostics.output.ndvi, year=YEARS) if DIAGNOSTICS_ON else []
+    )
     return [
         *diagnostics,
         *maps,
