@@ -58,17 +58,6 @@ rule features:
         "../../scripts/features.py"
 
 
-def composites_inputs(wildcards):
-    """The ingest stacks the composites read (bands and the masked NDVI) and the quality mask."""
-    files = ingest_files(wildcards.tile, wildcards.year)
-    names = [f"landsat_{band}" for band in COMPOSITE_BANDS] + ["landsat_ndvi"]
-    inputs = {name: files[name] for name in names}
-    inputs["mask"] = quality_outputs(
-        tile_year_dir(wildcards.tile, wildcards.year, "quality")
-    )["mask"]
-    return inputs
-
-
 rule composites:
     input:
         unpack(composites_inputs),

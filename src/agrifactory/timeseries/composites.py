@@ -29,6 +29,7 @@ import pandas as pd
 from rasterio.windows import Window
 
 from agrifactory.errors import InputError
+from agrifactory.ingest.rules import LANDSAT_REFLECTANCE
 from agrifactory.io.raster import (
     StackReader,
     StackWriter,
@@ -43,7 +44,7 @@ from agrifactory.timeseries.timeaxis import season_year
 log = logging.getLogger(__name__)
 
 #: Landsat bands composited (ingest stacks ``landsat_<band>``).
-REFLECTANCE_BANDS = ("blue", "green", "red", "nir", "swir1", "swir2")
+REFLECTANCE_BANDS = LANDSAT_REFLECTANCE
 #: Indices computed per observation.
 INDEX_BANDS = ("ndvi", "ndwi", "evi")
 #: Every composited quantity, in the order of ``monthly.tif``'s bands.

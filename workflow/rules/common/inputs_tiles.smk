@@ -117,3 +117,14 @@ def ndvi_series():
     if CUBE:
         return in_folder(tile_dir("cube"), CUBE_OUTPUTS)["ndvi"]
     return fuse_outputs(tile_dir("fusion"))["ndvi"]
+
+
+def composites_inputs(wildcards):
+    """The ingest stacks the composites read (bands and the masked NDVI) and the quality mask."""
+    files = ingest_files(wildcards.tile, wildcards.year)
+    names = [f"landsat_{band}" for band in LANDSAT_REFLECTANCE] + ["landsat_ndvi"]
+    inputs = {name: files[name] for name in names}
+    inputs["mask"] = quality_outputs(
+        tile_year_dir(wildcards.tile, wildcards.year, "quality")
+    )["mask"]
+    return inputs

@@ -17,7 +17,7 @@ from agrifactory.config import build_settings, retype_text
 from agrifactory.errors import AgrifactoryError
 from agrifactory.fusion.rules import PAIRS_TABLE, fuse_outputs
 from agrifactory.ingest.cube import year_files as cube_year_files
-from agrifactory.ingest.rules import CUBE_OUTPUTS, ingest_outputs
+from agrifactory.ingest.rules import CUBE_OUTPUTS, LANDSAT_REFLECTANCE, ingest_outputs
 from agrifactory.io.files import in_folder
 from agrifactory.plan import DEMO_INPUTS, DEMO_TRUTH, build_plan
 from agrifactory.quality.rules import QUALITY_STACKS, quality_outputs, scorer_outputs

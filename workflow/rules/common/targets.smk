@@ -1,6 +1,5 @@
 # What the target `all` asks for, stage by stage, and what the manifest hashes.
 
-from agrifactory.timeseries.composites import REFLECTANCE_BANDS as COMPOSITE_BANDS
 from agrifactory.timeseries.rules import composites_outputs
 
 # With an NDVI cube (inputs.ndvi_cube) the run has no scenes: no ingest, quality,
