@@ -8,22 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from agrifactory.classify.transfer import COLUMNS as EXPERIMENT_COLUMNS
 from agrifactory.io.tables import read_table
 
 #: Columns of the transfer tables shown, in order (``classify.transfer``).
-TRANSFER_COLUMNS = (
-    "source",
-    "target",
-    "augmentation",
-    "within_oa",
-    "transfer_oa",
-    "oa_drop",
-    "within_macro_f1",
-    "transfer_macro_f1",
-    "macro_f1_drop",
-    "n_train",
-    "n_target",
-)
+TRANSFER_COLUMNS = ("source", "target", *EXPERIMENT_COLUMNS)
 #: Column naming the repeat of a simulation run, where the run repeats it.
 REPEAT = "repeat"
 
