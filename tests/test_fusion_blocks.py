@@ -262,7 +262,12 @@ def test_rule_fuse_runs_the_settings_it_is_given(tile, tmp_path):
     config = {"half_window": 3, "block_size": 16, "layout": "reference", "tile_block": 32}
     settings = FusionSettings.build(config, "fusion")
     ndvi, flags, table, _ = _fuse(
-        tile, tmp_path / "direct", settings.estarfm(), tile_block=32, fill=settings.fill
+        tile,
+        tmp_path / "direct",
+        settings.estarfm(),
+        tile_block=32,
+        fill=settings.fill,
+        validation_stride=settings.validation_stride,
     )
     out = fuse_outputs(str(tmp_path / "rule"))
     job = fake_job(
