@@ -11,7 +11,8 @@ QA flag stack.
 
 Held-out validation: for each clear Landsat date the quality stage held out, the
 date is predicted from pairs chosen without it (by each pair selector) and
-compared with the real scene.
+compared with the real scene, on every ``validation_stride``-th row and column of
+the tile; a pair set only the validation uses is prepared only where it is compared.
 
 Blocks: a tile is fused in square blocks of ``tile_block`` pixels, so memory does
 not grow with the tile. Each block is read with the context its layout needs
