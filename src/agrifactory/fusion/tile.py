@@ -483,7 +483,7 @@ class _Bases:
     def __init__(self, fuser: _BlockFuser, block: Block, cells: Any, truth) -> None:
         self.fuser, self.block, self.cells = fuser, block, cells
         self.models: dict[dt.date, EstarfmModel] = {}
-        self.centres: dict[Pair, list[tuple[dt.date, np.ndarray]]] = {}
+        self.centres: dict[Pair, list[tuple[dt.date, np.ndarray]]] = {}  # core-shaped
         self.need: dict[dt.date, np.ndarray] = {}
         self.last: dict[dt.date, int] = {}
         if fuser.fill is None:
@@ -500,7 +500,8 @@ class _Bases:
             for k in (0, 1):
                 centres = region & valid[pair[k]] & ~valid[pair[1 - k]]
                 if centres.any():
-                    self.centres.setdefault(pair, []).append((pair[k], centres))
+                    core = np.ascontiguousarray(_core(centres, block))
+                    self.centres.setdefault(pair, []).append((pair[k], core))
                     self.need[pair[k]] = self.need.get(pair[k], False) | centres
                     self.last[pair[k]] = i
 
@@ -511,7 +512,7 @@ class _Bases:
 
     def models_of(self, pair: Pair) -> list[tuple[np.ndarray, EstarfmModel]]:
         """(core centres, model) per base of ``pair`` that has centres."""
-        return [(_core(c, self.block), self._model(d)) for d, c in self.centres.get(pair, [])]
+        return [(c, self._model(d)) for d, c in self.centres.get(pair, [])]
 
     def _model(self, d: dt.date) -> EstarfmModel:
         if d not in self.models:
