@@ -110,6 +110,10 @@ class FusionSettings(EstarfmFields):
     fill: FillSettings = FillSettings()
     """Per-pixel fallbacks where two-pair ESTARFM gives no value."""
 
+    validation_stride: Annotated[int, Field(ge=1)] = 2
+    """Held-out validation on a systematic sample - every n-th row and column of the
+    tile (1 - every pixel); the product does not depend on it."""
+
     @model_validator(mode="after")
     def _tile_block_holds_blocks(self) -> FusionSettings:
         if not tile_block_fits(self.tile_block, self.block_size, self.layout):
@@ -152,4 +156,5 @@ def fuse(job: Any) -> None:
         quality_mask=job.input.quality_mask if settings.use_quality_mask else None,
         tile_block=settings.tile_block,
         fill=settings.fill if settings.fill.enabled else None,
+        validation_stride=settings.validation_stride,
     )

@@ -11,7 +11,8 @@ QA flag stack.
 
 Held-out validation: for each clear Landsat date the quality stage held out, the
 date is predicted from pairs chosen without it (by each pair selector) and
-compared with the real scene.
+compared with the real scene, on every ``validation_stride``-th row and column of
+the tile; a pair set only the validation uses is prepared only where it is compared.
 
 Blocks: a tile is fused in square blocks of ``tile_block`` pixels, so memory does
 not grow with the tile. Each block is read with the context its layout needs
@@ -450,57 +451,125 @@ def _core(a: np.ndarray, block: Block) -> np.ndarray:
     return a[(Ellipsis, *block.inner)]
 
 
-class _Bases:
-    """One block's single-pair fallback models of the current pair set.
+def _embed(core_mask: np.ndarray, block: Block) -> np.ndarray:
+    """A core-shaped bool mask as a mask over the block's read window (False outside)."""
+    out = np.zeros((block.read.height, block.read.width), dtype=bool)
+    out[block.inner] = core_mask
+    return out
 
-    For each base of a two-pair set, the model of that base used as both pairs,
-    prepared on the core pixels valid in it but not in the other base only.
+
+def _lattice(values: np.ndarray, core: Window, stride: int) -> np.ndarray:
+    """``values`` of a core window, NaN off every ``stride``-th row and column of the tile
+    (counted from the tile's first pixel, so blocks and the whole tile agree)."""
+    if stride == 1:
+        return values
+    out = np.full_like(values, np.nan)
+    r, c = (-int(core.row_off)) % stride, (-int(core.col_off)) % stride
+    out[r::stride, c::stride] = values[r::stride, c::stride]
+    return out
+
+
+class _Bases:
+    """One block's single-pair fallback models, one per base date (cached while used).
+
+    For each base of a two-pair set, the fallback needs that base used as both pairs
+    at the pixels valid in it but not in the other base: in the core for a pair set
+    with targets, only where a held-out scene of the product's selector is compared
+    for a validation-only one. A base date shared by several pair sets is prepared
+    once, on the union of their centres (a centre's result does not depend on the
+    other centres), and dropped after the last pair set that uses it.
     """
 
-    def __init__(self, fuser: _BlockFuser, block: Block, cells: Any) -> None:
+    def __init__(self, fuser: _BlockFuser, block: Block, cells: Any, truth) -> None:
         self.fuser, self.block, self.cells = fuser, block, cells
-        self.pair: Pair | None = None
-        self.models: list[tuple[np.ndarray, EstarfmModel]] | None = None
+        self.models: dict[dt.date, EstarfmModel] = {}
+        self.centres: dict[Pair, list[tuple[dt.date, np.ndarray]]] = {}  # core-shaped
+        self.need: dict[dt.date, np.ndarray] = {}
+        self.last: dict[dt.date, int] = {}
+        if fuser.fill is None:
+            return
+        valid: dict[dt.date, np.ndarray] = {}
+        for i, pair in enumerate(fuser.plan.pair_sets):
+            region = fuser.fallback_region(pair, block, truth)
+            if pair[0] == pair[1] or region is None:
+                continue
+            for d in pair:
+                if d not in valid:
+                    im = (fuser.stacks.fine(d, block.read), fuser.stacks.coarse(d, block.read))
+                    valid[d] = valid_mask([as_bands(a) for a in im], fuser.params.background)
+            for k in (0, 1):
+                centres = region & valid[pair[k]] & ~valid[pair[1 - k]]
+                if centres.any():
+                    core = np.ascontiguousarray(_core(centres, block))
+                    self.centres.setdefault(pair, []).append((pair[k], core))
+                    self.need[pair[k]] = self.need.get(pair[k], False) | centres
+                    self.last[pair[k]] = i
+
+    def scans(self) -> tuple[int, int]:
+        """Centres to scan: per pair set and base summed, and once per base date."""
+        each = sum(int(c.sum()) for cs in self.centres.values() for _, c in cs)
+        return each, sum(int(c.sum()) for c in self.need.values())
 
     def models_of(self, pair: Pair) -> list[tuple[np.ndarray, EstarfmModel]]:
-        """(core centres, model) per base that has centres, prepared when first asked."""
-        if self.pair != pair or self.models is None:
-            self.pair, self.models = pair, self._prepare(pair)
-        return self.models
+        """(core centres, model) per base of ``pair`` that has centres."""
+        return [(c, self._model(d)) for d, c in self.centres.get(pair, [])]
 
-    def _prepare(self, pair: Pair) -> list[tuple[np.ndarray, EstarfmModel]]:
-        f = self.fuser
-        s, w, xp = f.stacks, self.block.read, f.xp
-        images = [(s.fine(d, w), s.coarse(d, w)) for d in pair]
-        background = f.params.background
-        valid = [valid_mask([as_bands(a) for a in im], background) for im in images]
-        core = np.zeros(valid[0].shape, dtype=bool)
-        core[self.block.inner] = True
-        out = []
-        for k in (0, 1):
-            centres = core & valid[k] & ~valid[1 - k]
-            if centres.any():
-                fine, coarse = (xp.asarray(a) for a in images[k])
-                model = prepare(fine, coarse, fine, coarse, f.params, coarse_cells=self.cells,
-                                centres=xp.asarray(centres))  # fmt: skip
-                out.append((_core(centres, self.block), model))
-        return out
+    def _model(self, d: dt.date) -> EstarfmModel:
+        if d not in self.models:
+            f, w = self.fuser, self.block.read
+            fine, coarse = f.xp.asarray(f.stacks.fine(d, w)), f.xp.asarray(f.stacks.coarse(d, w))
+            self.models[d] = prepare(fine, coarse, fine, coarse, f.params,
+                                     coarse_cells=self.cells,
+                                     centres=f.xp.asarray(self.need[d]))  # fmt: skip
+        return self.models[d]
+
+    def done(self, index: int) -> None:
+        """Drop the models no pair set after the ``index``-th uses."""
+        for d in [d for d in self.models if self.last[d] <= index]:
+            del self.models[d]
 
 
 class _BlockFuser:
     """Fuses one block after another, writing the cores and summing the QA counts."""
 
     def __init__(
-        self, stacks: _Stacks, plan: _Plan, params: EstarfmParams, xp: Any, fill: Any = None
+        self,
+        stacks: _Stacks,
+        plan: _Plan,
+        params: EstarfmParams,
+        xp: Any,
+        fill: Any = None,
+        stride: int = 1,
     ) -> None:
         self.stacks, self.plan, self.params, self.xp, self.fill = stacks, plan, params, xp, fill
+        self.stride = stride
+        self.scanned = np.zeros(2, dtype=np.int64)  # single-pair centres: per pair set, cached
         n = len(plan.targets)
         self.finite = np.zeros(n + 1, dtype=np.int64)  # by 1-based band
         self.codes = np.zeros((n + 1, 256), dtype=np.int64)
         self.pairs_with_data: set[Pair] = set()
         self.days = np.array([t.toordinal() for _, t, _, _ in plan.targets], dtype=np.float64)
 
-    def _model(self, pair: Pair, block: Block, cells: Any) -> EstarfmModel | None:
+    def compared(self, pair: Pair, block: Block, truth, methods=None) -> np.ndarray | None:
+        """Read-window mask of the pixels where a held-out date of ``pair`` (of the
+        selectors ``methods``; all when None) is compared with its scene."""
+        dates = [
+            d for d, m in self.plan.held_out_of.get(pair, []) if methods is None or m in methods
+        ]
+        if not dates:
+            return None
+        return _embed(np.logical_or.reduce([np.isfinite(truth[d]) for d in dates]), block)
+
+    def fallback_region(self, pair: Pair, block: Block, truth) -> np.ndarray | None:
+        """Where ``pair``'s single-pair fallback can be needed: the core when it has
+        targets, else the compared pixels of the product selector's held-out dates."""
+        if pair in self.plan.targets_of:
+            return _embed(np.ones((block.core.height, block.core.width), dtype=bool), block)
+        return self.compared(pair, block, truth, {self.plan.method})
+
+    def _model(
+        self, pair: Pair, block: Block, cells: Any, centres: np.ndarray | None = None
+    ) -> EstarfmModel | None:
         s, w, xp = self.stacks, block.read, self.xp
         try:
             model = prepare(
@@ -510,6 +579,7 @@ class _BlockFuser:
                 xp.asarray(s.coarse(pair[1], w)),
                 self.params,
                 coarse_cells=cells,
+                centres=None if centres is None else xp.asarray(centres),
             )
         except DataError:
             return None  # no pixel of this block is valid in all four base images
@@ -552,33 +622,47 @@ class _BlockFuser:
         self.finite[band] += int(np.isfinite(pred).sum())
         self.codes[band] += np.bincount(qa.ravel(), minlength=256)
 
-    def _estarfm(self, block: Block, series: _Series) -> dict[dt.date, tuple[Any, Any]]:
+    def _estarfm(self, block: Block, series: _Series, truth) -> dict[dt.date, tuple[Any, Any]]:
         """ESTARFM (two pairs, then single pair) of every target into ``series``; returns
-        the product selector's held-out predictions (the validation's own are added)."""
+        the product selector's held-out predictions (the validation's own are added).
+
+        A pair set used only by the validation is prepared only where its held-out
+        scenes are compared (``truth`` finite); its predictions are NaN elsewhere.
+        """
         cells = self.xp.asarray(self.stacks.cells(block.read))
-        bases = _Bases(self, block, cells)
+        bases = _Bases(self, block, cells, truth)
+        self.scanned += bases.scans()
         held: dict[dt.date, tuple[Any, Any]] = {}
-        for pair in self.plan.pair_sets:
-            model = self._model(pair, block, cells)
+        for i, pair in enumerate(self.plan.pair_sets):
+            centres = None if pair in self.plan.targets_of else self.compared(pair, block, truth)
+            model = self._model(pair, block, cells, centres)
             for band, target in self.plan.targets_of.get(pair, []):
                 p, q = self._predict(model, target, block)
                 self._single_pair(bases, pair, target, p, q)
                 series.values[band - 1], series.flags[band - 1] = p, q
             for d, method in self.plan.held_out_of.get(pair, []):
                 p, q = self._predict(model, d, block)
+                if centres is not None:
+                    off = ~np.isfinite(truth[d])  # not scanned there: meaningless values
+                    p[off], q[off] = np.nan, QA_INVALID
                 series.preds[(d, method)] = p
                 if method == self.plan.method:
                     p, q = p.copy(), q.copy()
                     self._single_pair(bases, pair, d, p, q)
                     held[d] = (p, q)
-            del model  # one prepared model at a time
-            bases.models = None
+            del model  # one prepared two-pair model at a time
+            bases.done(i)
         return held
 
     def fuse(self, block: Block, out: tuple[Any, Any], validation: _Validation) -> None:
         """Fuse one block: write its core of every target, add its validation statistics."""
         series = _Series.empty(self.plan, (block.core.height, block.core.width))
-        held = self._estarfm(block, series)
+        # Validation compares only the lattice's pixels (every one with stride 1).
+        truth = {
+            d: _lattice(self.stacks.fine(d, block.core), block.core, self.stride)
+            for d in self.plan.held_out
+        }
+        held = self._estarfm(block, series, truth)
         scenes = _ScenePass(self, block, need_sums=bool(self.fill and self.fill.order))
         methods = self._methods(scenes.sums, block)
         if methods is not None:
@@ -586,7 +670,6 @@ class _BlockFuser:
                         lambda t: self.stacks.coarse(self.plan.targets[t][1], block.core))  # fmt: skip
         for band in range(1, len(self.plan.targets) + 1):
             self._write(out, band, block, series.values[band - 1], series.flags[band - 1])
-        truth = {d: self.stacks.fine(d, block.core) for d in self.plan.held_out}
         validation.add_block(truth, series.preds)
         for d in self.plan.held_out:
             value, flag = held.get(d) or _Series.blank(truth[d].shape)
@@ -711,6 +794,7 @@ def fuse_tile(
     quality_mask: str | Path | None = None,
     tile_block: int | None = DEFAULT_TILE_BLOCK,
     fill: FillSettings | None = None,
+    validation_stride: int = 1,
 ) -> pd.DataFrame:
     """Fuse one tile-year into 46 8-day NDVI images, block by block.
 
@@ -732,8 +816,15 @@ def fuse_tile(
     (``None``: the whole tile at once); memory grows with its square (see
     ``docs/scaling.md``, Memory), results do not depend on it. With ``layout='reference'``
     it must be a multiple of ``params.block_size``.
+
+    ``validation_stride``: the validation tables compare only the pixels on every
+    ``validation_stride``-th row and column of the tile (a systematic sample; 1: all).
+    Pair sets used only by the validation are prepared only at the compared pixels.
+    The product does not depend on it.
     """
     check_tile_block(tile_block, params)
+    if validation_stride < 1:
+        raise ConfigError(f"fusion validation_stride must be at least 1, got {validation_stride}")
     xp = resolve_backend(backend)
     plan = _plan(pairs_csv, validation_pairs_csv, year)
     with gdal_cache(), _open_inputs(landsat_ndvi, modis_ndvi, quality_mask) as stacks:
@@ -744,9 +835,15 @@ def fuse_tile(
             stacks.shape, len(blocks), tile_block or "the whole tile", block_halo(params),
             len(plan.pair_sets),
         )  # fmt: skip
-        fuser = _BlockFuser(stacks, plan, params, xp, fill)
+        fuser = _BlockFuser(stacks, plan, params, xp, fill, validation_stride)
         validation = _Validation(plan)
         _fuse_blocks(fuser, validation, blocks, outputs)
+    log.info(
+        "single-pair fallback: %d centres scanned (%d if each pair set scanned its own); "
+        "%d pair sets only for validation, scanned where their scene is compared",
+        fuser.scanned[1], fuser.scanned[0],
+        len(set(plan.held_out_of) - set(plan.targets_of)),
+    )  # fmt: skip
     table = fuser.qa_table()
     write_table(_float_text(table), outputs["qa"])
     write_table(_float_text(validation.table()), outputs["validation"])
