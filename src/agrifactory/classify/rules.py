@@ -169,11 +169,14 @@ class CompareModel(Settings):
 class CroptypeModel(Settings):
     """The crop-type model (inside cropland) and the models compared with it."""
 
-    kind: ModelKind = "cnn1d"
-    """Model kind of the product (1-D CNN)."""
+    kind: ModelKind = "lightgbm"
+    """Model kind of the product. LightGBM on every feature by default: on the demo's
+    training split (5-fold CV per region, docs/classification.md) it scored OA 0.829
+    against 0.814 for the 2-D CNN on the monthly composites, and it trains in seconds."""
 
-    features: list[str] | None = ["ndvi_med_*"]
-    """The monthly-median NDVI (12 steps, one channel, in month order)."""
+    features: list[str] | None = None
+    """Input bands of the product's model; null - all (HANTS features and series, the
+    monthly composites). The CNNs need their own: cnn1d ['ndvi_med_*'], cnn2d ['monthly_*']."""
 
     params: dict[str, Any] = {}
     """Model parameters that differ from the library defaults."""
