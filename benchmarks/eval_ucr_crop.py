@@ -11,6 +11,7 @@ Usage (from the repository root)::
     PYTHONPATH=src python benchmarks/eval_ucr_crop.py              # 5 folds, all data
     PYTHONPATH=src python benchmarks/eval_ucr_crop.py --per-class 50 --folds 2   # quick
     PYTHONPATH=src python benchmarks/eval_ucr_crop.py --cnn '{"n_members": 1}'  # other params
+    PYTHONPATH=src python benchmarks/eval_ucr_crop.py --fold 0 --cnn ...        # fold 0 only
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--fold", type=int, action="append", default=None, help="run only this fold (repeatable)"
+    )
     ap.add_argument("--per-class", type=int, default=None, help="stratified subset size per class")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=None, help="override the CNN epochs")
@@ -81,14 +85,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.folds}-fold stratified CV, seed {args.seed}, {args.threads} thread(s); "
         f"python {platform.python_version()}, torch {torch.__version__}"
     )
-    per_fold, summary = cross_validate(models, X, y, folds=args.folds, seed=args.seed)
+    per_fold, summary = cross_validate(
+        models, X, y, folds=args.folds, seed=args.seed, only=args.fold
+    )
     if args.csv:
         per_fold.to_csv(args.csv, index=False)
     base = summary.set_index("model").loc["1-NN (Euclidean)"]
     summary["oa_vs_1nn"] = summary["overall_accuracy"] / base["overall_accuracy"]
     summary["f1_vs_1nn"] = summary["macro_f1"] / base["macro_f1"]
     summary["time_vs_1nn"] = summary["seconds"] / base["seconds"]
-    summary["s_per_fit"] = summary["seconds"] / args.folds
+    summary["s_per_fit"] = summary["seconds"] / (len(args.fold) if args.fold else args.folds)
     with np.printoptions(precision=4):
         print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(per_fold.pivot(index="model", columns="fold", values="overall_accuracy").round(4))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,7 @@ def cross_validate(
     *,
     folds: int = 5,
     seed: int = 0,
+    only: Sequence[int] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stratified k-fold cross-validation of every model on the same folds.
 
@@ -75,6 +76,8 @@ def cross_validate(
         Features ``(n, f)`` and integer class codes.
     folds, seed
         Number of folds and the seed of the fold split (and of each model's fit).
+    only
+        Run only these folds (same split; the pooled scores then cover their test sets).
 
     Returns
     -------
@@ -91,8 +94,12 @@ def cross_validate(
     classes = np.unique(y).tolist()
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     pooled = {name: np.empty_like(y) for name in models}
+    tested = np.zeros(len(y), dtype=bool)
     rows = []
     for k, (train, test) in enumerate(splitter.split(X, y)):
+        if only is not None and k not in only:
+            continue
+        tested[test] = True
         for name, factory in models.items():
             t0 = time.perf_counter()
             model = factory()
@@ -122,7 +129,7 @@ def cross_validate(
     per_fold = pd.DataFrame(rows)
     summary_rows = []
     for name in models:
-        cm = confusion_matrix(y, pooled[name], classes)
+        cm = confusion_matrix(y[tested], pooled[name][tested], classes)
         f = per_fold[per_fold["model"] == name]
         summary_rows.append(
             {
