@@ -101,7 +101,7 @@ def test_an_empty_section_builds_every_default():
     assert built == ClassifySettings()
     assert built.strict_labels is False
     # the compared models: the two kinds other than the product's
-    assert [m.label for m in built.croptype.comparisons()] == ["lightgbm", "cnn2d"]
+    assert [m.label for m in built.croptype.comparisons()] == ["cnn1d", "cnn2d"]
 
 
 @pytest.mark.parametrize(
