@@ -205,6 +205,26 @@ def with_differences(series: np.ndarray) -> np.ndarray:
     return np.concatenate([series, d], axis=1)
 
 
+def set_threads(num_threads: int | None) -> None:
+    """Set torch's intra-op threads (``None`` leaves torch's setting)."""
+    import torch
+
+    if num_threads is not None:
+        torch.set_num_threads(int(num_threads))
+
+
+def softmax_in_batches(net: Any, x: np.ndarray, batch: int = 4096) -> np.ndarray:
+    """Class probabilities (float64) of a network in evaluation mode, ``batch`` rows at a time."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(x), batch):
+            logits = net(torch.from_numpy(x[s : s + batch]))
+            out.append(torch.softmax(logits.double(), dim=1).numpy())
+    return np.concatenate(out)
+
+
 class CNNClassifier(Classifier):
     """Lightweight 1-D CNN with temporal augmentation (see module docstring).
 
@@ -330,10 +350,7 @@ class CNNClassifier(Classifier):
         raise ConfigError(f"cnn arch must be 'tempcnn' or 'inception', got {p['arch']!r}")
 
     def _set_threads(self) -> None:
-        import torch
-
-        if self.params["num_threads"] is not None:
-            torch.set_num_threads(int(self.params["num_threads"]))
+        set_threads(self.params["num_threads"])
 
     # -- training -----------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y_index: np.ndarray, seed: int) -> None:
@@ -409,8 +426,6 @@ class CNNClassifier(Classifier):
         return (net if avg is None else avg.module).eval()
 
     def _proba(self, X: np.ndarray) -> np.ndarray:
-        import torch
-
         self._set_threads()
         series = self._series(X)
         if series.shape[-1] != self.n_times_:
@@ -418,12 +433,7 @@ class CNNClassifier(Classifier):
                 f"the cnn was trained on {self.n_times_} time steps, got {series.shape[-1]}"
             )
         z = ((series - self.mean_[None, :, None]) / self.std_[None, :, None]).astype(np.float32)
-        out = []
-        with torch.no_grad():
-            for s in range(0, len(z), 4096):
-                logits = self.net_(torch.from_numpy(z[s : s + 4096]))
-                out.append(torch.softmax(logits.double(), dim=1).numpy())
-        return np.concatenate(out)
+        return softmax_in_batches(self.net_, z)
 
     # -- persistence ----------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:

@@ -35,6 +35,7 @@ import numpy as np
 
 from agrifactory.classify.augment import time_scale
 from agrifactory.classify.base import Classifier
+from agrifactory.classify.cnn import set_threads, softmax_in_batches
 from agrifactory.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -227,10 +228,7 @@ class CNN2DClassifier(Classifier):
         )
 
     def _set_threads(self) -> None:
-        import torch
-
-        if self.params["num_threads"] is not None:
-            torch.set_num_threads(int(self.params["num_threads"]))
+        set_threads(self.params["num_threads"])
 
     def n_weights(self) -> int:
         """Trainable weights of the fitted network."""
@@ -294,16 +292,8 @@ class CNN2DClassifier(Classifier):
         self.metrics["n_weights"] = self.n_weights()
 
     def _proba(self, X: np.ndarray) -> np.ndarray:
-        import torch
-
         self._set_threads()
-        images = self.images(X)
-        out = []
-        with torch.no_grad():
-            for s in range(0, len(images), 4096):
-                logits = self.net_(torch.from_numpy(images[s : s + 4096]))
-                out.append(torch.softmax(logits.double(), dim=1).numpy())
-        return np.concatenate(out)
+        return softmax_in_batches(self.net_, self.images(X))
 
     # -- persistence ----------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
