@@ -659,7 +659,7 @@ class _BlockFuser:
         series = _Series.empty(self.plan, (block.core.height, block.core.width))
         # Validation compares only the lattice's pixels (every one with stride 1).
         truth = {
-            d: _lattice(self.stacks.fine(d, block.core), block.core, self.stride)
+            d: _lattice(_core(self.stacks.fine(d, block.read), block), block.core, self.stride)
             for d in self.plan.held_out
         }
         held = self._estarfm(block, series, truth)
