@@ -98,3 +98,32 @@ def test_the_workflow_imports_no_deep_learning_library():
     code += "print(sorted(m for m in ('torch', 'lightgbm', 'sklearn') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# A run's Snakemake log, cut down: one local rule, a SLURM job, and a SLURM job whose
+# first attempt failed, its SLURM log (with the inner Snakemake's `localrule` line)
+# copied in by show-failed-logs, then resubmitted.
+RUN_LOG = """localrule demo_inventory:
+    output: results/demo/inventory.csv
+rule fuse:
+Job 7 has been submitted with SLURM jobid 401 (log: /w/.snakemake/slurm_logs/group_tile_features/x/401.log).
+rule training_set:
+Job 60 has been submitted with SLURM jobid 410 (log: /w/.snakemake/slurm_logs/rule_training_set/2021/410.log).
+Error in rule training_set:
+    log: /w/.snakemake/slurm_logs/rule_training_set/2021/410.log (check log file(s) for error details)
+Logfile /w/.snakemake/slurm_logs/rule_training_set/2021/410.log:
+localrule training_set:
+    output: results/training/2021/training_set.parquet
+Trying to restart job 60.
+Job 60 has been submitted with SLURM jobid 415 (log: /w/.snakemake/slurm_logs/rule_training_set/2021/415.log).
+"""
+
+
+def test_cluster_check_tells_local_rules_from_copied_slurm_logs():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check", REPO / "tools/check_cluster_run.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    assert check.local_rules(RUN_LOG) == {"demo_inventory"}
+    assert check.retried_jobs(RUN_LOG) == {"60": ["410", "415"]}

@@ -4,7 +4,9 @@ Snakemake's records (.snakemake/metadata) name the rule and log of every output.
 Each rule script's log begins with the line agrifactory.logs.setup_logging writes:
 ``SLURM_JOB_ID=<id> on <host>`` inside a SLURM job, ``not under SLURM`` outside.
 Every job must carry a SLURM job id, except the local rules (those the run's
-Snakemake log shows as ``localrule``), which must say they ran outside SLURM.
+Snakemake log shows as ``localrule`` and never submitted), which must say they ran
+outside SLURM. Jobs that SLURM ran more than once (a failed attempt, resubmitted
+under the profile's ``retries``) are named in a NOTE line.
 Every id must be known to SLURM as COMPLETED (``squeue --states=all``; the
 one-node cluster of tools/slurm_local.sh keeps finished jobs for an hour).
 Prints one line per job and exits 1 on any failure.
@@ -33,12 +35,33 @@ def jobs_of_run(workdir: Path) -> dict[str, str]:
     return jobs
 
 
-def local_rules(workdir: Path) -> set[str]:
-    """Rules the latest run executed on the submit host."""
+def run_log(workdir: Path) -> str:
+    """The text of the latest run's Snakemake log."""
     latest = max(
         (workdir / ".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime
     )
-    return set(re.findall(r"^localrule (\w+):$", latest.read_text(), re.M))
+    return latest.read_text()
+
+
+def local_rules(log: str) -> set[str]:
+    """Rules the run executed on the submit host: those of its ``localrule <name>:`` lines
+    that it never submitted to SLURM.
+
+    The run's log also holds the SLURM log of every failed attempt (the profile's
+    ``show-failed-logs``), and in there the Snakemake that ran the job inside SLURM
+    calls it ``localrule``: such a rule ran under SLURM all the same.
+    """
+    named = set(re.findall(r"^localrule (\w+):$", log, re.M))
+    return named - set(re.findall(r"slurm_logs/rule_(\w+)/", log))
+
+
+def retried_jobs(log: str) -> dict[str, list[str]]:
+    """``{Snakemake job id: [SLURM job ids]}`` of the jobs submitted more than once
+    (a failed attempt resubmitted under the profile's ``retries``)."""
+    ids: dict[str, list[str]] = {}
+    for job, slurm in re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", log):
+        ids.setdefault(job, []).append(slurm)
+    return {job: slurm for job, slurm in ids.items() if len(slurm) > 1}
 
 
 def slurm_states() -> dict[str, str]:
@@ -53,7 +76,8 @@ def slurm_states() -> dict[str, str]:
 
 def main() -> int:
     workdir = Path(sys.argv[1])
-    jobs, local, states = jobs_of_run(workdir), local_rules(workdir), slurm_states()
+    log = run_log(workdir)
+    jobs, local, states = jobs_of_run(workdir), local_rules(log), slurm_states()
     failures, ids = [], set()
     print(f"{'rule':<22} {'SLURM job':>9}  {'state':<10} log")
     for log, rule in sorted(jobs.items(), key=lambda kv: (kv[1], kv[0])):
@@ -81,6 +105,10 @@ def main() -> int:
         f"{len(jobs)} jobs: {n_slurm} under SLURM in {len(ids)} SLURM jobs "
         f"(grouped jobs share one), {len(jobs) - n_slurm} local ({', '.join(ran_local)})"
     )
+    for job, slurm in retried_jobs(log).items():
+        print(f"NOTE Snakemake job {job} was submitted {len(slurm)} times (SLURM jobs "
+              f"{', '.join(slurm)}): an attempt failed and the profile's retries resubmitted it; "
+              "its SLURM log is in the run's log above")  # fmt: skip
     for f in failures:
         print("FAIL", f)
     return 1 if failures or not ids else 0
