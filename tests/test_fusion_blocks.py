@@ -178,7 +178,8 @@ def whole_image_reference(tile, params, stride=1):
 def _fuse(tile, tmp_path, params, **kwargs):
     tmp_path.mkdir(exist_ok=True)
     out = {k: tmp_path / f"{k}.{'tif' if k in ('ndvi', 'flags') else 'csv'}"
-           for k in ("ndvi", "flags", "qa", "validation", "validation_flags")}  # fmt: skip
+           for k in ("ndvi", "flags", "qa", "validation", "validation_flags",
+                     "validation_scatter")}  # fmt: skip
     table = fuse_tile(tile["landsat"], tile["modis"], tile["pairs"], tile["validation_pairs"],
                       YEAR, out, params, backend="numpy", quality_mask=tile["mask"], **kwargs)  # fmt: skip
     ndvi, dates, _ = read_stack(out["ndvi"])

@@ -250,6 +250,13 @@ def test_validation_per_flag_class(cascade):
     assert (v.groupby("heldout_date")["coverage"].sum() <= 1 + 1e-5).all()
     # The two-pair selector comparison is the same with and without the fallbacks.
     pd.testing.assert_frame_equal(validation, validation0)
+    # The scatter holds every held-out pixel with a value, the table's n those of them
+    # that also have a baseline.
+    scatter = pd.read_csv(root / "after" / "validation_scatter.csv")
+    per_flag = scatter.groupby("flag")["n"].sum()
+    assert set(per_flag.index) <= {1, 2, 3, 4, 5, 6} and (per_flag > 0).all()
+    assert (per_flag >= v.groupby("flag")["n"].sum().reindex(per_flag.index)).all()
+    assert scatter["observed"].between(-0.2, 0.98).all()
     weighted = v[v["flag"] == QA_WEIGHTED]
     assert (weighted["n"] > 100).all()
     assert (weighted["rmse"] < weighted["baseline_rmse"]).all()

@@ -19,7 +19,7 @@ from agrifactory.fusion import (
     predict,
     prepare,
 )
-from agrifactory.fusion.metrics import agreement
+from agrifactory.fusion.metrics import SCATTER_BINS, agreement, scatter_counts, scatter_table
 from agrifactory.fusion.reference import fuse_reference
 
 numba.set_num_threads(1)
@@ -191,3 +191,21 @@ def test_agreement_by_hand():
     # |dx|^2 = 78/9 = 26/3, |dy|^2 = 6, so r = 5 / sqrt(52).
     assert m["r"] == pytest.approx(5 / np.sqrt(52))
     assert np.isnan(agreement(np.array([1.0]), np.array([np.nan]))["r"])
+
+
+def test_held_out_scatter_bins_by_hand():
+    # Bins of 0.02 from -0.2: 0.005 -> (0.205 / 0.02 = 10.25) bin 10, 0.015 -> 10,
+    # 0.011 -> 10, 0.031 -> 11, 0.51 -> 35, 0.49 -> 34; beyond the range to the edge
+    # bins (1.3 and 1.0 -> 59, -0.5 and -0.19 -> 0); the NaN observation is left out.
+    observed = np.array([0.005, 0.011, 0.51, np.nan, 1.3, -0.5, 0.012])
+    fused = np.array([0.015, 0.031, 0.49, 0.2, 1.0, -0.19, 0.016])
+    counts = scatter_counts(observed, fused)
+    assert counts.shape == (SCATTER_BINS, SCATTER_BINS) == (60, 60)
+    expected = {(10, 10): 2, (10, 11): 1, (35, 34): 1, (59, 59): 1, (0, 0): 1}
+    assert {tuple(map(int, ij)): int(counts[tuple(ij)]) for ij in np.argwhere(counts)} == expected
+    table = scatter_table({1: counts, 4: np.zeros_like(counts)}, {1: "weighted", 4: "single"})
+    assert table.columns.tolist() == ["flag", "flag_name", "observed", "fused", "n"]
+    rows = set(table.itertuples(index=False, name=None))
+    assert rows == {(1, "weighted", 0.0, 0.0, 2), (1, "weighted", 0.0, 0.02, 1),
+                    (1, "weighted", 0.5, 0.48, 1), (1, "weighted", 0.98, 0.98, 1),
+                    (1, "weighted", -0.2, -0.2, 1)}  # fmt: skip

@@ -133,11 +133,55 @@ def test_pick_samples_draws_validation_samples_per_class_with_the_seed():
     assert len(draws) > 1  # the seed picks
 
 
+VALIDATION_FLAGS = """heldout_date,method,flag,flag_name,coverage,n,rmse,bias,baseline_rmse
+2021-06-02,quality,1,weighted,0.5,2,0.1,0.0,0.2
+2021-06-02,quality,4,single_pair_fallback,0.25,0,,,
+2021-07-04,quality,1,weighted,0.75,2,0.3,0.1,0.4
+2021-07-04,quality,4,single_pair_fallback,0.0,0,,,
+"""
+SCATTER = """flag,flag_name,observed,fused,n
+1,weighted,0.5,0.52,3
+4,single_pair_fallback,0.3,0.3,1
+"""
+
+
+def _validation_files(tmp_path) -> dict[str, list[str]]:
+    files = {"validation_flags": VALIDATION_FLAGS, "validation_scatter": SCATTER}
+    for key, text in files.items():
+        (tmp_path / f"{key}.csv").write_text(text)
+    return {key: [str(tmp_path / f"{key}.csv")] for key in files}
+
+
+def test_held_out_figures_pool_the_tiles(tmp_path):
+    from agrifactory.report import heldout
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    files = [_validation_files(a), _validation_files(b)]
+    (b / "validation_flags.csv").write_text(VALIDATION_FLAGS.replace("0.5,2,0.1", "0.25,6,0.1"))
+    coverage, pooled = heldout.flag_figures([f["validation_flags"][0] for f in files])
+    # Weighted: tiles at 50 % and 25 % on 06-02, 75 % and 75 % on 07-04.
+    assert coverage.loc["2021-06-02", "weighted"] == pytest.approx(37.5)
+    assert coverage.loc["2021-07-04", "weighted"] == pytest.approx(75.0)
+    assert coverage.loc["2021-06-02", "single_pair_fallback"] == pytest.approx(25.0)
+    # Pooled over tiles and dates: n = 2 + 2 + 6 + 2, squared errors 2(0.01) + 2(0.09)
+    # + 6(0.01) + 2(0.09) = 0.44, baseline 2(0.04) + 2(0.16) + 6(0.04) + 2(0.16) = 0.96.
+    assert pooled.loc["weighted", "n"] == 12
+    assert pooled.loc["weighted", "rmse"] == pytest.approx(np.sqrt(0.44 / 12))
+    assert pooled.loc["weighted", "baseline_rmse"] == pytest.approx(np.sqrt(0.96 / 12))
+    assert "single_pair_fallback" not in pooled.index  # no pixel with a baseline
+    scatter = heldout.scatter_sum([f["validation_scatter"][0] for f in files])
+    assert scatter["n"].tolist() == [6, 2]  # each cell summed over the two tiles
+    out = heldout.heldout_figure(scatter, coverage, pooled, tmp_path / "h.png", title="t")
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
 def _job(tmp_path, tile_files, training: pd.DataFrame, **extra):
     path = tmp_path / "training.parquet"
     training.to_parquet(path)
     inputs = {k: [v] for k, v in tile_files.items()} | {"training": str(path)} | extra
-    outputs = {"ndvi": str(tmp_path / report_rules.DIAGNOSTICS["ndvi"])}
+    inputs |= _validation_files(tmp_path)
+    outputs = {key: str(tmp_path / report_rules.DIAGNOSTICS[key]) for key in ("ndvi", "heldout")}
     outputs |= {k: str(tmp_path / report_rules.DIAGNOSTICS[k]) for k in extra if k != "simulation"}
     if "simulation" in extra:
         outputs["active_learning"] = str(tmp_path / report_rules.DIAGNOSTICS["active_learning"])
@@ -174,8 +218,8 @@ def test_rule_diagnostics_draws_the_figure_and_the_pages(tmp_path, tile_files):
     )
     job = _job(tmp_path, tile_files, _training(), transfer=[str(transfer)], simulation=str(curve))
     report_rules.diagnostics(job)
-    png = (tmp_path / "diagnostics_ndvi.png").read_bytes()
-    assert png[:4] == b"\x89PNG"
+    for figure in ("diagnostics_ndvi.png", "diagnostics_heldout.png"):
+        assert (tmp_path / figure).read_bytes()[:4] == b"\x89PNG"
     page = (tmp_path / "transfer.html").read_text()
     assert "<td>west</td><td>east</td>" in page and '<td class="num">0.540</td>' in page
     al = (tmp_path / "active_learning.html").read_text()

@@ -34,6 +34,7 @@ FUSE_OUTPUTS: dict[str, str] = {
     "qa": "qa.csv",
     "validation": "validation.csv",
     "validation_flags": "validation_flags.csv",
+    "validation_scatter": "validation_scatter.csv",
 }
 
 #: Which output of rule ``quality`` (a key of its outputs) each ``fusion.pairs`` takes.

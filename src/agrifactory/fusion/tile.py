@@ -54,6 +54,7 @@ from agrifactory.fusion.fill import (
     predicted,
     temporal_at,
 )
+from agrifactory.fusion.metrics import SCATTER_BINS, scatter_counts, scatter_table
 from agrifactory.fusion.params import (
     DEFAULT_TILE_BLOCK,
     QA_INVALID,
@@ -388,6 +389,9 @@ class _FlagValidation:
         self.plan = plan
         self.seen = dict.fromkeys(plan.held_out, 0)
         self.sums = {(d, c): np.zeros(5) for d in plan.held_out for c in VALIDATED_FLAGS}
+        self.scatter = {
+            c: np.zeros((SCATTER_BINS, SCATTER_BINS), np.int64) for c in VALIDATED_FLAGS
+        }
 
     def add(self, d: dt.date, truth, value, flag, baseline) -> None:
         """Add one block's core of held-out date ``d``."""
@@ -396,6 +400,7 @@ class _FlagValidation:
         have = seen & np.isfinite(value)
         for code in VALIDATED_FLAGS:
             m = have & (flag == code)
+            self.scatter[code] += scatter_counts(truth[m], value[m])
             both = m & np.isfinite(baseline)
             err = value[both].astype(np.float64) - truth[both]
             base = baseline[both].astype(np.float64) - truth[both]
@@ -422,6 +427,10 @@ class _FlagValidation:
                 "baseline_rmse": float(np.sqrt(sb2 / n)) if n else np.nan,
             })  # fmt: skip
         return pd.DataFrame(rows, columns=VALIDATION_FLAGS_COLUMNS)
+
+    def scatter_table(self) -> pd.DataFrame:
+        """Held-out pixels per flag class and (observed, fused) NDVI bin, over all dates."""
+        return scatter_table(self.scatter, STAGE_QA_NAMES)
 
 
 #: Flag classes of ``validation_flags.csv``: every flag of a pixel with a value.
@@ -806,7 +815,9 @@ def fuse_tile(
     :data:`~agrifactory.fusion.params.STAGE_QA_NAMES` codes, 255 = no pair and not
     filled), ``qa`` (CSV, one row per target), ``validation`` (CSV, one row per
     held-out date and pair selector) and, when given, ``validation_flags`` (CSV, one
-    row per held-out date and flag class of the product's cascade). Returns the QA
+    row per held-out date and flag class of the product's cascade) and
+    ``validation_scatter`` (CSV, held-out pixels per flag class and bin of observed and
+    fused NDVI, :func:`~agrifactory.fusion.metrics.scatter_table`). Returns the QA
     table.
 
     ``fill``: the per-pixel fallbacks after two-pair ESTARFM (single pair, then
@@ -849,6 +860,8 @@ def fuse_tile(
     write_table(_float_text(validation.table()), outputs["validation"])
     if "validation_flags" in outputs:
         write_table(_float_text(validation.flags.table()), outputs["validation_flags"])
+    if "validation_scatter" in outputs:
+        write_table(validation.flags.scatter_table(), outputs["validation_scatter"])
     log.info(
         "%d targets: %d from two pairs, %d from one, %d without; %d pair sets prepared per block",
         len(table),

@@ -188,10 +188,11 @@ QA_SUMMARIES = {
     "validation_flags_table": "fusion_validation_flags.csv",
     "hants_table": "hants.csv",
 }
-#: Rule diagnostics' outputs, in ``results/report/<year>/``: the NDVI figure always, the
-#: transfer page with a transfer experiment, the active-learning page with its simulation.
+#: Rule diagnostics' outputs, in ``results/report/<year>/``: the NDVI figure and fused
+#: against observed NDVI on the held-out scenes always, the transfer page with a transfer experiment, the active-learning page with its simulation.
 DIAGNOSTICS = {
     "ndvi": "diagnostics_ndvi.png",
+    "heldout": "diagnostics_heldout.png",
     "transfer": "transfer.html",
     "active_learning": "active_learning.html",
 }
@@ -371,8 +372,9 @@ def diagnostics(job: Any) -> None:
     active-learning results (each page where the run has them).
 
     ``input``: ``training`` (the training set) and, per tile in ``params.tiles`` order,
-    the lists ``landsat``, ``mask``, ``fused``, ``flags``, ``hants``; optional
-    ``transfer`` (tables) and ``simulation`` (the active-learning curve).
+    the lists ``landsat``, ``mask``, ``fused``, ``flags``, ``hants``,
+    ``validation_flags``, ``validation_scatter``; optional ``transfer`` (tables) and
+    ``simulation`` (the active-learning curve).
     """
     from agrifactory import legend
     from agrifactory.io.tables import read_table
@@ -411,7 +413,22 @@ def diagnostics(job: Any) -> None:
         ncols=DIAGNOSTICS_PER_CLASS,
         title=f"NDVI at validation samples by {product} class ({year})",
     )
+    _heldout_figure(job, year)
     _learning_pages(job, year)
+
+
+def _heldout_figure(job: Any, year: str) -> None:
+    """Fused against observed NDVI on the held-out scenes, over the year's tiles."""
+    from agrifactory.report import heldout
+
+    coverage, pooled = heldout.flag_figures(job.input.validation_flags)
+    heldout.heldout_figure(
+        heldout.scatter_sum(job.input.validation_scatter),
+        coverage,
+        pooled,
+        job.output.heldout,
+        title=f"Fused against observed NDVI on the held-out Landsat scenes ({year})",
+    )
 
 
 def _tags(path: str) -> dict[str, str]:

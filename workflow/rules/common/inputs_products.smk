@@ -187,15 +187,18 @@ DIAGNOSTICS_ON = bool(SAMPLES) and not CUBE and not LOO
 
 
 def diagnostics_outputs():
-    """Rule diagnostics' outputs for the report: the NDVI figure; the transfer page with a
+    """Rule diagnostics' outputs for the report: the NDVI and held-out figures; the transfer page with a
     transfer experiment; the active-learning page with the demo's simulation."""
     files = in_folder(f"{R}/report/{{year}}", report_rules.DIAGNOSTICS)
     labels = {
         "ndvi": ("diagnostics_ndvi.rst", "NDVI at samples"),
+        "heldout": ("diagnostics_heldout.rst", "fused vs observed"),
         "transfer": ("transfer.rst", "transfer"),
         "active_learning": ("active_learning_table.rst", "active learning"),
     }
-    keep = ["ndvi"] + (["transfer"] if TRANSFER["source"] is not None else [])
+    keep = ["ndvi", "heldout"] + (
+        ["transfer"] if TRANSFER["source"] is not None else []
+    )
     keep += ["active_learning"] if DEMO else []
     return {
         key: report(
@@ -210,7 +213,7 @@ def diagnostics_outputs():
 
 
 def diagnostics_inputs(wildcards):
-    """The training set, every tile's NDVI chain (in TILES order) and, where the run has
+    """The training set, every tile's NDVI chain and held-out validation (in TILES order) and, where the run has
     them, the transfer tables and the active-learning simulation curve."""
     chain = {
         "landsat": rules.ingest.output.landsat_ndvi,
@@ -218,6 +221,8 @@ def diagnostics_inputs(wildcards):
         "fused": rules.fuse.output.ndvi,
         "flags": rules.fuse.output.flags,
         "hants": rules.smooth.output.smoothed,
+        "validation_flags": rules.fuse.output.validation_flags,
+        "validation_scatter": rules.fuse.output.validation_scatter,
     }
     inputs = {
         key: expand(pattern, tile=TILES, year=wildcards.year)
