@@ -530,3 +530,28 @@ def test_tile_stack_rows_blocks_equal_the_whole(stage):
             TILES[1],
             tile_km=TILE_KM,
         )
+
+
+def test_tile_stack_values_at_points_read_block_by_block(stage, tmp_path):
+    """Values at points, read only in the 16 x 16 blocks that hold them, equal the whole
+    tile's pixels; a point off the grid is refused."""
+    import rasterio.shutil
+
+    from agrifactory.classify.stack import TileStack
+    from agrifactory.classify.training import point_pixels
+
+    files = {}
+    for key in ("features", "smoothed"):
+        files[key] = tmp_path / f"{key}.tif"
+        rasterio.shutil.copy(stage["world"][key][TILES[0]], files[key], driver="GTiff",
+                             tiled=True, blockxsize=16, blockysize=16)  # fmt: skip
+    ts = TileStack(files["features"], files["smoothed"], TILES[0], year=YEAR, tile_km=TILE_KM)
+    rng = np.random.default_rng(5)
+    (left, bottom, right, top), res = ts.bounds, ts.transform.a
+    x = np.r_[left + res / 2, right - res / 2, rng.uniform(left, right, 40)]
+    y = np.r_[top - res / 2, bottom + res / 2, rng.uniform(bottom, top, 40)]
+    rows, cols = point_pixels(ts, x, y)
+    assert (rows[:2] == [0, ts.shape[0] - 1]).all() and (cols[:2] == [0, ts.shape[1] - 1]).all()
+    np.testing.assert_array_equal(ts.values_at(x, y), ts.read()[:, rows, cols].T)
+    with pytest.raises(GridError, match="1 sample points of tile .* fall outside"):
+        ts.values_at(np.r_[x[:3], right + res], np.r_[y[:3], top])

@@ -26,7 +26,6 @@ from agrifactory.classify.separability import pairwise_jm
 from agrifactory.classify.stack import TileStack
 from agrifactory.classify.train import train_from_table
 from agrifactory.classify.training import (
-    FeatureStack,
     TrainingSet,
     build_training_set,
     select_features,
@@ -145,14 +144,13 @@ def training_table(
         raise ConfigError("the monthly composites must cover the same tiles as the features")
     tiles = tiles_frame(list(features), tile_km, regions, grid)
 
-    def stack(tile_id: str) -> FeatureStack:
-        log.info("reading the input stack of tile %s", tile_id)
-        ts = TileStack(
+    def stack(tile_id: str) -> TileStack:
+        log.info("reading the input stack of tile %s at its samples", tile_id)
+        return TileStack(
             features[tile_id], smoothed[tile_id], tile_id, year=year, tile_km=tile_km,
             grid=grid, season_start_month=season_start_month,
             monthly=None if monthly is None else monthly[tile_id],
         )  # fmt: skip
-        return ts.feature_stack()
 
     ts = build_training_set(
         samples,

@@ -44,7 +44,7 @@ def features_at_samples(
         inside |= here
         if not here.any():
             continue
-        data = stack.read()[:, row[here], col[here]].T
+        data = stack.values_at(np.asarray(x)[here], np.asarray(y)[here])
         part = pd.DataFrame(data, columns=stack.feature_names)
         part.insert(0, "label", samples[label_column].astype(str).to_numpy()[here])
         part.insert(0, "tile_id", tile_id)

@@ -4,7 +4,7 @@ the monthly composites.
 The ``features`` rule writes named bands (harmonics, monthly medians
 ``ndvi_med_01..12``, phenology ``pheno_*``); the ``smooth`` rule writes the
 HANTS-smoothed 8-day NDVI, one band per date. Here both are read as one
-:class:`~agrifactory.classify.training.FeatureStack` whose HANTS bands are named by
+stack whose HANTS bands are named by
 day of year, ``hants_doy001 .. hants_doy361``, so a model trained in one year
 applies to the same 8-day calendar of another. The ``composites`` rule writes the
 monthly composites of several bands, ``monthly_{band}_{MM}`` (NaN: no value); when
@@ -23,7 +23,7 @@ from pyproj import CRS
 from rasterio.windows import Window
 
 from agrifactory.classify.cnn2d import MONTHLY_PREFIX
-from agrifactory.classify.training import FeatureStack
+from agrifactory.classify.training import grid_bounds, point_pixels
 from agrifactory.errors import GridError, InputError
 from agrifactory.grid import DEFAULT_GRID, GridSpec, Tile
 from agrifactory.io.raster import band_dates, open_raster
@@ -176,17 +176,34 @@ class TileStack:
             parts.append(data)
         return np.concatenate(parts)
 
-    def feature_stack(self) -> FeatureStack:
-        """The whole tile as a :class:`FeatureStack` (for the training set)."""
-        return FeatureStack(
-            tile_id=self.tile_id,
-            data=self.read(),
-            feature_names=tuple(self.feature_names),
-            transform=self.transform,
-            crs=self.crs,
-            year=self.year,
-            source=str(self.features),
-        )
+    @property
+    def source(self) -> str:
+        """The file named in errors: the feature stack."""
+        return str(self.features)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        return grid_bounds(self.transform, self.shape)
+
+    def values_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``float32 (points, features)`` at the pixels holding points ``(x, y)``.
+
+        Only the feature file's internal blocks that hold a point are read, one at a
+        time (every band of the stack), so memory stays at one block's whatever the
+        tile's size, and each compressed block is decoded once.
+        """
+        rows, cols = point_pixels(self, x, y)
+        out = np.empty((len(rows), len(self.feature_names)), np.float32)
+        with open_raster(self.features) as src:
+            bh, bw = src.block_shapes[0]
+        height, width = self.shape
+        blocks = np.stack([rows // bh, cols // bw], axis=1)
+        for br, bc in np.unique(blocks, axis=0):
+            at = (blocks[:, 0] == br) & (blocks[:, 1] == bc)
+            r0, c0 = int(br * bh), int(bc * bw)
+            data = self.read(Window(c0, r0, min(bw, width - c0), min(bh, height - r0)))
+            out[at] = data[:, rows[at] - r0, cols[at] - c0].T
+        return out
 
     def row_blocks(self, block_rows: int) -> Iterator[tuple[slice, np.ndarray]]:
         """``(rows, data)`` for consecutive blocks of ``block_rows`` rows (bounds memory)."""

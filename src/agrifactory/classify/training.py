@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -27,6 +28,9 @@ from affine import Affine
 from pyproj import CRS
 
 from agrifactory.errors import ConfigError, DataError, GridError, InputError
+
+if TYPE_CHECKING:
+    from agrifactory.classify.stack import TileStack
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +62,46 @@ class FeatureStack:
             )
 
     @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, cols)`` of the grid."""
+        return self.data.shape[1:]
+
+    @property
     def bounds(self) -> tuple[float, float, float, float]:
-        _, rows, cols = self.data.shape
-        x0, y0 = self.transform @ (0, 0)
-        x1, y1 = self.transform @ (cols, rows)
-        return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        return grid_bounds(self.transform, self.shape)
+
+    def values_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Feature values ``(n, features)`` of the pixels holding points ``(x, y)``."""
+        return extract_at_points(self, x, y)
+
+
+def grid_bounds(transform: Affine, shape: tuple[int, int]) -> tuple[float, float, float, float]:
+    """``(left, bottom, right, top)`` of a grid of ``shape (rows, cols)``."""
+    rows, cols = shape
+    x0, y0 = transform @ (0, 0)
+    x1, y1 = transform @ (cols, rows)
+    return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def point_pixels(
+    stack: FeatureStack | TileStack, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, cols)`` of the pixels of ``stack``'s grid holding points ``(x, y)``; a
+    point off the grid is a :class:`~agrifactory.errors.GridError`."""
+    t = ~stack.transform
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    cols = np.floor(t.a * x + t.b * y + t.c).astype(np.int64)
+    rows = np.floor(t.d * x + t.e * y + t.f).astype(np.int64)
+    h, w = stack.shape
+    outside = (rows < 0) | (rows >= h) | (cols < 0) | (cols >= w)
+    if outside.any():
+        raise GridError(
+            f"{stack.source or stack.tile_id}: {int(outside.sum())} sample points of tile "
+            f"{stack.tile_id} fall outside its feature grid (bounds {stack.bounds}); the "
+            "features and the tile index are on different grids: rebuild the features"
+        )
+    return rows, cols
 
 
 def read_feature_stack(path: str | Path, tile_id: str, year: int | None = None) -> FeatureStack:
@@ -219,19 +258,7 @@ def assign_tiles(
 
 def extract_at_points(stack: FeatureStack, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Feature values ``(n, features)`` of the pixels holding points ``(x, y)`` (stack CRS)."""
-    t = ~stack.transform
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    cols = np.floor(t.a * x + t.b * y + t.c).astype(np.int64)
-    rows = np.floor(t.d * x + t.e * y + t.f).astype(np.int64)
-    _, h, w = stack.data.shape
-    outside = (rows < 0) | (rows >= h) | (cols < 0) | (cols >= w)
-    if outside.any():
-        raise GridError(
-            f"{stack.source or stack.tile_id}: {int(outside.sum())} sample points of tile "
-            f"{stack.tile_id} fall outside its feature grid (bounds {stack.bounds}); the "
-            "features and the tile index are on different grids: rebuild the features"
-        )
+    rows, cols = point_pixels(stack, x, y)
     return stack.data[:, rows, cols].T
 
 
@@ -367,13 +394,13 @@ def report_unknown_labels(
 
 
 def check_stack(
-    stack: FeatureStack | None,
+    stack: FeatureStack | TileStack | None,
     tile_id: str,
     tile_bounds: tuple[float, ...],
     crs: CRS,
     year: int | None,
     feature_names: Sequence[str] | None,
-) -> FeatureStack:
+) -> FeatureStack | TileStack:
     """Raise unless a tile's stack exists and is on the tile's grid, year and feature names."""
     if stack is None:
         raise InputError(
@@ -407,7 +434,7 @@ def check_stack(
 def gather_features(
     placed: gpd.GeoDataFrame,
     tiles: gpd.GeoDataFrame,
-    stacks: Mapping[str, FeatureStack] | Callable[[str], FeatureStack],
+    stacks: Mapping[str, FeatureStack] | Callable[[str], FeatureStack | TileStack],
     *,
     year: int | None = None,
     tile_column: str = "tile_id",
@@ -420,7 +447,7 @@ def gather_features(
         tile_bounds = tuple(tiles.loc[tiles[tile_column] == tid].geometry.iloc[0].bounds)
         stack = check_stack(stack, tid, tile_bounds, placed.crs, year, feature_names)
         feature_names = list(stack.feature_names)
-        values = extract_at_points(stack, group.geometry.x.to_numpy(), group.geometry.y.to_numpy())
+        values = stack.values_at(group.geometry.x.to_numpy(), group.geometry.y.to_numpy())
         parts.append(pd.DataFrame(values, columns=feature_names, index=group.index))
     if not parts:
         raise DataError(
@@ -508,7 +535,7 @@ def _concat_excluded(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
 def build_training_set(
     samples: gpd.GeoDataFrame,
     tiles: gpd.GeoDataFrame,
-    stacks: Mapping[str, FeatureStack] | Callable[[str], FeatureStack],
+    stacks: Mapping[str, FeatureStack] | Callable[[str], FeatureStack | TileStack],
     label_columns: Mapping[str, Mapping[str, int]],
     *,
     year: int | None = None,
