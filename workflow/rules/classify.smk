@@ -244,7 +244,8 @@ rule active_learning_simulation:
         ENV
     threads: 1
     resources:
-        mem_mb=mem_mb(600),
+        # Measured 910 MB on the demo.
+        mem_mb=mem_mb(1000),
         runtime=runtime_min(30),
     params:
         al=CLASSIFY["active_learning"],

@@ -77,7 +77,8 @@ rule quicklook_classes:
         ENV
     threads: 1
     resources:
-        mem_mb=mem_mb(250),
+        # Measured 349-405 MB on the demo.
+        mem_mb=mem_mb(450),
         runtime=runtime_min(10, per_tile=0.05),
     script:
         "../../scripts/quicklook_classes.py"
@@ -105,7 +106,8 @@ rule quicklook_ndvi:
         ENV
     threads: 1
     resources:
-        mem_mb=mem_mb(300),
+        # Measured 774 MB on the demo (2026-12-07).
+        mem_mb=mem_mb(850),
         runtime=runtime_min(10, per_tile=0.05),
     params:
         ndvi_map_date=config["report"]["ndvi_map_date"],
