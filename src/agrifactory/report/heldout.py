@@ -134,4 +134,6 @@ def _coverage_bars(ax, coverage: pd.DataFrame) -> None:  # noqa: ANN001
     ax.set_title("Coverage of the held-out scenes by date (mean over tiles)", fontsize=9)
     ax.tick_params(axis="y", labelsize=7)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, ncol=4, loc="lower right")
+    ax.legend(
+        fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), title="flag", title_fontsize=7
+    )
