@@ -375,6 +375,18 @@ def test_areas_view_columns_and_units():
     assert sum(c.endswith("_ha") for c in ha.columns) == len(shown_classes())  # not twice
 
 
+def test_county_areas_page_gives_ha_in_a_second_table(tmp_path):
+    from agrifactory.aggregate.rules import CompareSettings, write_areas_page
+
+    table = _areas_table("kha")
+    page = write_areas_page(table, "county", tmp_path / "c.html", CompareSettings()).read_text()
+    first, second = page.split("<h2>The same areas in ha</h2>")
+    assert "cropland_<wbr>kha" in first and "_<wbr>ha<" not in first
+    assert "cropland_<wbr>ha" in second and "kha" not in second and "coverage" not in second
+    province = write_areas_page(table, "province", tmp_path / "p.html", CompareSettings())
+    assert "<h2>" not in province.read_text()
+
+
 # --- table layout ----------------------------------------------------------------------
 
 

@@ -237,14 +237,17 @@ def write_areas_page(
 
     unit = settings.unit
     also_ha = level == "county" and unit != "ha"
+    view = unit_areas_view(table, unit, also_ha=also_ha)
+    ha = [c for c in view.columns if also_ha and c.endswith("_ha")]
     return write_html_table(
-        unit_areas_view(table, unit, also_ha=also_ha),
+        view.drop(columns=ha),
         path,
         title=f"Mapped cropland, irrigated land and crop types by {level} ({unit})",
         caption=f"Areas mapped inside the run's tiles, in {unit}"
-        + (" and again in ha" if also_ha else "")
+        + (" and below again in ha" if also_ha else "")
         + "; coverage_pct is the mapped share of the whole unit, so a unit the tiles only "
         "touch shows a small part of its cropland. Last row: the total inside all units.",
+        sections=[("The same areas in ha", view[["adcode", "name", *ha]])] if ha else (),
     )
 
 

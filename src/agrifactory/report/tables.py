@@ -14,6 +14,7 @@ from agrifactory.io.files import write_text_atomic
 _CSS = """
 body { font-family: "DejaVu Sans", "Noto Sans CJK SC", sans-serif; margin: 1.2em; color: #222; }
 h1 { font-size: 1.25em; }
+h2 { font-size: 1.05em; margin-top: 1.4em; }
 p.caption { max-width: 60em; color: #444; }
 table { border-collapse: collapse; font-size: 0.85em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.55em; }
@@ -92,6 +93,7 @@ def write_html_table(
     flag_column: str | None = None,
     flag_labels: tuple[str, str] = ("yes", "no"),
     banner: str = "",
+    sections: Sequence[tuple[str, pd.DataFrame]] = (),
 ) -> Path:
     """Write a table as a standalone HTML page.
 
@@ -99,8 +101,29 @@ def write_html_table(
     ``flag_labels``); rows whose ``status`` is ``national total`` are set in bold,
     ``no statistic`` and ``not mapped`` rows in grey italics. Missing values show as
     a dash. ``banner`` is set above the title in a box. Headers break after
-    underscores; a table still too wide scrolls inside its frame.
+    underscores; a table still too wide scrolls inside its frame. ``sections``:
+    ``(heading, table)`` pairs set below the first table, each under its heading (a
+    wide table split in two fits its frame).
     """
+    page = (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        + (f'<p class="banner">{html.escape(banner)}</p>' if banner else "")
+        + f"<h1>{html.escape(title)}</h1>"
+        + (f'<p class="caption">{html.escape(caption)}</p>' if caption else "")
+        + _table_html(table, flag_column, flag_labels)
+        + "".join(
+            f"<h2>{html.escape(heading)}</h2>" + _table_html(part, flag_column, flag_labels)
+            for heading, part in sections
+        )
+        + "</body></html>\n"
+    )
+    write_text_atomic(path, page)
+    return Path(path)
+
+
+def _table_html(table: pd.DataFrame, flag_column: str | None, flag_labels: tuple[str, str]) -> str:
+    """One table (rows shaded and set as :func:`write_html_table` says), scrolling in a div."""
     head = "".join(f"<th>{_header(c)}</th>" for c in table.columns)
     body = []
     for rec in table.to_dict("records"):
@@ -120,15 +143,7 @@ def write_html_table(
             css = "flag" if col == flag_column else css
             cells.append(f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>")
         body.append(f'<tr class="{" ".join(classes)}">{"".join(cells)}</tr>')
-    page = (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        + (f'<p class="banner">{html.escape(banner)}</p>' if banner else "")
-        + f"<h1>{html.escape(title)}</h1>"
-        + (f'<p class="caption">{html.escape(caption)}</p>' if caption else "")
-        + f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
-        "</body></html>\n"
     )
-    write_text_atomic(path, page)
-    return Path(path)
