@@ -43,16 +43,7 @@ include: "workflow/rules/manifest.smk"
 rule all:
     default_target: True
     input:
-        tiles_targets(),
-        ingest_targets(),
-        quality_targets(),
-        fusion_targets(),
-        timeseries_targets(),
-        classify_targets(),
-        aggregate_targets(),
-        report_targets(),
-        sm_targets(),
-        demo_targets(),
+        # The manifest's inputs are every product of the run (product_targets).
         rules.manifest.output,
 
 

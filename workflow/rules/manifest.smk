@@ -5,7 +5,7 @@
 
 rule manifest:
     input:
-        manifest_inputs,
+        product_targets(),
     output:
         f"{R}/{report_rules.MANIFEST}",
     log:
