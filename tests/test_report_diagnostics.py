@@ -401,3 +401,19 @@ def test_constant_columns_move_to_the_caption_and_headers_may_break(tmp_path):
     page = write_html_table(shown, tmp_path / "t.html", title="t").read_text()
     assert "<th>value_<wbr>kha</th>" in page
     assert '<div class="scroll">' in page
+
+
+@pytest.mark.filterwarnings("error")  # e.g. matplotlib's legend without entries
+def test_held_out_figure_without_held_out_scenes(tmp_path):
+    """A run whose tiles had no held-out scene (header-only tables) still gets its figure."""
+    from agrifactory.report import heldout
+
+    flags = tmp_path / "validation_flags.csv"
+    flags.write_text(VALIDATION_FLAGS.splitlines()[0] + "\n")
+    scatter = tmp_path / "validation_scatter.csv"
+    scatter.write_text(SCATTER.splitlines()[0] + "\n")
+    coverage, pooled = heldout.flag_figures([flags])
+    assert coverage.empty and pooled.empty
+    cells = heldout.scatter_sum([scatter])
+    out = heldout.heldout_figure(cells, coverage, pooled, tmp_path / "h.png")
+    assert out.read_bytes()[:4] == b"\x89PNG"

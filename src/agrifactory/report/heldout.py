@@ -134,6 +134,10 @@ def _coverage_bars(ax, coverage: pd.DataFrame) -> None:  # noqa: ANN001
     ax.set_title("Coverage of the held-out scenes by date (mean over tiles)", fontsize=9)
     ax.tick_params(axis="y", labelsize=7)
     ax.grid(axis="y", alpha=0.3)
+    if not dates:
+        ax.text(0.5, 0.5, "No held-out Landsat scene in these tiles.", ha="center",
+                va="center", transform=ax.transAxes)  # fmt: skip
+        return
     ax.legend(
         fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), title="flag", title_fontsize=7
     )
