@@ -76,8 +76,8 @@ def slurm_states() -> dict[str, str]:
 
 def main() -> int:
     workdir = Path(sys.argv[1])
-    log = run_log(workdir)
-    jobs, local, states = jobs_of_run(workdir), local_rules(log), slurm_states()
+    run_text = run_log(workdir)
+    jobs, local, states = jobs_of_run(workdir), local_rules(run_text), slurm_states()
     failures, ids = [], set()
     print(f"{'rule':<22} {'SLURM job':>9}  {'state':<10} log")
     for log, rule in sorted(jobs.items(), key=lambda kv: (kv[1], kv[0])):
@@ -105,7 +105,7 @@ def main() -> int:
         f"{len(jobs)} jobs: {n_slurm} under SLURM in {len(ids)} SLURM jobs "
         f"(grouped jobs share one), {len(jobs) - n_slurm} local ({', '.join(ran_local)})"
     )
-    for job, slurm in retried_jobs(log).items():
+    for job, slurm in retried_jobs(run_text).items():
         print(f"NOTE Snakemake job {job} was submitted {len(slurm)} times (SLURM jobs "
               f"{', '.join(slurm)}): an attempt failed and the profile's retries resubmitted it; "
               "its SLURM log is in the run's log above")  # fmt: skip
