@@ -24,6 +24,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from agrifactory.fusion.metrics import SCATTER_BINS, SCATTER_HIGH, SCATTER_LOW  # noqa: E402
 from agrifactory.io.files import atomic_path  # noqa: E402
 from agrifactory.io.tables import read_table  # noqa: E402
+from agrifactory.report.summaries import pool_flag_validation  # noqa: E402
 
 _HINT = "rerun rule fuse for that tile-year"
 
@@ -40,21 +41,17 @@ def scatter_sum(paths: Sequence[str | Path]) -> pd.DataFrame:
 
 def flag_figures(paths: Sequence[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """From the tiles' ``validation_flags.csv``: coverage by date and flag class (mean
-    over tiles, in %) and, per flag class, the pooled RMSE and baseline RMSE on the
-    pixels that have a nearest-clear baseline (``n``)."""
+    over tiles, in %) and, by flag name, the Quality table's pooled figures
+    (:func:`~agrifactory.report.summaries.pool_flag_validation`: ``n`` pixels with a
+    nearest-clear baseline, their ``rmse`` and ``baseline_rmse``)."""
     frames = [read_table(p, "held-out validation per flag", _HINT) for p in paths]
     v = pd.concat(frames, ignore_index=True)
     coverage = (
         v.groupby(["heldout_date", "flag_name"])["coverage"].mean().mul(100).unstack(fill_value=0)
     )
     coverage = coverage[v.sort_values("flag")["flag_name"].unique()]  # columns in flag order
-    v = v[v["n"] > 0].assign(
-        se=lambda t: t["n"] * t["rmse"] ** 2, base_se=lambda t: t["n"] * t["baseline_rmse"] ** 2
-    )
-    pooled = v.groupby("flag_name")[["n", "se", "base_se"]].sum()
-    pooled["rmse"] = np.sqrt(pooled["se"] / pooled["n"])
-    pooled["baseline_rmse"] = np.sqrt(pooled["base_se"] / pooled["n"])
-    return coverage, pooled[["n", "rmse", "baseline_rmse"]]
+    pooled = pool_flag_validation(v)
+    return coverage, pooled.set_index("flag_name") if not pooled.empty else pooled
 
 
 def _square(cells: pd.DataFrame) -> np.ndarray:

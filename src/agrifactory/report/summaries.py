@@ -93,7 +93,12 @@ def fusion_flag_validation_summary(tables: Mapping[str, str | Path]) -> pd.DataF
     frames = [pd.read_csv(path, keep_default_na=False, na_values=[""]) for path in tables.values()]
     if not frames:
         return pd.DataFrame()
-    v = pd.concat(frames, ignore_index=True)
+    return pool_flag_validation(pd.concat(frames, ignore_index=True))
+
+
+def pool_flag_validation(v: pd.DataFrame) -> pd.DataFrame:
+    """:func:`fusion_flag_validation_summary` of the tiles' ``validation_flags.csv``
+    rows already read into one table ``v`` (empty where no flag has a pixel)."""
     coverage = v.groupby(["flag", "flag_name"])["coverage"].mean()
     v = v[v["n"] > 0].assign(
         se=lambda t: t["n"] * t["rmse"] ** 2, base_se=lambda t: t["n"] * t["baseline_rmse"] ** 2
