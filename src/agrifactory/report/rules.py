@@ -189,7 +189,8 @@ QA_SUMMARIES = {
     "hants_table": "hants.csv",
 }
 #: Rule diagnostics' outputs, in ``results/report/<year>/``: the NDVI figure and fused
-#: against observed NDVI on the held-out scenes always, the transfer page with a transfer experiment, the active-learning page with its simulation.
+#: against observed NDVI on the held-out scenes always, the transfer page with a
+#: transfer experiment, the active-learning page with its simulation.
 DIAGNOSTICS = {
     "ndvi": "diagnostics_ndvi.png",
     "heldout": "diagnostics_heldout.png",

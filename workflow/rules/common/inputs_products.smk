@@ -187,8 +187,9 @@ DIAGNOSTICS_ON = bool(SAMPLES) and not CUBE and not LOO
 
 
 def diagnostics_outputs():
-    """Rule diagnostics' outputs for the report: the NDVI and held-out figures; the transfer page with a
-    transfer experiment; the active-learning page with the demo's simulation."""
+    """Rule diagnostics' outputs for the report: the NDVI and held-out figures; the
+    transfer page with a transfer experiment; the active-learning page with the demo's
+    simulation."""
     files = in_folder(f"{R}/report/{{year}}", report_rules.DIAGNOSTICS)
     labels = {
         "ndvi": ("diagnostics_ndvi.rst", "NDVI at samples"),
@@ -213,8 +214,9 @@ def diagnostics_outputs():
 
 
 def diagnostics_inputs(wildcards):
-    """The training set, every tile's NDVI chain and held-out validation (in TILES order) and, where the run has
-    them, the transfer tables and the active-learning simulation curve."""
+    """The training set, every tile's NDVI chain and held-out validation (in TILES
+    order) and, where the run has them, the transfer tables and the active-learning
+    simulation curve."""
     chain = {
         "landsat": rules.ingest.output.landsat_ndvi,
         "mask": rules.quality.output.mask,

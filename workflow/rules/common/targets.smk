@@ -141,13 +141,4 @@ def product_targets():
         sm_targets(),
         demo_targets(),
     ]
-    return list(flat_paths(stages))
-
-
-def flat_paths(items):
-    """The paths in nested lists (and rules' output lists), in order."""
-    for item in items:
-        if isinstance(item, str):
-            yield item
-        else:
-            yield from flat_paths(item)
+    return flatten(stages)  # Snakemake's: nested lists and rules' outputs to paths
