@@ -1,0 +1,1 @@
+"""Multi-source cropland integration and block-level semantic correctness (CropLayer)."""
