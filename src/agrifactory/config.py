@@ -22,6 +22,7 @@ from agrifactory.errors import ConfigError
 from agrifactory.fusion.rules import FusionSettings
 from agrifactory.grid import ALBERS_PROJ4, ORIGIN_X, ORIGIN_Y, equal_area_problem
 from agrifactory.ingest.rules import IngestSettings, NdviCubeSettings
+from agrifactory.integration.rules import IntegrationSettings
 from agrifactory.quality.rules import QualitySettings
 from agrifactory.report.rules import ManifestSettings, ReportSettings
 from agrifactory.settings import Settings, describe
@@ -200,6 +201,7 @@ class WorkflowConfig(Settings):
     report: ReportSettings = ReportSettings()
     classify: ClassifySettings = ClassifySettings()
     soil_moisture: SoilMoistureSettings = SoilMoistureSettings()
+    integration: IntegrationSettings = IntegrationSettings()
     manifest: ManifestSettings = ManifestSettings()
 
     @field_validator("years", mode="before")
@@ -211,6 +213,16 @@ class WorkflowConfig(Settings):
         if isinstance(value, int):
             return [value]
         return value
+
+    @model_validator(mode="after")
+    def _blocks_fit_tiles(self) -> WorkflowConfig:
+        edge = self.grid.tile_km * 1000
+        if self.integration.enabled and edge % self.integration.block_m:
+            raise ValueError(
+                f"integration.block_m ({self.integration.block_m}) does not divide the tile "
+                f"edge (grid.tile_km {self.grid.tile_km}): choose a divisor, e.g. 1500"
+            )
+        return self
 
 
 def build_settings(config: Mapping[str, Any]) -> WorkflowConfig:

@@ -252,6 +252,8 @@ rule active_learning_simulation:
         model=lambda w: CLASSIFY[w.product],
         tile_km=config["grid"]["tile_km"],
         seed=config["seed"],
+        grid=GRID,
+        block_m=config["integration"]["block_m"],
     script:
         "../../scripts/classify_al_simulation.py"
 

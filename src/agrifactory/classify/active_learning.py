@@ -52,10 +52,13 @@ def propose_samples(
     method: str = "margin",
     min_distance: float = 0.0,
     labelled_xy: np.ndarray | None = None,
+    priority: np.ndarray | None = None,
 ) -> np.ndarray:
     """Indices of up to ``k`` pool samples to label next, most uncertain first.
 
-    Candidates are taken in order of decreasing uncertainty (ties by index); one is
+    Candidates are taken in order of decreasing uncertainty (ties by index), or with a
+    ``priority`` per sample (e.g. how likely its block of the map is wrong) in order
+    of decreasing priority first and uncertainty among equal priorities; one is
     accepted only if it lies at least ``min_distance`` (units of ``xy``) from every
     sample accepted before and from every already labelled sample. Fewer than ``k``
     come back (with a log warning) when the spacing leaves no more candidates.
@@ -66,7 +69,10 @@ def propose_samples(
         raise DataError(f"coordinates of shape {xy.shape} for {len(score)} pool samples")
     if k < 0 or min_distance < 0:
         raise ConfigError(f"k and min_distance must be non-negative, got {k}, {min_distance}")
-    order = np.argsort(-score, kind="stable")
+    if priority is None:
+        order = np.argsort(-score, kind="stable")
+    else:
+        order = np.lexsort((np.arange(len(score)), -score, -np.asarray(priority, float)))
     taken = (
         np.empty((0, 2)) if labelled_xy is None else np.asarray(labelled_xy, float).reshape(-1, 2)
     )
@@ -147,9 +153,11 @@ def _next_batch(
     method: str,
     min_distance: float,
     rng: np.random.Generator,
+    priority: np.ndarray | None = None,
 ) -> np.ndarray:
     """The pool rows to label next: the most uncertain (spread in space) under ``model``,
-    topped up at random when spacing runs out; at random without a model."""
+    those of highest ``priority`` first when given, topped up at random when spacing
+    runs out; at random without a model."""
     pool = np.flatnonzero(~labelled)
     if model is None:
         return rng.choice(pool, size=batch, replace=False)
@@ -161,6 +169,7 @@ def _next_batch(
         method=method,
         min_distance=min_distance,
         labelled_xy=xy_pool[labelled],
+        priority=None if priority is None else priority[pool],
     )
     new = pool[picks]
     if len(new) < batch:  # spacing exhausted: fill at random
@@ -183,10 +192,14 @@ def simulate_active_learning(
     method: str = "margin",
     min_distance: float = 0.0,
     seed: int = 0,
+    priority: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Accuracy versus number of labels: uncertainty sampling against random sampling.
+    """Accuracy versus number of labels: uncertainty sampling against random sampling
+    and, given a ``priority`` per pool sample, against priority-guided sampling
+    (``correctness``: CropLayer's ranking by the predicted incorrectness of the
+    sample's block, the most uncertain first among equals).
 
-    Both strategies start from the same random ``initial`` labels; each round adds
+    Every strategy starts from the same random ``initial`` labels; each round adds
     ``batch`` labels from the pool, the oracle (``y_pool``) answers, the model is
     refitted and scored on the test set. Classes with fewer than two labels so far
     wait until they have two (a model needs two per class).
@@ -194,7 +207,7 @@ def simulate_active_learning(
     Returns
     -------
     DataFrame
-        ``strategy`` (``uncertainty`` | ``random``), ``round``, ``n_labels``,
+        ``strategy`` (``uncertainty`` | ``random`` | ``correctness``), ``round``, ``n_labels``,
         ``overall_accuracy``, ``macro_f1``.
     """
     X_pool = np.asarray(X_pool, dtype=np.float64)
@@ -207,7 +220,8 @@ def simulate_active_learning(
     rng = np.random.default_rng(seed)
     start = rng.choice(n, size=initial, replace=False)
     rows = []
-    for strategy in ("uncertainty", "random"):
+    strategies = ("uncertainty", "random") + (() if priority is None else ("correctness",))
+    for strategy in strategies:
         labelled = np.zeros(n, dtype=bool)
         labelled[start] = True
         srng = np.random.default_rng(seed + 1)
@@ -225,9 +239,17 @@ def simulate_active_learning(
             )
             if r == rounds:
                 break
-            uncertain = model if strategy == "uncertainty" else None
+            uncertain = None if strategy == "random" else model
             new = _next_batch(
-                uncertain, X_pool, xy_pool, labelled, batch, method, min_distance, srng
+                uncertain,
+                X_pool,
+                xy_pool,
+                labelled,
+                batch,
+                method,
+                min_distance,
+                srng,
+                priority=np.asarray(priority, float) if strategy == "correctness" else None,
             )
             labelled[new] = True
         log.info("active learning (%s): final OA %.4f", strategy, rows[-1]["overall_accuracy"])

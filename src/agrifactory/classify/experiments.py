@@ -16,7 +16,7 @@ and ``transfer`` (their files are read and written by :mod:`agrifactory.classify
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -195,9 +195,12 @@ def simulate(
     seed: int = 0,
     threads: int = 1,
     interior: bool,
+    priority_of: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Active learning against random sampling with an oracle raster, scored on the
-    training ``table``'s held-out validation samples: the learning curves."""
+    training ``table``'s held-out validation samples: the learning curves.
+    ``priority_of`` (pixel centres ``(n, 2)`` -> priority) adds the priority-guided
+    strategy (:func:`~agrifactory.classify.active_learning.simulate_active_learning`)."""
     X_pool, y_pool, xy_pool = oracle_pool(
         stacks,
         oracle_path,
@@ -232,6 +235,7 @@ def simulate(
         method=method,
         min_distance=min_distance,
         seed=seed,
+        priority=None if priority_of is None else priority_of(xy_pool),
     )
     curve.insert(0, "product", product)
     return curve

@@ -713,10 +713,36 @@ def active_learning_simulation(job: Any) -> None:
         seed=job.params.seed,
         threads=job.threads,
         interior=sim.interior,
+        priority_of=_block_incorrectness(job),
     )
     write_table(curve, job.output.curve)
     title = f"{product} ({kind}): {al.method} vs random, truth as oracle"
+    if "correctness" in job.input.keys():
+        title = f"{product} ({kind}): {al.method}, block correctness and random, truth as oracle"
     plot_learning_curve(curve, job.output.plot, title=title)
+
+
+def _block_incorrectness(job: Any) -> Any:
+    """With input ``correctness`` (rule semantic_model's block table): pixel centres ->
+    predicted incorrectness (1 - p_correct) of their block, 0.5 outside every block."""
+    if "correctness" not in job.input.keys():
+        return None
+    import numpy as np
+    import pandas as pd
+
+    from agrifactory.grid import job_grid
+
+    blocks = pd.read_csv(job.input.correctness)
+    origin, size = job_grid(job.params).origin, float(job.params.block_m)
+    keys = zip(blocks["bx"], blocks["by"], strict=True)
+    lookup = dict(zip(keys, 1.0 - blocks["p_correct"], strict=True))
+
+    def priority_of(xy: np.ndarray) -> np.ndarray:
+        bx = np.floor((xy[:, 0] - origin[0]) / size).astype(int)
+        by = np.floor((origin[1] - xy[:, 1]) / size).astype(int)
+        return np.array([lookup.get(k, 0.5) for k in zip(bx, by, strict=True)])
+
+    return priority_of
 
 
 def transfer(job: Any) -> None:

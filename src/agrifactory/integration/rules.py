@@ -28,7 +28,7 @@ grows the same kind of trees. This module imports no heavy library at module lev
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -183,6 +183,7 @@ SEMANTIC_OUTPUTS: dict[str, str] = {
     "correctness": "correctness.csv",
     "raster": "correctness.tif",
     "metrics": "correctness_metrics.csv",
+    "page": "correctness.html",
     "model": "correctness_model.txt",
 }
 #: Files of rule ``integration_model``, in the year's ``integration`` folder.
@@ -190,6 +191,7 @@ INTEGRATION_MODEL_OUTPUTS: dict[str, str] = {
     "model": "integration_model.txt",
     "accuracy": "accuracy.csv",
     "importance": "importance.csv",
+    "page": "accuracy.html",
 }
 #: Files of rule ``integrate``, in the tile-year's ``integration`` folder.
 INTEGRATE_OUTPUTS: dict[str, str] = {
@@ -218,3 +220,183 @@ def integration_model_outputs(folder: str) -> dict[str, str]:
 def integrate_outputs(folder: str) -> dict[str, str]:
     """Rule ``integrate``'s outputs in ``folder``."""
     return in_folder(folder, INTEGRATE_OUTPUTS)
+
+
+# --- rules -----------------------------------------------------------------------
+
+
+def _settings(job: Any) -> IntegrationSettings:
+    from agrifactory.logs import setup_logging
+
+    setup_logging(job.log[0])
+    return IntegrationSettings.build(job.params.integration, "integration")
+
+
+def _lattice(tile: Any, settings: IntegrationSettings) -> Any:
+    from agrifactory.integration.blocks import BlockLattice
+
+    grid = tile.grid()
+    return BlockLattice(grid, round(settings.block_m / grid.res))
+
+
+def semantic_blocks(job: Any) -> None:
+    """Rule ``semantic_blocks``: one tile-year's sources, block features and sample values."""
+    from agrifactory.grid import Tile, job_grid
+    from agrifactory.integration import tile as it
+    from agrifactory.io.raster import write_raster
+    from agrifactory.io.tables import write_table
+
+    settings = _settings(job)
+    tile = Tile.from_id(job.wildcards.tile, job.params.tile_km, job_grid(job.params))
+    year = int(job.wildcards.year)
+    lattice = _lattice(tile, settings)
+    grid = lattice.grid
+    inputs = it.TileInputs(**{k: job.input.get(k) for k in it.TileInputs.__dataclass_fields__})
+    fractions, qa = it.source_fractions(settings, grid)
+    factory = it.read_band(inputs.cropland, "cropland")
+    proba = it.read_band(inputs.proba, it.PROBA_BAND)
+    groups = [
+        it.iqa_features(lattice, inputs, year),
+        it.geography_features(lattice, settings.dem),
+    ]
+    table = it.block_table(
+        tile, lattice, factory, proba, fractions, groups, inputs.provinces, job.params.region
+    )
+    import numpy as np
+
+    write_raster(
+        job.output.sources,
+        np.stack(list(fractions.values())).astype(np.float32),
+        transform=grid.transform,
+        crs=grid.crs,
+        nodata=np.nan,
+        band_names=list(fractions),
+        units="cropland fraction",
+    )
+    write_table(table, job.output.blocks)
+    samples = it.sample_table(inputs.samples, grid, lattice, tile.id, factory, proba, fractions)
+    write_table(samples, job.output.samples)
+    write_table(qa, job.output.qa)
+
+
+def _read_all(paths: Any, what: str) -> Any:
+    import pandas as pd
+
+    from agrifactory.io.tables import read_table
+
+    tables = [read_table(p, what, "rerun rule semantic_blocks") for p in paths]
+    return pd.concat(tables, ignore_index=True)
+
+
+def semantic_model(job: Any) -> None:
+    """Rule ``semantic_model``: block correctness, trained on the reference blocks."""
+    import geopandas as gpd
+
+    from agrifactory.grid import GridSpec
+    from agrifactory.integration import models, pages
+    from agrifactory.integration.raster_out import write_block_raster
+    from agrifactory.io.tables import write_table
+
+    settings = _settings(job)
+    spec = GridSpec.from_config(job.params.grid)
+    blocks = _read_all(job.input.blocks, "block table")
+    reference = gpd.read_file(job.input.reference, layer="blocks")
+    labelled = models.reference_labels(
+        reference, blocks, spec.origin, settings.block_m, settings.correct_tolerance, spec.crs
+    )
+    booster, metrics, p = models.fit_correctness(labelled, blocks, settings.model, settings.seed)
+    out = blocks[["block_id", "tile", "row", "col", "bx", "by", "x", "y", "factory_fraction"]]
+    out = out.assign(p_correct=p).merge(
+        labelled[["block_id", "reference_fraction", "split", "correct"]], on="block_id", how="left"
+    )
+    write_table(out, job.output.correctness)
+    write_table(metrics, job.output.metrics)
+    pages.correctness_page(metrics, out, settings, job.output.page)
+    write_block_raster(out, "p_correct", spec, settings.block_m, job.output.raster)
+    booster.save_model(job.output.model)
+    _log_metrics("block correctness", metrics)
+
+
+def _log_metrics(what: str, table: Any) -> None:
+    import logging
+
+    for rec in table.to_dict("records"):
+        logging.getLogger(__name__).info("%s: %s", what, rec)
+
+
+def integration_model(job: Any) -> None:
+    """Rule ``integration_model``: the per-pixel model and every map's accuracy."""
+    from agrifactory.integration import models, pages
+    from agrifactory.io.tables import write_table
+
+    settings = _settings(job)
+    names = [p.name for p in settings.products]
+    blocks = _read_all(job.input.blocks, "block table")
+    samples = _read_all(job.input.samples, "sample table")
+    train = samples[samples["split"] == "train"]
+    test = samples[samples["split"] == "validation"]
+    X = models.pixel_frame(train, blocks, names)
+    booster = models.train_binary(X, train["label"].to_numpy(), settings.model, settings.seed)
+    votes = models.source_votes(test, names)
+    answers = {
+        **votes,
+        "majority": models.majority_vote(votes, tie=votes["factory"]),
+        "integrated": (
+            models.predict(booster, models.pixel_frame(test, blocks, names)) >= 0.5
+        ).astype(float),
+    }
+    accuracy = models.source_accuracy(test, answers)
+    importance = models.importance_table(booster)
+    write_table(accuracy, job.output.accuracy)
+    write_table(importance, job.output.importance)
+    pages.accuracy_page(accuracy, importance, len(train), job.output.page)
+    booster.save_model(job.output.model)
+    _log_metrics("validation samples", accuracy)
+
+
+def integrate(job: Any) -> None:
+    """Rule ``integrate``: one tile-year's integrated map, the other maps, contributions."""
+    import lightgbm as lgb
+    import numpy as np
+
+    from agrifactory import legend
+    from agrifactory.grid import Tile, job_grid
+    from agrifactory.integration import predict as ip
+    from agrifactory.integration.tile import PROBA_BAND, read_band
+    from agrifactory.io.raster import read_raster, write_raster
+    from agrifactory.io.tables import read_table, write_table
+
+    settings = _settings(job)
+    tile = Tile.from_id(job.wildcards.tile, job.params.tile_km, job_grid(job.params))
+    lattice = _lattice(tile, settings)
+    grid = lattice.grid
+    factory = read_band(job.input.cropland, "cropland")
+    proba = read_band(job.input.proba, PROBA_BAND)
+    stack, meta = read_raster(job.input.sources)
+    fractions = dict(zip(meta["descriptions"], stack, strict=True))
+    blocks = read_table(job.input.blocks, "block table", "rerun rule semantic_blocks")
+    booster = lgb.Booster(model_file=str(job.input.model))
+    classes, p, maps = ip.integrate_tile(booster, factory, proba, fractions, blocks, lattice)
+    geo = {"transform": grid.transform, "crs": grid.crs}
+    write_raster(
+        job.output.cropland,
+        classes,
+        **geo,
+        nodata=legend.NODATA,
+        band_names=["cropland"],
+        units="class",
+        tags={f"class_{k}": v for k, v in legend.CROPLAND.items()},
+    )
+    write_raster(
+        job.output.proba, p, **geo, nodata=np.nan, band_names=["p_cropland"], units="probability"
+    )
+    write_raster(
+        job.output.maps,
+        np.stack(list(maps.values())),
+        **geo,
+        nodata=legend.NODATA,
+        band_names=list(maps),
+        units="class",
+    )
+    table = ip.contribution_table(booster, proba, fractions, blocks, lattice, maps)
+    write_table(table.assign(tile=tile.id), job.output.contribution)

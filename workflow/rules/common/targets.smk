@@ -139,6 +139,7 @@ def product_targets():
         aggregate_targets(),
         report_targets(),
         sm_targets(),
+        integration_targets(),
         demo_targets(),
     ]
     return flatten(stages)  # Snakemake's: nested lists and rules' outputs to paths

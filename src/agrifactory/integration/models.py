@@ -1,0 +1,233 @@
+"""The stage's two LightGBM models: block correctness and per-pixel integration.
+
+*Block correctness* (CropLayer's semantic-correctness evaluation): a block of the
+factory's map is **correct** when its cropland fraction is within
+``integration.correct_tolerance`` of the reference block's; the model learns that
+from the block features and gives every block a probability of being correct.
+
+*Integration*: a per-pixel model of cropland / not cropland on the factory's
+probability, every product's cropland fraction at the pixel and the features of the
+pixel's block, trained on the training samples and scored on the held-out
+validation samples beside every single source and their majority vote.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from agrifactory.errors import DataError
+from agrifactory.integration.blocks import feature_columns, group_of
+from agrifactory.integration.rules import BlockModelSettings
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import lightgbm as lgb
+
+log = logging.getLogger(__name__)
+
+#: Per-pixel columns of the integration model besides the block features.
+PIXEL_COLUMNS = ("proba",)
+#: Categorical block features (codes, not quantities).
+CATEGORICAL = ("province", "region")
+
+
+def booster_params(settings: BlockModelSettings, seed: int) -> dict[str, Any]:
+    """LightGBM parameters of a binary model, deterministic and single-threaded."""
+    return {
+        "objective": "binary",
+        "learning_rate": settings.learning_rate,
+        "num_leaves": settings.num_leaves,
+        "min_data_in_leaf": settings.min_data_in_leaf,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": 1,
+        "verbose": -1,
+    }
+
+
+def train_binary(
+    X: pd.DataFrame, y: np.ndarray, settings: BlockModelSettings, seed: int
+) -> lgb.Booster:
+    """A binary LightGBM booster on ``X`` (NaN: missing; :data:`CATEGORICAL` columns as
+    categories)."""
+    import lightgbm as lgb
+
+    labels = np.asarray(y, dtype=int)
+    if len(np.unique(labels)) < 2:
+        raise DataError(
+            f"the model needs both classes in its training rows; all {len(labels)} are "
+            f"{labels[0] if len(labels) else 'absent'}: add reference data of the other class"
+        )
+    cats = [c for c in CATEGORICAL if c in X.columns]
+    data = lgb.Dataset(
+        _as_model_input(X), label=labels, categorical_feature=cats or "auto", free_raw_data=True
+    )
+    return lgb.train(booster_params(settings, seed), data, num_boost_round=settings.num_boost_round)
+
+
+def _as_model_input(X: pd.DataFrame) -> pd.DataFrame:
+    out = X.astype(float)
+    for c in CATEGORICAL:
+        if c in out.columns:  # LightGBM wants non-negative integer category codes
+            out[c] = out[c].astype("category")
+    return out
+
+
+def predict(booster: lgb.Booster, X: pd.DataFrame) -> np.ndarray:
+    """Probability of class 1 for every row of ``X`` (the columns the model was trained on)."""
+    return booster.predict(_as_model_input(X[booster.feature_name()]))
+
+
+def binary_scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """Accuracy at 0.5, ROC AUC (NaN with one class), count and share of class 1."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y, dtype=int)
+    auc = roc_auc_score(y, p) if len(np.unique(y)) == 2 else float("nan")
+    return {
+        "n": int(len(y)),
+        "accuracy": float(np.mean((np.asarray(p) >= 0.5) == (y == 1))) if len(y) else np.nan,
+        "auc": float(auc),
+        "share_1": float(np.mean(y)) if len(y) else np.nan,
+    }
+
+
+# --- block correctness ---------------------------------------------------------------
+
+
+def reference_labels(
+    reference: gpd.GeoDataFrame,
+    blocks: pd.DataFrame,
+    origin: tuple[float, float],
+    block_m: float,
+    tolerance: float,
+    crs: Any,
+) -> pd.DataFrame:
+    """The reference blocks matched to the map's blocks by their centres.
+
+    Returns the matched rows of ``blocks`` with ``reference_fraction``, ``split`` and
+    ``correct`` (1 when the map's cropland fraction is within ``tolerance`` of the
+    reference's). A reference block whose centre lies in no block of the run is left
+    out and counted in the log.
+    """
+    ref = reference.to_crs(crs)
+    centre = ref.geometry.centroid
+    key = pd.DataFrame(
+        {
+            "bx": np.floor((centre.x.to_numpy() - origin[0]) / block_m).astype(np.int64),
+            "by": np.floor((origin[1] - centre.y.to_numpy()) / block_m).astype(np.int64),
+            "reference_fraction": ref["cropland_fraction"].astype(float).to_numpy(),
+            "split": ref["split"].astype(str).to_numpy(),
+        }
+    )
+    matched = blocks.merge(key, on=["bx", "by"], how="inner")
+    if len(matched) < len(key):
+        log.warning(
+            "%d of %d reference blocks lie outside the run's blocks and are not used",
+            len(key) - len(matched),
+            len(key),
+        )
+    diff = (matched["factory_fraction"] - matched["reference_fraction"]).abs()
+    matched["correct"] = (diff <= tolerance).astype(int)
+    return matched
+
+
+def fit_correctness(
+    labelled: pd.DataFrame, blocks: pd.DataFrame, settings: BlockModelSettings, seed: int
+) -> tuple[lgb.Booster, pd.DataFrame, np.ndarray]:
+    """Train on the ``train`` reference blocks, score the ``validation`` ones.
+
+    Returns the booster, the metrics (one row per split, plus the score of always
+    answering the training majority) and every block's probability of being correct.
+    """
+    names = feature_columns(blocks.columns)
+    train = labelled[labelled["split"] == "train"]
+    test = labelled[labelled["split"] != "train"]
+    booster = train_binary(train[names], train["correct"].to_numpy(), settings, seed)
+    rows = []
+    for split, part in (("train", train), ("validation", test)):
+        rows.append({"split": split, **binary_scores(part["correct"], predict(booster, part))})
+    majority = int(train["correct"].mean() >= 0.5)
+    rows.append(
+        {
+            "split": "validation, majority answer",
+            **binary_scores(test["correct"], np.full(len(test), float(majority))),
+        }
+    )
+    return booster, pd.DataFrame(rows), predict(booster, blocks)
+
+
+# --- integration -------------------------------------------------------------------
+
+
+def pixel_frame(
+    samples: pd.DataFrame, blocks: pd.DataFrame, sources: Sequence[str]
+) -> pd.DataFrame:
+    """The integration model's features of sample rows: the pixel's factory probability and
+    product values (``value_<name>``), then its block's features."""
+    block_features = blocks[["block_id", *feature_columns(blocks.columns)]]
+    merged = samples.merge(block_features, on="block_id", how="left", validate="many_to_one")
+    return merged[[*PIXEL_COLUMNS, *(f"value_{s}" for s in sources), *block_features.columns[1:]]]
+
+
+def source_votes(table: pd.DataFrame, sources: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each single source's answer (1 cropland, 0 not, NaN no data): the factory's class
+    and every product's fraction at 0.5."""
+    votes = {"factory": np.where(table["factory"].isin([0, 1]), table["factory"], np.nan)}
+    for s in sources:
+        v = table[f"value_{s}"].to_numpy(dtype=float)
+        votes[s] = np.where(np.isnan(v), np.nan, (v >= 0.5).astype(float))
+    return votes
+
+
+def majority_vote(votes: Mapping[str, np.ndarray], tie: np.ndarray) -> np.ndarray:
+    """Per row, cropland where more sources with data say cropland than not; a tie takes
+    ``tie`` (the factory's answer). NaN where no source has data."""
+    stack = np.vstack([np.asarray(v, dtype=float) for v in votes.values()])
+    yes = np.sum(stack == 1, axis=0)
+    no = np.sum(stack == 0, axis=0)
+    out = np.where(yes > no, 1.0, np.where(no > yes, 0.0, np.asarray(tie, dtype=float)))
+    return np.where(yes + no == 0, np.nan, out)
+
+
+def source_accuracy(table: pd.DataFrame, answers: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Overall accuracy of each map's answers on the rows of ``table`` (``label``): a row
+    without an answer counts as wrong; coverage says how many had one."""
+    y = table["label"].to_numpy(dtype=float)
+    rows = []
+    for name, a in answers.items():
+        a = np.asarray(a, dtype=float)
+        has = ~np.isnan(a)
+        rows.append(
+            {
+                "source": name,
+                "n": int(len(y)),
+                "covered": int(has.sum()),
+                "correct": int(np.sum(has & (a == y))),
+                "overall_accuracy": float(np.mean(has & (a == y))) if len(y) else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def importance_table(booster: lgb.Booster) -> pd.DataFrame:
+    """Gain importance of every feature and its group, largest first."""
+    names = booster.feature_name()
+    gain = booster.feature_importance(importance_type="gain")
+    table = pd.DataFrame(
+        {"feature": names, "group": [_feature_group(n) for n in names], "gain": gain}
+    )
+    table["share"] = table["gain"] / max(table["gain"].sum(), 1e-12)
+    return table.sort_values("gain", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _feature_group(name: str) -> str:
+    if name == "proba" or name.startswith("value_"):
+        return "pixel"
+    return group_of(name)

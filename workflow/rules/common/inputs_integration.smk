@@ -1,0 +1,86 @@
+# Input functions and targets of the integration stage (CropLayer: other cropland
+# products, block correctness, the integrated map). On when integration.products lists
+# a product and the run has samples (the integration model learns from them).
+
+from agrifactory.integration import rules as integration_rules
+
+INTEGRATION = SETTINGS.integration
+INTEGRATION_ON = INTEGRATION.enabled and bool(SAMPLES) and not LOO
+#: The block-correctness model needs reference blocks.
+SEMANTIC_ON = INTEGRATION_ON and INTEGRATION.reference_blocks is not None
+#: Each tile's classification region as a number (a block feature).
+TILE_REGION_CODE = {t: REGIONS.index(r) for t, r in TILE_REGION.items()}
+
+
+def integration_year_dir(year="{year}"):
+    return f"{R}/integration/{year}"
+
+
+def integration_tile_inputs(wildcards):
+    """The files of one tile-year that rule semantic_blocks reads."""
+    tile, year = wildcards.tile, wildcards.year
+    classify = tile_year_dir(tile, year, "classify")
+    inputs = {
+        "cropland": f"{classify}/{classify_rules.CLASSIFY_OUTPUTS['cropland']}",
+        "proba": f"{classify}/{classify_rules.CLASSIFY_OUTPUTS['cropland_proba']}",
+        "provinces": rules.boundaries.output.provinces,
+        "samples": SAMPLES,
+    }
+    if not CUBE:
+        inputs["flags"] = fuse_outputs(tile_year_dir(tile, year, "fusion"))["flags"]
+        inputs["counts"] = composites_outputs(tile_year_dir(tile, year, "composites"))["counts"]
+        inputs["scores"] = quality_outputs(tile_year_dir(tile, year, "quality"))["scores"]
+    if DEMO:
+        inputs["products"] = demo_product_files()
+    return inputs
+
+
+#: The report's category of the stage's pages.
+INTEGRATION_CATEGORY = "Integration (CropLayer)"
+
+
+def integration_year_outputs(outputs, caption, what):
+    """A fan-in rule's outputs in the year's folder, its HTML page flagged for the report."""
+    out = outputs(integration_year_dir())
+    out["page"] = report(
+        out["page"],
+        caption=f"../report/{caption}",
+        category=INTEGRATION_CATEGORY,
+        subcategory="{year}",
+        labels={"year": "{year}", "what": what},
+    )
+    return out
+
+
+def integration_blocks(wildcards):
+    return expand(
+        integration_rules.blocks_outputs(tile_dir("integration"))["blocks"],
+        tile=TILES,
+        year=wildcards.year,
+    )
+
+
+def integration_samples(wildcards):
+    return expand(
+        integration_rules.blocks_outputs(tile_dir("integration"))["samples"],
+        tile=TILES,
+        year=wildcards.year,
+    )
+
+
+def integration_targets():
+    """The integrated maps, the model's accuracy table and, with reference blocks, the
+    block correctness."""
+    if not INTEGRATION_ON:
+        return []
+    folder = integration_year_dir()
+    targets = per_tile(integration_rules.integrate_outputs(tile_dir("integration"))["cropland"])
+    targets += expand(
+        integration_rules.integration_model_outputs(folder)["accuracy"], year=YEARS
+    )
+    if SEMANTIC_ON:
+        targets += expand(integration_rules.semantic_outputs(folder)["raster"], year=YEARS)
+        if DEMO:  # correctness-guided active learning against margin and random
+            plot = classify_rules.SIMULATION_OUTPUTS["plot"].format(product="cropland")
+            targets += expand(f"{R}/active_learning/{{year}}/{plot}", year=YEARS)
+    return targets
