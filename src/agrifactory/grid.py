@@ -189,6 +189,11 @@ class PixelGrid:
             self.y_max,
         )
 
+    def bounds_in(self, crs: CRS | str, densify: int = 21) -> tuple[float, float, float, float]:
+        """The grid's bounds in another CRS, edges densified so the box covers the whole grid."""
+        transformer = Transformer.from_crs(self.crs, crs, always_xy=True)
+        return transformer.transform_bounds(*self.bounds, densify_pts=densify)
+
     def pixel_centres(self) -> tuple[np.ndarray, np.ndarray]:
         """1-D x (columns) and y (rows) coordinates of pixel centres."""
         x = self.x_min + (np.arange(self.width) + 0.5) * self.res
