@@ -57,6 +57,7 @@ rule integration_model:
     input:
         blocks=integration_blocks,
         samples=integration_samples,
+        oof=integration_oof,
     output:
         **integration_year_outputs(
             integration_rules.integration_model_outputs,

@@ -35,12 +35,14 @@ ModelKind = Literal["lightgbm", "svm", "cnn1d", "cnn2d"]
 #: Rule ``training_set`` (folder ``training/{year}``).
 TRAINING_SET_OUTPUTS = {"table": "training_set.parquet", "excluded": "excluded.csv"}
 #: Rules ``train_<product>`` (folder ``models/{product}/{region}/{year}``): the model
-#: directory, the validation report (every model's rows), the irrigation model's
-#: Jeffries-Matusita table and, for crop type, one directory per compared model
+#: directory, the validation report (every model's rows), the cropland model's
+#: out-of-fold probabilities of its training samples (classify.oof), the irrigation
+#: model's Jeffries-Matusita table and, for crop type, one directory per compared model
 #: (``compare/<name>``, key ``compare_<name>``; :func:`train_outputs`).
 TRAIN_OUTPUTS = {
     "model": "model",
     "validation": "validation.csv",
+    "oof": "oof.csv",
     "separability": "separability.csv",
     "compare": "compare/{name}",
 }
@@ -437,6 +439,8 @@ def train_outputs(folder: str, product: str, model: Mapping[str, Any]) -> dict[s
     model, the validation report, the irrigation JM table and, for crop type,
     ``compare_<name>`` -> ``compare/<name>`` per compared model (config block ``model``)."""
     out = {key: f"{folder}/{TRAIN_OUTPUTS[key]}" for key in ("model", "validation")}
+    if product == "cropland":  # for the integration stage's model stacked on this one
+        out["oof"] = f"{folder}/{TRAIN_OUTPUTS['oof']}"
     if product == "irrigation":
         out["separability"] = f"{folder}/{TRAIN_OUTPUTS['separability']}"
     if product == "croptype":
@@ -535,6 +539,25 @@ def train(job: Any) -> None:
         model.save(model_dir)
         reports.append(report)
     write_table(pd.concat(reports, ignore_index=True), out.validation)
+    if "oof" in out.keys():
+        write_table(_out_of_fold(table, job, model_cfg, min_count), out.oof)
+
+
+def _out_of_fold(table: Any, job: Any, cfg: Any, min_count: int) -> Any:
+    """The out-of-fold probabilities of the region's training samples (classify.oof)."""
+    from agrifactory.classify.dataset import with_threads
+    from agrifactory.classify.oof import out_of_fold
+
+    return out_of_fold(
+        table,
+        job.params.product,
+        job.wildcards.region,
+        kind=cfg.kind,
+        params=with_threads(cfg.kind, cfg.params, job.threads),
+        features=cfg.features,
+        seed=job.params.seed,
+        min_count=min_count,
+    )
 
 
 def classify(job: Any) -> None:

@@ -176,6 +176,27 @@ def pixel_frame(
     return merged[[*PIXEL_COLUMNS, *(f"value_{s}" for s in sources), *block_features.columns[1:]]]
 
 
+def with_out_of_fold(train: pd.DataFrame, oof: pd.DataFrame) -> pd.DataFrame:
+    """Training rows with the factory's probability replaced by its out-of-fold value
+    (``oof``: ``sample_id``, ``p_cropland``; :mod:`agrifactory.classify.oof`): the map's
+    own value at a training sample comes from a model that learnt that very sample."""
+    lookup = oof.set_index(oof["sample_id"].astype(str))["p_cropland"]
+    values = train["sample_id"].astype(str).map(lookup)
+    missing = int(values.isna().sum())
+    if missing:
+        log.warning(
+            "%d of %d training samples have no out-of-fold probability (left out of the "
+            "cropland model: a rare class?); their probability is missing",
+            missing,
+            len(train),
+        )
+    log.info(
+        "integration model: %d training samples with out-of-fold probabilities",
+        len(train) - missing,
+    )
+    return train.assign(proba=values.to_numpy(dtype=float))
+
+
 def source_votes(table: pd.DataFrame, sources: Sequence[str]) -> dict[str, np.ndarray]:
     """Each single source's answer (1 cropland, 0 not, NaN no data): the factory's class
     and every product's fraction at 0.5."""

@@ -333,7 +333,8 @@ def integration_model(job: Any) -> None:
     names = [p.name for p in settings.products]
     blocks = _read_all(job.input.blocks, "block table")
     samples = _read_all(job.input.samples, "sample table")
-    train = samples[samples["split"] == "train"]
+    oof = _read_all(job.input.oof, "out-of-fold table")
+    train = models.with_out_of_fold(samples[samples["split"] == "train"], oof)
     test = samples[samples["split"] == "validation"]
     X = models.pixel_frame(train, blocks, names)
     booster = models.train_binary(X, train["label"].to_numpy(), settings.model, settings.seed)

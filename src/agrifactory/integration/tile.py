@@ -92,9 +92,8 @@ def _qa_row(product: ProductSettings, files: Sequence[Path], frac: np.ndarray) -
 
 
 def iqa_features(lattice: bl.BlockLattice, inputs: TileInputs, year: int) -> dict[str, object]:
-    """The IQA group: fusion flag shares over the season, clear observations, scene scores."""
-    from agrifactory.fusion.params import STAGE_QA_NAMES
-
+    """The IQA group: fusion flag shares over the season, clear observations, scene scores.
+    The flags' names are the flag file's own tags (``flag_<code>``)."""
     out: dict[str, object] = {}
     if inputs.flags is not None:
         with open_raster(inputs.flags) as src:
@@ -103,7 +102,11 @@ def iqa_features(lattice: bl.BlockLattice, inputs: TileInputs, year: int) -> dic
                 i + 1 for i, d in enumerate(dates) if d.year == year and d.month in SEASON_MONTHS
             ]
             flags = src.read(bands)
-        out.update(bl.flag_shares(lattice, flags, {**STAGE_QA_NAMES, 255: "no_pair"}))
+            tags = src.tags()
+        names = {
+            int(k[5:]): v for k, v in tags.items() if k.startswith("flag_") and k[5:].isdigit()
+        }
+        out.update(bl.flag_shares(lattice, flags, names))
     if inputs.counts is not None:
         counts, _ = read_raster(inputs.counts)
         out["clear_obs"] = lattice.mean(np.nansum(counts, axis=0))

@@ -79,6 +79,12 @@ def integration_samples(wildcards):
     )
 
 
+def integration_oof(wildcards):
+    """The cropland model's out-of-fold probabilities of its training samples, per region."""
+    name = classify_rules.TRAIN_OUTPUTS["oof"]
+    return [f"{model_folder('cropland', r, wildcards.year)}/{name}" for r in REGIONS]
+
+
 def integration_targets():
     """The integrated maps, the model's accuracy table and, with reference blocks, the
     block correctness."""
