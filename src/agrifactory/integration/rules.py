@@ -252,7 +252,7 @@ def semantic_blocks(job: Any) -> None:
     lattice = _lattice(tile, settings)
     grid = lattice.grid
     inputs = it.TileInputs(**{k: job.input.get(k) for k in it.TileInputs.__dataclass_fields__})
-    fractions, qa = it.source_fractions(settings, grid)
+    fractions, qa = it.source_fractions(settings, grid, year)
     factory = it.read_band(inputs.cropland, "cropland")
     proba = it.read_band(inputs.proba, it.PROBA_BAND)
     groups = [

@@ -59,14 +59,16 @@ def read_band(path: str | Path, name: str) -> np.ndarray:
 
 
 def source_fractions(
-    settings: IntegrationSettings, grid: PixelGrid
+    settings: IntegrationSettings, grid: PixelGrid, year: int
 ) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
-    """Every product's cropland fraction on ``grid`` and a QA row per product."""
+    """Every product's cropland fraction on ``grid`` and a QA row per product (each product
+    checked first, as when the run is planned)."""
     from agrifactory.integration import products as pr
 
     fractions, rows = {}, []
     for i, product in enumerate(settings.products):
         key = f"integration.products[{i}]"
+        pr.check_product(product, key, [year], settings.max_year_offset)
         files = pr.covering_files(product, pr.find_files(product, key), grid)
         frac = pr.cropland_fraction(product, key, files, grid)
         fractions[product.name] = frac
