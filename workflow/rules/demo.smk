@@ -157,7 +157,8 @@ rule demo_inventory:
 
 
 # The third-party cropland products of the run's year (dated: params with the year)
-# and the reference blocks of the integration stage (not dated).
+# and the reference blocks of the integration stage (not dated; block_m from the
+# validated settings, so a config without an integration section still parses).
 DEMO_PRODUCTS_DIR = f"{DEMO_INPUTS}/{demo_rules.PRODUCTS_DIR}"
 #: Rule demo_products' outputs: two folders of tiles and one file.
 DEMO_PRODUCTS = {
@@ -205,6 +206,6 @@ rule demo_reference_blocks:
         runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
         world=WORLD,
-        block_m=config["integration"]["block_m"],
+        block_m=INTEGRATION.block_m,
     script:
         "../../scripts/demo_reference_blocks.py"
