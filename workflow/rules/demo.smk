@@ -154,3 +154,58 @@ rule demo_inventory:
         ENV
     script:
         "../../scripts/demo_inventory.py"
+
+
+# The third-party cropland products of the run's year (dated: params with the year)
+# and the reference blocks of the integration stage (not dated; block_m from the
+# validated settings, so a config without an integration section still parses).
+DEMO_PRODUCTS_DIR = f"{DEMO_INPUTS}/{demo_rules.PRODUCTS_DIR}"
+#: Rule demo_products' outputs: two folders of tiles and one file.
+DEMO_PRODUCTS = {
+    "worldcover": f"{DEMO_PRODUCTS_DIR}/{demo_rules.WORLDCOVER_DIR}",
+    "clcd": f"{DEMO_PRODUCTS_DIR}/{demo_rules.CLCD_DIR}",
+    "gfsad": f"{DEMO_PRODUCTS_DIR}/{demo_rules.gfsad_file(YEARS[0])}",
+}
+
+
+rule demo_products:
+    input:
+        provinces=rules.boundaries.output.provinces,
+    output:
+        worldcover=directory(DEMO_PRODUCTS["worldcover"]),
+        clcd=directory(DEMO_PRODUCTS["clcd"]),
+        gfsad=DEMO_PRODUCTS["gfsad"],
+    log:
+        f"{LOGS}/demo/products.log",
+    benchmark:
+        benchmark_file("demo/products")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(270, per_mpx=520, mpx=DEMO_MPX),
+        runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
+    params:
+        world=WORLD_YEAR,
+    script:
+        "../../scripts/demo_products.py"
+
+
+rule demo_reference_blocks:
+    output:
+        f"{DEMO_INPUTS}/{demo_rules.REFERENCE_BLOCKS}",
+    log:
+        f"{LOGS}/demo/reference_blocks.log",
+    benchmark:
+        benchmark_file("demo/reference_blocks")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(270, per_mpx=520, mpx=DEMO_MPX),
+        runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
+    params:
+        world=WORLD,
+        block_m=INTEGRATION.block_m,
+    script:
+        "../../scripts/demo_reference_blocks.py"

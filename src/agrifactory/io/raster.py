@@ -59,6 +59,7 @@ def write_raster(
     tags: dict[str, Any] | None = None,
     band_tags: Sequence[dict[str, Any]] | None = None,
     max_z_error: float | None = None,
+    colormap: dict[int, tuple[int, ...]] | None = None,
 ) -> Path:
     """Write a 2-D or (bands, rows, cols) array as a COG, atomically.
 
@@ -81,6 +82,9 @@ def write_raster(
     max_z_error
         For float data, store with LERC_ZSTD within this absolute error; ``None``
         (the default) stores losslessly with ZSTD and a floating-point predictor.
+    colormap
+        Colours of band 1's values, ``{value: (r, g, b[, a])}``, for viewers
+        (8- or 16-bit unsigned data).
     """
     arr = np.asarray(data)
     if arr.ndim == 2:
@@ -120,6 +124,8 @@ def write_raster(
                 dst.update_tags(**{k: str(v) for k, v in tags.items()})
             for i, bt in enumerate(band_tags or [], start=1):
                 dst.update_tags(i, **{k: str(v) for k, v in bt.items()})
+            if colormap:
+                dst.write_colormap(1, colormap)
     return Path(path)
 
 

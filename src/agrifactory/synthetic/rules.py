@@ -15,6 +15,11 @@ Rules (``workflow/rules/demo.smk``; active when the config says ``demo: true``):
     dated to the run's year.
 ``demo_inventory``
     The inventories of the generated scenes and composites (:data:`INVENTORIES`).
+``demo_products``
+    Three third-party cropland products made from the truth, each with the errors of
+    its kind, in the real products' file layouts (:data:`PRODUCTS_DIR`; dated).
+``demo_reference_blocks``
+    Reference blocks with the truth's cropland fraction (:data:`REFERENCE_BLOCKS`).
 
 Every rule receives the world as a plain ``world`` param. The rules whose files
 do not depend on the year (the land's truth, the samples) receive it without the
@@ -42,6 +47,19 @@ STATISTICS = {
 }
 #: Rule demo_inventory's outputs per sensor, in the demo's input folder.
 INVENTORIES = {"landsat": "landsat_inventory.csv", "modis": "modis_inventory.csv"}
+#: Rule demo_products' folder, in the demo's input folder, and its product folders.
+PRODUCTS_DIR = "products"
+WORLDCOVER_DIR = "worldcover"
+CLCD_DIR = "clcd"
+GFSAD_DIR = "gfsad"
+#: Rule demo_reference_blocks' output, in the demo's input folder.
+REFERENCE_BLOCKS = "reference_blocks.gpkg"
+
+
+def gfsad_file(year: int) -> str:
+    """The GFSAD-like product of a run's ``year``, in :data:`PRODUCTS_DIR`: it maps the
+    year before (a product a year off)."""
+    return f"{GFSAD_DIR}/gfsad_cropland_{int(year) - 1}.tif"
 
 
 def _world(job: Any) -> Any:
@@ -124,3 +142,20 @@ def demo_inventory(job: Any) -> None:
     modis_dir = Path(job.input.modis[0]).parent
     inventory.write_inventory(inventory.scan_landsat(landsat_dir), job.output.landsat)
     inventory.write_inventory(inventory.scan_modis(modis_dir), job.output.modis)
+
+
+def demo_products(job: Any) -> None:
+    """Rule demo_products: WorldCover-, CLCD- and GFSAD-like cropland products of the year."""
+    from agrifactory import boundaries
+    from agrifactory.synthetic.products import write_products
+
+    world = _world(job)
+    provinces = boundaries.read_units(job.input.provinces)
+    write_products(world, Path(job.output.worldcover).parent, provinces)
+
+
+def demo_reference_blocks(job: Any) -> None:
+    """Rule demo_reference_blocks: reference blocks with the truth's cropland fraction."""
+    from agrifactory.synthetic.products import write_reference_blocks
+
+    write_reference_blocks(_world(job), job.output[0], int(job.params.block_m))
