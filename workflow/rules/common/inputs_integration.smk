@@ -41,8 +41,10 @@ def integration_tile_inputs(wildcards):
         inputs["flags"] = fuse_outputs(tile_year_dir(tile, year, "fusion"))["flags"]
         inputs["counts"] = composites_outputs(tile_year_dir(tile, year, "composites"))["counts"]
         inputs["scores"] = quality_outputs(tile_year_dir(tile, year, "quality"))["scores"]
-    if DEMO:
-        inputs["products"] = demo_product_files()
+    if INTEGRATION.dem:
+        inputs["dem"] = INTEGRATION.dem
+    if DEMO:  # the demo's products are made by its rules
+        inputs["products"] = rules.demo_products.output
     return inputs
 
 
