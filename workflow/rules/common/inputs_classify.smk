@@ -43,9 +43,6 @@ def training_set_inputs(wildcards):
     for tile in TILES:
         for kind, path in classify_stack(tile, wildcards.year).items():
             inputs[f"{kind}_{tile}"] = path
-    if wildcards.product == "cropland" and SEMANTIC_ON:
-        folder = integration_year_dir(wildcards.year)
-        inputs["correctness"] = integration_rules.semantic_outputs(folder)["correctness"]
     return inputs
 
 
