@@ -21,11 +21,16 @@ modules:
     R² and RMSE across units, "no statistic" and "not mapped" rows, the national
     total, and the area-adjusted estimates of the accuracy assessment beside
     the pixel counts.
+``sources``
+    Every cropland map of the integration stage (the factory's own, the other
+    products, the majority vote, the integrated map) counted per unit and set
+    against the official statistics side by side: the CropLayer table.
 ``accuracy``
     Reader of the accuracy assessment's stratified area estimates.
 ``rules``
     The stage's contract: settings (config section ``aggregate``), output names
-    and one function per rule (``aggregate_tile``, ``aggregate``).
+    and one function per rule (``aggregate_tile``, ``aggregate``,
+    ``aggregate_sources_tile``, ``aggregate_sources``).
 
 See ``docs/aggregation.md`` for the method and the columns of every table.
 """

@@ -9,6 +9,15 @@ Rules (``workflow/rules/aggregate.smk``):
     The fan-in of a year: partial tables summed, the conservation check, one area
     table per level and, for levels with official statistics, the comparison
     table, its summary and charts (:func:`aggregate`).
+``aggregate_sources_tile``
+    Cropland areas of every map of a tile-year's ``integration/maps.tif`` (the
+    factory's own, the other products, the majority vote, the integrated map) per
+    province and county: ``<tile-year>/aggregate/sources_areas.csv``
+    (:func:`aggregate_sources_tile`).
+``aggregate_sources``
+    The fan-in of a year for the levels with official statistics: the CropLayer
+    table (every map's area per unit beside the official figure) and its summary
+    (:func:`aggregate_sources`).
 
 This module imports no heavy library at module level: the workflow imports it when
 it is parsed (settings, output names).
@@ -98,6 +107,26 @@ COMPARED_OUTPUTS = {
     "bars": "{level}_bars.png",
     "scatter": "{level}_scatter.png",
 }
+
+
+#: The partial table of rule aggregate_sources_tile, in the tile-year's ``aggregate`` folder.
+SOURCES_PARTIAL = "sources_areas.csv"
+#: Per level with official statistics, rule aggregate_sources: output key -> file name pattern.
+SOURCES_OUTPUTS = {
+    "sources": "{level}_sources.csv",
+    "sources_html": "{level}_sources.html",
+    "sources_summary": "{level}_sources_summary.csv",
+    "sources_summary_html": "{level}_sources_summary.html",
+}
+
+
+def sources_outputs(folder: str, compared: Sequence[str]) -> dict[str, str]:
+    """Rule aggregate_sources' named outputs in ``folder``: ``<level>_<key>`` per compared level."""
+    return {
+        f"{level}_{key}": f"{folder}/{name.format(level=level)}"
+        for level in compared
+        for key, name in SOURCES_OUTPUTS.items()
+    }
 
 
 def level_keys(level: str, compared: bool) -> dict[str, str]:
@@ -322,3 +351,93 @@ def compare_level(
     )
     logging.getLogger(__name__).info("%s: %s", level, summary.iloc[0].to_dict())
     return comparison
+
+
+def aggregate_sources_tile(job: Any) -> None:
+    """Rule aggregate_sources_tile: every map's cropland areas of one tile-year per unit."""
+    from agrifactory.aggregate import sources, sums, zonal
+    from agrifactory.grid import Tile, job_grid
+    from agrifactory.logs import setup_logging
+
+    setup_logging(job.log[0])
+    p = job.params
+    settings = AggregateSettings.build({"method": p.method, "levels": p.levels}, "aggregate")
+    tile = Tile.from_id(job.wildcards.tile, p.tile_km, job_grid(p))
+    paths = {"province": job.input.provinces, "county": job.input.counties}
+    units = {level: zonal.read_units_near(paths[level], tile) for level in settings.levels}
+    areas = sources.tile_source_areas(job.input.maps, tile, units, settings.method)
+    sums.write_partial(areas, job.output[0])
+
+
+def aggregate_sources(job: Any) -> None:
+    """Rule aggregate_sources: the CropLayer table and its summary of every compared level."""
+    from agrifactory.logs import setup_logging
+
+    setup_logging(job.log[0])
+    settings = AggregateSettings.build(job.params.aggregate, "aggregate")
+    for level in job.params.compared:
+        sources_level(
+            job.input.partials,
+            job.input[level],
+            job.input[f"statistics_{level}"],
+            level,
+            {key: job.output[f"{level}_{key}"] for key in SOURCES_OUTPUTS},
+            settings.compare,
+        )
+
+
+#: What each of the factory's own maps in maps.tif is (the others are products of
+#: integration.products, by their config names).
+SOURCE_ROLES = {
+    "factory": "the factory's own cropland map",
+    "majority": "the majority vote of the maps",
+    "integrated": "the integrated map (CropLayer: a per-pixel LightGBM model on all maps)",
+}
+
+
+def sources_level(
+    partials: Sequence[str | Path],
+    units: str | Path,
+    statistics: str | Path,
+    level: str,
+    outputs: Mapping[str, str | Path],
+    settings: CompareSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every map's cropland area of one level against official statistics: write the
+    CropLayer table and its summary (:data:`SOURCES_OUTPUTS` keys in ``outputs``), as CSV
+    and as report pages. Returns ``(table, summary)``."""
+    from agrifactory import boundaries
+    from agrifactory.aggregate.sources import source_comparison
+    from agrifactory.io.tables import write_table
+    from agrifactory.report.tables import write_html_table
+
+    gdf = boundaries.read_units(units)
+    table, summary = source_comparison(partials, gdf, statistics, level, settings)
+    write_table(table, outputs["sources"])
+    write_table(summary, outputs["sources_summary"])
+    names = list(summary["source"])
+    maps = "; ".join(
+        f"{name}: {SOURCE_ROLES.get(name, 'another cropland product (integration.products)')}"
+        for name in names
+    )
+    tol = f"±{settings.tolerance:.0%}"
+    official = Path(statistics).name
+    write_html_table(
+        table,
+        outputs["sources_html"],
+        title=f"Cropland by {level}: every map against the official figures",
+        caption=f"Cropland mapped by each map ({maps}) beside the official cropland of "
+        f"{official}, in {settings.unit}. <map>_diff_pct: mapped − official in % of official; "
+        f"<map>_within: within {tol}; only units whose mapped share is at least "
+        f"{settings.min_coverage:.0%} are compared (status).",
+        flag_column=[f"{name}_within" for name in names],
+    )
+    write_html_table(
+        summary,
+        outputs["sources_summary_html"],
+        title=f"Cropland by {level}: how many units each map gets within {tol}",
+        caption=f"One row per map ({maps}): compared units within {tol} of {official}, "
+        f"their share, and the total mapped vs the total official over the compared units "
+        f"({settings.unit}); R² only with at least {settings.min_units_for_fit} compared units.",
+    )
+    return table, summary

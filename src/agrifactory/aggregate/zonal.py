@@ -61,6 +61,8 @@ PARTIAL_COLUMNS = [
     "pixels",
     "area_ha",
 ]
+#: The columns :func:`level_areas` gets from :func:`unit_pixel_sums` (with ``level``).
+_SUM_COLUMNS = PARTIAL_COLUMNS[2:-1]
 
 
 @dataclass(frozen=True)
@@ -287,14 +289,22 @@ def read_class_raster(path: str | Path, product: str, grid: PixelGrid) -> np.nda
         meta = {"crs": src.crs, "transform": src.transform}
         check_on_grid(meta, grid, path, (src.height, src.width))
         arr = src.read(1)
+    check_codes(arr, product, path)
+    return arr
+
+
+def check_codes(arr: np.ndarray, product: str, where: str | Path) -> None:
+    """Raise :class:`DataError` if ``arr`` holds codes outside ``product``'s legend.
+
+    ``where`` names the file (and band) in the message, with each bad code's pixel count.
+    """
     counts = np.bincount(arr.ravel(), minlength=256)
     bad = {int(c): int(counts[c]) for c in np.flatnonzero(counts) if c not in valid_codes(product)}
     if bad:
         raise DataError(
-            f"{path}: codes {bad} (code: pixels) are not in the {product} legend "
+            f"{where}: codes {bad} (code: pixels) are not in the {product} legend "
             f"{PRODUCTS[product]} (nodata {legend.NODATA}); rerun the stage that wrote it"
         )
-    return arr
 
 
 def tile_lonlat_bounds(
@@ -348,23 +358,42 @@ def tile_areas(
         raise ValueError(f"unknown products {unknown}; known: {sorted(PRODUCTS)}")
     grid = tile.grid()
     arrays = {p: read_class_raster(path, p, grid) for p, path in products.items()}
-    tables = []
+    return level_areas(arrays, tile, prepare_levels(units, tile), method=method)
+
+
+def prepare_levels(units: Mapping[str, gpd.GeoDataFrame], tile: Tile) -> dict[str, PreparedUnits]:
+    """Every level's units prepared for a tile (:func:`prepare_units`), by level name."""
+    prepared = {}
     for level, gdf in units.items():
-        prepared = prepare_units(gdf, tile.bounds, crs=tile.spec.crs)
-        t = unit_pixel_sums(arrays, grid, prepared, method=method)
-        t.insert(0, "level", level)
-        tables.append(t)
+        prepared[level] = prep = prepare_units(gdf, tile.bounds, crs=tile.spec.crs)
         log.info(
             "%s %s: %d units, %.1f km2 inside them (overlaps resolved: %.1f m2)",
             tile.id,
             level,
-            len(prepared.units),
-            prepared.union.area / 1e6,
-            prepared.overlap_m2,
+            len(prep.units),
+            prep.union.area / 1e6,
+            prep.overlap_m2,
         )
-    table = (
-        pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=PARTIAL_COLUMNS)
-    )
+    return prepared
+
+
+def level_areas(
+    arrays: Mapping[str, np.ndarray],
+    tile: Tile,
+    prepared: Mapping[str, PreparedUnits],
+    *,
+    method: str = DEFAULT_METHOD,
+) -> pd.DataFrame:
+    """The partial table (:data:`PARTIAL_COLUMNS`) of class arrays on a tile's grid,
+    by product name, for every level's prepared units (:func:`prepare_levels`)."""
+    grid = tile.grid()
+    tables = []
+    for level, prep in prepared.items():
+        t = unit_pixel_sums(arrays, grid, prep, method=method)
+        t.insert(0, "level", level)
+        tables.append(t)
+    # Without levels, an empty table (tile and method are inserted below).
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=_SUM_COLUMNS)
     table.insert(0, "tile", tile.id)
     table.insert(1, "method", method)
     table["area_ha"] = table["pixels"] * grid.res**2 / 1e4

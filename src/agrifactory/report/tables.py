@@ -23,6 +23,8 @@ td { max-width: 18em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.yes td.flag { background: #d9f0d3; }
 tr.no td.flag { background: #f8d4cf; }
+td.flag.yes { background: #d9f0d3; }
+td.flag.no { background: #f8d4cf; }
 tr.total td { font-weight: bold; border-top: 2px solid #888; }
 tr.missing td { color: #777; font-style: italic; }
 p.banner { display: inline-block; background: #fff3c4; border: 1px solid #d8b300;
@@ -90,7 +92,7 @@ def write_html_table(
     *,
     title: str,
     caption: str = "",
-    flag_column: str | None = None,
+    flag_column: str | Sequence[str] | None = None,
     flag_labels: tuple[str, str] = ("yes", "no"),
     banner: str = "",
     sections: Sequence[tuple[str, pd.DataFrame]] = (),
@@ -98,8 +100,9 @@ def write_html_table(
     """Write a table as a standalone HTML page.
 
     Rows are shaded by ``flag_column`` (a boolean such as ``within_10pct``, shown as
-    ``flag_labels``); rows whose ``status`` is ``national total`` are set in bold,
-    ``no statistic`` and ``not mapped`` rows in grey italics. Missing values show as
+    ``flag_labels``; given a list of columns, each one's cells are shaded instead); rows
+    whose ``status`` is ``national total`` are set in bold, ``no statistic`` and ``not
+    mapped`` rows in grey italics. Missing values show as
     a dash. ``banner`` is set above the title in a box. Headers break after
     underscores; a table still too wide scrolls inside its frame. ``sections``:
     ``(heading, table)`` pairs set below the first table, each under its heading (a
@@ -122,14 +125,18 @@ def write_html_table(
     return Path(path)
 
 
-def _table_html(table: pd.DataFrame, flag_column: str | None, flag_labels: tuple[str, str]) -> str:
+def _table_html(
+    table: pd.DataFrame, flag_column: str | Sequence[str] | None, flag_labels: tuple[str, str]
+) -> str:
     """One table (rows shaded and set as :func:`write_html_table` says), scrolling in a div."""
     head = "".join(f"<th>{_header(c)}</th>" for c in table.columns)
+    row_flag = flag_column if isinstance(flag_column, str) else None
+    cell_flags = set() if flag_column is None or row_flag else set(flag_column)
     body = []
     for rec in table.to_dict("records"):
         classes = []
-        if flag_column and flag_column in rec and rec[flag_column] is not pd.NA:
-            flag = rec[flag_column]
+        if row_flag and row_flag in rec and rec[row_flag] is not pd.NA:
+            flag = rec[row_flag]
             if isinstance(flag, bool | np.bool_):
                 classes.append("yes" if flag else "no")
         status = rec.get("status")
@@ -140,7 +147,10 @@ def _table_html(table: pd.DataFrame, flag_column: str | None, flag_labels: tuple
         cells = []
         for col, value in rec.items():
             text, css = _format(value, str(col), flag_labels)
-            css = "flag" if col == flag_column else css
+            css = "flag" if col == row_flag else css
+            if col in cell_flags:
+                yes = isinstance(value, bool | np.bool_) and ("yes" if value else "no")
+                css = f"flag {yes}" if yes else "flag"
             cells.append(f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>")
         body.append(f'<tr class="{" ".join(classes)}">{"".join(cells)}</tr>')
     return (

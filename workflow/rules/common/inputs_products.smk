@@ -74,6 +74,43 @@ def aggregate_inputs(wildcards):
     return inputs
 
 
+#: The CropLayer pages of rule aggregate_sources: output key -> caption (workflow/report/).
+SOURCES_REPORTED = {
+    "sources_html": ("sources_table.rst", "CropLayer table"),
+    "sources_summary_html": ("sources_summary.rst", "CropLayer summary"),
+}
+
+
+def sources_outputs():
+    """Rule aggregate_sources' named outputs (agrifactory.aggregate.rules), pages flagged."""
+    out = aggregate_rules.sources_outputs(f"{R}/aggregate/{{year}}", compared_levels())
+    for level in compared_levels():
+        for key, (caption, what) in SOURCES_REPORTED.items():
+            out[f"{level}_{key}"] = report(
+                out[f"{level}_{key}"],
+                caption=f"../report/{caption}",
+                category="Integration (CropLayer)",
+                subcategory=level,
+                labels={"level": level, "what": what},
+            )
+    return out
+
+
+def aggregate_sources_inputs(wildcards):
+    """Every tile's partial table of the maps, the boundaries and the compared levels'
+    statistics."""
+    inputs = {
+        "partials": expand(
+            rules.aggregate_sources_tile.output[0], tile=TILES, year=wildcards.year
+        ),
+        "province": rules.boundaries.output.provinces,
+        "county": rules.boundaries.output.counties,
+    }
+    for level in compared_levels():
+        inputs[f"statistics_{level}"] = config["inputs"]["statistics"][level]
+    return inputs
+
+
 #: Mosaicked products and the per-tile file each one is made of (the report's contract).
 MOSAIC_PRODUCTS = report_rules.MOSAIC_PRODUCTS
 
