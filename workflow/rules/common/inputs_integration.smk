@@ -97,6 +97,8 @@ def integration_targets():
     targets += expand(
         integration_rules.integration_model_outputs(folder)["accuracy"], year=YEARS
     )
+    if not CUBE:  # the CropLayer table: every map's areas against the statistics
+        targets += expand(rules.aggregate_sources.output, year=YEARS)
     if SEMANTIC_ON:
         targets += expand(integration_rules.semantic_outputs(folder)["raster"], year=YEARS)
         if DEMO:  # correctness-guided active learning against margin and random
