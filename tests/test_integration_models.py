@@ -45,14 +45,7 @@ def test_source_accuracy_counts_no_answer_as_wrong():
 
 
 def test_reference_blocks_are_matched_by_their_centres():
-    blocks = pd.DataFrame(
-        {
-            "block_id": ["t_r00c00", "t_r00c01"],
-            "bx": [10, 11],
-            "by": [3, 3],
-            "factory_fraction": [0.50, 0.80],
-        }
-    )
+    blocks = pd.DataFrame({"block_id": ["t_r00c00", "t_r00c01"], "bx": [10, 11], "by": [3, 3]})
     # Blocks of 100 m from origin (0, 1000): bx 10 spans x 1000-1100, by 3 spans y 700-600.
     ref = gpd.GeoDataFrame(
         {"cropland_fraction": [0.54, 0.60, 0.3], "split": ["train", "validation", "train"]},
@@ -63,38 +56,75 @@ def test_reference_blocks_are_matched_by_their_centres():
         ],
         crs="EPSG:3857",
     )
-    out = models.reference_labels(ref, blocks, (0.0, 1000.0), 100.0, 0.05, "EPSG:3857")
+    out = models.reference_labels(ref, blocks, (0.0, 1000.0), 100.0, "EPSG:3857")
     assert out["block_id"].tolist() == ["t_r00c00", "t_r00c01"]
-    assert out["correct"].tolist() == [1, 0]  # |0.50 - 0.54| <= 0.05; |0.80 - 0.60| > 0.05
+    assert out["reference_fraction"].tolist() == [0.54, 0.60]
     assert out["split"].tolist() == ["train", "validation"]
+
+
+def test_map_rows_and_labels_by_hand():
+    blocks = pd.DataFrame({"block_id": ["a", "b"], "entropy": [0.1, 0.2]})
+    map_blocks = pd.DataFrame(
+        {
+            "block_id": ["a", "b", "a", "b", "a", "b"],
+            "map": ["factory", "factory", "wc", "wc", "clcd", "clcd"],
+            "fraction": [0.50, 0.20, 0.70, NAN, 0.30, 0.10],
+        }
+    )
+    rows = models.map_rows(blocks, map_blocks)
+    a_wc = rows[(rows["block_id"] == "a") & (rows["map"] == "wc")].iloc[0]
+    assert a_wc["map_code"] == 1.0 and a_wc["map_fraction"] == 0.70
+    assert a_wc["diff_factory"] == pytest.approx(0.20)
+    assert a_wc["diff_clcd"] == pytest.approx(0.40)
+    assert a_wc["diff_others"] == pytest.approx(0.70 - 0.40)
+    assert a_wc["entropy"] == 0.1
+    b_f = rows[(rows["block_id"] == "b") & (rows["map"] == "factory")].iloc[0]
+    assert np.isnan(b_f["diff_wc"])  # wc has no data in b: NaN, not a difference to 0
+    assert b_f["diff_others"] == pytest.approx(0.20 - 0.10)  # the mean of those with data
+    labels = pd.DataFrame(
+        {
+            "block_id": ["a", "b"],
+            "reference_fraction": [0.52, 0.0],
+            "split": ["train", "validation"],
+        }
+    )
+    out = models.label_rows(rows, labels, 0.05).set_index(["block_id", "map"])["correct"]
+    # a: factory 0.50 (ok), wc 0.70, clcd 0.30; b: factory 0.20, wc none, clcd 0.10.
+    assert out.to_dict() == {
+        ("a", "factory"): 1,
+        ("a", "wc"): 0,
+        ("a", "clcd"): 0,
+        ("b", "factory"): 0,
+        ("b", "clcd"): 0,
+    }
+    assert models.correctness_features(rows)[:2] == ["map_code", "map_fraction"]
 
 
 def test_correctness_model_learns_a_rule_of_its_data():
     rng = np.random.default_rng(0)
     n = 400
-    blocks = pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "block_id": [f"b{i}" for i in range(n)],
-            "tile": "t",
-            "row": 0,
-            "col": np.arange(n),
-            "bx": np.arange(n),
-            "by": 0,
-            "agree_wc": rng.random(n),
-            "entropy": rng.random(n),
+            "map": np.where(np.arange(n) % 3 == 0, "wc", "factory"),
+            "map_code": (np.arange(n) % 3 == 0).astype(float),
+            "map_fraction": rng.random(n),
+            "diff_others": rng.random(n),
         }
     )
-    labelled = blocks.assign(
-        correct=(blocks["agree_wc"] > 0.3).astype(int),
+    labelled = rows.assign(
+        correct=(rows["diff_others"] < 0.3).astype(int),
         split=np.where(np.arange(n) % 2 == 0, "train", "validation"),
     )
     settings = BlockModelSettings(num_boost_round=50)
-    booster, metrics, p = models.fit_correctness(labelled, blocks, settings, seed=0)
-    val = metrics.set_index("split").loc["validation"]
+    booster, metrics, p = models.fit_correctness(labelled, rows, settings, seed=0)
+    val = metrics.set_index(["split", "map"]).loc[("validation", "all")]
     assert val["accuracy"] >= 0.95 and val["auc"] >= 0.99
     assert len(p) == n and np.all((p >= 0) & (p <= 1))
-    majority = metrics.set_index("split").loc["validation, majority answer"]
-    assert majority["accuracy"] == pytest.approx(np.mean(labelled["correct"][1::2]))
+    assert metrics["map"].tolist() == ["all", "all", "all", "factory", "wc"]
+    majority = metrics.set_index(["split", "map"]).loc[("validation, majority answer", "all")]
+    # About 30 % of the training rows are correct: the majority answer is "incorrect".
+    assert majority["accuracy"] == pytest.approx(1 - np.mean(labelled["correct"][1::2]))
 
 
 def test_a_model_without_both_classes_is_refused():

@@ -29,6 +29,7 @@ rule semantic_blocks:
 rule semantic_model:
     input:
         blocks=integration_blocks,
+        map_blocks=integration_map_blocks,
         reference=INTEGRATION.reference_blocks or "no_reference_blocks",
     output:
         **integration_year_outputs(

@@ -747,7 +747,8 @@ def active_learning_simulation(job: Any) -> None:
 
 def _block_incorrectness(job: Any) -> Any:
     """With input ``correctness`` (rule semantic_model's block table): pixel centres ->
-    predicted incorrectness (1 - p_correct) of their block, 0.5 outside every block."""
+    predicted incorrectness (1 - p_correct) of their block of the factory's map, 0.5
+    outside every block."""
     if "correctness" not in job.input.keys():
         return None
     import numpy as np
@@ -755,7 +756,7 @@ def _block_incorrectness(job: Any) -> Any:
 
     from agrifactory.grid import job_grid
 
-    blocks = pd.read_csv(job.input.correctness)
+    blocks = pd.read_csv(job.input.correctness).query("map == 'factory'")
     origin, size = job_grid(job.params).origin, float(job.params.block_m)
     keys = zip(blocks["bx"], blocks["by"], strict=True)
     lookup = dict(zip(keys, 1.0 - blocks["p_correct"], strict=True))

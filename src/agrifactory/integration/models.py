@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 #: Per-pixel columns of the integration model besides the block features.
 PIXEL_COLUMNS = ("proba",)
 #: Categorical block features (codes, not quantities).
-CATEGORICAL = ("province", "region")
+CATEGORICAL = ("province", "region", "map_code")
 
 
 def booster_params(settings: BlockModelSettings, seed: int) -> dict[str, Any]:
@@ -106,16 +106,11 @@ def reference_labels(
     blocks: pd.DataFrame,
     origin: tuple[float, float],
     block_m: float,
-    tolerance: float,
     crs: Any,
 ) -> pd.DataFrame:
-    """The reference blocks matched to the map's blocks by their centres.
-
-    Returns the matched rows of ``blocks`` with ``reference_fraction``, ``split`` and
-    ``correct`` (1 when the map's cropland fraction is within ``tolerance`` of the
-    reference's). A reference block whose centre lies in no block of the run is left
-    out and counted in the log.
-    """
+    """The reference blocks matched to the run's blocks by their centres: ``block_id``,
+    ``reference_fraction`` and ``split``. A reference block whose centre lies in no
+    block of the run is left out and counted in the log."""
     ref = reference.to_crs(crs)
     centre = ref.geometry.centroid
     key = pd.DataFrame(
@@ -126,41 +121,89 @@ def reference_labels(
             "split": ref["split"].astype(str).to_numpy(),
         }
     )
-    matched = blocks.merge(key, on=["bx", "by"], how="inner")
+    matched = blocks[["block_id", "bx", "by"]].merge(key, on=["bx", "by"], how="inner")
     if len(matched) < len(key):
         log.warning(
             "%d of %d reference blocks lie outside the run's blocks and are not used",
             len(key) - len(matched),
             len(key),
         )
-    diff = (matched["factory_fraction"] - matched["reference_fraction"]).abs()
-    matched["correct"] = (diff <= tolerance).astype(int)
-    return matched
+    return matched[["block_id", "reference_fraction", "split"]]
+
+
+def map_rows(blocks: pd.DataFrame, map_blocks: pd.DataFrame) -> pd.DataFrame:
+    """One row per block and map: the block's features, the map (as a code, ``map_code``),
+    its cropland fraction in the block and its difference to every other map's there
+    (``diff_<other>``), and to their mean (``diff_others``).
+
+    ``map_blocks``: ``block_id``, ``map``, ``fraction`` (rule integrate's table)."""
+    wide = map_blocks.pivot(index="block_id", columns="map", values="fraction")
+    names = list(dict.fromkeys(map_blocks["map"]))
+    rows = []
+    for code, name in enumerate(names):
+        part = pd.DataFrame({"block_id": wide.index, "map": name, "map_code": float(code)})
+        part["map_fraction"] = wide[name].to_numpy()
+        others = [m for m in names if m != name]
+        for other in others:
+            part[f"diff_{other}"] = part["map_fraction"] - wide[other].to_numpy()
+        part["diff_others"] = part["map_fraction"] - wide[others].mean(axis=1).to_numpy()
+        rows.append(part)
+    long = pd.concat(rows, ignore_index=True)
+    return long.merge(blocks, on="block_id", how="left", validate="many_to_one")
+
+
+#: Columns of :func:`map_rows` that are not features.
+ROW_IDS = ("block_id", "map", "tile", "row", "col", "bx", "by")
+
+
+def correctness_features(rows: pd.DataFrame) -> list[str]:
+    """The feature columns of the block-correctness model."""
+    skip = {*ROW_IDS, "reference_fraction", "split", "correct"}
+    return [c for c in rows.columns if c not in skip]
+
+
+def label_rows(rows: pd.DataFrame, labels: pd.DataFrame, tolerance: float) -> pd.DataFrame:
+    """The rows of the reference blocks with ``correct``: 1 when the map's cropland
+    fraction is within ``tolerance`` of the reference's, 0 when not (a map with no data
+    in the block is not labelled)."""
+    out = rows.merge(labels, on="block_id", how="inner")
+    out = out[out["map_fraction"].notna()].copy()
+    out["correct"] = ((out["map_fraction"] - out["reference_fraction"]).abs() <= tolerance).astype(
+        int
+    )
+    return out
 
 
 def fit_correctness(
-    labelled: pd.DataFrame, blocks: pd.DataFrame, settings: BlockModelSettings, seed: int
+    labelled: pd.DataFrame, rows: pd.DataFrame, settings: BlockModelSettings, seed: int
 ) -> tuple[lgb.Booster, pd.DataFrame, np.ndarray]:
-    """Train on the ``train`` reference blocks, score the ``validation`` ones.
-
-    Returns the booster, the metrics (one row per split, plus the score of always
-    answering the training majority) and every block's probability of being correct.
-    """
-    names = feature_columns(blocks.columns)
+    """Train on the rows of the ``train`` reference blocks, score those of the
+    ``validation`` ones: over every map, per map, and against always answering the
+    training rows' commoner label. Returns the booster, the metrics and every row's
+    probability of being correct."""
+    names = correctness_features(rows)
     train = labelled[labelled["split"] == "train"]
     test = labelled[labelled["split"] != "train"]
     booster = train_binary(train[names], train["correct"].to_numpy(), settings, seed)
-    rows = []
-    for split, part in (("train", train), ("validation", test)):
-        rows.append({"split": split, **binary_scores(part["correct"], predict(booster, part))})
-    majority = int(train["correct"].mean() >= 0.5)
-    rows.append(
+    p_test = predict(booster, test)
+    majority = float(train["correct"].mean() >= 0.5)
+    metrics = [
+        {
+            "split": "train",
+            "map": "all",
+            **binary_scores(train["correct"], predict(booster, train)),
+        },
+        {"split": "validation", "map": "all", **binary_scores(test["correct"], p_test)},
         {
             "split": "validation, majority answer",
-            **binary_scores(test["correct"], np.full(len(test), float(majority))),
-        }
-    )
-    return booster, pd.DataFrame(rows), predict(booster, blocks)
+            "map": "all",
+            **binary_scores(test["correct"], np.full(len(test), majority)),
+        },
+    ]
+    for name, part in test.groupby("map", sort=False):
+        scores = binary_scores(part["correct"], p_test[(test["map"] == name).to_numpy()])
+        metrics.append({"split": "validation", "map": name, **scores})
+    return booster, pd.DataFrame(metrics), predict(booster, rows)
 
 
 # --- integration -------------------------------------------------------------------

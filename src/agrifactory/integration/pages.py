@@ -44,14 +44,17 @@ def correctness_page(
     return write_html_table(
         metrics.round(4),
         path,
-        title="Block-level semantic correctness of the factory's cropland map",
+        title="Block-level semantic correctness of every cropland map",
         caption=(
-            f"Blocks of {settings.block_m} m. A block is correct when the map's cropland "
-            f"fraction is within {settings.correct_tolerance} of the reference block's. "
-            "LightGBM on the IQA, geography, regional and consistency features, trained "
+            f"Blocks of {settings.block_m} m of every map (the factory's, each product, "
+            "the majority vote, the integrated map). A block of a map is correct when the "
+            f"map's cropland fraction there is within {settings.correct_tolerance} of the "
+            "reference block's. LightGBM on the map's fraction, its differences to the "
+            "other maps and the IQA, geography, regional and consistency features, trained "
             "on the train reference blocks, scored on the validation ones (accuracy at "
-            "p = 0.5, ROC AUC); 'majority answer' always answers the training set's "
-            "commoner label. correctness.tif holds every block's probability."
+            "p = 0.5, ROC AUC; AUC is empty where a map's validation blocks are all of one "
+            "label); 'majority answer' always answers the training rows' commoner label. "
+            "correctness.tif holds every block's probability, one band per map."
         ),
         sections=[("Reference blocks", counts)],
     )

@@ -76,6 +76,28 @@ def integrate_tile(
     return classes, p, maps
 
 
+def map_block_fractions(
+    maps: Mapping[str, np.ndarray], lattice: BlockLattice, block_ids: np.ndarray
+) -> pd.DataFrame:
+    """Every map's cropland fraction in every block (``block_id``, ``map``, ``fraction``,
+    ``coverage``: the share of the block where the map has data; fraction NaN without)."""
+    parts = []
+    for name, m in maps.items():
+        has = m != legend.NODATA
+        crop = np.where(has, m == 1, np.nan)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "block_id": block_ids,
+                    "map": name,
+                    "fraction": lattice.mean(crop).ravel(),
+                    "coverage": lattice.mean(has.astype(float)).ravel(),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
 def _classes(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     ok = valid & ~np.isnan(values)
     return np.where(ok, np.nan_to_num(values), legend.NODATA).astype(np.uint8)

@@ -198,6 +198,7 @@ INTEGRATE_OUTPUTS: dict[str, str] = {
     "cropland": "integrated.tif",
     "proba": "integrated_proba.tif",
     "maps": "maps.tif",
+    "map_blocks": "map_blocks.parquet",
     "contribution": "contribution.csv",
 }
 
@@ -289,7 +290,8 @@ def _read_all(paths: Any, what: str) -> Any:
 
 
 def semantic_model(job: Any) -> None:
-    """Rule ``semantic_model``: block correctness, trained on the reference blocks."""
+    """Rule ``semantic_model``: how likely each block of every map is right, learnt from
+    the reference blocks."""
     import geopandas as gpd
 
     from agrifactory.grid import GridSpec
@@ -300,14 +302,17 @@ def semantic_model(job: Any) -> None:
     settings = _settings(job)
     spec = GridSpec.from_config(job.params.grid)
     blocks = _read_all(job.input.blocks, "block table")
+    rows = models.map_rows(blocks, _read_all(job.input.map_blocks, "map block table"))
     reference = gpd.read_file(job.input.reference, layer="blocks")
-    labelled = models.reference_labels(
-        reference, blocks, spec.origin, settings.block_m, settings.correct_tolerance, spec.crs
-    )
-    booster, metrics, p = models.fit_correctness(labelled, blocks, settings.model, settings.seed)
-    out = blocks[["block_id", "tile", "row", "col", "bx", "by", "x", "y", "factory_fraction"]]
-    out = out.assign(p_correct=p).merge(
-        labelled[["block_id", "reference_fraction", "split", "correct"]], on="block_id", how="left"
+    labels = models.reference_labels(reference, blocks, spec.origin, settings.block_m, spec.crs)
+    labelled = models.label_rows(rows, labels, settings.correct_tolerance)
+    booster, metrics, p = models.fit_correctness(labelled, rows, settings.model, settings.seed)
+    ids = ["block_id", "map", "tile", "row", "col", "bx", "by", "x", "y", "map_fraction"]
+    out = rows[ids].assign(p_correct=p)
+    out = out.merge(
+        labelled[["block_id", "map", "reference_fraction", "split", "correct"]],
+        on=["block_id", "map"],
+        how="left",
     )
     write_table(out, job.output.correctness)
     write_table(metrics, job.output.metrics)
@@ -401,3 +406,5 @@ def integrate(job: Any) -> None:
     )
     table = ip.contribution_table(booster, proba, fractions, blocks, lattice, maps)
     write_table(table.assign(tile=tile.id), job.output.contribution)
+    per_block = ip.map_block_fractions(maps, lattice, blocks["block_id"].to_numpy())
+    write_table(per_block, job.output.map_blocks)

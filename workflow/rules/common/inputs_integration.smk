@@ -81,6 +81,14 @@ def integration_samples(wildcards):
     )
 
 
+def integration_map_blocks(wildcards):
+    return expand(
+        integration_rules.integrate_outputs(tile_dir("integration"))["map_blocks"],
+        tile=TILES,
+        year=wildcards.year,
+    )
+
+
 def integration_oof(wildcards):
     """The cropland model's out-of-fold probabilities of its training samples, per region."""
     name = classify_rules.TRAIN_OUTPUTS["oof"]
