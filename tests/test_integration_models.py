@@ -141,3 +141,28 @@ def test_priority_orders_proposals_before_uncertainty():
     assert propose_samples(proba, xy, 4).tolist() == [0, 2, 1, 3]
     priority = np.array([0.2, 0.8, 0.2, 0.8])
     assert propose_samples(proba, xy, 4, priority=priority).tolist() == [1, 3, 0, 2]
+
+
+def test_the_integration_model_never_lowers_cropland_as_a_source_rises():
+    rng = np.random.default_rng(3)
+    n = 300
+    X = pd.DataFrame({"proba": rng.random(n), "value_wc": rng.random(n), "edge": rng.random(n)})
+    # Labels with noise that, unconstrained, could bend the fitted curve downwards.
+    y = ((X["proba"] + 0.3 * X["value_wc"] + rng.normal(0, 0.3, n)) > 0.65).astype(int)
+    increasing = models.increasing_columns(X.columns)
+    assert increasing == ["proba", "value_wc"]
+    booster = models.train_binary(X, y.to_numpy(), BlockModelSettings(), 0, increasing)
+    grid = pd.DataFrame({"proba": 0.5, "value_wc": np.linspace(0, 1, 101), "edge": 0.5})
+    assert np.all(np.diff(models.predict(booster, grid)) >= 0)
+    grid = pd.DataFrame({"proba": np.linspace(0, 1, 101), "value_wc": 0.5, "edge": 0.5})
+    assert np.all(np.diff(models.predict(booster, grid)) >= 0)
+
+
+def test_groups_give_one_proposal_per_block():
+    proba = np.array([[0.5, 0.5], [0.55, 0.45], [0.6, 0.4], [0.9, 0.1]])
+    xy = np.zeros((4, 2))
+    priority = np.array([0.9, 0.9, 0.9, 0.1])
+    groups = np.array([7, 7, 8, 9])
+    # Block 7 (priority 0.9) gives its most uncertain sample (0) only, then block 8, then 9.
+    picks = propose_samples(proba, xy, 3, priority=priority, groups=groups)
+    assert picks.tolist() == [0, 2, 3]

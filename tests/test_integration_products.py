@@ -236,15 +236,17 @@ def test_check_passes_a_good_product(tmp_path):
     legend = {"cropland": [40], "other": [10], "nodata": [0]}
     tags = {f"class_{c}": "x" for c in (10, 40)}  # nodata 0 is the file's nodata
     _write(tmp_path / "g.tif", [[40]], _on_grid(30.0), nodata=0, tags={**tags, "year": "2021"})
-    check_product(_product(tmp_path, "worldcover", resolution_m=10), KEY, [2020, 2022], 1)
-    check_product(_product(tmp_path / "g.tif", legend=legend), KEY, [2021], 0)
+    check_product(_product(tmp_path, "worldcover", resolution_m=10), KEY)
+    check_product(_product(tmp_path / "g.tif", legend=legend), KEY)
 
 
 def test_year_too_far_from_the_run(tmp_path):
-    _worldcover_file(tmp_path, "N39E114", year=2018)
+    from agrifactory.integration.rules import IntegrationSettings
+
     product = _product(tmp_path, "worldcover", resolution_m=10, year=2018)
+    settings = IntegrationSettings(products=[product])
     with pytest.raises(ConfigError) as err:
-        check_product(product, KEY, [2019, 2020, 2021], 1)
+        settings.check_years([2019, 2020, 2021])  # when the run is planned
     msg = str(err.value)
     assert f"{KEY}.year = 2018" in msg and "[2020, 2021]" in msg
     assert "integration.max_year_offset" in msg
@@ -253,7 +255,7 @@ def test_year_too_far_from_the_run(tmp_path):
 def test_file_of_another_year_by_name(tmp_path):
     path = _worldcover_file(tmp_path, "N39E114", year=2020)
     with pytest.raises(InputError) as err:
-        check_product(_product(tmp_path, "worldcover", resolution_m=10), KEY, [2021], 1)
+        check_product(_product(tmp_path, "worldcover", resolution_m=10), KEY)
     assert str(path) in str(err.value)
     assert f"the file maps 2020 (its name) but {KEY}.year is 2021" in str(err.value)
 
@@ -261,7 +263,7 @@ def test_file_of_another_year_by_name(tmp_path):
 def test_file_of_another_year_by_tag(tmp_path):
     path = _write(tmp_path / "g.tif", [[40]], _on_grid(30.0), tags={"year": "2019"})
     with pytest.raises(InputError) as err:
-        check_product(_product(path), KEY, [2021], 1)
+        check_product(_product(path), KEY)
     assert str(path) in str(err.value)
     assert f"the file maps 2019 (its 'year' tag) but {KEY}.year is 2021" in str(err.value)
 
@@ -269,7 +271,7 @@ def test_file_of_another_year_by_tag(tmp_path):
 def test_geographic_crs_needs_resolution(tmp_path):
     path = _worldcover_file(tmp_path, "N39E114")
     with pytest.raises(ConfigError) as err:
-        check_product(_product(tmp_path, "worldcover"), KEY, [2021], 1)
+        check_product(_product(tmp_path, "worldcover"), KEY)
     msg = str(err.value)
     assert str(path) in msg and f"{KEY}.resolution_m" in msg and "e.g. 10 for WorldCover" in msg
 
@@ -279,7 +281,7 @@ def test_file_legend_lacking_a_declared_class(tmp_path):
     path = _write(tmp_path / "c.tif", [[1]], _on_grid(30.0), tags=tags)
     legend = {"cropland": [1], "other": [2, 3, 40], "nodata": []}
     with pytest.raises(InputError) as err:
-        check_product(_product(path, legend=legend), KEY, [2021], 1)
+        check_product(_product(path, legend=legend), KEY)
     msg = str(err.value)
     assert str(path) in msg
     assert (

@@ -53,6 +53,7 @@ def propose_samples(
     min_distance: float = 0.0,
     labelled_xy: np.ndarray | None = None,
     priority: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
     """Indices of up to ``k`` pool samples to label next, most uncertain first.
 
@@ -60,7 +61,9 @@ def propose_samples(
     ``priority`` per sample (e.g. how likely its block of the map is wrong) in order
     of decreasing priority first and uncertainty among equal priorities; one is
     accepted only if it lies at least ``min_distance`` (units of ``xy``) from every
-    sample accepted before and from every already labelled sample. Fewer than ``k``
+    sample accepted before and from every already labelled sample, and, with
+    ``groups`` (e.g. the sample's block), only if no sample of its group was accepted
+    before in this call. Fewer than ``k``
     come back (with a log warning) when the spacing leaves no more candidates.
     """
     xy = np.asarray(xy, dtype=np.float64)
@@ -77,15 +80,20 @@ def propose_samples(
         np.empty((0, 2)) if labelled_xy is None else np.asarray(labelled_xy, float).reshape(-1, 2)
     )
     picks: list[int] = []
+    used: set = set()
     d2 = min_distance**2
     for i in order:
         if len(picks) == k:
             break
+        if groups is not None and groups[i] in used:
+            continue
         if d2 > 0 and len(taken):
             if np.min(np.sum((taken - xy[i]) ** 2, axis=1)) < d2:
                 continue
         picks.append(int(i))
         taken = np.vstack([taken, xy[i]])
+        if groups is not None:
+            used.add(groups[i])
     if len(picks) < k:
         log.warning("only %d of %d proposals fit a spacing of %g", len(picks), k, min_distance)
     return np.asarray(picks, dtype=np.int64)
@@ -153,10 +161,11 @@ def _next_batch(
     method: str,
     min_distance: float,
     rng: np.random.Generator,
-    priority: np.ndarray | None = None,
+    priority: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """The pool rows to label next: the most uncertain (spread in space) under ``model``,
-    those of highest ``priority`` first when given, topped up at random when spacing
+    """The pool rows to label next: the most uncertain (spread in space) under ``model``;
+    with ``priority`` (a priority and a group per pool row) the most uncertain of each of
+    the groups of highest priority, one per group; topped up at random when spacing
     runs out; at random without a model."""
     pool = np.flatnonzero(~labelled)
     if model is None:
@@ -169,7 +178,8 @@ def _next_batch(
         method=method,
         min_distance=min_distance,
         labelled_xy=xy_pool[labelled],
-        priority=None if priority is None else priority[pool],
+        priority=None if priority is None else priority[0][pool],
+        groups=None if priority is None else priority[1][pool],
     )
     new = pool[picks]
     if len(new) < batch:  # spacing exhausted: fill at random
@@ -192,12 +202,13 @@ def simulate_active_learning(
     method: str = "margin",
     min_distance: float = 0.0,
     seed: int = 0,
-    priority: np.ndarray | None = None,
+    priority: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Accuracy versus number of labels: uncertainty sampling against random sampling
-    and, given a ``priority`` per pool sample, against priority-guided sampling
-    (``correctness``: CropLayer's ranking by the predicted incorrectness of the
-    sample's block, the most uncertain first among equals).
+    and, given a ``priority`` and a group per pool sample, against priority-guided
+    sampling (``correctness``: CropLayer's ranking of blocks by their predicted
+    incorrectness; each round the most uncertain sample of each of the ``batch`` blocks
+    most likely wrong).
 
     Every strategy starts from the same random ``initial`` labels; each round adds
     ``batch`` labels from the pool, the oracle (``y_pool``) answers, the model is
@@ -249,7 +260,7 @@ def simulate_active_learning(
                 method,
                 min_distance,
                 srng,
-                priority=np.asarray(priority, float) if strategy == "correctness" else None,
+                priority=priority if strategy == "correctness" else None,
             )
             labelled[new] = True
         log.info("active learning (%s): final OA %.4f", strategy, rows[-1]["overall_accuracy"])

@@ -195,11 +195,11 @@ def simulate(
     seed: int = 0,
     threads: int = 1,
     interior: bool,
-    priority_of: Callable[[np.ndarray], np.ndarray] | None = None,
+    priority_of: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     """Active learning against random sampling with an oracle raster, scored on the
     training ``table``'s held-out validation samples: the learning curves.
-    ``priority_of`` (pixel centres ``(n, 2)`` -> priority) adds the priority-guided
+    ``priority_of`` (pixel centres ``(n, 2)`` -> priority and group) adds the priority-guided
     strategy (:func:`~agrifactory.classify.active_learning.simulate_active_learning`)."""
     X_pool, y_pool, xy_pool = oracle_pool(
         stacks,

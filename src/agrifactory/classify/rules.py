@@ -747,8 +747,8 @@ def active_learning_simulation(job: Any) -> None:
 
 def _block_incorrectness(job: Any) -> Any:
     """With input ``correctness`` (rule semantic_model's block table): pixel centres ->
-    predicted incorrectness (1 - p_correct) of their block of the factory's map, 0.5
-    outside every block."""
+    the predicted incorrectness (1 - p_correct) of their block of the factory's map (0.5
+    outside every block) and the block (its lattice indices as one number)."""
     if "correctness" not in job.input.keys():
         return None
     import numpy as np
@@ -761,10 +761,11 @@ def _block_incorrectness(job: Any) -> Any:
     keys = zip(blocks["bx"], blocks["by"], strict=True)
     lookup = dict(zip(keys, 1.0 - blocks["p_correct"], strict=True))
 
-    def priority_of(xy: np.ndarray) -> np.ndarray:
-        bx = np.floor((xy[:, 0] - origin[0]) / size).astype(int)
-        by = np.floor((origin[1] - xy[:, 1]) / size).astype(int)
-        return np.array([lookup.get(k, 0.5) for k in zip(bx, by, strict=True)])
+    def priority_of(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        bx = np.floor((xy[:, 0] - origin[0]) / size).astype(np.int64)
+        by = np.floor((origin[1] - xy[:, 1]) / size).astype(np.int64)
+        priority = np.array([lookup.get(k, 0.5) for k in zip(bx, by, strict=True)])
+        return priority, by * 1_000_000 + bx
 
     return priority_of
 

@@ -140,30 +140,15 @@ def file_year(path: str | Path, layout: str) -> int | None:
         ) from None
 
 
-def check_product(
-    product: ProductSettings, key: str, run_years: Sequence[int], max_year_offset: int
-) -> None:
-    """Check a product against the run before any job starts (file headers, no pixels):
-    its year, its files' years, CRS and legends."""
-    _check_year_offset(product, key, run_years, max_year_offset)
+def check_product(product: ProductSettings, key: str) -> None:
+    """Check a product's files before any job starts (headers, no pixels): their years,
+    CRS and legends. (Its year against the run's is checked with the config:
+    :meth:`~agrifactory.integration.rules.IntegrationSettings.check_years`.)"""
     for path in find_files(product, key):
         _check_file_year(product, key, path)
         with open_raster(path) as src:
             _check_resolution(product, key, path, src.crs)
             _check_legend_tags(product.legend, key, path, src.tags(), src.nodata)
-
-
-def _check_year_offset(
-    product: ProductSettings, key: str, run_years: Sequence[int], max_year_offset: int
-) -> None:
-    far = sorted(y for y in run_years if abs(y - product.year) > max_year_offset)
-    if far:
-        raise ConfigError(
-            f"{key}.year = {product.year} is more than integration.max_year_offset = "
-            f"{max_year_offset} years from the run's year(s) {far}: use an edition of "
-            f"'{product.name}' within {max_year_offset} year(s) of them, leave it out of "
-            "this run, or raise integration.max_year_offset"
-        )
 
 
 def _check_file_year(product: ProductSettings, key: str, path: Path) -> None:

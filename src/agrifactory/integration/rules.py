@@ -159,6 +159,22 @@ class IntegrationSettings(Settings):
             raise ValueError(f"integration.block_m ({self.block_m}) is not a multiple of 30 m")
         return self
 
+    def check_years(self, run_years: list[int]) -> None:
+        """Every product within ``max_year_offset`` of every run year (ConfigError naming
+        the product's key and what to do)."""
+        from agrifactory.errors import ConfigError
+
+        for i, product in enumerate(self.products):
+            far = sorted(y for y in run_years if abs(y - product.year) > self.max_year_offset)
+            if far:
+                raise ConfigError(
+                    f"integration.products[{i}].year = {product.year} is more than "
+                    f"integration.max_year_offset = {self.max_year_offset} years from the "
+                    f"run's year(s) {far}: use an edition of '{product.name}' within "
+                    f"{self.max_year_offset} year(s) of them, leave it out of this run, or "
+                    "raise integration.max_year_offset"
+                )
+
     @property
     def enabled(self) -> bool:
         """Whether the stage runs (at least one product listed)."""
@@ -342,7 +358,13 @@ def integration_model(job: Any) -> None:
     train = models.with_out_of_fold(samples[samples["split"] == "train"], oof)
     test = samples[samples["split"] == "validation"]
     X = models.pixel_frame(train, blocks, names)
-    booster = models.train_binary(X, train["label"].to_numpy(), settings.model, settings.seed)
+    booster = models.train_binary(
+        X,
+        train["label"].to_numpy(),
+        settings.model,
+        settings.seed,
+        increasing=models.increasing_columns(X.columns),
+    )
     votes = models.source_votes(test, names)
     answers = {
         **votes,

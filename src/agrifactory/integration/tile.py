@@ -65,10 +65,11 @@ def source_fractions(
     checked first, as when the run is planned)."""
     from agrifactory.integration import products as pr
 
+    settings.check_years([year])
     fractions, rows = {}, []
     for i, product in enumerate(settings.products):
         key = f"integration.products[{i}]"
-        pr.check_product(product, key, [year], settings.max_year_offset)
+        pr.check_product(product, key)
         files = pr.covering_files(product, pr.find_files(product, key), grid)
         frac = pr.cropland_fraction(product, key, files, grid)
         fractions[product.name] = frac

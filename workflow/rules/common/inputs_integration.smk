@@ -8,17 +8,13 @@ INTEGRATION = SETTINGS.integration
 INTEGRATION_ON = INTEGRATION.enabled and bool(SAMPLES) and not LOO
 #: The block-correctness model needs reference blocks.
 SEMANTIC_ON = INTEGRATION_ON and INTEGRATION.reference_blocks is not None
+if INTEGRATION_ON:
+    planned(INTEGRATION.check_years, YEARS)
 if INTEGRATION_ON and not DEMO:  # the demo's products are made by its rules
     from agrifactory.integration.products import check_product
 
     for _i, _product in enumerate(INTEGRATION.products):
-        planned(
-            check_product,
-            _product,
-            f"integration.products[{_i}]",
-            YEARS,
-            INTEGRATION.max_year_offset,
-        )
+        planned(check_product, _product, f"integration.products[{_i}]")
 #: Each tile's classification region as a number (a block feature).
 TILE_REGION_CODE = {t: REGIONS.index(r) for t, r in TILE_REGION.items()}
 
