@@ -87,7 +87,9 @@ rule integrate:
         proba=lambda w: integration_tile_inputs(w)["proba"],
         sources=integration_rules.blocks_outputs(tile_dir("integration"))["sources"],
         blocks=integration_rules.blocks_outputs(tile_dir("integration"))["blocks"],
-        model=integration_rules.integration_model_outputs(integration_year_dir())["model"],
+        model=integration_rules.integration_model_outputs(integration_year_dir())[
+            "model"
+        ],
     output:
         **integration_rules.integrate_outputs(tile_dir("integration")),
     log:

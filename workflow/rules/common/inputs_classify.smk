@@ -126,5 +126,7 @@ def simulation_inputs(wildcards):
             inputs[f"{kind}_{tile}"] = path
     if wildcards.product == "cropland" and SEMANTIC_ON:
         folder = integration_year_dir(wildcards.year)
-        inputs["correctness"] = integration_rules.semantic_outputs(folder)["correctness"]
+        inputs["correctness"] = integration_rules.semantic_outputs(folder)[
+            "correctness"
+        ]
     return inputs

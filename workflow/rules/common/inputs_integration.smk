@@ -35,8 +35,12 @@ def integration_tile_inputs(wildcards):
     }
     if not CUBE:
         inputs["flags"] = fuse_outputs(tile_year_dir(tile, year, "fusion"))["flags"]
-        inputs["counts"] = composites_outputs(tile_year_dir(tile, year, "composites"))["counts"]
-        inputs["scores"] = quality_outputs(tile_year_dir(tile, year, "quality"))["scores"]
+        inputs["counts"] = composites_outputs(tile_year_dir(tile, year, "composites"))[
+            "counts"
+        ]
+        inputs["scores"] = quality_outputs(tile_year_dir(tile, year, "quality"))[
+            "scores"
+        ]
     if INTEGRATION.dem:
         inputs["dem"] = INTEGRATION.dem
     if DEMO:  # the demo's products are made by its rules
@@ -97,14 +101,18 @@ def integration_targets():
     if not INTEGRATION_ON:
         return []
     folder = integration_year_dir()
-    targets = per_tile(integration_rules.integrate_outputs(tile_dir("integration"))["cropland"])
+    targets = per_tile(
+        integration_rules.integrate_outputs(tile_dir("integration"))["cropland"]
+    )
     targets += expand(
         integration_rules.integration_model_outputs(folder)["accuracy"], year=YEARS
     )
     if not CUBE:  # the CropLayer table: every map's areas against the statistics
         targets += expand(rules.aggregate_sources.output, year=YEARS)
     if SEMANTIC_ON:
-        targets += expand(integration_rules.semantic_outputs(folder)["raster"], year=YEARS)
+        targets += expand(
+            integration_rules.semantic_outputs(folder)["raster"], year=YEARS
+        )
         if DEMO:  # correctness-guided active learning against margin and random
             plot = classify_rules.SIMULATION_OUTPUTS["plot"].format(product="cropland")
             targets += expand(f"{R}/active_learning/{{year}}/{plot}", year=YEARS)

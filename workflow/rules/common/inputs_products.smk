@@ -74,7 +74,7 @@ def aggregate_inputs(wildcards):
     return inputs
 
 
-#: The CropLayer pages of rule aggregate_sources: output key -> caption (workflow/report/).
+#: The CropLayer pages (output key -> caption in workflow/report/, label) of aggregate_sources.
 SOURCES_REPORTED = {
     "sources_html": ("sources_table.rst", "CropLayer table"),
     "sources_summary_html": ("sources_summary.rst", "CropLayer summary"),
