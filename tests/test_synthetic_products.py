@@ -40,7 +40,8 @@ def provinces():
 @pytest.fixture(scope="module")
 def written(world, provinces, tmp_path_factory):
     out = tmp_path_factory.mktemp("products")
-    return out, products.write_products(world, out, provinces)
+    editions = {"worldcover": 2021, "clcd": 2021, "gfsad": 2020}
+    return out, products.write_products(world, out, provinces, editions)
 
 
 def _read(path):
@@ -260,7 +261,24 @@ def test_reference_blocks_refuse_a_block_that_does_not_divide_the_tile(world):
             products.reference_blocks(world, block_m)
 
 
-def test_products_need_the_world_s_year(tmp_path):
-    spec = WorldSpec(tiles=TILES, year=None, seed=2021, margin_km=2.1)
-    with pytest.raises(ValueError, match="dated"):
-        products.write_gfsad(build_world(spec), Path(tmp_path))
+def test_products_do_not_depend_on_the_world_s_year(tmp_path):
+    # The land is the same every year: a world built without a year gives the same file.
+    a = products.write_gfsad(
+        build_world(WorldSpec(tiles=TILES, year=None, seed=2021, margin_km=2.1)),
+        tmp_path / "a",
+        2020,
+    )
+    b = products.write_gfsad(
+        build_world(WorldSpec(tiles=TILES, year=2021, seed=2021, margin_km=2.1)),
+        tmp_path / "b",
+        2020,
+    )
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_editions_from_the_config_or_from_the_first_year():
+    from agrifactory.integration.rules import ProductSettings
+    from agrifactory.synthetic.rules import demo_editions
+
+    declared = [ProductSettings(name="clcd", path="x", year=2019, legend={"cropland": [1]})]
+    assert demo_editions(declared, 2023) == {"worldcover": 2023, "clcd": 2019, "gfsad": 2022}

@@ -24,6 +24,10 @@ LAND = [f"results/demo/truth/{name}.tif" for name in demo_rules.TRUTH_CLASSES]
 SAMPLES = f"results/demo/inputs/{demo_rules.SAMPLES}"
 NDVI = f"results/demo/truth/{demo_rules.TRUTH_NDVI}.tif"
 SOIL = [f"results/demo/inputs/soil_moisture/drivers/{name}.tif" for name in STATIC_DRIVERS]
+PRODUCTS = [  # the demo's other cropland products (editions of fixed years), reference blocks
+    f"results/demo/inputs/{demo_rules.PRODUCTS_DIR}/{demo_rules.gfsad_file(2020)}",
+    f"results/demo/inputs/{demo_rules.REFERENCE_BLOCKS}",
+]
 
 
 def planned_rules(workdir, configfile, *targets) -> set[str]:
@@ -34,7 +38,7 @@ def planned_rules(workdir, configfile, *targets) -> set[str]:
 
 def test_a_new_year_does_not_plan_the_year_independent_demo_rules(tmp_path):
     workdir = prepare_workdir(tmp_path)
-    targets = (*LAND, SAMPLES, *SOIL, NDVI)
+    targets = (*LAND, SAMPLES, *SOIL, *PRODUCTS, NDVI)
     done = snakemake(workdir, "--cores", "2", *targets)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert planned_rules(workdir, "config/test.yaml", *targets) == set()
@@ -42,7 +46,7 @@ def test_a_new_year_does_not_plan_the_year_independent_demo_rules(tmp_path):
     config = yaml.safe_load((workdir / "config/test.yaml").read_text())
     config["years"] = [2022]
     (workdir / "config/other_year.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    before = {p: (workdir / p).stat().st_mtime_ns for p in (*LAND, SAMPLES, *SOIL)}
+    before = {p: (workdir / p).stat().st_mtime_ns for p in (*LAND, SAMPLES, *SOIL, *PRODUCTS)}
     planned = planned_rules(workdir, "config/other_year.yaml", *targets)
     assert planned == {"demo_truth_ndvi"}  # dated to the year: rerun, and only it
     assert {p: (workdir / p).stat().st_mtime_ns for p in before} == before

@@ -58,9 +58,10 @@ def test_every_map_is_scored_on_the_validation_samples(run):
     assert accuracy["source"].tolist() == MAPS
     assert (accuracy["n"] == accuracy["n"].iloc[0]).all() and accuracy["n"].iloc[0] > 50
     metrics = pd.read_csv(folder / SEMANTIC_OUTPUTS["metrics"])
-    assert metrics["split"].tolist() == ["train", "validation", "validation, majority answer"]
+    assert metrics["split"].tolist()[:3] == ["train", "validation", "validation, majority answer"]
+    assert metrics["map"].tolist() == ["all"] * 3 + MAPS  # then each map's held-out blocks
     table = pd.read_csv(folder / SEMANTIC_OUTPUTS["correctness"])
-    assert len(table) == 4 * 16 and table["p_correct"].between(0, 1).all()
+    assert len(table) == 4 * 16 * len(MAPS) and table["p_correct"].between(0, 1).all()
 
 
 def test_the_croplayer_table_holds_every_map(run):

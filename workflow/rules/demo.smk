@@ -160,11 +160,13 @@ rule demo_inventory:
 # and the reference blocks of the integration stage (not dated; block_m from the
 # validated settings, so a config without an integration section still parses).
 DEMO_PRODUCTS_DIR = f"{DEMO_INPUTS}/{demo_rules.PRODUCTS_DIR}"
+#: The year of each demo product's edition (the config's, else from the first year).
+DEMO_EDITIONS = demo_rules.demo_editions(INTEGRATION.products, YEARS[0])
 #: Rule demo_products' outputs: two folders of tiles and one file.
 DEMO_PRODUCTS = {
     "worldcover": f"{DEMO_PRODUCTS_DIR}/{demo_rules.WORLDCOVER_DIR}",
     "clcd": f"{DEMO_PRODUCTS_DIR}/{demo_rules.CLCD_DIR}",
-    "gfsad": f"{DEMO_PRODUCTS_DIR}/{demo_rules.gfsad_file(YEARS[0])}",
+    "gfsad": f"{DEMO_PRODUCTS_DIR}/{demo_rules.gfsad_file(DEMO_EDITIONS['gfsad'])}",
 }
 
 
@@ -186,7 +188,8 @@ rule demo_products:
         mem_mb=mem_mb(270, per_mpx=520, mpx=DEMO_MPX),
         runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
-        world=WORLD_YEAR,
+        world=WORLD,
+        editions=DEMO_EDITIONS,
     script:
         "../../scripts/demo_products.py"
 

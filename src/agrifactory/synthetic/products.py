@@ -16,9 +16,13 @@ what it meets on real data:
     of small parcels (cropland fields under 150 pixels mapped as grassland) and a
     regional bias (in Inner Mongolia a further share of cropland fields as grassland).
 ``gfsad`` (like GFSAD, a coarser product a year off)
-    ``gfsad/gfsad_cropland_<year - 1>.tif``, EPSG:4326 at 0.0025 degree (about 250 m),
-    mapping the year before the run's: some cropland fields were not cropland then,
-    some grassland fields were.
+    ``gfsad/gfsad_cropland_<year>.tif``, EPSG:4326 at 0.0025 degree (about 250 m),
+    mapping another year than the run's (the demo's config: 2020 for 2021): some
+    cropland fields were not cropland then, some grassland fields were.
+
+Each product is written as the edition of the year the config declares for it
+(``integration.products``), whatever years the run makes: the demo's land does not
+change from year to year, so the files do not either.
 
 Every file carries the tag ``year`` (the year it maps), a tag ``class_<code>`` for
 every code of its legend, and a colour map. The reference blocks are squares of
@@ -137,12 +141,6 @@ TO_CLCD = {"cropland": 1, "grassland": 4, "forest": 2, "water": 5, "built_up": 8
 REFERENCE_SHARE = 0.6
 
 
-def _year(world: World) -> int:
-    if world.spec.year is None:
-        raise ValueError("the demo products are dated: build the world with the run's year")
-    return int(world.spec.year)
-
-
 def _recode(world: World, mapping: Mapping[str, int]) -> np.ndarray:
     """The truth's land cover in another legend (uint8)."""
     lut = np.zeros(256, dtype=np.uint8)
@@ -245,13 +243,12 @@ def _worldcover_tiles(
     return out
 
 
-def write_worldcover(world: World, out_dir: str | Path) -> list[Path]:
+def write_worldcover(world: World, out_dir: str | Path, year: int) -> list[Path]:
     """Write the WorldCover-like product: one cropped file per 3-degree tile touched.
 
     Error pattern: commission on grassland, a random 30 % of the grassland fields
     (their grassland pixels) labelled cropland (40).
     """
-    year = _year(world)
     rng = rng_for(world.spec.seed, "products_worldcover")
     grass = _is(world, "grassland")
     n_ids = int(world.field_id.max()) + 1
@@ -335,10 +332,11 @@ def clcd_codes(world: World, provinces: gpd.GeoDataFrame) -> dict[str, np.ndarra
     return out
 
 
-def write_clcd(world: World, out_dir: str | Path, provinces: gpd.GeoDataFrame) -> list[Path]:
+def write_clcd(
+    world: World, out_dir: str | Path, provinces: gpd.GeoDataFrame, year: int
+) -> list[Path]:
     """Write the CLCD-like product: one file per province the world touches (with pixels
     of it), nodata 0 outside the province (``provinces``: polygons with ``adcode``)."""
-    year = _year(world)
     grid = clcd_grid(world)
     in_clcd_crs = provinces.to_crs(grid.crs).set_index(provinces["adcode"].astype(str))
     tags = _tags(
@@ -372,7 +370,7 @@ def write_clcd(world: World, out_dir: str | Path, provinces: gpd.GeoDataFrame) -
 
 
 def gfsad_previous_cropland(world: World) -> np.ndarray:
-    """Cropland of the year before the world's (bool): 10 % of the cropland fields were
+    """Cropland of another year than the run's (bool): 10 % of the cropland fields were
     not cropland, 5 % of the grassland fields were."""
     rng = rng_for(world.spec.seed, "products_gfsad")
     crop, grass = _is(world, "cropland"), _is(world, "grassland")
@@ -391,9 +389,9 @@ def gfsad_classes(crop_share: np.ndarray, water_share: np.ndarray) -> np.ndarray
     return out
 
 
-def write_gfsad(world: World, out_dir: str | Path) -> Path:
-    """Write the GFSAD-like product: the year before's cropland at 0.0025 degree."""
-    year = _year(world)
+def write_gfsad(world: World, out_dir: str | Path, year: int) -> Path:
+    """Write the GFSAD-like edition of ``year``: cropland of another year than the run's
+    (some fields changed) at 0.0025 degree."""
     grid = _geographic_grid(GFSAD_PER_DEGREE, *geographic_window(world, GFSAD_PER_DEGREE))
     previous = gfsad_previous_cropland(world).astype(np.float32)
     water = _is(world, "water").astype(np.float32)
@@ -401,7 +399,7 @@ def write_gfsad(world: World, out_dir: str | Path) -> Path:
     water_share = _warp(water, world, grid, Resampling.average, np.nan)
     path = Path(out_dir) / gfsad_file(year)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tags = _tags(year - 1, GFSAD_LEGEND, "truth of the year before, averaged to 0.0025 degree")
+    tags = _tags(year, GFSAD_LEGEND, "truth of another year, averaged to 0.0025 degree")
     write_raster(
         path,
         gfsad_classes(crop_share, water_share),
@@ -417,14 +415,14 @@ def write_gfsad(world: World, out_dir: str | Path) -> Path:
 
 
 def write_products(
-    world: World, out_dir: str | Path, provinces: gpd.GeoDataFrame
+    world: World, out_dir: str | Path, provinces: gpd.GeoDataFrame, editions: Mapping[str, int]
 ) -> dict[str, list[Path]]:
     """Write all three products into ``out_dir`` (folders ``worldcover``, ``clcd``,
-    ``gfsad``); returns the files by product."""
+    ``gfsad``), each the edition of its year in ``editions``; the files by product."""
     return {
-        "worldcover": write_worldcover(world, out_dir),
-        "clcd": write_clcd(world, out_dir, provinces),
-        "gfsad": [write_gfsad(world, out_dir)],
+        "worldcover": write_worldcover(world, out_dir, editions["worldcover"]),
+        "clcd": write_clcd(world, out_dir, provinces, editions["clcd"]),
+        "gfsad": [write_gfsad(world, out_dir, editions["gfsad"])],
     }
 
 

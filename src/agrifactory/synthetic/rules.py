@@ -56,10 +56,25 @@ GFSAD_DIR = "gfsad"
 REFERENCE_BLOCKS = "reference_blocks.gpkg"
 
 
+#: The demo's products and the default edition of each, as years from the run's first
+#: year (the config's integration.products names an edition per product).
+DEMO_PRODUCT_OFFSETS = {"worldcover": 0, "clcd": 0, "gfsad": -1}
+
+
 def gfsad_file(year: int) -> str:
-    """The GFSAD-like product of a run's ``year``, in :data:`PRODUCTS_DIR`: it maps the
-    year before (a product a year off)."""
-    return f"{GFSAD_DIR}/gfsad_cropland_{int(year) - 1}.tif"
+    """The GFSAD-like product's edition of ``year``, in :data:`PRODUCTS_DIR`."""
+    return f"{GFSAD_DIR}/gfsad_cropland_{int(year)}.tif"
+
+
+def demo_editions(products: Any, first_year: int) -> dict[str, int]:
+    """The year of each demo product's edition: the year the config's
+    integration.products gives a product of that name, else the run's first year plus
+    :data:`DEMO_PRODUCT_OFFSETS`."""
+    declared = {p.name: p.year for p in products}
+    return {
+        name: int(declared.get(name, first_year + offset))
+        for name, offset in DEMO_PRODUCT_OFFSETS.items()
+    }
 
 
 def _world(job: Any) -> Any:
@@ -145,13 +160,14 @@ def demo_inventory(job: Any) -> None:
 
 
 def demo_products(job: Any) -> None:
-    """Rule demo_products: WorldCover-, CLCD- and GFSAD-like cropland products of the year."""
+    """Rule demo_products: WorldCover-, CLCD- and GFSAD-like cropland products, each the
+    edition of its year in the ``editions`` param (the land does not depend on the year)."""
     from agrifactory import boundaries
     from agrifactory.synthetic.products import write_products
 
     world = _world(job)
     provinces = boundaries.read_units(job.input.provinces)
-    write_products(world, Path(job.output.worldcover).parent, provinces)
+    write_products(world, Path(job.output.worldcover).parent, provinces, job.params.editions)
 
 
 def demo_reference_blocks(job: Any) -> None:
