@@ -2,7 +2,6 @@
 the error patterns they promise, and reference fractions that are the truth's."""
 
 import re
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
