@@ -422,22 +422,43 @@ def sources_level(
     )
     tol = f"±{settings.tolerance:.0%}"
     official = Path(statistics).name
+    unit, ids = settings.unit, ["adcode", "name"]
+    areas = table[[*ids, "status", f"official_{unit}", *(f"{n}_{unit}" for n in names)]]
     write_html_table(
-        table,
+        areas,
         outputs["sources_html"],
         title=f"Cropland by {level}: every map against the official figures",
         caption=f"Cropland mapped by each map ({maps}) beside the official cropland of "
-        f"{official}, in {settings.unit}. <map>_diff_pct: mapped − official in % of official; "
-        f"<map>_within: within {tol}; only units whose mapped share is at least "
-        f"{settings.min_coverage:.0%} are compared (status).",
+        f"{official}, in {unit}; below, each map's difference (mapped − official, in % of "
+        f"official) and whether it is within {tol}. Only units whose mapped share is at "
+        f"least {settings.min_coverage:.0%} are compared (status). The CSV holds all three "
+        "in one table.",
+        sections=[
+            (
+                "Difference to the official figure (%)",
+                table[[*ids, *(f"{n}_diff_pct" for n in names)]],
+            ),
+            (f"Within {tol}", table[[*ids, *(f"{n}_within" for n in names)]]),
+        ],
         flag_column=[f"{name}_within" for name in names],
     )
+    shown = [
+        "source",
+        "n_compared",
+        f"n_within_{settings.tolerance * 100:g}pct",
+        f"share_within_{settings.tolerance * 100:g}pct",
+        f"mapped_compared_{unit}",
+        f"official_compared_{unit}",
+        "compared_relative_difference_pct",
+        "r2_1to1",
+    ]
     write_html_table(
-        summary,
+        summary[[c for c in shown if c in summary.columns]],
         outputs["sources_summary_html"],
         title=f"Cropland by {level}: how many units each map gets within {tol}",
         caption=f"One row per map ({maps}): compared units within {tol} of {official}, "
         f"their share, and the total mapped vs the total official over the compared units "
-        f"({settings.unit}); R² only with at least {settings.min_units_for_fit} compared units.",
+        f"({unit}); R² only with at least {settings.min_units_for_fit} compared units. "
+        "The CSV holds every figure of the comparison summary.",
     )
     return table, summary
