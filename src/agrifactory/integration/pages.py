@@ -40,7 +40,17 @@ def correctness_page(
 ) -> Path:
     """The block-correctness model's scores and the reference blocks it learnt from."""
     labelled = blocks[blocks["split"].notna()]
-    counts = labelled.groupby(["split", "correct"]).size().rename("blocks").reset_index()
+    order = list(dict.fromkeys(labelled["map"]))
+    counts = (
+        labelled.assign(correct=labelled["correct"].astype(int))
+        .groupby(["map", "split", "correct"])
+        .size()
+        .unstack(["split", "correct"], fill_value=0)
+        .reindex(order)
+        .sort_index(axis=1)
+    )
+    counts.columns = [f"{split}_{'correct' if c else 'wrong'}" for split, c in counts.columns]
+    counts = counts.reset_index()
     return write_html_table(
         metrics.round(4),
         path,
@@ -56,5 +66,5 @@ def correctness_page(
             "label); 'majority answer' always answers the training rows' commoner label. "
             "correctness.tif holds every block's probability, one band per map."
         ),
-        sections=[("Reference blocks", counts)],
+        sections=[("Reference blocks per map, right and wrong", counts)],
     )
