@@ -152,3 +152,16 @@ def test_a_grid_of_modis_pixels_snaps_the_tile_edge_to_whole_pixels():
     right = Tile.from_id("h001v000", 60, spec).grid()
     assert right.x_min == g.bounds[2]  # neighbours abut pixel for pixel
     assert Tile.from_id("h000v000", 60).size_m == 60_000.0  # 30 m grids keep whole km
+
+
+def test_lattice_cells_by_hand():
+    from agrifactory.grid import lattice_cells
+
+    # Cells of 100 m from the upper-left corner (1000, 5000); edges belong to the next cell.
+    cols, rows = lattice_cells(
+        np.array([1000.0, 1099.9, 1100.0, 950.0]),
+        np.array([5000.0, 4900.1, 4900.0, 5050.0]),
+        (1000.0, 5000.0),
+        100.0,
+    )
+    assert cols.tolist() == [0, 0, 1, -1] and rows.tolist() == [0, 0, 1, -1]

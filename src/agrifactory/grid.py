@@ -201,6 +201,16 @@ class PixelGrid:
         return x, y
 
 
+def lattice_cells(
+    x: np.ndarray, y: np.ndarray, origin: tuple[float, float], size: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(cols, rows)`` of the square cells of ``size`` metres, counted from the upper-left
+    ``origin``, that hold the points ``(x, y)`` (pixels of a grid, blocks of the lattice)."""
+    cols = np.floor((np.asarray(x, dtype=float) - origin[0]) / size).astype(np.int64)
+    rows = np.floor((origin[1] - np.asarray(y, dtype=float)) / size).astype(np.int64)
+    return cols, rows
+
+
 @dataclass(frozen=True)
 class Tile:
     """One square tile of the global lattice."""

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from rasterio import features
 
 from agrifactory import legend
@@ -311,8 +311,7 @@ def tile_lonlat_bounds(
     tile: Tile, crs: CRS | str = "EPSG:4326"
 ) -> tuple[float, float, float, float]:
     """A tile's bounds in another CRS (edges densified, so the box covers the whole tile)."""
-    transformer = Transformer.from_crs(tile.spec.crs, crs, always_xy=True)
-    return transformer.transform_bounds(*tile.bounds, densify_pts=21)
+    return tile.grid().bounds_in(crs)
 
 
 def read_units_near(path: str | Path, tile: Tile) -> gpd.GeoDataFrame:

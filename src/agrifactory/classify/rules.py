@@ -754,7 +754,7 @@ def _block_incorrectness(job: Any) -> Any:
     import numpy as np
     import pandas as pd
 
-    from agrifactory.grid import job_grid
+    from agrifactory.grid import job_grid, lattice_cells
 
     blocks = pd.read_csv(job.input.correctness).query("map == 'factory'")
     origin, size = job_grid(job.params).origin, float(job.params.block_m)
@@ -762,8 +762,7 @@ def _block_incorrectness(job: Any) -> Any:
     lookup = dict(zip(keys, 1.0 - blocks["p_correct"], strict=True))
 
     def priority_of(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        bx = np.floor((xy[:, 0] - origin[0]) / size).astype(np.int64)
-        by = np.floor((origin[1] - xy[:, 1]) / size).astype(np.int64)
+        bx, by = lattice_cells(xy[:, 0], xy[:, 1], origin, size)
         priority = np.array([lookup.get(k, 0.5) for k in zip(bx, by, strict=True)])
         return priority, by * 1_000_000 + bx
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from agrifactory.errors import DataError
+from agrifactory.grid import lattice_cells
 from agrifactory.integration.blocks import feature_columns, group_of
 from agrifactory.integration.rules import BlockModelSettings
 
@@ -71,7 +72,7 @@ def train_binary(
         )
     cats = [c for c in CATEGORICAL if c in X.columns]
     data = lgb.Dataset(
-        _as_model_input(X), label=labels, categorical_feature=cats or "auto", free_raw_data=True
+        model_input(X), label=labels, categorical_feature=cats or "auto", free_raw_data=True
     )
     params = booster_params(settings, seed)
     if increasing:
@@ -79,7 +80,8 @@ def train_binary(
     return lgb.train(params, data, num_boost_round=settings.num_boost_round)
 
 
-def _as_model_input(X: pd.DataFrame) -> pd.DataFrame:
+def model_input(X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` as the models take it: floats, :data:`CATEGORICAL` columns as categories."""
     out = X.astype(float)
     for c in CATEGORICAL:
         if c in out.columns:  # LightGBM wants non-negative integer category codes
@@ -89,7 +91,7 @@ def _as_model_input(X: pd.DataFrame) -> pd.DataFrame:
 
 def predict(booster: lgb.Booster, X: pd.DataFrame) -> np.ndarray:
     """Probability of class 1 for every row of ``X`` (the columns the model was trained on)."""
-    return booster.predict(_as_model_input(X[booster.feature_name()]))
+    return booster.predict(model_input(X[booster.feature_name()]))
 
 
 def binary_scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
@@ -121,10 +123,11 @@ def reference_labels(
     block of the run is left out and counted in the log."""
     ref = reference.to_crs(crs)
     centre = ref.geometry.centroid
+    bx, by = lattice_cells(centre.x.to_numpy(), centre.y.to_numpy(), origin, block_m)
     key = pd.DataFrame(
         {
-            "bx": np.floor((centre.x.to_numpy() - origin[0]) / block_m).astype(np.int64),
-            "by": np.floor((origin[1] - centre.y.to_numpy()) / block_m).astype(np.int64),
+            "bx": bx,
+            "by": by,
             "reference_fraction": ref["cropland_fraction"].astype(float).to_numpy(),
             "split": ref["split"].astype(str).to_numpy(),
         }
@@ -256,13 +259,20 @@ def with_out_of_fold(train: pd.DataFrame, oof: pd.DataFrame) -> pd.DataFrame:
     return train.assign(proba=values.to_numpy(dtype=float))
 
 
+def vote(fraction: np.ndarray) -> np.ndarray:
+    """A product's answer from its cropland fraction: 1 at 0.5 and above, 0 below, NaN
+    where it has no data."""
+    f = np.asarray(fraction, dtype=float)
+    return np.where(np.isnan(f), np.nan, (f >= 0.5).astype(float))
+
+
 def source_votes(table: pd.DataFrame, sources: Sequence[str]) -> dict[str, np.ndarray]:
     """Each single source's answer (1 cropland, 0 not, NaN no data): the factory's class
     and every product's fraction at 0.5."""
     votes = {"factory": np.where(table["factory"].isin([0, 1]), table["factory"], np.nan)}
     for s in sources:
         v = table[f"value_{s}"].to_numpy(dtype=float)
-        votes[s] = np.where(np.isnan(v), np.nan, (v >= 0.5).astype(float))
+        votes[s] = vote(v)
     return votes
 
 
@@ -300,14 +310,6 @@ def importance_table(booster: lgb.Booster) -> pd.DataFrame:
     """Gain importance of every feature and its group, largest first."""
     names = booster.feature_name()
     gain = booster.feature_importance(importance_type="gain")
-    table = pd.DataFrame(
-        {"feature": names, "group": [_feature_group(n) for n in names], "gain": gain}
-    )
+    table = pd.DataFrame({"feature": names, "group": [group_of(n) for n in names], "gain": gain})
     table["share"] = table["gain"] / max(table["gain"].sum(), 1e-12)
     return table.sort_values("gain", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def _feature_group(name: str) -> str:
-    if name == "proba" or name.startswith("value_"):
-        return "pixel"
-    return group_of(name)

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from agrifactory import legend
-from agrifactory.integration.blocks import BlockLattice, feature_columns
-from agrifactory.integration.models import _feature_group, majority_vote, predict
+from agrifactory.integration.blocks import BlockLattice, feature_columns, group_of
+from agrifactory.integration.models import majority_vote, model_input, predict, vote
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -67,7 +67,7 @@ def integrate_tile(
     classes = np.where(valid, (p >= 0.5).astype(np.uint8), legend.NODATA).astype(np.uint8)
     votes = {"factory": np.where(valid, factory, np.nan).astype(float)}
     for name, frac in fractions.items():
-        votes[name] = np.where(np.isnan(frac), np.nan, (frac >= 0.5).astype(float))
+        votes[name] = vote(frac)
     flat = {k: v.ravel() for k, v in votes.items()}
     majority = majority_vote(flat, tie=flat["factory"]).reshape(factory.shape)
     maps = {name: _classes(v, valid) for name, v in votes.items()}
@@ -114,8 +114,6 @@ def contribution_table(
     """How much each input moved the integrated map: mean absolute SHAP contribution
     (LightGBM ``pred_contrib``, log-odds) of every feature over a regular sample of the
     tile's pixels, with its group, and every map's agreement with the integrated one."""
-    from agrifactory.integration.models import _as_model_input
-
     h, w = proba.shape
     rows, cols = np.meshgrid(
         np.arange(0, h, CONTRIBUTION_STRIDE), np.arange(0, w, CONTRIBUTION_STRIDE), indexing="ij"
@@ -124,13 +122,13 @@ def contribution_table(
     keep = ~np.isnan(proba[rows, cols])
     X = pixel_features(proba, fractions, blocks, lattice, rows[keep], cols[keep])
     X = X[booster.feature_name()]
-    contrib = booster.predict(_as_model_input(X), pred_contrib=True)[:, :-1]
+    contrib = booster.predict(model_input(X), pred_contrib=True)[:, :-1]
     names = booster.feature_name()
     table = pd.DataFrame(
         {
             "kind": "shap_mean_abs",
             "name": names,
-            "group": [_feature_group(n) for n in names],
+            "group": [group_of(n) for n in names],
             "value": np.abs(contrib).mean(axis=0) if len(X) else np.nan,
         }
     )

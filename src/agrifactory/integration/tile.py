@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agrifactory.grid import PixelGrid, Tile
+from agrifactory.grid import PixelGrid, Tile, lattice_cells
 from agrifactory.integration import blocks as bl
 from agrifactory.integration.rules import IntegrationSettings, ProductSettings
 from agrifactory.io.raster import open_raster, read_raster, warp_to_grid
@@ -186,8 +186,7 @@ def sample_table(
     pts = read_samples(samples, label_columns=["cropland", "split"]).to_crs(grid.crs)
     pts = pts[pts["cropland"].isin(["cropland", "other"])]
     x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
-    col = np.floor((x - grid.x_min) / grid.res).astype(np.int64)
-    row = np.floor((grid.y_max - y) / grid.res).astype(np.int64)
+    col, row = lattice_cells(x, y, (grid.x_min, grid.y_max), grid.res)
     inside = (row >= 0) & (row < grid.height) & (col >= 0) & (col < grid.width)
     pts, row, col = pts[inside], row[inside], col[inside]
     nc = lattice.shape[1]
