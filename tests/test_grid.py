@@ -155,6 +155,8 @@ def test_a_grid_of_modis_pixels_snaps_the_tile_edge_to_whole_pixels():
 
 
 def test_lattice_cells_by_hand():
+    import numpy as np
+
     from agrifactory.grid import lattice_cells
 
     # Cells of 100 m from the upper-left corner (1000, 5000); edges belong to the next cell.
