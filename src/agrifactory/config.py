@@ -104,13 +104,19 @@ class BoundarySettings(Settings):
 
 
 class StatisticsInputs(Settings):
-    """Official statistics tables (see docs/data-formats.md)."""
+    """Official statistics tables (see docs/data-formats.md). A path may hold '{year}':
+    each run year then reads its own table."""
 
     province: str | None = None
     """Province-level table."""
 
     county: str | None = None
     """County-level table."""
+
+    def path(self, level: str, year: int) -> str | None:
+        """The table of a level for a run year ('{year}' filled in)."""
+        path = getattr(self, level)
+        return None if path is None else path.replace("{year}", str(int(year)))
 
 
 class InputSettings(Settings):

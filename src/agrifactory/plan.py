@@ -309,13 +309,14 @@ def tiles_lonlat_bbox(tiles: list[Tile]) -> list[float]:
     return [round(float(v), 6) for v in lonlat.bounds]
 
 
-def _check_other_inputs(inputs: Mapping[str, Any]) -> None:
-    """The samples and statistics files named in the config must exist."""
+def _check_other_inputs(inputs: Mapping[str, Any], years: list[int]) -> None:
+    """The samples and statistics files named in the config must exist (the statistics
+    of every run year where a path holds '{year}')."""
     if inputs.get("samples"):
         _check_exists(inputs["samples"], "inputs.samples")
     for level, path in (inputs.get("statistics") or {}).items():
-        if path:
-            _check_exists(path, f"inputs.statistics.{level}")
+        for p in sorted({path.replace("{year}", str(y)) for y in years} if path else ()):
+            _check_exists(p, f"inputs.statistics.{level}")
 
 
 def build_plan(config: Mapping[str, Any]) -> RunPlan:
@@ -329,11 +330,12 @@ def build_plan(config: Mapping[str, Any]) -> RunPlan:
     if config.get("demo", False):
         from agrifactory.synthetic import demo
 
-        if len(years) != 1:
-            raise ConfigError("the demo world covers one year; set 'years' to a single year")
-        spec = demo.world_spec(config["demo_world"], tiles, years[0], config["seed"])
         table = demo.planned_inventory(
-            spec, config["demo_world"], f"{DEMO_INPUTS}/landsat", f"{DEMO_INPUTS}/modis", margin
+            [demo.world_spec(config["demo_world"], tiles, y, config["seed"]) for y in years],
+            config["demo_world"],
+            f"{DEMO_INPUTS}/landsat",
+            f"{DEMO_INPUTS}/modis",
+            margin,
         )
     elif config["inputs"].get("source") == "stac":
         # The inventories come from rule acquire, per year (RunPlan.acquired).
@@ -348,7 +350,7 @@ def build_plan(config: Mapping[str, Any]) -> RunPlan:
         _check_exists(
             config["inputs"]["ndvi_cube"]["folder"], "inputs.ndvi_cube.folder", directory=True
         )
-        _check_other_inputs(config["inputs"])
+        _check_other_inputs(config["inputs"], years)
     else:
         inputs = config["inputs"]
         tables = []
@@ -367,7 +369,7 @@ def build_plan(config: Mapping[str, Any]) -> RunPlan:
             raise ConfigError(
                 f"inputs.landsat_inventory and inputs.modis_inventory both list id(s) {dups[:5]}"
             )
-        _check_other_inputs(inputs)
+        _check_other_inputs(inputs, years)
     plan = RunPlan(config=config, tiles=tiles, years=years, inventory=table)
     log.info(
         "run plan: %d tiles x %d year(s), %d inventory rows", len(tiles), len(years), len(table)

@@ -160,7 +160,7 @@ rule accuracy_design:
 rule accuracy_reference_demo:
     input:
         design=rules.accuracy_design.output.design,
-        truth=f"{DEMO_TRUTH}/{{product}}.tif",
+        truth=demo_truth_file,
     output:
         f"{accuracy_dir()}/{classify_rules.ACCURACY_REFERENCE}",
     log:

@@ -27,13 +27,13 @@ rule demo_truth:
         "../../scripts/demo_truth.py"
 
 
-rule demo_truth_ndvi:
+rule demo_truth_year:
     output:
-        f"{DEMO_TRUTH}/{demo_rules.TRUTH_NDVI}.tif",
+        **in_folder(f"{DEMO_TRUTH}/{{year}}", demo_rules.TRUTH_YEAR),
     log:
-        f"{LOGS}/demo/truth_ndvi.log",
+        f"{LOGS}/demo/truth_{{year}}.log",
     benchmark:
-        benchmark_file("demo/truth_ndvi")
+        benchmark_file("demo/truth_{year}")
     conda:
         ENV
     threads: 1
@@ -41,9 +41,9 @@ rule demo_truth_ndvi:
         mem_mb=mem_mb(270, per_mpx=520, mpx=DEMO_MPX),
         runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
-        world=WORLD_YEAR,
+        world=WORLD,
     script:
-        "../../scripts/demo_truth_ndvi.py"
+        "../../scripts/demo_truth_year.py"
 
 
 rule demo_landsat_scene:
@@ -68,18 +68,21 @@ rule demo_landsat_scene:
         mem_mb=mem_mb(210, per_mpx=130, mpx=DEMO_MPX),
         runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
-        world=WORLD_YEAR,
+        world=WORLD_SCENES,
     script:
         "../../scripts/demo_landsat.py"
 
 
+# One job per calendar year of composites: a run year's margins read its neighbours'.
 rule demo_modis:
     output:
-        DEMO_MODIS,
+        [f"{DEMO_INPUTS}/modis/{{cyear}}/{name}" for name in DEMO_MODIS_NAMES],
     log:
-        f"{LOGS}/demo/modis.log",
+        f"{LOGS}/demo/modis_{{cyear}}.log",
     benchmark:
-        benchmark_file("demo/modis")
+        benchmark_file("demo/modis_{cyear}")
+    wildcard_constraints:
+        cyear=r"\d{4}",
     conda:
         ENV
     threads: 1
@@ -87,7 +90,7 @@ rule demo_modis:
         mem_mb=mem_mb(210, per_mpx=120, mpx=DEMO_MPX),
         runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
-        world=WORLD_YEAR,
+        world=WORLD,
     script:
         "../../scripts/demo_modis.py"
 
@@ -118,9 +121,9 @@ rule demo_statistics:
     output:
         **in_folder(DEMO_INPUTS, demo_rules.STATISTICS),
     log:
-        f"{LOGS}/demo/statistics.log",
+        f"{LOGS}/demo/statistics_{{year}}.log",
     benchmark:
-        benchmark_file("demo/statistics")
+        benchmark_file("demo/statistics_{year}")
     conda:
         ENV
     threads: 1
@@ -128,28 +131,31 @@ rule demo_statistics:
         mem_mb=mem_mb(320, per_mpx=150, mpx=DEMO_MPX),
         runtime=runtime_min(5, per_mpx=10, mpx=DEMO_MPX),
     params:
-        world=WORLD_YEAR,
+        world=WORLD,
     script:
         "../../scripts/demo_statistics.py"
 
 
 rule demo_inventory:
     input:
-        landsat=expand(
+        landsat=lambda wc: expand(
             f"{DEMO_INPUTS}/landsat/{{scene}}/{{scene}}_{{suffix}}.TIF",
-            scene=DEMO_SCENES,
+            scene=demo_year_files(wc.year, "landsat"),
             suffix=SCENE_FILES,
         ),
-        mtl=expand(
-            f"{DEMO_INPUTS}/landsat/{{scene}}/{{scene}}_{SCENE_MTL}", scene=DEMO_SCENES
+        mtl=lambda wc: expand(
+            f"{DEMO_INPUTS}/landsat/{{scene}}/{{scene}}_{SCENE_MTL}",
+            scene=demo_year_files(wc.year, "landsat"),
         ),
-        modis=DEMO_MODIS,
+        modis=lambda wc: demo_year_files(wc.year, "modis"),
     output:
-        **in_folder(DEMO_INPUTS, demo_rules.INVENTORIES),
+        **in_folder(
+            f"{DEMO_INPUTS}/{demo_rules.INVENTORY_DIR}", demo_rules.INVENTORIES
+        ),
     log:
-        f"{LOGS}/demo/inventory.log",
+        f"{LOGS}/demo/inventory_{{year}}.log",
     benchmark:
-        benchmark_file("demo/inventory")
+        benchmark_file("demo/inventory_{year}")
     conda:
         ENV
     script:

@@ -81,6 +81,35 @@ def read_labelled_samples(
     return out
 
 
+def samples_of_year(
+    samples: gpd.GeoDataFrame, year: int, source: str | Path = "samples"
+) -> gpd.GeoDataFrame:
+    """The samples whose ``year`` is ``year`` or empty (all of them without the column).
+
+    A sample file may hold the labels of several years (crops rotate); each year's
+    training set takes its own. The count of samples left to other years is logged.
+    """
+    if "year" not in samples.columns:
+        return samples
+    years = pd.to_numeric(samples["year"], errors="coerce")
+    keep = years.isna() | (years == int(year))
+    if not keep.any():
+        held = sorted(years.dropna().astype(int).unique().tolist())
+        raise InputError(
+            source,
+            f"has no samples of {year} (its 'year' column holds {held})",
+            "add samples of that year, or leave the year column empty for samples of every year",
+        )
+    log.info(
+        "samples of %d: %d of %d (the others are of years %s)",
+        year,
+        int(keep.sum()),
+        len(samples),
+        sorted(years[~keep].dropna().astype(int).unique().tolist()),
+    )
+    return samples[keep].reset_index(drop=True)
+
+
 def training_table(
     samples: gpd.GeoDataFrame,
     features: Mapping[str, str | Path],

@@ -18,12 +18,13 @@ LightGBM, scikit-learn, GDAL) is imported at module level, only inside the entri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from agrifactory.classify.legend import PRODUCTS
+from agrifactory.errors import ConfigError
 from agrifactory.feature_bands import PHENOLOGY_METRICS
 from agrifactory.grid import job_grid
 from agrifactory.settings import Settings
@@ -413,6 +414,29 @@ class ClassifySettings(Settings):
     """Leave-one-out accuracy on a small labelled sample, with the sample's own labels
     (replaces the three products when enabled)."""
 
+    models_from: dict[int, int] = {}
+    """Run years without training samples of their own, each with the run year whose
+    models classify it, e.g. {2022: 2021}. Such a year's samples (the samples' 'year'
+    column) serve only to validate its maps. Its cropland and irrigation maps come from
+    that year's models of the same region; its crop-type map from the model that
+    adapt.maps names for the region and year (docs/adaptation.md), else from that
+    year's crop-type model. Active learning, transfer, leave-one-out and the integration
+    stage run in the years with training samples only."""
+
+    def model_year(self, year: int) -> int:
+        """The run year whose models classify ``year``."""
+        return int(self.models_from.get(int(year), int(year)))
+
+    def check_years(self, years: Sequence[int]) -> None:
+        """models_from must map run years to run years that have models of their own."""
+        run = {int(y) for y in years}
+        for target, source in self.models_from.items():
+            if target not in run or source not in run or source in self.models_from:
+                raise ConfigError(
+                    f"classify.models_from: {target}: {source} - both must be run years "
+                    f"{sorted(run)}, and {source} must not itself borrow models"
+                )
+
 
 ProductModel = CroplandModel | IrrigationModel | CroptypeModel
 
@@ -467,7 +491,11 @@ def _per_tile(inputs: Any, kind: str) -> dict[str, str]:
 def training_set(job: Any) -> None:
     """Rule ``training_set``: the input stack at the labelled sample points of every tile
     (param ``season_start_month`` where the year is a season)."""
-    from agrifactory.classify.dataset import read_labelled_samples, training_table
+    from agrifactory.classify.dataset import (
+        read_labelled_samples,
+        samples_of_year,
+        training_table,
+    )
     from agrifactory.io.tables import write_table
 
     _setup(job)
@@ -478,6 +506,7 @@ def training_set(job: Any) -> None:
     samples = read_labelled_samples(
         path, s.label_columns.model_dump(), id_column=s.id_column, split_column=s.split_column
     )
+    samples = samples_of_year(samples, int(job.wildcards.year), path)
     ts = training_table(
         samples,
         _per_tile(job.input, "features"),

@@ -57,7 +57,17 @@ def composite_containing(date: dt.date) -> dt.date:
 
 def modis_file_name(start: dt.date, product: str = "MOD09Q1", tile: str = "h26v04") -> str:
     """``MOD09Q1.A2021001.h26v04.061.NDVI.tif`` for a composite start date."""
-    return f"{product}.A{start.year}{start.timetuple().tm_yday:03d}.{tile}.061.NDVI.tif"
+    return modis_name_pattern(start.timetuple().tm_yday, "{year}", product, tile).format(
+        year=start.year
+    )
+
+
+def modis_name_pattern(
+    doy: int, year: str = "{year}", product: str = "MOD09Q1", tile: str = "h26v04"
+) -> str:
+    """The name of :func:`modis_file_name` for a day of year, with ``year`` as given
+    (e.g. a wildcard of the workflow)."""
+    return f"{product}.A{year}{doy:03d}.{tile}.061.NDVI.tif"
 
 
 def date_from_name(path: str | Path) -> dt.date:

@@ -379,6 +379,11 @@ class SoilMoistureSettings(Settings):
     """Produce soil moisture (rules sm_train, sm_downscale, sm_bias_train, sm_calibrate,
     sm_plots). Needs every input below."""
 
+    years: list[int] | None = None
+    """The run years to produce soil moisture for; null - every run year. Each must be
+    one of the run's years. The demo's soil-moisture world covers one year: in demo
+    mode give at most one."""
+
     region_bbox: Annotated[
         Annotated[list[float], Field(min_length=4, max_length=4)] | None,
         AfterValidator(_bbox_in_degrees),
@@ -525,6 +530,27 @@ def _check_tiles(bbox: Sequence[float], tiles: Sequence[Tile]) -> None:
         )
 
 
+def run_years(settings: SoilMoistureSettings, years: Sequence[int]) -> list[int]:
+    """The run years that produce soil moisture (soil_moisture.years, else all)."""
+    return [int(y) for y in years] if settings.years is None else list(settings.years)
+
+
+def _check_years(chosen: list[int] | None, years: Sequence[int], *, demo: bool) -> None:
+    """soil_moisture.years must name run years (and one in demo mode)."""
+    picked = [int(y) for y in years] if chosen is None else chosen
+    other = sorted(set(picked) - {int(y) for y in years})
+    if other:
+        raise ConfigError(
+            f"soil_moisture.years {other} are not run years {sorted(years)}; "
+            "name years of the top-level 'years'"
+        )
+    if demo and len(picked) > 1:
+        raise ConfigError(
+            f"soil_moisture.years: the demo's soil-moisture world covers one year, got "
+            f"{picked}; set soil_moisture.years to one of them, e.g. [{picked[0]}]"
+        )
+
+
 def check_inputs(
     settings: SoilMoistureSettings,
     tiles: Sequence[Tile],
@@ -541,13 +567,14 @@ def check_inputs(
     opened and checked for their variable and units (:func:`check_reanalysis_header`).
     """
     bbox = settings.region_bbox
+    _check_years(settings.years, years, demo=demo)
     if demo:
         _check_demo_lattice(bbox)
         _check_demo_folds(settings)
     _check_tiles(bbox, tiles)
     demo_root = Path(demo_dir).resolve()
     rea = settings.reanalysis
-    for year in years:
+    for year in run_years(settings, years):
         for key, value in settings.input_files(year, stations=True).items():
             for path in [value] if isinstance(value, str) else value:
                 p = Path(path)

@@ -44,12 +44,13 @@ def world_spec(
 def scene_plans(
     demo_cfg: Mapping[str, Any], year: int, margin_days: int
 ) -> list[demo_landsat.ScenePlan]:
-    """The demo's Landsat acquisitions for a year plus margin."""
+    """The demo's Landsat acquisitions for a year plus margin: one revisit cycle through
+    ``landsat_first_date`` for every year, so years share their margin scenes."""
     first = demo_cfg["landsat_first_date"]
     first = first if isinstance(first, dt.date) else dt.date.fromisoformat(str(first))
     return demo_landsat.plan_scenes(
         year,
-        first.replace(year=year),
+        first,
         int(demo_cfg["revisit_days"]),
         margin_days,
         tuple(demo_cfg["landsat_path_row"]),
@@ -68,14 +69,16 @@ def _wkt_4326(geom: shapely.Geometry, crs: Any) -> str:
 
 
 def planned_inventory(
-    spec: WorldSpec,
+    specs: Sequence[WorldSpec],
     demo_cfg: Mapping[str, Any],
     landsat_dir: str | Path,
     modis_dir: str | Path,
     margin_days: int,
 ) -> pd.DataFrame:
-    """The inventory of the demo's Landsat scenes and MODIS composites, from the plan alone."""
-    grid = spec.grid()
+    """The inventory of the demo's Landsat scenes and MODIS composites of every run year
+    (one spec per year), from the plan alone; a scene or composite in the margins of
+    two years is listed once."""
+    grid = specs[0].grid()
     lon, lat = shapely.get_coordinates(
         shapely.geometry.shape(
             transform_geom(
@@ -92,6 +95,7 @@ def planned_inventory(
     )
     scene_fp = _wkt_4326(scene_box, crs)
     bands = ";".join(sorted([*demo_landsat.SCENE_FILES, landsat_mtl.MTL_BAND]))
+    years = [int(s.year) for s in specs]
     rows = [
         (
             "landsat",
@@ -101,48 +105,80 @@ def planned_inventory(
             bands,
             scene_fp,
         )
-        for p in scene_plans(demo_cfg, spec.year, margin_days)
+        for year in years
+        for p in scene_plans(demo_cfg, year, margin_days)
     ]
     mt, mw, mh = demo_modis.modis_grid_for(grid)
     modis_box = shapely.box(mt.c, mt.f - mh * mt.a, mt.c + mw * mt.a, mt.f)
-    for start in modis.composite_dates(spec.year, margin_days):
+    for start in sorted({d for year in years for d in modis.composite_dates(year, margin_days)}):
         name = modis.modis_file_name(start)
         rows.append(
             (
                 "modis",
                 Path(name).stem,
                 start.isoformat(),
-                str(Path(modis_dir) / name),
+                str(Path(modis_dir) / str(start.year) / name),
                 "",
                 modis_box.wkt,
             )
         )
-    return inventory.validate_inventory(pd.DataFrame(rows, columns=inventory.COLUMNS), "demo plan")
+    table = pd.DataFrame(rows, columns=inventory.COLUMNS).drop_duplicates("id", ignore_index=True)
+    return inventory.validate_inventory(table, "demo plan")
+
+
+def scene_plan(demo_cfg: Mapping[str, Any], product_id: str, margin_days: int) -> Any:
+    """The plan of one demo scene, found among the plans of its acquisition year."""
+    year = int(product_id.split("_")[3][:4])
+    plans = scene_plans(demo_cfg, year, margin_days)
+    found = [p for p in plans if p.product_id == product_id]
+    if not found:
+        raise ValueError(f"{product_id} is not a scene of the demo's plan for {year}")
+    return found[0]
+
+
+def modis_calendar_years(years: Sequence[int], margin_days: int) -> list[int]:
+    """The calendar years whose composites the run years need (with their margins)."""
+    return sorted({d.year for y in years for d in modis.composite_dates(int(y), margin_days)})
+
+
+#: The truth rasters of the land and their legends (:data:`TRUTH_CLASSES`).
+_TRUTH_LEGENDS = {
+    "landcover": legend.LANDCOVER,
+    "cropland": legend.CROPLAND,
+    "irrigation": legend.IRRIGATION,
+    "croptype": legend.CROPTYPE,
+}
+
+
+def write_truth_raster(world: World, name: str, path: str | Path) -> Path:
+    """Write one class truth raster of the world (a name of :data:`TRUTH_CLASSES`)."""
+    arr = {
+        "landcover": world.landcover,
+        "cropland": world.cropland(),
+        "irrigation": world.irrigation,
+        "croptype": world.croptype,
+    }[name]
+    g = world.grid
+    leg = _TRUTH_LEGENDS[name]
+    return write_raster(
+        Path(path),
+        arr.astype(np.uint8),
+        transform=g.transform,
+        crs=g.crs,
+        nodata=legend.NODATA,
+        units="class",
+        tags={f"class_{k}": v for k, v in leg.items()},
+    )
 
 
 def write_class_truth(world: World, truth_dir: str | Path) -> dict[str, Path]:
     """Write the truth rasters of the land (world grid), :data:`TRUTH_CLASSES`, that
-    only evaluation rules may read. They do not depend on the world's year."""
-    truth_dir = Path(truth_dir)
-    g = world.grid
-    out = {}
-    rasters = (
-        (world.landcover, legend.LANDCOVER),
-        (world.cropland(), legend.CROPLAND),
-        (world.irrigation, legend.IRRIGATION),
-        (world.croptype, legend.CROPTYPE),
-    )
-    for name, (arr, leg) in zip(TRUTH_CLASSES, rasters, strict=True):
-        out[name] = write_raster(
-            truth_dir / f"{name}.tif",
-            arr.astype(np.uint8),
-            transform=g.transform,
-            crs=g.crs,
-            nodata=legend.NODATA,
-            units="class",
-            tags={f"class_{k}": v for k, v in leg.items()},
-        )
-    return out
+    only evaluation rules may read; the crops are those of the world's base year
+    (rule demo_truth_year writes every year's)."""
+    return {
+        name: write_truth_raster(world, name, Path(truth_dir) / f"{name}.tif")
+        for name in TRUTH_CLASSES
+    }
 
 
 def write_ndvi_truth(world: World, truth_dir: str | Path) -> Path:

@@ -10,6 +10,7 @@ cells of residual cloud.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject, transform_bounds
 
 from agrifactory.grid import PixelGrid
-from agrifactory.io.modis import NDVI_FILL, NDVI_SCALE, composite_dates, modis_file_name
+from agrifactory.io.modis import NDVI_FILL, NDVI_SCALE, modis_file_name
 from agrifactory.io.raster import write_raster
 from agrifactory.synthetic.world import World, rng_for
 
@@ -63,11 +64,12 @@ def render_composite(
     return np.clip(out, -0.2, 1.0)
 
 
-def write_composites(out_dir: Path, world: World, margin_days: int) -> list[Path]:
-    """Write every composite of the world's year plus ``margin_days``; returns the paths."""
+def write_composites(out_dir: Path, world: World, starts: Sequence[dt.date]) -> list[Path]:
+    """Write the composites starting on ``starts`` (dates of the world's year, or its
+    margins); returns the paths."""
     transform, width, height = modis_grid_for(world.grid)
     paths = []
-    for start in composite_dates(world.spec.year, margin_days):
+    for start in starts:
         ndvi = render_composite(world, start, transform, width, height)
         dn = np.where(np.isfinite(ndvi), np.round(ndvi / NDVI_SCALE), NDVI_FILL).astype(np.int16)
         path = Path(out_dir) / modis_file_name(start)

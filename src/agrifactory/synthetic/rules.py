@@ -4,17 +4,22 @@ Rules (``workflow/rules/demo.smk``; active when the config says ``demo: true``):
 
 ``demo_truth``
     The truth rasters of the land (:data:`TRUTH_CLASSES`): the same for every year.
-``demo_truth_ndvi``
-    The true 8-day NDVI of the run's year (:data:`TRUTH_NDVI`).
+``demo_truth_year``
+    The truth of one year (:data:`TRUTH_YEAR`): its 8-day NDVI and its crops (the
+    crops rotate from year to year; the land does not change).
 ``demo_landsat_scene``, ``demo_modis``
-    The year's Landsat scenes and MODIS composites in their real file formats.
+    Landsat scenes and MODIS composites in their real file formats, each drawn from the
+    world of its own calendar year (one rule job per scene, per calendar year of
+    composites), so a run year's margins share files with its neighbours.
 ``demo_samples``
-    Labelled sample points (:data:`SAMPLES`): the same for every year.
+    Labelled sample points (:data:`SAMPLES`) of the demo world's label and validation
+    years (``demo_world.label_years``, ``validation_years``), whatever years the run makes.
 ``demo_statistics``
     Official cropland statistics per province and county (:data:`STATISTICS`),
-    dated to the run's year.
+    dated to the year.
 ``demo_inventory``
-    The inventories of the generated scenes and composites (:data:`INVENTORIES`).
+    The inventories of a run year's generated scenes and composites
+    (:data:`INVENTORIES`, in ``inventory/<year>/``).
 ``demo_products``
     Three third-party cropland products made from the truth, each with the errors of
     its kind, in the real products' file layouts (:data:`PRODUCTS_DIR`; dated).
@@ -36,16 +41,19 @@ from typing import Any
 
 #: Truth rasters of the land, in the truth folder (``<name>.tif``).
 TRUTH_CLASSES = ("landcover", "cropland", "irrigation", "croptype")
-#: Truth raster of the year's 8-day NDVI, in the truth folder (``<name>.tif``).
+#: Truth raster of the year's 8-day NDVI, in the year's truth folder (``<name>.tif``).
 TRUTH_NDVI = "ndvi_8day"
+#: Rule demo_truth_year's outputs, in the truth folder's ``<year>/``.
+TRUTH_YEAR = {"ndvi": f"{TRUTH_NDVI}.tif", "croptype": "croptype.tif"}
 #: Rule demo_samples' output, in the demo's input folder.
 SAMPLES = "samples.gpkg"
 #: Rule demo_statistics' outputs per level, in the demo's input folder.
 STATISTICS = {
-    "province": "statistics/province_cropland.csv",
-    "county": "statistics/county_cropland.csv",
+    "province": "statistics/{year}/province_cropland.csv",
+    "county": "statistics/{year}/county_cropland.csv",
 }
-#: Rule demo_inventory's outputs per sensor, in the demo's input folder.
+#: Rule demo_inventory's folder pattern, in the demo's input folder, and its outputs.
+INVENTORY_DIR = "inventory/{year}"
 INVENTORIES = {"landsat": "landsat_inventory.csv", "modis": "modis_inventory.csv"}
 #: Rule demo_products' folder, in the demo's input folder, and its product folders.
 PRODUCTS_DIR = "products"
@@ -77,14 +85,18 @@ def demo_editions(products: Any, first_year: int) -> dict[str, int]:
     }
 
 
-def _world(job: Any) -> Any:
-    """Logging set up and the demo world of the job's ``world`` param."""
+def _world(job: Any, year: int | None = None) -> Any:
+    """Logging set up and the demo world of the job's ``world`` param (of ``year``
+    where given, else of the param's year, if any)."""
     from agrifactory.logs import setup_logging
     from agrifactory.synthetic.demo import spec_from_params
     from agrifactory.synthetic.world import build_world
 
     setup_logging(job.log[0])
-    return build_world(spec_from_params(job.params.world))
+    params = dict(job.params.world)
+    if year is not None:
+        params["year"] = int(year)
+    return build_world(spec_from_params(params))
 
 
 def demo_truth(job: Any) -> None:
@@ -94,31 +106,33 @@ def demo_truth(job: Any) -> None:
     write_class_truth(_world(job), Path(job.output[0]).parent)
 
 
-def demo_truth_ndvi(job: Any) -> None:
-    """Rule demo_truth_ndvi: the true 8-day NDVI of the run's year."""
-    from agrifactory.synthetic.demo import write_ndvi_truth
+def demo_truth_year(job: Any) -> None:
+    """Rule demo_truth_year: the true 8-day NDVI and crops of one year."""
+    from agrifactory.synthetic.demo import write_ndvi_truth, write_truth_raster
 
-    write_ndvi_truth(_world(job), Path(job.output[0]).parent)
+    world = _world(job, int(job.wildcards.year))
+    write_ndvi_truth(world, Path(job.output.ndvi).parent)
+    write_truth_raster(world, "croptype", job.output.croptype)
 
 
 def demo_landsat_scene(job: Any) -> None:
-    """Rule demo_landsat_scene: one Landsat Collection 2 L2 scene of the demo world."""
+    """Rule demo_landsat_scene: one Landsat Collection 2 L2 scene of the demo world,
+    drawn from the world of its acquisition year."""
     from agrifactory.synthetic import demo
     from agrifactory.synthetic.landsat import write_scene
 
-    world = _world(job)
     p = job.params.world
-    plans = demo.scene_plans(p["demo_world"], p["year"], p["margin_days"])
-    plan = next(s for s in plans if s.product_id == job.wildcards.scene)
-    write_scene(Path(job.output[0]).parent.parent, plan, world)
+    plan = demo.scene_plan(p["demo_world"], job.wildcards.scene, p["margin_days"])
+    write_scene(Path(job.output[0]).parent.parent, plan, _world(job, plan.date.year))
 
 
 def demo_modis(job: Any) -> None:
-    """Rule demo_modis: the demo world's MODIS-like 8-day NDVI composites."""
+    """Rule demo_modis: the MODIS-like 8-day NDVI composites of one calendar year."""
+    from agrifactory.io.modis import composite_starts
     from agrifactory.synthetic.modis import write_composites
 
-    world = _world(job)
-    write_composites(Path(job.output[0]).parent, world, job.params.world["margin_days"])
+    year = int(job.wildcards.cyear)
+    write_composites(Path(job.output[0]).parent, _world(job, year), composite_starts(year))
 
 
 def demo_samples(job: Any) -> None:
@@ -136,7 +150,7 @@ def demo_statistics(job: Any) -> None:
     from agrifactory.io.tables import write_table
     from agrifactory.synthetic.statistics import official_tables
 
-    world = _world(job)
+    world = _world(job, int(job.wildcards.year))
     provinces = boundaries.to_albers(boundaries.read_units(job.input.provinces))
     counties = boundaries.to_albers(boundaries.read_units(job.input.counties))
     province_table, county_table = official_tables(
@@ -148,15 +162,23 @@ def demo_statistics(job: Any) -> None:
 
 def demo_inventory(job: Any) -> None:
     """Rule demo_inventory: scan the generated demo inputs the way real inputs are scanned."""
+    import pandas as pd
+
     from agrifactory.io import inventory
     from agrifactory.logs import setup_logging
 
     setup_logging(job.log[0])
-    # Scene folders sit in <landsat>/<product id>/; composites sit in <modis>/.
-    landsat_dir = Path(job.input.landsat[0]).parent.parent
-    modis_dir = Path(job.input.modis[0]).parent
-    inventory.write_inventory(inventory.scan_landsat(landsat_dir), job.output.landsat)
-    inventory.write_inventory(inventory.scan_modis(modis_dir), job.output.modis)
+    # Scene folders sit in <landsat>/<product id>/; composites in <modis>/<calendar year>/.
+    # The folders hold the files of every run year: scan this year's (the job's inputs),
+    # each folder complete once the job starts.
+    scenes = sorted({Path(p).parent for p in job.input.landsat})
+    landsat = pd.concat([inventory.scan_landsat(folder) for folder in scenes], ignore_index=True)
+    composites = {Path(p).name for p in job.input.modis}
+    folders = sorted({Path(p).parent for p in job.input.modis})
+    modis = pd.concat([inventory.scan_modis(folder) for folder in folders], ignore_index=True)
+    modis = modis[modis["path"].map(lambda p: Path(p).name).isin(composites)]
+    inventory.write_inventory(landsat, job.output.landsat)
+    inventory.write_inventory(modis.reset_index(drop=True), job.output.modis)
 
 
 def demo_products(job: Any) -> None:

@@ -1,28 +1,44 @@
 # Demo mode: the synthetic world's scenes, parameters and targets (docs/demo.md).
 
 DEMO_SCENES = PLAN.inventory.query("sensor == 'landsat'")["id"].tolist() if DEMO else []
-DEMO_MODIS = PLAN.inventory.query("sensor == 'modis'")["path"].tolist() if DEMO else []
-#: The demo world's land (params of the rules whose files do not depend on the year:
-#: a change of `years` must not rewrite them).
+#: Rule demo_modis' outputs: the composites of a calendar year, by day of year.
+DEMO_MODIS_NAMES = [
+    modis_name_pattern(doy, "{cyear}") for doy in range(1, 366, MODIS_COMPOSITE_DAYS)
+]
+#: The demo world's land (params of the rules whose files do not depend on the run's
+#: years: a change of `years` must not rewrite them; the year comes from the wildcard).
 WORLD = {
     "tiles": TILES,
     "tile_km": config["grid"]["tile_km"],
     "seed": config["seed"],
     "demo_world": config["demo_world"],
 }
-#: The demo world in the run's year (scenes, composites, NDVI truth, statistics).
-WORLD_YEAR = {
-    **WORLD,
-    "year": YEARS[0],
-    "margin_days": config["ingest"]["margin_days"],
-}
+#: The world of the Landsat scenes (each drawn from the world of its acquisition year).
+WORLD_SCENES = {**WORLD, "margin_days": config["ingest"]["margin_days"]}
+
+
+def demo_truth_file(wildcards):
+    """The truth raster of a product in a year (wildcards product and year; the crops
+    rotate, the land does not)."""
+    if wildcards.product == "croptype":
+        return expand(rules.demo_truth_year.output.croptype, year=wildcards.year)[0]
+    return f"{DEMO_TRUTH}/{wildcards.product}.tif"
+
+
+def demo_year_files(year, sensor):
+    """A run year's demo scenes (ids) or composites (paths) within its ingest window."""
+    start, end = inventory_year_window(int(year), config["ingest"]["margin_days"])
+    inv = PLAN.inventory
+    dates = pd.to_datetime(inv["date"]).dt.date
+    rows = inv[(inv["sensor"] == sensor) & (dates >= start) & (dates <= end)]
+    return rows["id" if sensor == "landsat" else "path"].tolist()
 
 
 # The demo's soil-moisture world (rule demo_soil_moisture).
 SM_DEMO_DIR = f"{DEMO_INPUTS}/soil_moisture"
 SM_DEMO_TRUTH = f"{DEMO_TRUTH}/soil_moisture"
 SM_DEMO_FILES = {
-    k: str(v) for k, v in sm_world_files(SM_DEMO_DIR, SM_DEMO_TRUTH, YEARS[0]).items()
+    k: str(v) for k, v in sm_world_files(SM_DEMO_DIR, SM_DEMO_TRUTH, SM_YEARS[0]).items()
 }
 #: The drivers that do not depend on the year (rule demo_soil_static), and their world.
 SM_DEMO_STATIC = {
@@ -31,7 +47,7 @@ SM_DEMO_STATIC = {
 SM_STATIC_WORLD = {"bbox": SM.region_bbox, "seed": config["seed"]}
 SM_WORLD = {
     "bbox": SM.region_bbox,
-    "year": YEARS[0],
+    "year": SM_YEARS[0],
     "seed": config["seed"],
     "n_stations": SM.demo.n_stations,
     "n_source_stations": SM.demo.n_source_stations,
@@ -56,11 +72,11 @@ def demo_targets():
     if not DEMO:
         return []
     # Under inputs.source: stac the demo's scenes come from the STAC API, not its own files.
-    scenes = [] if STAC else [rules.demo_inventory.output]
+    scenes = [] if STAC else expand(list(rules.demo_inventory.output), year=YEARS)
     return [
         *scenes,
         rules.demo_truth.output,
-        rules.demo_truth_ndvi.output,
+        *expand(list(rules.demo_truth_year.output), year=YEARS),
         rules.demo_samples.output,
-        rules.demo_statistics.output,
+        *expand(list(rules.demo_statistics.output), year=YEARS),
     ]

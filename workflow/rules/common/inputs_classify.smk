@@ -16,6 +16,10 @@ for _name in (TRANSFER["source"], TRANSFER["target"]):
         )
 #: Leave-one-out accuracy on a small sample instead of the three products.
 LOO = CLASSIFY["leave_one_out"]["enabled"]
+planned(SETTINGS.classify.check_years, YEARS)
+#: Run years with training samples of their own; the others borrow the models of the
+#: year classify.models_from names (and adapt the crop-type model: docs/adaptation.md).
+LABEL_YEARS = [y for y in YEARS if y not in SETTINGS.classify.models_from]
 if not SAMPLES:
     import logging
 
@@ -86,11 +90,17 @@ def accuracy_dir(year="{year}", product="{product}"):
 
 
 def classify_inputs(wildcards):
-    """A tile-year's inputs and the models of its region."""
+    """A tile-year's inputs and the models of its region: its own year's, or those of
+    the year it borrows from (classify.models_from), the crop-type model adapted to the
+    region and year where adapt.maps names one."""
     region = TILE_REGION[wildcards.tile]
     inputs = classify_stack(wildcards.tile, wildcards.year)
+    year = SETTINGS.classify.model_year(wildcards.year)
     for product in CLASS_PRODUCTS:
-        inputs[product] = model_dir(product, region, wildcards.year)
+        inputs[product] = model_dir(product, region, year)
+    adapted = adapted_model(region, wildcards.year)
+    if adapted:
+        inputs["croptype"] = adapted
     return inputs
 
 
@@ -119,7 +129,7 @@ def accuracy_reference(wildcards):
 def simulation_inputs(wildcards):
     inputs = {
         "table": f"{R}/training/{wildcards.year}/{classify_rules.TRAINING_SET_OUTPUTS['table']}",
-        "oracle": f"{DEMO_TRUTH}/{wildcards.product}.tif",
+        "oracle": demo_truth_file(wildcards),
     }
     for tile in TILES:
         for kind, path in classify_stack(tile, wildcards.year).items():

@@ -100,20 +100,24 @@ def integration_targets():
     block correctness."""
     if not INTEGRATION_ON:
         return []
+    # The integration model learns from the year's training samples.
     folder = integration_year_dir()
-    targets = per_tile(
-        integration_rules.integrate_outputs(tile_dir("integration"))["cropland"]
+    targets = expand(
+        integration_rules.integrate_outputs(tile_dir("integration"))["cropland"],
+        tile=TILES,
+        year=LABEL_YEARS,
     )
     targets += expand(
-        integration_rules.integration_model_outputs(folder)["accuracy"], year=YEARS
+        integration_rules.integration_model_outputs(folder)["accuracy"],
+        year=LABEL_YEARS,
     )
     if not CUBE:  # the CropLayer table: every map's areas against the statistics
-        targets += expand(rules.aggregate_sources.output, year=YEARS)
+        targets += expand(rules.aggregate_sources.output, year=LABEL_YEARS)
     if SEMANTIC_ON:
         targets += expand(
-            integration_rules.semantic_outputs(folder)["raster"], year=YEARS
+            integration_rules.semantic_outputs(folder)["raster"], year=LABEL_YEARS
         )
         if DEMO:  # correctness-guided active learning against margin and random
             plot = classify_rules.SIMULATION_OUTPUTS["plot"].format(product="cropland")
-            targets += expand(f"{R}/active_learning/{{year}}/{plot}", year=YEARS)
+            targets += expand(f"{R}/active_learning/{{year}}/{plot}", year=LABEL_YEARS)
     return targets

@@ -59,6 +59,11 @@ def accuracy_tables(year):
     ]
 
 
+def statistics_file(level, year):
+    """The official statistics table of a level for a run year (inputs.statistics)."""
+    return SETTINGS.inputs.statistics.path(level, year)
+
+
 def aggregate_inputs(wildcards):
     inputs = {
         "partials": expand(
@@ -69,7 +74,7 @@ def aggregate_inputs(wildcards):
         "county": rules.boundaries.output.counties,
     }
     for level in compared_levels():
-        inputs[f"statistics_{level}"] = config["inputs"]["statistics"][level]
+        inputs[f"statistics_{level}"] = statistics_file(level, wildcards.year)
     inputs["accuracy"] = accuracy_tables(wildcards.year)
     return inputs
 
@@ -107,7 +112,7 @@ def aggregate_sources_inputs(wildcards):
         "county": rules.boundaries.output.counties,
     }
     for level in compared_levels():
-        inputs[f"statistics_{level}"] = config["inputs"]["statistics"][level]
+        inputs[f"statistics_{level}"] = statistics_file(level, wildcards.year)
     return inputs
 
 
@@ -157,14 +162,14 @@ def headline_years():
             for level in compared_levels()
         }
         transfer = []
-        if SAMPLES and TRANSFER["source"] is not None:
+        if SAMPLES and TRANSFER["source"] is not None and year in LABEL_YEARS:
             name = classify_rules.TRANSFER_TABLE.format(**TRANSFER)
             transfer.append(f"{R}/transfer/{year}/{name}")
         evaluation = in_folder(sm_dir(year), sm_rules.YEAR_OUTPUTS)["evaluation"]
         out[str(year)] = {
             "accuracy": accuracy,
             "statistics": statistics,
-            "soil_moisture": evaluation if SM_ON else None,
+            "soil_moisture": evaluation if SM_ON and year in SM_YEARS else None,
             "transfer": transfer,
         }
     return out
@@ -205,15 +210,16 @@ def provenance_inputs(wildcards):
             path for year in YEARS for path in checkpoints.acquire.get(year=year).output
         ]
     elif DEMO:
-        inputs["inventories"] = [
-            f"{DEMO_INPUTS}/{name}" for name in demo_rules.INVENTORIES.values()
-        ]
+        inputs["inventories"] = expand(
+            list(rules.demo_inventory.output), year=YEARS
+        )
     else:
         inputs["inventories"] = [
             config["inputs"]["landsat_inventory"],
             config["inputs"]["modis_inventory"],
         ]
-    others = [config["inputs"]["samples"], *config["inputs"]["statistics"].values()]
+    statistics = [statistics_file(lvl, y) for lvl in compared_levels() for y in YEARS]
+    others = [config["inputs"]["samples"], *statistics]
     inputs["others"] = [p for p in others if p]
     return inputs
 

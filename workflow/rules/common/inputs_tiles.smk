@@ -35,10 +35,8 @@ def ingest_inventories(wildcards):
         found = checkpoints.acquire.get(year=wildcards.year).output
         return {"landsat_inventory": found.landsat, "modis_inventory": found.modis}
     if DEMO:
-        return {
-            "landsat_inventory": rules.demo_inventory.output.landsat,
-            "modis_inventory": rules.demo_inventory.output.modis,
-        }
+        found = expand(rules.demo_inventory.output, year=wildcards.year)
+        return {"landsat_inventory": found[0], "modis_inventory": found[1]}
     return {
         key: ancient(config["inputs"][key])
         for key in ("landsat_inventory", "modis_inventory")

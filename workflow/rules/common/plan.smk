@@ -8,6 +8,8 @@
 import math
 import os
 
+import pandas as pd
+
 from agrifactory.acquire.rules import acquire_outputs
 from agrifactory.aggregate import rules as aggregate_rules
 from agrifactory.classify import rules as classify_rules
@@ -19,6 +21,9 @@ from agrifactory.fusion.rules import PAIRS_TABLE, fuse_outputs
 from agrifactory.ingest.cube import year_files as cube_year_files
 from agrifactory.ingest.rules import CUBE_OUTPUTS, LANDSAT_REFLECTANCE, ingest_outputs
 from agrifactory.io.files import in_folder
+from agrifactory.io.inventory import year_window as inventory_year_window
+from agrifactory.io.modis import COMPOSITE_DAYS as MODIS_COMPOSITE_DAYS
+from agrifactory.io.modis import modis_name_pattern
 from agrifactory.plan import DEMO_INPUTS, DEMO_TRUTH, build_plan
 from agrifactory.quality.rules import QUALITY_STACKS, quality_outputs, scorer_outputs
 from agrifactory.report import rules as report_rules
@@ -60,6 +65,8 @@ STAC = PLAN.stac
 # Sections read at module level below.
 SM = SETTINGS.soil_moisture
 SM_ON = SM.enabled
+#: The run years that produce soil moisture (soil_moisture.years, else all).
+SM_YEARS = sm_rules.run_years(SM, YEARS)
 CLASSIFY = config["classify"]
 SAMPLES = config["inputs"]["samples"]
 #: The NDVI cube that replaces ingest, quality and fusion (inputs.ndvi_cube), or None.

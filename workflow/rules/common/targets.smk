@@ -37,20 +37,21 @@ def classify_targets():
     if not SAMPLES:
         return []
     if LOO:
-        return expand(list(loo_outputs().values()), year=YEARS)
+        return expand(list(loo_outputs().values()), year=LABEL_YEARS)
     al = CLASSIFY["active_learning"]["product"]
     targets = per_tile(
         f"{tile_dir('classify')}/{classify_rules.CLASSIFY_OUTPUTS['croptype']}"
     )
     for year in YEARS:
-        folder = f"{R}/active_learning/{year}"
-        targets.append(f"{folder}/{classify_rules.PROPOSALS.format(product=al)}")
         for product in CLASS_PRODUCTS:
             if labelled(product):
                 name = classify_rules.ACCURACY_OUTPUTS["areas"]
             else:
                 name = classify_rules.ACCURACY_DESIGN_OUTPUTS["design"]
             targets.append(f"{accuracy_dir(year, product)}/{name}")
+    for year in LABEL_YEARS:  # these need training samples of the year
+        folder = f"{R}/active_learning/{year}"
+        targets.append(f"{folder}/{classify_rules.PROPOSALS.format(product=al)}")
         if DEMO:
             plot = classify_rules.SIMULATION_OUTPUTS["plot"].format(product=al)
             targets.append(f"{folder}/{plot}")
@@ -83,9 +84,11 @@ def report_targets():
         in accuracy_tables(y)
         for path in expand(rules.accuracy_table.output, year=y, product=p)
     ]
-    soil = expand(rules.sm_report.output.map, year=YEARS) if SM_ON else []
+    soil = expand(rules.sm_report.output.map, year=SM_YEARS) if SM_ON else []
     diagnostics = (
-        expand(rules.diagnostics.output.ndvi, year=YEARS) if DIAGNOSTICS_ON else []
+        expand(rules.diagnostics.output.ndvi, year=LABEL_YEARS)
+        if DIAGNOSTICS_ON
+        else []
     )
     return [
         *diagnostics,
@@ -104,9 +107,9 @@ def sm_targets():
     """Soil-moisture products, evaluation and plots (and the demo's truth) when enabled."""
     if not SM_ON:
         return []
-    targets = per_tile(sm_tile_outputs()["calibrated"])
+    targets = expand(sm_tile_outputs()["calibrated"], tile=TILES, year=SM_YEARS)
     year_files = in_folder(sm_dir(), sm_rules.YEAR_OUTPUTS)
-    targets += expand([year_files["evaluation"], year_files["plot"]], year=YEARS)
+    targets += expand([year_files["evaluation"], year_files["plot"]], year=SM_YEARS)
     if DEMO:
         targets += [SM_DEMO_FILES["truth"], SM_DEMO_FILES["stations_truth"]]
     return targets

@@ -1,0 +1,155 @@
+"""One adaptation case from files to files: read the domains, run every method, write.
+
+The source domain gives its labelled training samples; the target domain gives its
+unlabelled pool pixels (those the source's cropland model calls cropland) and, for
+scoring only, its validation samples. Target labels never reach a model's training:
+:func:`domain_samples` is the only reader of labels, and the target's labelled rows go
+to :func:`agrifactory.adapt.experiment.run_case` as the evaluation set alone.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agrifactory.adapt.experiment import in_domain_cv, run_case, scores
+from agrifactory.adapt.model import AdaptedClassifier
+from agrifactory.adapt.rules import AdaptCase, AdaptStageSettings, domain_parts
+from agrifactory.adapt.train import fit
+from agrifactory.classify.legend import LEGENDS
+from agrifactory.classify.models import load_model
+from agrifactory.errors import DataError
+from agrifactory.io.tables import read_table, write_table
+
+log = logging.getLogger(__name__)
+
+#: Training samples of the target below which the in-domain reference is a
+#: cross-validation on its validation samples instead.
+MIN_TARGET_TRAIN = 50
+
+
+def channel_columns(columns: Sequence[str], patterns: Sequence[str]) -> list[list[str]]:
+    """The columns of each channel: one glob pattern each, names sorted (dates in order)."""
+    channels = [sorted(c for c in columns if fnmatch.fnmatchcase(c, p)) for p in patterns]
+    empty = [p for p, c in zip(patterns, channels, strict=True) if not c]
+    if empty:
+        raise DataError(f"adapt.features {empty} match no column of the input stack")
+    if len({len(c) for c in channels}) != 1:
+        raise DataError(
+            f"adapt.features: the channels have different lengths {[len(c) for c in channels]}"
+        )
+    return channels
+
+
+def series(frame: pd.DataFrame, channels: Sequence[Sequence[str]]) -> np.ndarray:
+    """``float32 (n, channels, time)`` from a table's channel columns."""
+    return np.stack([frame[list(c)].to_numpy(np.float32) for c in channels], axis=1)
+
+
+def domain_samples(table: pd.DataFrame, region: str, split: str) -> pd.DataFrame:
+    """A region's samples of one split that carry a crop type."""
+    rows = table[
+        (table["region"] == region) & (table["split"] == split) & table["croptype"].notna()
+    ]
+    return rows.assign(croptype=rows["croptype"].astype(int))
+
+
+def target_pool(pool: pd.DataFrame, region: str, cropland_model: str | Path) -> pd.DataFrame:
+    """The region's pool pixels that the (source's) cropland model calls cropland."""
+    rows = pool[pool["region"] == region]
+    if rows.empty:
+        raise DataError(f"the target domain's region {region!r} has no unlabelled pool pixels")
+    model = load_model(cropland_model)
+    cropland = model.predict(rows[model.feature_names_]) == 1
+    log.info(
+        "target pool of %s: %d of %d pixels are cropland by %s",
+        region,
+        int(cropland.sum()),
+        len(rows),
+        cropland_model,
+    )
+    if not cropland.any():
+        raise DataError(
+            f"no pool pixel of region {region!r} is cropland by {cropland_model}: the "
+            "target domain has no unlabelled crop pixels to adapt to"
+        )
+    return rows[cropland]
+
+
+def in_domain_reference(
+    target_train: pd.DataFrame,
+    target_eval: pd.DataFrame,
+    channels: Sequence[Sequence[str]],
+    settings: AdaptStageSettings,
+    seed: int,
+) -> dict[str, object]:
+    """The in-domain model's OA on the target: trained on the target's own training
+    samples where it has enough, else a 5-fold CV on its validation samples (an upper
+    reference that no map uses)."""
+    xe, ye = series(target_eval, channels), target_eval["croptype"].to_numpy()
+    classes = sorted(set(ye.tolist()))
+    if len(target_train) >= MIN_TARGET_TRAIN:
+        xtr, ytr = series(target_train, channels), target_train["croptype"].to_numpy()
+        model = fit("augment", xtr, ytr, xtr, classes=np.unique(ytr), settings=settings.training,
+                    seed=seed)  # fmt: skip
+        oa = scores(ye, model.predict(xe), classes)["oa"]
+        how = f"trained on the target's {len(ytr)} training samples"
+    else:
+        oa = in_domain_cv(xe, ye, classes=classes, settings=settings.training, seed=seed)
+        how = f"5-fold cross-validation on the target's {len(ye)} validation samples"
+    return {"oa": oa, "reference": how, "n": len(ye)}
+
+
+def run_adapt_case(
+    case: AdaptCase,
+    settings: AdaptStageSettings,
+    *,
+    source_table: str | Path,
+    target_table: str | Path,
+    pool: str | Path,
+    cropland_model: str | Path,
+    outputs: Mapping[str, str],
+    seed: int,
+) -> None:
+    """Every method of ``settings`` on one case; writes the scores, the in-domain
+    reference and the GHCA model of the first seed (rule adapt's ``outputs``)."""
+    source_region, _ = domain_parts(case.source, "adapt.cases.source")
+    target_region, _ = domain_parts(case.target, "adapt.cases.target")
+    source = read_table(source_table)
+    target = read_table(target_table)
+    train = domain_samples(source, source_region, "train")
+    evaluation = domain_samples(target, target_region, "validation")
+    if evaluation.empty:
+        raise DataError(f"{case.target} has no validation samples with a crop type to score on")
+    pixels = target_pool(read_table(pool), target_region, cropland_model)
+    channels = channel_columns(list(pixels.columns), settings.features)
+    xs, ys = series(train, channels), train["croptype"].to_numpy()
+    xt, xe = series(pixels, channels), series(evaluation, channels)
+    ye = evaluation["croptype"].to_numpy()
+    log.info(
+        "case %s: %d source training samples, %d target pool pixels, %d target validation "
+        "samples (labels for scoring only)",
+        case.name,
+        len(ys),
+        len(xt),
+        len(ye),
+    )
+    seeds = [seed + i for i in range(settings.seeds)]
+    classes = sorted(set(ys.tolist()) | set(ye.tolist()))
+    table = run_case(xs, ys, xt, xe, ye, classes=classes, methods=settings.methods, seeds=seeds,
+                     settings=settings.training)  # fmt: skip
+    table.insert(0, "case", case.name)
+    write_table(table, outputs["scores"])
+    target_train = domain_samples(target, target_region, "train")
+    ref = in_domain_reference(target_train, evaluation, channels, settings, seed)
+    write_table(pd.DataFrame([{"case": case.name, **ref}]), outputs["reference"])
+    model = fit("ghca", xs, ys, xt, classes=np.unique(ys), settings=settings.training, seed=seed)
+    names = [c for channel in channels for c in channel]
+    AdaptedClassifier.from_adapted(
+        model, names, LEGENDS["croptype"], settings.training, seed
+    ).save(outputs["model"])
