@@ -24,7 +24,7 @@ compares with the sum over units.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,6 +224,7 @@ def unit_pixel_sums(
     units: gpd.GeoDataFrame | PreparedUnits,
     *,
     method: str = DEFAULT_METHOD,
+    class_of: Callable[[str, int], str] = class_name,
 ) -> pd.DataFrame:
     """Pixel counts of every class in every unit, on one grid.
 
@@ -239,6 +240,9 @@ def unit_pixel_sums(
         :func:`prepare_units` for this grid.
     method
         ``'fraction'`` (exact coverage fractions) or ``'centre'`` (pixel centres).
+    class_of
+        Name of a ``(product, code)`` in the ``class`` column (default: the legend's;
+        the change stage names its pair codes).
 
     Returns
     -------
@@ -268,7 +272,7 @@ def unit_pixel_sums(
     table = table[table["pixels"] > 0]
     table["code"] = table["code"].astype(np.int64)
     table.insert(
-        3, "class", [class_name(p, c) for p, c in zip(table["product"], table["code"], strict=True)]
+        3, "class", [class_of(p, c) for p, c in zip(table["product"], table["code"], strict=True)]
     )
     return table.sort_values(["adcode", "product", "code"], kind="stable").reset_index(drop=True)
 
@@ -382,13 +386,15 @@ def level_areas(
     prepared: Mapping[str, PreparedUnits],
     *,
     method: str = DEFAULT_METHOD,
+    class_of: Callable[[str, int], str] = class_name,
 ) -> pd.DataFrame:
     """The partial table (:data:`PARTIAL_COLUMNS`) of class arrays on a tile's grid,
-    by product name, for every level's prepared units (:func:`prepare_levels`)."""
+    by product name, for every level's prepared units (:func:`prepare_levels`);
+    ``class_of`` as in :func:`unit_pixel_sums`."""
     grid = tile.grid()
     tables = []
     for level, prep in prepared.items():
-        t = unit_pixel_sums(arrays, grid, prep, method=method)
+        t = unit_pixel_sums(arrays, grid, prep, method=method, class_of=class_of)
         t.insert(0, "level", level)
         tables.append(t)
     # Without levels, an empty table (tile and method are inserted below).

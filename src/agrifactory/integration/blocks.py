@@ -45,16 +45,18 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class BlockLattice:
-    """The blocks of one tile: squares of ``block_px`` pixels on the tile's grid."""
+    """The blocks of one tile: squares of ``block_px`` pixels on the tile's grid
+    (``key``: the config key of the block edge, named when it does not fit the tile)."""
 
     grid: PixelGrid
     block_px: int
+    key: str = "integration.block_m"
 
     def __post_init__(self) -> None:
         h, w = self.grid.shape
         if h % self.block_px or w % self.block_px:
             raise ConfigError(
-                f"integration.block_m ({self.block_px * self.grid.res:g} m) does not divide "
+                f"{self.key} ({self.block_px * self.grid.res:g} m) does not divide "
                 f"the tile ({w} x {h} px of {self.grid.res:g} m): choose a divisor of the "
                 "tile edge (1500 divides every tile edge)"
             )
@@ -64,6 +66,12 @@ class BlockLattice:
         """Blocks per column and per row: ``(n_rows, n_cols)``."""
         h, w = self.grid.shape
         return h // self.block_px, w // self.block_px
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum of a ``(rows, cols)`` pixel array in every block (booleans count pixels)."""
+        nr, nc = self.shape
+        b = self.block_px
+        return np.asarray(values).reshape(nr, b, nc, b).sum(axis=(1, 3))
 
     def mean(self, values: np.ndarray) -> np.ndarray:
         """Mean of a ``(rows, cols)`` pixel array in every block, NaN pixels left out
