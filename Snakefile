@@ -39,6 +39,8 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/soil_moisture.smk"
 include: "workflow/rules/integration.smk"
+include: "workflow/rules/change.smk"
+include: "workflow/rules/adapt.smk"
 include: "workflow/rules/manifest.smk"
 
 

@@ -22,6 +22,8 @@ from agrifactory.errors import ConfigError
 from agrifactory.fusion.rules import FusionSettings
 from agrifactory.grid import ALBERS_PROJ4, ORIGIN_X, ORIGIN_Y, equal_area_problem
 from agrifactory.ingest.rules import IngestSettings, NdviCubeSettings
+from agrifactory.adapt.rules import AdaptStageSettings
+from agrifactory.change.rules import ChangeSettings
 from agrifactory.integration.rules import IntegrationSettings
 from agrifactory.quality.rules import QualitySettings
 from agrifactory.report.rules import ManifestSettings, ReportSettings
@@ -208,6 +210,8 @@ class WorkflowConfig(Settings):
     classify: ClassifySettings = ClassifySettings()
     soil_moisture: SoilMoistureSettings = SoilMoistureSettings()
     integration: IntegrationSettings = IntegrationSettings()
+    adapt: AdaptStageSettings = AdaptStageSettings()
+    change: ChangeSettings = ChangeSettings()
     manifest: ManifestSettings = ManifestSettings()
 
     @field_validator("years", mode="before")
@@ -227,6 +231,11 @@ class WorkflowConfig(Settings):
             raise ValueError(
                 f"integration.block_m ({self.integration.block_m}) does not divide the tile "
                 f"edge (grid.tile_km {self.grid.tile_km}): choose a divisor, e.g. 1500"
+            )
+        if edge % self.change.block_m:
+            raise ValueError(
+                f"change.block_m ({self.change.block_m}) does not divide the tile edge "
+                f"(grid.tile_km {self.grid.tile_km}): choose a divisor, e.g. 1500"
             )
         return self
 

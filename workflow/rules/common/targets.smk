@@ -143,6 +143,8 @@ def product_targets():
         report_targets(),
         sm_targets(),
         integration_targets(),
+        change_targets(),
+        adapt_targets(),
         demo_targets(),
     ]
     return flatten(stages)  # Snakemake's: nested lists and rules' outputs to paths

@@ -1,0 +1,133 @@
+# Crop type across regions and years without target labels (docs/adaptation.md): the
+# target domains' unlabelled pixels per year, every case's methods and seeds, and the
+# summary of all cases. The GHCA model of a case maps its target where adapt.maps says.
+
+from agrifactory.adapt import rules as adapt_rules
+
+ADAPT = SETTINGS.adapt
+ADAPT_ON = ADAPT.enabled and bool(SAMPLES) and not LOO
+if ADAPT_ON:
+    planned(ADAPT.check_run, REGIONS, YEARS, LABEL_YEARS)
+ADAPT_CASES = [c.name for c in ADAPT.cases]
+
+
+wildcard_constraints:
+    case="|".join(ADAPT_CASES) if ADAPT_CASES else "-",
+
+
+def adapt_dir(case="{case}"):
+    return f"{R}/adapt/{case}"
+
+
+def adapted_model(region, year):
+    """The GHCA model that maps a region and year (adapt.maps), or None."""
+    case = ADAPT.map_case(region, year) if ADAPT_ON else None
+    return adapt_rules.case_outputs(adapt_dir(case.name))["model"] if case else None
+
+
+def adapt_pool_inputs(wildcards):
+    """The input stack of every tile of the year (named <kind>_<tile>)."""
+    return {
+        f"{kind}_{tile}": path
+        for tile in TILES
+        for kind, path in classify_stack(tile, wildcards.year).items()
+    }
+
+
+def adapt_inputs(wildcards):
+    """The source's and the target's training tables, the target year's pool and the
+    source's cropland model (which picks the pool's crop pixels)."""
+    case = ADAPT.case(wildcards.case)
+    source_region, source_year = adapt_rules.domain_parts(case.source, "adapt")
+    _, target_year = adapt_rules.domain_parts(case.target, "adapt")
+    table = rules.training_set.output.table
+    return {
+        "source": expand(table, year=source_year)[0],
+        "target": expand(table, year=target_year)[0],
+        "pool": expand(rules.adapt_pool.output[0], year=target_year)[0],
+        "cropland": model_dir("cropland", source_region, source_year),
+    }
+
+
+def adapt_targets():
+    """Every case's scores and the summary page (none without cases)."""
+    if not ADAPT_ON:
+        return []
+    return [rules.adapt_summary.output.page]
+
+
+rule adapt_pool:
+    input:
+        unpack(adapt_pool_inputs),
+    output:
+        f"{R}/adapt/pool/{{year}}/{adapt_rules.POOL}",
+    log:
+        f"{LOGS}/adapt_pool/{{year}}.log",
+    benchmark:
+        benchmark_file("adapt_pool/{year}")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(600),
+        runtime=runtime_min(10, per_tile=0.2),
+    params:
+        **SEASON_PARAMS,
+        kinds=list(classify_stack(TILES[0], YEARS[0])),
+        regions=TILE_REGION,
+        tile_km=config["grid"]["tile_km"],
+        grid=GRID,
+        per_tile=ADAPT.pool_per_tile,
+        seed=config["seed"],
+    script:
+        "../../scripts/adapt_pool.py"
+
+
+rule adapt:
+    input:
+        unpack(adapt_inputs),
+    output:
+        **{
+            key: directory(path) if key == "model" else path
+            for key, path in adapt_rules.case_outputs(adapt_dir()).items()
+        },
+    log:
+        f"{LOGS}/adapt/{{case}}.log",
+    benchmark:
+        benchmark_file("adapt/{case}")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(800),
+        runtime=runtime_min(30),
+    params:
+        adapt=config["adapt"],
+        seed=config["seed"],
+    script:
+        "../../scripts/adapt.py"
+
+
+rule adapt_summary:
+    input:
+        **{
+            f"{key}_{case}": adapt_rules.case_outputs(adapt_dir(case))[key]
+            for case in ADAPT_CASES
+            for key in ("scores", "reference")
+        },
+    output:
+        **adapt_rules.summary_outputs(f"{R}/adapt/summary"),
+    log:
+        f"{LOGS}/adapt_summary.log",
+    benchmark:
+        benchmark_file("adapt_summary")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(300),
+        runtime=runtime_min(5),
+    params:
+        adapt=config["adapt"],
+    script:
+        "../../scripts/adapt_summary.py"
