@@ -3,13 +3,16 @@
 Rules (``workflow/rules/demo.smk``; active when the config says ``demo: true``):
 
 ``demo_truth``
-    The truth rasters of the land (:data:`TRUTH_CLASSES`): the same for every year.
+    The truth rasters of the land (:data:`TRUTH_CLASSES`) of the base year (built without
+    a year); land cover, cropland and irrigation are the same in every year, crop type
+    changes in other years (crop rotation, :mod:`agrifactory.synthetic.world`).
 ``demo_truth_ndvi``
     The true 8-day NDVI of the run's year (:data:`TRUTH_NDVI`).
 ``demo_landsat_scene``, ``demo_modis``
     The year's Landsat scenes and MODIS composites in their real file formats.
 ``demo_samples``
-    Labelled sample points (:data:`SAMPLES`): the same for every year.
+    Labelled sample points (:data:`SAMPLES`) of demo_world's label and validation-only
+    years, with a ``year`` column: the same whatever the run's years.
 ``demo_statistics``
     Official cropland statistics per province and county (:data:`STATISTICS`),
     dated to the run's year.
@@ -122,12 +125,23 @@ def demo_modis(job: Any) -> None:
 
 
 def demo_samples(job: Any) -> None:
-    """Rule demo_samples: labelled sample points by a stratified random design."""
-    from agrifactory.synthetic.samples import draw_samples, write_samples
+    """Rule demo_samples: labelled sample points by a stratified random design, of the
+    label years (train and validation) and the validation-only years of the ``world``
+    param's demo_world section (not of the run's years)."""
+    from agrifactory.logs import setup_logging
+    from agrifactory.synthetic.demo import sample_years, spec_from_params
+    from agrifactory.synthetic.samples import write_samples, year_samples
 
-    world = _world(job)
-    fraction = job.params.world["demo_world"]["validation_fraction"]
-    write_samples(job.output[0], draw_samples(world, validation_fraction=fraction))
+    setup_logging(job.log[0])
+    cfg = job.params.world["demo_world"]
+    label_years, validation_years = sample_years(cfg)
+    samples = year_samples(
+        spec_from_params(job.params.world),
+        label_years,
+        validation_years,
+        validation_fraction=cfg["validation_fraction"],
+    )
+    write_samples(job.output[0], samples)
 
 
 def demo_statistics(job: Any) -> None:
