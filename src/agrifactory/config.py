@@ -148,6 +148,43 @@ class InputSettings(Settings):
     smoothing, features and classification run on it (config/real-sinop.yaml)."""
 
 
+#: A probability of each kind of scene: clear, partly cloudy, heavy cloud, overcast.
+CloudMixture = Annotated[
+    list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=4, max_length=4)
+]
+
+
+class CloudSeasonSettings(Settings):
+    """The demo's cloud season in the years other than demo_world.base_year: a wet season
+    around a centre month drawn per year, with more heavy and overcast scenes in it and
+    more clear ones outside it (the base year keeps one mixture all year:
+    clear 0.45, partly 0.33, heavy 0.14, overcast 0.08)."""
+
+    centre_months: Annotated[
+        list[Annotated[int, Field(ge=1, le=12)]], Field(min_length=2, max_length=2)
+    ] = [6, 8]
+    """First and last month (inclusive) among which each year's wet-season centre is drawn."""
+
+    half_width_months: Annotated[int, Field(ge=0, le=5)] = 1
+    """Months on either side of the centre month that belong to the wet season."""
+
+    wet: CloudMixture = [0.20, 0.32, 0.28, 0.20]
+    """Probabilities of a clear, partly cloudy, heavy-cloud and overcast scene in the wet
+    season (they sum to 1)."""
+
+    dry: CloudMixture = [0.60, 0.30, 0.07, 0.03]
+    """The same probabilities outside the wet season (they sum to 1)."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CloudSeasonSettings:
+        if self.centre_months[0] > self.centre_months[1]:
+            raise ValueError(f"centre_months {self.centre_months}: the first exceeds the last")
+        for name in ("wet", "dry"):
+            if abs(sum(getattr(self, name)) - 1.0) > 1e-6:
+                raise ValueError(f"{name} {getattr(self, name)}: the probabilities must sum to 1")
+        return self
+
+
 class DemoWorldSettings(Settings):
     """The synthetic demo world (used when demo is true)."""
 
@@ -171,6 +208,52 @@ class DemoWorldSettings(Settings):
 
     statistics_error: Annotated[float, Field(ge=0)] = 0.03
     """Standard deviation of the relative reporting error of the demo's official statistics."""
+
+    base_year: Annotated[int, Field(ge=1984, le=2100)] = 2021
+    """The year whose crops, green-up and clouds are the demo world's own; every other
+    year keeps its land (land cover, fields, irrigation) and differs from it by crop
+    rotation, a green-up shift per sub-region and a cloud season (keys below)."""
+
+    greenup_shift_days: Annotated[
+        list[Annotated[int, Field(ge=0, le=60)]], Field(min_length=2, max_length=2)
+    ] = [8, 15]
+    """Smallest and largest magnitude (whole days, inclusive) of the green-up shift of a
+    year other than base_year: per year and sub-region (west, east) a magnitude is drawn
+    in this range and a sign at random, and the sub-region's green-up and senescence
+    (t1 and t2 of the double logistic) move by it, e.g. west -10 days, east +13 days."""
+
+    rotation_share: Annotated[float, Field(ge=0, le=1)] = 0.4
+    """Share of the fields whose crop changes from base_year in another year. An
+    irrigated field takes another irrigated crop, a rainfed field another rainfed crop,
+    so the cropland and irrigation truth do not change."""
+
+    crop_share_concentration: Annotated[float, Field(gt=0)] = 40.0
+    """How close a year's crop shares stay to the base shares: each year other than
+    base_year draws its shares from a Dirichlet distribution with concentration this
+    times the base shares (larger: closer), and a rotated field picks its new crop in
+    proportion to them."""
+
+    cloud_season: CloudSeasonSettings = CloudSeasonSettings()
+    """The cloud season of the years other than base_year."""
+
+    label_years: list[Annotated[int, Field(ge=1984, le=2100)]] | None = None
+    """Years whose sample points carry training and validation splits (null: base_year
+    only). The sample file does not depend on the config's years."""
+
+    validation_years: list[Annotated[int, Field(ge=1984, le=2100)]] = [2022]
+    """Years with validation-only sample points, drawn from that year's world (its
+    crops) with ids 'V<year>-NNNNN', about as many as base_year's validation split:
+    target labels for evaluating cross-year mapping, never for training."""
+
+    @model_validator(mode="after")
+    def _years_consistent(self) -> DemoWorldSettings:
+        lo, hi = self.greenup_shift_days
+        if lo > hi:
+            raise ValueError(f"greenup_shift_days {self.greenup_shift_days}: min exceeds max")
+        both = sorted(set(self.label_years or [self.base_year]) & set(self.validation_years))
+        if both:
+            raise ValueError(f"years {both} are both in label_years and in validation_years")
+        return self
 
 
 class WorkflowConfig(Settings):

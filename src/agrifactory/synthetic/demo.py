@@ -25,20 +25,48 @@ from agrifactory.io.raster import write_raster
 from agrifactory.synthetic import landsat as demo_landsat
 from agrifactory.synthetic import modis as demo_modis
 from agrifactory.synthetic.rules import TRUTH_CLASSES, TRUTH_NDVI
-from agrifactory.synthetic.world import World, WorldSpec
+from agrifactory.synthetic.world import CloudSeason, World, WorldSpec
+
+
+def _settings(demo_cfg: Mapping[str, Any]) -> Any:
+    """The config's ``demo_world`` section as its settings model (missing keys: defaults)."""
+    from agrifactory.config import DemoWorldSettings
+
+    return DemoWorldSettings.build(demo_cfg, "demo_world")
 
 
 def world_spec(
     demo_cfg: Mapping[str, Any], tiles: Sequence[Tile], year: int | None, seed: int
 ) -> WorldSpec:
-    """The world spec of the config's ``demo_world`` section (``year`` None: the land only)."""
+    """The world spec of the config's ``demo_world`` section (``year`` None: the base
+    year's land only)."""
+    cfg = _settings(demo_cfg)
+    season = cfg.cloud_season
     return WorldSpec(
         tiles=tuple(tiles),
         year=None if year is None else int(year),
         seed=int(seed),
-        margin_km=float(demo_cfg["margin_km"]),
-        phenology_shift_days=float(demo_cfg["phenology_shift_days"]),
+        margin_km=float(cfg.margin_km),
+        phenology_shift_days=float(cfg.phenology_shift_days),
+        base_year=cfg.base_year,
+        greenup_shift_days=tuple(cfg.greenup_shift_days),
+        rotation_share=cfg.rotation_share,
+        crop_share_concentration=cfg.crop_share_concentration,
+        cloud_season=CloudSeason(
+            centre_months=tuple(season.centre_months),
+            half_width_months=season.half_width_months,
+            wet=tuple(season.wet),
+            dry=tuple(season.dry),
+        ),
     )
+
+
+def sample_years(demo_cfg: Mapping[str, Any]) -> tuple[list[int], list[int]]:
+    """The years whose samples carry train and validation splits (``label_years``, by
+    default the base year) and the validation-only years (``validation_years``) of the
+    config's ``demo_world`` section."""
+    cfg = _settings(demo_cfg)
+    return list(cfg.label_years or [cfg.base_year]), list(cfg.validation_years)
 
 
 def scene_plans(

@@ -7,7 +7,8 @@ Each scene is written the way USGS distributes it: one directory per product id
 temperature), ``*_QA_PIXEL.TIF`` and ``*_QA_RADSAT.TIF``,
 in the scene's own UTM zone, and the metadata file ``*_MTL.json`` with the
 documented Collection 2 scaling (:mod:`agrifactory.io.landsat_mtl`). The atmosphere is made to test the quality stage:
-clouds whose thin edges the QA mask misses, shadows it partly misses, snow in
+clouds whose thin edges the QA mask misses (their cover drawn from the world's
+cloud mixture of the scene's month, :meth:`World.cloud_mixture`), shadows it partly misses, snow in
 winter, occasional regional haze nobody flags, a data gap and a few saturated
 pixels. Green and SWIR carry the crops' signatures beyond NDVI
 (:mod:`agrifactory.synthetic.spectra`).
@@ -111,9 +112,12 @@ def scene_grid(world_grid: PixelGrid, crs: CRS) -> tuple[CRS, Affine, int, int]:
     return crs, Affine(FINE_RES, 0.0, x0, 0.0, -FINE_RES, y1), width, height
 
 
-def _clouds(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    """Cloud optical thickness in [0, 1] with a cover drawn from a realistic mixture."""
-    kind = rng.choice(["clear", "partly", "heavy", "overcast"], p=[0.45, 0.33, 0.14, 0.08])
+def _clouds(
+    rng: np.random.Generator, shape: tuple[int, int], mixture: tuple[float, ...]
+) -> np.ndarray:
+    """Cloud optical thickness in [0, 1] with a cover drawn from a realistic ``mixture``
+    (probabilities of a clear, partly, heavy and overcast scene)."""
+    kind = rng.choice(["clear", "partly", "heavy", "overcast"], p=list(mixture))
     cover = {
         "clear": rng.uniform(0.0, 0.01),
         "partly": rng.uniform(0.05, 0.35),
@@ -149,7 +153,9 @@ def render_scene(world: World, date: dt.date, seed_key: str) -> dict[str, np.nda
     extra = spectra.extra_bands(world, date, ndvi, red, nir, seed_key)
     bands = {"blue": blue, "red": red, "nir": nir, **extra}
     snow = _snow(rng, doy, water, bands, thermal)
-    tau, cloud_flag, dilated, shadow_flag = _clouds_and_shadows(rng, bands)
+    tau, cloud_flag, dilated, shadow_flag = _clouds_and_shadows(
+        rng, bands, world.cloud_mixture(date)
+    )
     thermal = thermal * (1.0 - tau) + (thermal - 30.0) * tau
 
     # Regional haze that no QA bit records (about one scene in ten).
@@ -212,13 +218,13 @@ def _snow(
 
 
 def _clouds_and_shadows(
-    rng: np.random.Generator, bands: dict[str, np.ndarray]
+    rng: np.random.Generator, bands: dict[str, np.ndarray], mixture: tuple[float, ...]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Clouds (thick cores flagged, thin edges not: the mask misses them) and their
     shadows (the flagged clouds displaced along the sun azimuth; 85% detected), written
     into the bands; returns the optical depth and the cloud, dilated and shadow flags."""
     shape = bands["red"].shape
-    tau = _clouds(rng, shape)
+    tau = _clouds(rng, shape, mixture)
     cloud_flag = tau > 0.3
     dilated = ndimage.binary_dilation(cloud_flag, iterations=3) & ~cloud_flag
     dy, dx = int(rng.integers(8, 20)), int(rng.integers(8, 20))

@@ -12,8 +12,8 @@ Rules (``workflow/rules/demo.smk``; active when the config says ``demo: true``):
     world of its own calendar year (one rule job per scene, per calendar year of
     composites), so a run year's margins share files with its neighbours.
 ``demo_samples``
-    Labelled sample points (:data:`SAMPLES`) of the demo world's label and validation
-    years (``demo_world.label_years``, ``validation_years``), whatever years the run makes.
+    Labelled sample points (:data:`SAMPLES`) of demo_world's label and validation-only
+    years, with a ``year`` column: the same whatever the run's years.
 ``demo_statistics``
     Official cropland statistics per province and county (:data:`STATISTICS`),
     dated to the year.
@@ -136,12 +136,23 @@ def demo_modis(job: Any) -> None:
 
 
 def demo_samples(job: Any) -> None:
-    """Rule demo_samples: labelled sample points by a stratified random design."""
-    from agrifactory.synthetic.samples import draw_samples, write_samples
+    """Rule demo_samples: labelled sample points by a stratified random design, of the
+    label years (train and validation) and the validation-only years of the ``world``
+    param's demo_world section (not of the run's years)."""
+    from agrifactory.logs import setup_logging
+    from agrifactory.synthetic.demo import sample_years, spec_from_params
+    from agrifactory.synthetic.samples import write_samples, year_samples
 
-    world = _world(job)
-    fraction = job.params.world["demo_world"]["validation_fraction"]
-    write_samples(job.output[0], draw_samples(world, validation_fraction=fraction))
+    setup_logging(job.log[0])
+    cfg = job.params.world["demo_world"]
+    label_years, validation_years = sample_years(cfg)
+    samples = year_samples(
+        spec_from_params(job.params.world),
+        label_years,
+        validation_years,
+        validation_fraction=cfg["validation_fraction"],
+    )
+    write_samples(job.output[0], samples)
 
 
 def demo_statistics(job: Any) -> None:

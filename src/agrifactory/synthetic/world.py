@@ -13,6 +13,23 @@ with crop parameters like the Chahannur basin's: irrigated long-season crops
 peak near DOY 200 and drop; rainfed crops (oat, wheat, flax) rise slowly and
 peak near DOY 246 below NDVI 0.5. Fields in the eastern sub-region develop
 ``phenology_shift_days`` later, for cross-region transfer tests.
+
+Years. The base year (``WorldSpec.base_year``) is the world as it always was. Any
+other year keeps the land (cover, fields, irrigation) and differs from the base
+year as a real season does (:func:`year_effects`, each from its own random stream
+``rng_for(seed, "year", year, ...)``, so the base year's draws are untouched):
+
+* crop rotation: a share ``rotation_share`` of the fields takes another crop of its
+  irrigation group (irrigated fields an irrigated crop, rainfed fields a rainfed one),
+  picked in proportion to the year's crop shares, which are the base shares
+  :data:`CROP_SHARES` re-weighted by a Dirichlet draw (concentration
+  ``crop_share_concentration`` times the base shares);
+* green-up: each sub-region's crops and vegetation (t1 and t2 of every non-water
+  pixel) move by a whole number of days whose magnitude is drawn uniformly in
+  ``greenup_shift_days`` and whose sign is drawn per region (e.g. west -10, east +13);
+* clouds: a wet season, ``cloud_season.half_width_months`` around a centre month drawn
+  in ``cloud_season.centre_months``, with more heavy and overcast scenes in it and more
+  clear ones outside it (:func:`cloud_mixture`; the base year keeps one mixture all year).
 """
 
 from __future__ import annotations
@@ -49,6 +66,12 @@ PHENOLOGY = {
 #: Brightness (red + NIR reflectance) per land-cover class.
 BRIGHTNESS = {"cropland": 0.40, "grassland": 0.38, "forest": 0.30, "water": 0.07, "built_up": 0.42}
 
+#: Cloud-cover mixture of every scene of the base year: clear, partly, heavy, overcast.
+BASE_CLOUD_MIXTURE = (0.45, 0.33, 0.14, 0.08)
+
+#: The demo's sub-regions by their code in :attr:`World.region`.
+REGIONS = ("west", "east")
+
 #: Share of each crop within cropland.
 CROP_SHARES = {
     "potato": 0.22,
@@ -62,12 +85,28 @@ CROP_SHARES = {
 
 
 @dataclass(frozen=True)
+class CloudSeason:
+    """The cloud season of the years other than the base year.
+
+    Months within ``half_width_months`` of the year's centre month (drawn uniformly
+    in ``centre_months``, inclusive) draw a scene's cloud cover from ``wet``, the
+    others from ``dry`` (probabilities of clear, partly, heavy, overcast).
+    """
+
+    centre_months: tuple[int, int] = (6, 8)
+    half_width_months: int = 1
+    wet: tuple[float, float, float, float] = (0.20, 0.32, 0.28, 0.20)
+    dry: tuple[float, float, float, float] = (0.60, 0.30, 0.07, 0.03)
+
+
+@dataclass(frozen=True)
 class WorldSpec:
     """What the demo world looks like (all fields come from the config's ``demo`` section).
 
-    ``year`` dates the phenology (NDVI); the land (cover, fields, crops, irrigation) does
-    not depend on it, so files made from the land alone are made with ``year=None``
-    and a change of the run's year does not rewrite them.
+    ``year`` dates the phenology (NDVI) and, in a year other than ``base_year``, selects
+    that year's crops, green-up and clouds (:func:`year_effects`). Land cover, fields and
+    irrigation never depend on it; ``year=None`` is the base year's land, so files made
+    from the base year's land alone are made with ``year=None``.
     """
 
     tiles: tuple[Tile, ...]
@@ -77,6 +116,15 @@ class WorldSpec:
     phenology_shift_days: float = 12.0
     min_field_px: int = 6
     max_field_px: int = 24
+    base_year: int = 2021
+    greenup_shift_days: tuple[int, int] = (8, 15)
+    rotation_share: float = 0.4
+    crop_share_concentration: float = 40.0
+    cloud_season: CloudSeason = CloudSeason()
+
+    def is_base_year(self) -> bool:
+        """True for the base year and for ``year=None``: the world as it always was."""
+        return self.year is None or self.year == self.base_year
 
     def grid(self) -> PixelGrid:
         """The 30 m world grid: the tiles' union plus the margin, on the tile lattice."""
@@ -135,6 +183,52 @@ def split_fields(
     return ids
 
 
+@dataclass(frozen=True)
+class YearEffects:
+    """How the world's year differs from the base year (nothing in the base year)."""
+
+    greenup_shift: dict[str, int]
+    """Days the green-up of each sub-region (``west``, ``east``) moves (0 in the base year)."""
+    crop_shares: dict[str, float]
+    """The year's crop shares that rotated fields pick from (:data:`CROP_SHARES` in the
+    base year)."""
+    wet_month: int | None
+    """Centre month of the year's wet season (None in the base year: one cloud mixture)."""
+
+
+def year_effects(spec: WorldSpec) -> YearEffects:
+    """The year's green-up shifts, crop shares and wet-season month, each drawn from its
+    own stream ``rng_for(seed, "year", year, ...)``; none in the base year."""
+    if spec.is_base_year():
+        return YearEffects(dict.fromkeys(REGIONS, 0), dict(CROP_SHARES), None)
+    lo, hi = spec.greenup_shift_days
+    rng = rng_for(spec.seed, "year", spec.year, "greenup")
+    magnitude = rng.integers(lo, hi + 1, size=len(REGIONS))
+    sign = rng.choice([-1, 1], size=len(REGIONS))
+    base = np.array(list(CROP_SHARES.values()))
+    shares = rng_for(spec.seed, "year", spec.year, "shares").dirichlet(
+        spec.crop_share_concentration * base
+    )
+    c0, c1 = spec.cloud_season.centre_months
+    wet = int(rng_for(spec.seed, "year", spec.year, "clouds").integers(c0, c1 + 1))
+    return YearEffects(
+        greenup_shift={r: int(m * s) for r, m, s in zip(REGIONS, magnitude, sign, strict=True)},
+        crop_shares={c: float(v) for c, v in zip(CROP_SHARES, shares, strict=True)},
+        wet_month=wet,
+    )
+
+
+def cloud_mixture(spec: WorldSpec, wet_month: int | None, month: int) -> tuple[float, ...]:
+    """Probabilities of a clear, partly, heavy and overcast scene in ``month``: the base
+    mixture all year when ``wet_month`` is None, else the wet or dry one of
+    ``spec.cloud_season`` (months count circularly: December is next to January)."""
+    if wet_month is None:
+        return BASE_CLOUD_MIXTURE
+    season = spec.cloud_season
+    gap = abs(month - wet_month) % 12
+    return season.wet if min(gap, 12 - gap) <= season.half_width_months else season.dry
+
+
 @dataclass
 class World:
     """The truth of the demo world on its 30 m grid."""
@@ -149,6 +243,16 @@ class World:
     region: np.ndarray  # uint8: 0 west, 1 east
     params: dict[str, np.ndarray] = field(repr=False)  # per-pixel phenology parameters
     brightness: np.ndarray = field(repr=False)
+    effects: YearEffects = field(repr=False)
+
+    @property
+    def greenup_shift(self) -> dict[str, int]:
+        """Days the green-up of each sub-region moves in this year against the base year."""
+        return self.effects.greenup_shift
+
+    def cloud_mixture(self, date: dt.date) -> tuple[float, ...]:
+        """Probabilities of a clear, partly, heavy and overcast scene on ``date``."""
+        return cloud_mixture(self.spec, self.effects.wet_month, date.month)
 
     def doy(self, date: dt.date) -> float:
         """Day of the world's year (may be <= 0 or > 365 for dates in the margin years)."""
@@ -219,11 +323,20 @@ def build_world(spec: WorldSpec) -> World:
     n_fields = int(field_id.max())
     counts = np.bincount(field_id.ravel(), minlength=n_fields + 1)
     landcover = _field_landcover(zones, field_id, counts)
-    croptype, irrigation = _field_crops(rng, landcover, field_id, propensity, counts)
+    field_crop, is_irrigated = _field_crops(rng, field_id, propensity, counts)
+    effects = year_effects(spec)
+    if not spec.is_base_year():
+        field_crop = _rotate_crops(
+            rng_for(spec.seed, "year", spec.year, "rotation"),
+            field_crop,
+            spec.rotation_share,
+            effects.crop_shares,
+        )
+    croptype, irrigation = _crop_rasters(landcover, field_id, field_crop, is_irrigated)
     x, _ = grid.pixel_centres()
     region = np.broadcast_to((x >= spec.east_boundary_x())[np.newaxis, :], shape).astype(np.uint8)
     jitter = rng_for(spec.seed, "phenology")
-    params = _phenology_params(spec, jitter, landcover, croptype, field_id, region)
+    params = _phenology_params(spec, jitter, landcover, croptype, field_id, region, effects)
     brightness = np.zeros(shape, dtype=np.float32)
     for code, name in legend.LANDCOVER.items():
         brightness[landcover == code] = BRIGHTNESS[name]
@@ -240,6 +353,7 @@ def build_world(spec: WorldSpec) -> World:
         region=region,
         params=params,
         brightness=brightness.astype(np.float32),
+        effects=effects,
     )
 
 
@@ -264,14 +378,10 @@ def _field_landcover(zones: np.ndarray, field_id: np.ndarray, counts: np.ndarray
 
 
 def _field_crops(
-    rng: np.random.Generator,
-    landcover: np.ndarray,
-    field_id: np.ndarray,
-    propensity: np.ndarray,
-    counts: np.ndarray,
+    rng: np.random.Generator, field_id: np.ndarray, propensity: np.ndarray, counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Crop type and irrigation (1 irrigated, 2 rainfed) per cropland pixel: irrigated
-    crops where the field-mean irrigation propensity is high."""
+    """The base year's crop of every field (index into :data:`CROP_SHARES`) and whether it
+    is irrigated: irrigated crops where the field-mean irrigation propensity is high."""
     n = len(counts)
     names = list(CROP_SHARES)
     shares = np.array([CROP_SHARES[c] for c in names])
@@ -284,7 +394,36 @@ def _field_crops(
     rf_idx = [names.index(c) for c in legend.RAINFED_CROPS]
     pick_irr = rng.choice(irr_idx, size=n, p=shares[irr_idx] / shares[irr_idx].sum())
     pick_rf = rng.choice(rf_idx, size=n, p=shares[rf_idx] / shares[rf_idx].sum())
-    field_crop = np.where(is_irrigated, pick_irr, pick_rf)
+    return np.where(is_irrigated, pick_irr, pick_rf), is_irrigated
+
+
+def _rotate_crops(
+    rng: np.random.Generator,
+    field_crop: np.ndarray,
+    rotation_share: float,
+    crop_shares: dict[str, float],
+) -> np.ndarray:
+    """Another year's field crops: a share ``rotation_share`` of the fields takes another
+    crop of its group (irrigated or rainfed), in proportion to the year's ``crop_shares``."""
+    names = list(CROP_SHARES)
+    shares = np.array([crop_shares[c] for c in names])
+    rotate = rng.random(len(field_crop)) < rotation_share
+    out = field_crop.copy()
+    for group in (legend.IRRIGATED_CROPS, legend.RAINFED_CROPS):
+        idx = [names.index(c) for c in group]
+        for current in idx:
+            sel = rotate & (field_crop == current)
+            others = [i for i in idx if i != current]
+            p = shares[others] / shares[others].sum()
+            out[sel] = rng.choice(others, size=int(sel.sum()), p=p)
+    return out
+
+
+def _crop_rasters(
+    landcover: np.ndarray, field_id: np.ndarray, field_crop: np.ndarray, is_irrigated: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Crop type and irrigation (1 irrigated, 2 rainfed) per cropland pixel (0 elsewhere)."""
+    names = list(CROP_SHARES)
     crop_codes = np.array([legend.code_of(legend.CROPTYPE, c) for c in names], dtype=np.uint8)
     is_crop = landcover == legend.code_of(legend.LANDCOVER, "cropland")
     croptype = np.where(is_crop, crop_codes[field_crop[field_id]], 0).astype(np.uint8)
@@ -312,8 +451,10 @@ def _phenology_params(
     croptype: np.ndarray,
     field_id: np.ndarray,
     region: np.ndarray,
+    effects: YearEffects,
 ) -> dict[str, np.ndarray]:
-    """Per-pixel phenology: class curve + per-field jitter + the eastern shift."""
+    """Per-pixel phenology: class curve + per-field jitter + the eastern shift + the
+    year's green-up shift of each sub-region (0 in the base year)."""
     shape = landcover.shape
     n_fields = int(field_id.max())
     class_name = pixel_classes(landcover, croptype)
@@ -326,7 +467,8 @@ def _phenology_params(
     sow = jitter.normal(0.0, 5.0, n_fields + 1).astype(np.float32)[field_id]
     peak = jitter.normal(0.0, 0.03, n_fields + 1).astype(np.float32)[field_id]
     seasonal = landcover != legend.code_of(legend.LANDCOVER, "water")
-    shift = np.where(region == 1, spec.phenology_shift_days, 0.0).astype(np.float32)
+    west, east = (effects.greenup_shift[r] for r in REGIONS)
+    shift = np.where(region == 1, spec.phenology_shift_days + east, 0.0 + west).astype(np.float32)
     params["t1"] += np.where(seasonal, sow + shift, 0.0)
     params["t2"] += np.where(seasonal, sow + shift, 0.0)
     params["vmax"] += np.where(seasonal, peak, 0.0)
