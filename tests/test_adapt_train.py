@@ -154,4 +154,4 @@ def test_bad_inputs(shift_case):
     with pytest.raises(ConfigError, match="unknown adaptation method"):
         fit("fixmatch", xs, ys, xt, classes=CLASSES, settings=TINY)
     with pytest.raises(ConfigError, match="mmd_layer_weights"):
-        AdaptSettings(n_blocks=2)
+        AdaptSettings.build({"n_blocks": 2}, "adapt.training")

@@ -150,6 +150,6 @@ def run_adapt_case(
     write_table(pd.DataFrame([{"case": case.name, **ref}]), outputs["reference"])
     model = fit("ghca", xs, ys, xt, classes=np.unique(ys), settings=settings.training, seed=seed)
     names = [c for channel in channels for c in channel]
-    AdaptedClassifier.from_adapted(
-        model, names, LEGENDS["croptype"], settings.training, seed
-    ).save(outputs["model"])
+    AdaptedClassifier.from_adapted(model, names, LEGENDS["croptype"], settings.training, seed).save(
+        outputs["model"]
+    )

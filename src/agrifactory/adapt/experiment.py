@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agrifactory.adapt.train import AdaptSettings, check_series, fit
+from agrifactory.adapt.settings import AdaptSettings
+from agrifactory.adapt.train import check_series, fit
 from agrifactory.classify.accuracy import confusion_matrix, kappa, macro_f1, overall_accuracy
 from agrifactory.classify.models import make_model
 

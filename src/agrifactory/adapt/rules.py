@@ -200,9 +200,7 @@ def adapt_pool(job: Any) -> None:
 
     _setup(job)
     p = job.params
-    stacks = {
-        tile: {kind: job.input[f"{kind}_{tile}"] for kind in p.kinds} for tile in p.regions
-    }
+    stacks = {tile: {kind: job.input[f"{kind}_{tile}"] for kind in p.kinds} for tile in p.regions}
     table = pool_table(
         stacks,
         year=int(job.wildcards.year),
@@ -240,5 +238,8 @@ def adapt_summary(job: Any) -> None:
 
     _setup(job)
     settings = section(job.params.adapt)
-    cases = {c.name: (job.input[f"scores_{c.name}"], job.input[f"reference_{c.name}"]) for c in settings.cases}
+    cases = {
+        c.name: (job.input[f"scores_{c.name}"], job.input[f"reference_{c.name}"])
+        for c in settings.cases
+    }
     write_summary(cases, dict(job.output.items()))

@@ -52,11 +52,15 @@ def checks(summary: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
 def mean_sd_table(summary: pd.DataFrame) -> pd.DataFrame:
     """OA as 'mean ± sd' with one column per case and one row per method."""
     text = summary.assign(
-        oa=[f"{m:.3f} ± {s:.3f}" for m, s in zip(summary["oa_mean"], summary["oa_std"], strict=True)]
+        oa=[
+            f"{m:.3f} ± {s:.3f}" for m, s in zip(summary["oa_mean"], summary["oa_std"], strict=True)
+        ]
     )
-    return text.pivot(index="method", columns="case", values="oa").reindex(
-        list(dict.fromkeys(summary["method"]))
-    ).reset_index()
+    return (
+        text.pivot(index="method", columns="case", values="oa")
+        .reindex(list(dict.fromkeys(summary["method"])))
+        .reset_index()
+    )
 
 
 def write_summary(cases: Mapping[str, tuple[str, str]], outputs: Mapping[str, str]) -> None:

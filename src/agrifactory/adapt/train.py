@@ -38,6 +38,7 @@ from torch import nn
 
 from agrifactory.adapt.losses import contrastive_loss, dann_lambda, grad_reverse, hierarchical_mmd
 from agrifactory.adapt.net import TempCNN, channel_stats
+from agrifactory.adapt.settings import AdaptSettings
 from agrifactory.adapt.teacher import (
     LabelHistory,
     ema_update,
@@ -49,60 +50,6 @@ from agrifactory.classify.cnn import set_threads, softmax_in_batches
 from agrifactory.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class AdaptSettings:
-    """Every setting of :func:`fit` (defaults work on the demo's 46-date NDVI series).
-
-    ``mmd_layer_weights`` has one weight per convolution block and one for the
-    penultimate dense layer (last); ``max_uncertainty`` bounds the s.d. over the MC
-    dropout passes of the predicted class's probability; ``stability_window`` is in
-    pseudo-label refreshes (one per epoch).
-    """
-
-    epochs: int = 30
-    batch_size: int = 32
-    learning_rate: float = 3e-3
-    weight_decay: float = 1e-4
-    warmup_epochs: int = 8
-    hidden: int = 32
-    n_blocks: int = 3
-    kernel_size: int = 5
-    dense: int = 64
-    dropout: float = 0.2
-    augment_shift: float = 2.0
-    augment_scale: float = 0.15
-    augment_magnitude: float = 0.1
-    augment_p: float = 0.5
-    mmd_weight: float = 1.0
-    mmd_layer_weights: tuple[float, ...] = (0.25, 0.25, 0.25, 1.0)
-    mmd_multipliers: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
-    dann_weight: float = 1.0
-    dann_gamma: float = 10.0
-    dann_hidden: int = 32
-    pseudo_weight: float = 1.0
-    contrastive_weight: float = 0.1
-    temperature: float = 0.1
-    confidence: float = 0.7
-    max_uncertainty: float = 0.06
-    stability_window: int = 3
-    mc_passes: int = 8
-    ema_decay: float = 0.98
-    num_threads: int | None = 1
-
-    def __post_init__(self) -> None:
-        if len(self.mmd_layer_weights) != self.n_blocks + 1:
-            raise ConfigError(
-                f"mmd_layer_weights needs n_blocks + 1 = {self.n_blocks + 1} weights "
-                f"(one per block and one for the dense layer), got {self.mmd_layer_weights}"
-            )
-        if not 0 <= self.warmup_epochs < self.epochs:
-            raise ConfigError(
-                f"warmup_epochs ({self.warmup_epochs}) must be in [0, epochs = {self.epochs})"
-            )
-        if not 0 <= self.ema_decay < 1:
-            raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
 
 @dataclass(frozen=True)

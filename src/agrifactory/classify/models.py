@@ -186,8 +186,12 @@ class SVMClassifier(Classifier):
 
 
 def model_classes() -> dict[str, type[Classifier]]:
-    """Model kinds known to :func:`load_model` and :func:`make_model`."""
-    return {c.kind: c for c in (LightGBMClassifier, SVMClassifier, CNNClassifier, CNN2DClassifier)}
+    """Model kinds known to :func:`load_model` and :func:`make_model` (and the adapted
+    CNN of rule adapt, which only :func:`load_model` can make)."""
+    from agrifactory.adapt.model import AdaptedClassifier
+
+    kinds = (LightGBMClassifier, SVMClassifier, CNNClassifier, CNN2DClassifier, AdaptedClassifier)
+    return {c.kind: c for c in kinds}
 
 
 def make_model(kind: str, params: Mapping[str, Any] | None = None) -> Classifier:
