@@ -126,7 +126,7 @@ def publish_demo(workdir: Path, services: Any, subdir: str = "demo") -> dict[str
     base_url = f"{services.http_url}/{subdir}"
     items = []
     for name, make in (("landsat", landsat_item), ("modis", modis_item)):
-        table = inventory.read_inventory(inputs / f"{name}_inventory.csv")
+        table = inventory.read_inventory(inputs / "inventory/2021" / f"{name}_inventory.csv")
         for _, row in table.iterrows():
             row = row.copy()
             row["path"] = str(served / Path(row["path"]).relative_to("results/demo/inputs"))

@@ -68,12 +68,12 @@ def test_products_through_stac_equal_the_products_from_files(demo_run, stac_run)
 
 
 def test_acquired_inventory_lists_every_scene_with_asset_urls(demo_run, stac_run, stac_services):
-    files = pd.read_csv(demo_run / "results/demo/inputs/landsat_inventory.csv")
+    files = pd.read_csv(demo_run / "results/demo/inputs/inventory/2021/landsat_inventory.csv")
     found = pd.read_csv(stac_run / "results/acquire/2021/landsat_inventory.csv")
     assert sorted(found["id"]) == sorted(files["id"])
     assert found["assets"].str.contains(stac_services.http_url).all()
     modis = pd.read_csv(stac_run / "results/acquire/2021/modis_inventory.csv")
-    assert len(modis) == len(pd.read_csv(demo_run / "results/demo/inputs/modis_inventory.csv"))
+    assert len(modis) == len(pd.read_csv(demo_run / "results/demo/inputs/inventory/2021/modis_inventory.csv"))
 
 
 def test_the_stac_run_read_the_scenes_over_http(stac_run, stac_services):

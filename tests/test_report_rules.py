@@ -303,13 +303,17 @@ def test_the_land_truth_is_the_same_built_with_or_without_a_year(tmp_path):
     assert ndvi.name == f"{demo_rules.TRUTH_NDVI}.tif"
 
 
-def test_the_year_independent_demo_rules_take_the_world_without_the_year():
+def test_no_demo_rule_takes_the_run_years_as_a_param():
+    """The run's years never reach a demo rule's params: a year-dependent rule takes it
+    from its own wildcard (year, calendar year, or the scene's date), so adding a year
+    to the run does not change the params, and so the files, of the others."""
     text = (REPO / "workflow" / "rules" / "demo.smk").read_text()
     rules = dict(re.findall(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", text, re.S | re.M))
-    for name in ("demo_truth", "demo_samples"):
+    for name in ("demo_truth", "demo_samples", "demo_truth_year", "demo_modis"):
         assert "world=WORLD,\n" in rules[name], name
-    for name in ("demo_truth_ndvi", "demo_landsat_scene", "demo_modis", "demo_statistics"):
-        assert "world=WORLD_YEAR,\n" in rules[name], name
+    assert "world=WORLD_SCENES,\n" in rules["demo_landsat_scene"]
+    assert "{year}" in rules["demo_truth_year"] and "{cyear}" in rules["demo_modis"]
     common = (REPO / "workflow" / "rules" / "common" / "demo.smk").read_text()
-    world = common[common.index("WORLD = {") : common.index("WORLD_YEAR = {")]
+    world = common[common.index("WORLD = {") : common.index("WORLD_SCENES = {")]
     assert "year" not in world.split("}")[0]
+    assert "YEARS" not in common[common.index("WORLD_SCENES = {") :].split("\n")[0]

@@ -56,19 +56,21 @@ def test_ingested_stacks_are_on_the_tile_grid_with_dates_and_masks(run, tile):
 def test_scanned_inventory_equals_the_plan(run):
     from agrifactory.io.inventory import read_inventory
 
-    scanned = read_inventory(run / "results/demo/inputs/landsat_inventory.csv")
-    planned = pd.read_csv(run / "results/demo/inputs/landsat_inventory.csv")
+    scanned = read_inventory(run / "results/demo/inputs/inventory/2021/landsat_inventory.csv")
+    planned = pd.read_csv(run / "results/demo/inputs/inventory/2021/landsat_inventory.csv")
     assert len(scanned) == 28 and scanned["bands"].nunique() == 1
     assert (scanned["id"] == planned["id"]).all()
 
 
 def test_demo_statistics_and_truth_exist(run):
     province = pd.read_csv(
-        run / "results/demo/inputs/statistics/province_cropland.csv", dtype={"adcode": str}
+        run / "results/demo/inputs/statistics/2021/province_cropland.csv", dtype={"adcode": str}
     )
     assert sorted(province["adcode"]) == ["130000", "150000"]
-    for name in ("landcover", "cropland", "irrigation", "croptype", "ndvi_8day"):
+    for name in ("landcover", "cropland", "irrigation", "croptype"):
         assert (run / f"results/demo/truth/{name}.tif").exists()
+    for name in ("croptype", "ndvi_8day"):
+        assert (run / f"results/demo/truth/2021/{name}.tif").exists()
 
 
 def test_every_job_wrote_a_log(run):

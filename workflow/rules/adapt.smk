@@ -49,6 +49,18 @@ def adapt_inputs(wildcards):
     }
 
 
+def adapt_summary_outputs():
+    """Rule adapt_summary's outputs, the page flagged for the report."""
+    out = adapt_rules.summary_outputs(f"{R}/adapt/summary")
+    out["page"] = report(
+        out["page"],
+        caption="../report/adaptation.rst",
+        category="Adaptation (GHCA)",
+        labels={"what": "target accuracy per case and method"},
+    )
+    return out
+
+
 def adapt_targets():
     """Every case's scores and the summary page (none without cases)."""
     if not ADAPT_ON:
@@ -116,7 +128,7 @@ rule adapt_summary:
             for key in ("scores", "reference")
         },
     output:
-        **adapt_rules.summary_outputs(f"{R}/adapt/summary"),
+        **adapt_summary_outputs(),
     log:
         f"{LOGS}/adapt_summary.log",
     benchmark:

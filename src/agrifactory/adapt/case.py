@@ -2,7 +2,10 @@
 
 The source domain gives its labelled training samples; the target domain gives its
 unlabelled pool pixels (those the source's cropland model calls cropland) and, for
-scoring only, its validation samples. Target labels never reach a model's training:
+scoring only, all its samples with a crop type (training and validation split: no
+method sees them). The in-domain reference is a 5-fold cross-validation on those same
+samples, so every figure of a case is on one evaluation set. Target labels never reach
+a model's training:
 :func:`domain_samples` is the only reader of labels, and the target's labelled rows go
 to :func:`agrifactory.adapt.experiment.run_case` as the evaluation set alone.
 """
@@ -17,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agrifactory.adapt.experiment import in_domain_cv, run_case, scores
+from agrifactory.adapt.experiment import in_domain_cv, run_case
 from agrifactory.adapt.model import AdaptedClassifier
 from agrifactory.adapt.rules import AdaptCase, AdaptStageSettings, domain_parts
 from agrifactory.adapt.train import fit
@@ -27,10 +30,6 @@ from agrifactory.errors import DataError
 from agrifactory.io.tables import read_table, write_table
 
 log = logging.getLogger(__name__)
-
-#: Training samples of the target below which the in-domain reference is a
-#: cross-validation on its validation samples instead.
-MIN_TARGET_TRAIN = 50
 
 
 def channel_columns(columns: Sequence[str], patterns: Sequence[str]) -> list[list[str]]:
@@ -51,11 +50,12 @@ def series(frame: pd.DataFrame, channels: Sequence[Sequence[str]]) -> np.ndarray
     return np.stack([frame[list(c)].to_numpy(np.float32) for c in channels], axis=1)
 
 
-def domain_samples(table: pd.DataFrame, region: str, split: str) -> pd.DataFrame:
-    """A region's samples of one split that carry a crop type."""
-    rows = table[
-        (table["region"] == region) & (table["split"] == split) & table["croptype"].notna()
-    ]
+def domain_samples(table: pd.DataFrame, region: str, split: str | None) -> pd.DataFrame:
+    """A region's samples that carry a crop type: of one split, or of all (None)."""
+    keep = (table["region"] == region) & table["croptype"].notna()
+    if split is not None:
+        keep &= table["split"] == split
+    rows = table[keep]
     return rows.assign(croptype=rows["croptype"].astype(int))
 
 
@@ -81,30 +81,6 @@ def target_pool(pool: pd.DataFrame, region: str, cropland_model: str | Path) -> 
     return rows[cropland]
 
 
-def in_domain_reference(
-    target_train: pd.DataFrame,
-    target_eval: pd.DataFrame,
-    channels: Sequence[Sequence[str]],
-    settings: AdaptStageSettings,
-    seed: int,
-) -> dict[str, object]:
-    """The in-domain model's OA on the target: trained on the target's own training
-    samples where it has enough, else a 5-fold CV on its validation samples (an upper
-    reference that no map uses)."""
-    xe, ye = series(target_eval, channels), target_eval["croptype"].to_numpy()
-    classes = sorted(set(ye.tolist()))
-    if len(target_train) >= MIN_TARGET_TRAIN:
-        xtr, ytr = series(target_train, channels), target_train["croptype"].to_numpy()
-        model = fit("augment", xtr, ytr, xtr, classes=np.unique(ytr), settings=settings.training,
-                    seed=seed)  # fmt: skip
-        oa = scores(ye, model.predict(xe), classes)["oa"]
-        how = f"trained on the target's {len(ytr)} training samples"
-    else:
-        oa = in_domain_cv(xe, ye, classes=classes, settings=settings.training, seed=seed)
-        how = f"5-fold cross-validation on the target's {len(ye)} validation samples"
-    return {"oa": oa, "reference": how, "n": len(ye)}
-
-
 def run_adapt_case(
     case: AdaptCase,
     settings: AdaptStageSettings,
@@ -123,9 +99,10 @@ def run_adapt_case(
     source = read_table(source_table)
     target = read_table(target_table)
     train = domain_samples(source, source_region, "train")
-    evaluation = domain_samples(target, target_region, "validation")
+    # Every labelled sample of the target scores the methods, none of them trains one.
+    evaluation = domain_samples(target, target_region, None)
     if evaluation.empty:
-        raise DataError(f"{case.target} has no validation samples with a crop type to score on")
+        raise DataError(f"{case.target} has no samples with a crop type to score on")
     pixels = target_pool(read_table(pool), target_region, cropland_model)
     channels = channel_columns(list(pixels.columns), settings.features)
     xs, ys = series(train, channels), train["croptype"].to_numpy()
@@ -145,9 +122,9 @@ def run_adapt_case(
                      settings=settings.training)  # fmt: skip
     table.insert(0, "case", case.name)
     write_table(table, outputs["scores"])
-    target_train = domain_samples(target, target_region, "train")
-    ref = in_domain_reference(target_train, evaluation, channels, settings, seed)
-    write_table(pd.DataFrame([{"case": case.name, **ref}]), outputs["reference"])
+    ref = in_domain_cv(xe, ye, classes=classes, settings=settings.training, seed=seed)
+    reference = {"case": case.name, "oa": ref, "n": len(ye), "method": "augment, 5-fold CV"}
+    write_table(pd.DataFrame([reference]), outputs["reference"])
     model = fit("ghca", xs, ys, xt, classes=np.unique(ys), settings=settings.training, seed=seed)
     names = [c for channel in channels for c in channel]
     AdaptedClassifier.from_adapted(model, names, LEGENDS["croptype"], settings.training, seed).save(

@@ -110,7 +110,7 @@ def in_domain_cv(
     seed: int = 0,
     folds: int = 5,
 ) -> float:
-    """Mean OA of the ``source_only`` CNN in stratified ``folds``-fold cross-validation on
+    """Mean OA of the ``augment`` CNN (today's crop-type CNN) in stratified ``folds``-fold cross-validation on
     the target's own labelled samples: an in-domain upper reference that no map uses.
 
     Each fold trains on the classes present in its training part (a class rarer than
@@ -123,7 +123,7 @@ def in_domain_cv(
     oas = []
     for train, test in cv.split(xe.reshape(len(xe), -1), ye):
         model = fit(
-            "source_only",
+            "augment",
             xe[train],
             ye[train],
             xe[train],
