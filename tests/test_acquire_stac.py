@@ -73,7 +73,9 @@ def test_acquired_inventory_lists_every_scene_with_asset_urls(demo_run, stac_run
     assert sorted(found["id"]) == sorted(files["id"])
     assert found["assets"].str.contains(stac_services.http_url).all()
     modis = pd.read_csv(stac_run / "results/acquire/2021/modis_inventory.csv")
-    assert len(modis) == len(pd.read_csv(demo_run / "results/demo/inputs/inventory/2021/modis_inventory.csv"))
+    assert len(modis) == len(
+        pd.read_csv(demo_run / "results/demo/inputs/inventory/2021/modis_inventory.csv")
+    )
 
 
 def test_the_stac_run_read_the_scenes_over_http(stac_run, stac_services):

@@ -16,14 +16,14 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from agrifactory.acquire.rules import AcquireSettings
+from agrifactory.adapt.rules import AdaptStageSettings
 from agrifactory.aggregate.rules import AggregateSettings
+from agrifactory.change.rules import ChangeSettings
 from agrifactory.classify.rules import ClassifySettings
 from agrifactory.errors import ConfigError
 from agrifactory.fusion.rules import FusionSettings
 from agrifactory.grid import ALBERS_PROJ4, ORIGIN_X, ORIGIN_Y, equal_area_problem
 from agrifactory.ingest.rules import IngestSettings, NdviCubeSettings
-from agrifactory.adapt.rules import AdaptStageSettings
-from agrifactory.change.rules import ChangeSettings
 from agrifactory.integration.rules import IntegrationSettings
 from agrifactory.quality.rules import QualitySettings
 from agrifactory.report.rules import ManifestSettings, ReportSettings

@@ -149,9 +149,7 @@ rule demo_inventory:
         ),
         modis=lambda wc: demo_year_files(wc.year, "modis"),
     output:
-        **in_folder(
-            f"{DEMO_INPUTS}/{demo_rules.INVENTORY_DIR}", demo_rules.INVENTORIES
-        ),
+        **in_folder(f"{DEMO_INPUTS}/{demo_rules.INVENTORY_DIR}", demo_rules.INVENTORIES),
     log:
         f"{LOGS}/demo/inventory_{{year}}.log",
     benchmark:

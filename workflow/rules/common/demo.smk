@@ -38,7 +38,8 @@ def demo_year_files(year, sensor):
 SM_DEMO_DIR = f"{DEMO_INPUTS}/soil_moisture"
 SM_DEMO_TRUTH = f"{DEMO_TRUTH}/soil_moisture"
 SM_DEMO_FILES = {
-    k: str(v) for k, v in sm_world_files(SM_DEMO_DIR, SM_DEMO_TRUTH, SM_YEARS[0]).items()
+    k: str(v)
+    for k, v in sm_world_files(SM_DEMO_DIR, SM_DEMO_TRUTH, SM_YEARS[0]).items()
 }
 #: The drivers that do not depend on the year (rule demo_soil_static), and their world.
 SM_DEMO_STATIC = {

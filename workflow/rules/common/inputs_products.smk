@@ -210,9 +210,7 @@ def provenance_inputs(wildcards):
             path for year in YEARS for path in checkpoints.acquire.get(year=year).output
         ]
     elif DEMO:
-        inputs["inventories"] = expand(
-            list(rules.demo_inventory.output), year=YEARS
-        )
+        inputs["inventories"] = expand(list(rules.demo_inventory.output), year=YEARS)
     else:
         inputs["inventories"] = [
             config["inputs"]["landsat_inventory"],
