@@ -96,14 +96,16 @@ def run_adapt_case(
     reference and the GHCA model of the first seed (rule adapt's ``outputs``)."""
     source_region, _ = domain_parts(case.source, "adapt.cases.source")
     target_region, _ = domain_parts(case.target, "adapt.cases.target")
-    source = read_table(source_table)
-    target = read_table(target_table)
+    rerun = "rerun rule training_set"
+    source = read_table(source_table, "training set", rerun)
+    target = read_table(target_table, "training set", rerun)
     train = domain_samples(source, source_region, "train")
     # Every labelled sample of the target scores the methods, none of them trains one.
     evaluation = domain_samples(target, target_region, None)
     if evaluation.empty:
         raise DataError(f"{case.target} has no samples with a crop type to score on")
-    pixels = target_pool(read_table(pool), target_region, cropland_model)
+    pool_table = read_table(pool, "pool of unlabelled pixels", "rerun rule adapt_pool")
+    pixels = target_pool(pool_table, target_region, cropland_model)
     channels = channel_columns(list(pixels.columns), settings.features)
     xs, ys = series(train, channels), train["croptype"].to_numpy()
     xt, xe = series(pixels, channels), series(evaluation, channels)

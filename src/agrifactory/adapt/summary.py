@@ -65,8 +65,14 @@ def mean_sd_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 def write_summary(cases: Mapping[str, tuple[str, str]], outputs: Mapping[str, str]) -> None:
     """Rule adapt_summary's tables and page from every case's scores and reference."""
-    scores = pd.concat([read_table(s) for s, _ in cases.values()], ignore_index=True)
-    reference = pd.concat([read_table(r) for _, r in cases.values()], ignore_index=True)
+    rerun = "rerun rule adapt for the case"
+    scores = pd.concat(
+        [read_table(s, "case's scores", rerun) for s, _ in cases.values()], ignore_index=True
+    )
+    reference = pd.concat(
+        [read_table(r, "in-domain reference", rerun) for _, r in cases.values()],
+        ignore_index=True,
+    )
     summary = case_summary(scores)
     verdict = checks(summary, reference)
     write_table(summary, outputs["table"])
