@@ -45,13 +45,11 @@ def two_years(workdir, name="two_years.yaml"):
     config["years"] = [2021, 2022]
     config["classify"]["models_from"] = {2022: 2021}
     config["soil_moisture"]["years"] = [2021]
-    config["adapt"] = {
-        "cases": [
-            {"source": "west_2021", "target": "west_2022"},
-            {"source": "east_2021", "target": "east_2022"},
-        ],
-        "maps": {"west_2022": "west_2021", "east_2022": "east_2021"},
-    }
+    config["adapt"]["cases"] = [
+        {"source": "west_2021", "target": "west_2022"},
+        {"source": "east_2021", "target": "east_2022"},
+    ]
+    config["adapt"]["maps"] = {"west_2022": "west_2021", "east_2022": "east_2021"}
     (workdir / "config" / name).write_text(yaml.safe_dump(config, sort_keys=False))
     return f"config/{name}"
 

@@ -42,6 +42,13 @@ def _keep_int(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
 KeepInt = WrapValidator(_keep_int)
 
 
+def none_as_empty(value: Any) -> Any:
+    """``None`` as ``{}``: a mapping setting that a config read later clears with null
+    (Snakemake merges mappings of config files key by key, so ``{}`` would keep the
+    earlier file's keys)."""
+    return {} if value is None else value
+
+
 class Settings(BaseModel):
     """Base of every settings model: frozen, unknown keys refused, defaults checked."""
 

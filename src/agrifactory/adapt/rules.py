@@ -29,12 +29,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from agrifactory.adapt.settings import AdaptSettings
 from agrifactory.errors import ConfigError
 from agrifactory.io.files import in_folder
-from agrifactory.settings import Settings
+from agrifactory.settings import Settings, none_as_empty
 
 #: A domain's name: ``<region>_<year>``.
 DOMAIN = re.compile(r"^(?P<region>[a-z0-9_]+)_(?P<year>\d{4})$")
@@ -117,10 +117,11 @@ class AdaptStageSettings(Settings):
     pool_per_tile: Annotated[int, Field(ge=50)] = 1500
     """Unlabelled pixels drawn per tile for the target pools."""
 
-    maps: dict[str, str] = {}
+    maps: Annotated[dict[str, str] | None, BeforeValidator(none_as_empty)] = {}
     """Target domain -> source domain: map the target's crop type with the GHCA model
     adapted from that source (the case must be listed), e.g. {east_2022: east_2021}.
-    Targets not named here map with the model classify.models_from gives them."""
+    Targets not named here map with the model classify.models_from gives them. null or
+    {} - none."""
 
     training: AdaptSettings = AdaptSettings()
     """The network, the losses' weights, the pseudo-label thresholds and the EMA decay."""

@@ -21,13 +21,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from agrifactory.classify.legend import PRODUCTS
 from agrifactory.errors import ConfigError
 from agrifactory.feature_bands import PHENOLOGY_METRICS
 from agrifactory.grid import job_grid
-from agrifactory.settings import Settings
+from agrifactory.settings import Settings, none_as_empty
 
 ModelKind = Literal["lightgbm", "svm", "cnn1d", "cnn2d"]
 
@@ -414,9 +414,10 @@ class ClassifySettings(Settings):
     """Leave-one-out accuracy on a small labelled sample, with the sample's own labels
     (replaces the three products when enabled)."""
 
-    models_from: dict[int, int] = {}
+    models_from: Annotated[dict[int, int] | None, BeforeValidator(none_as_empty)] = {}
     """Run years without training samples of their own, each with the run year whose
-    models classify it, e.g. {2022: 2021}. Such a year's samples (the samples' 'year'
+    models classify it, e.g. {2022: 2021}; null or {} - none (a config read after the
+    demo's clears the demo's with null). Such a year's samples (the samples' 'year'
     column) serve only to validate its maps. Its cropland and irrigation maps come from
     that year's models of the same region; its crop-type map from the model that
     adapt.maps names for the region and year (docs/adaptation.md), else from that
