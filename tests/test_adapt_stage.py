@@ -9,7 +9,7 @@ import pytest
 
 from agrifactory.adapt import case as adapt_case
 from agrifactory.adapt.model import AdaptedClassifier
-from agrifactory.adapt.rules import AdaptStageSettings, section
+from agrifactory.adapt.rules import section
 from agrifactory.adapt.settings import AdaptSettings
 from agrifactory.adapt.summary import checks, mean_sd_table
 from agrifactory.adapt.train import METHODS, fit
