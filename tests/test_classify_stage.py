@@ -219,13 +219,20 @@ def test_label_typos_stop_the_run_with_the_closest_label(stage, tmp_path):
         _training_set(stage["world"], tmp_path, samples=tmp_path / "samples.gpkg")
 
 
-def test_samples_of_another_year_are_named(stage, tmp_path):
+def test_samples_of_other_years_are_left_out_and_none_of_the_year_is_an_error(stage, tmp_path):
+    """A sample file may hold several years' labels: each year takes its own."""
     samples = gpd.read_file(stage["world"]["samples"]).assign(year=2020)
     samples.to_file(tmp_path / "samples.gpkg", driver="GPKG")
     with pytest.raises(
-        GridError, match=r"samples are for years \[2020\] but the features are for 2021"
+        InputError, match=r"has no samples of 2021 \(its 'year' column holds \[2020\]"
     ):
         _training_set(stage["world"], tmp_path, samples=tmp_path / "samples.gpkg")
+    samples.loc[samples.index[::2], "year"] = 2021
+    samples.to_file(tmp_path / "mixed.gpkg", driver="GPKG")
+    out = _training_set(stage["world"], tmp_path, samples=tmp_path / "mixed.gpkg")
+    table = pd.read_parquet(out["table"])
+    kept = set(samples.loc[samples["year"] == 2021, "sample_id"])
+    assert set(table["sample_id"]) <= kept and len(table) > 0
 
 
 def test_features_on_another_grid_name_the_file(stage, tmp_path):
