@@ -163,9 +163,14 @@ def test_implausible_pairs_flagged_exactly_where_they_occur():
     cur[10, 10] = 2  # potato -> sugar_beet (not listed) in block (0, 0)
     prev[199, 199] = 2  # sugar_beet -> potato, 1 pixel in block (3, 3)
     settings = ChangeSettings(
-        products=["croptype"], implausible={"croptype": [["sugar_beet", "potato"]]}
+        products=["croptype"],
+        implausible={"croptype": [["sugar_beet", "potato"]]},
+        implausible_min_pixels=1,
     )
     pairs = {"croptype": transitions.pair_codes(prev, cur, "croptype")}
+    # From 2 pixels of a pair up, the 1-pixel block is map noise, not a flag.
+    noise = flags.tile_flags(pairs, TILE, settings.model_copy(update={"implausible_min_pixels": 2}))
+    assert noise["block_id"].tolist() == ["h000v000_r01c02"]
     table = flags.tile_flags(pairs, TILE, settings)
     assert list(table.columns) == flags.FLAG_COLUMNS
     assert table[["block_id", "reason", "transition", "flagged_pixels"]].values.tolist() == [
@@ -233,7 +238,11 @@ def test_the_rules_end_to_end(tmp_path):
     for level, gdf in units.items():
         boundaries.write_units(gdf, tmp_path / f"{level}.gpkg")
     levels = ["province", "county"]
-    settings = {"implausible": {"croptype": [["potato", "wheat"]]}, "min_pixels": 1}
+    settings = {
+        "implausible": {"croptype": [["potato", "wheat"]]},
+        "min_pixels": 1,
+        "implausible_min_pixels": 1,
+    }
     params = {"change": settings, "tile_km": 6, "grid": {}, "method": "fraction", "levels": levels}
     folder = tmp_path / "tile"
     out = rules.tile_outputs(str(folder), ["cropland", "croptype"])

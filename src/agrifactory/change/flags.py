@@ -7,8 +7,9 @@ flagged
 * ``flip_share``: when at least ``min_pixels`` of its pixels are mapped in both years
   and more than ``max_flip_share`` of those changed class (a whole block of fields does
   not change at once; a share that high points at a map error in one of the years);
-* ``implausible``: wherever a ``[from, to]`` pair of ``change.implausible`` occurs, with
-  its pixel count (one row per block and pair).
+* ``implausible``: where a ``[from, to]`` pair of ``change.implausible`` covers at
+  least ``implausible_min_pixels`` of a block, with its pixel count (one row per block
+  and pair).
 
 Pixels without data in either year are never counted (:mod:`agrifactory.change.transitions`).
 """
@@ -71,6 +72,7 @@ def block_flags(
     max_flip_share: float,
     min_pixels: int,
     implausible: Sequence[tuple[int, int]] = (),
+    implausible_min_pixels: int = 1,
 ) -> pd.DataFrame:
     """The flagged blocks of one product's pair codes on a lattice.
 
@@ -87,7 +89,7 @@ def block_flags(
     names = PRODUCTS[product]
     for a, b in implausible:
         n = lattice.sum(codes == a * BASE + b)
-        hits.append((n > 0, "implausible", f"{names[a]}>{names[b]}", n))
+        hits.append((n >= implausible_min_pixels, "implausible", f"{names[a]}>{names[b]}", n))
     rows = []
     for flagged, reason, transition, pixels in hits:
         for r, c in zip(*np.nonzero(flagged), strict=True):
@@ -118,6 +120,7 @@ def tile_flags(
             max_flip_share=settings.max_flip_share,
             min_pixels=settings.min_pixels,
             implausible=settings.pair_codes(product),
+            implausible_min_pixels=settings.implausible_min_pixels,
         )
         blocks = frame[["block_id", "tile", "row", "col", "x", "y"]]
         tables.append(flags.merge(blocks, on=["row", "col"]).assign(product=product))

@@ -51,6 +51,10 @@ class ChangeSettings(Settings):
     min_pixels: Annotated[int, Field(ge=1)] = 100
     """Least pixels mapped in both years for a block's flip share to be judged."""
 
+    implausible_min_pixels: Annotated[int, Field(ge=1)] = 36
+    """An implausible transition is flagged in a block where it covers at least this
+    many pixels (a small field; scattered pixels at field edges are map noise)."""
+
     implausible: dict[Product, list[ClassPair]] = {}
     """Per product, [from, to] class-name pairs flagged in every block where they occur
     (e.g. croptype: [[sugar_beet, potato]] where that rotation is not practised)."""
