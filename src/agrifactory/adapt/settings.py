@@ -12,6 +12,7 @@ from agrifactory.settings import Settings
 
 Positive = Annotated[float, Field(gt=0)]
 Weight = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(gt=0, le=1)]
 
 
 class AdaptSettings(Settings):
@@ -99,6 +100,25 @@ class AdaptSettings(Settings):
     stability_window: Annotated[int, Field(ge=1)] = 3
     """... and the label was the same at the last this many refreshes (one per epoch;
     stability; GHCA only)."""
+
+    class_balanced: bool = True
+    """Class-balanced pseudo-labels (CBST, Zou et al. 2018; every method with
+    pseudo-labels): of the target rows predicted as a class only the most confident
+    share (``pseudo_share``) are candidates, so easy classes do not crowd out the rest."""
+
+    pseudo_share: Annotated[list[Share], Field(min_length=2, max_length=2)] = [0.2, 0.6]
+    """That share per class at the first and at the last epoch after the warm-up
+    (linear in between; used when ``class_balanced``)."""
+
+    target_bn: bool = True
+    """GHCA and its ablations pseudo-label and predict the target with BatchNorm
+    statistics measured on the target pool (AdaBN, Li et al. 2016), not with the
+    statistics of the mixed training batches."""
+
+    rampup: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Share of the post-warm-up training over which the weights of the MMD, pseudo-label
+    and contrastive terms rise from 0 (``exp(-5 (1 - t)^2)``, Laine & Aila 2017); 0 for
+    full weight at once."""
 
     mc_passes: Annotated[int, Field(ge=2)] = 8
     """MC-dropout passes of the teacher per refresh."""
