@@ -31,6 +31,7 @@ TINY = AdaptSettings(
     mc_passes=4,
     confidence=0.5,
     max_uncertainty=0.2,
+    pseudo_delay=0,
 )
 
 
@@ -185,3 +186,23 @@ def test_ghca_predicts_the_target_with_its_own_batchnorm_statistics(shift_case):
     no_bn = TINY.model_copy(update={"target_bn": False})
     off = fit("ghca", xs, ys, xt, classes=CLASSES, settings=no_bn, seed=0)
     assert not torch.allclose(off.net.blocks[0][1].running_mean, ref.running_mean)
+
+
+def test_pseudo_labels_start_after_warm_up_and_delay(shift_case):
+    xs, ys, xt, _, _ = shift_case
+    late = TINY.model_copy(update={"pseudo_delay": 1, "confidence": 0.34})  # any argmax
+    model = fit("pseudo_label", xs, ys, xt, classes=CLASSES, settings=late, seed=0)
+    kept = [row["n_kept"] for row in model.history]
+    assert kept[:3] == [0, 0, 0] and kept[3] > 0 and kept[4] > 0
+    with pytest.raises(ValueError, match=r"warmup_epochs \+ pseudo_delay \(5\)"):
+        AdaptSettings(epochs=5, warmup_epochs=3, pseudo_delay=2)
+
+
+def test_domain_specific_batchnorm_changes_training_and_stays_deterministic(shift_case):
+    xs, ys, xt, xe, _ = shift_case
+    dsbn = TINY.model_copy(update={"domain_batches": True})
+    a = fit("ghca_no_pseudo", xs, ys, xt, classes=CLASSES, settings=dsbn, seed=1)
+    b = fit("ghca_no_pseudo", xs, ys, xt, classes=CLASSES, settings=dsbn, seed=1)
+    mixed = fit("ghca_no_pseudo", xs, ys, xt, classes=CLASSES, settings=TINY, seed=1)
+    np.testing.assert_array_equal(a.predict_proba(xe), b.predict_proba(xe))
+    assert not np.allclose(a.predict_proba(xe), mixed.predict_proba(xe))

@@ -22,8 +22,13 @@
   (default) every one of them keeps, per predicted class, at most the most confident
   ``pseudo_share`` of the rows (CBST), the share growing linearly over the epochs after
   the warm-up. These methods predict with the teacher, the others with the student.
-* ``ghca*`` with ``target_bn`` (default): the teacher pseudo-labels the pool, and the
-  final model predicts, with BatchNorm statistics of the target pool (AdaBN).
+* The teacher's first pseudo-labels come ``pseudo_delay`` epochs after the warm-up.
+* ``adabn``: ``augment`` predicting the target with its pool's BatchNorm statistics
+  (AdaBN, Li et al. 2016), the baseline of GHCA's own ``target_bn``.
+* ``ghca*`` and ``adabn`` with ``target_bn`` (default): the teacher pseudo-labels the pool, and the
+  final model predicts, with BatchNorm statistics of the target pool (AdaBN); with
+  ``domain_batches`` training also normalises each domain's part of a batch by its own
+  statistics (domain-specific BatchNorm).
 * ``rampup``: the MMD, pseudo-label and contrastive weights rise from 0 over that share
   of the post-warm-up training.
 * ``ghca*`` (but ``ghca_no_contrastive``): :func:`.losses.contrastive_loss` on the
@@ -83,6 +88,7 @@ _GHCA = Recipe(mmd_layers="all", pseudo=True, filters=True, contrastive=True, ta
 METHODS: dict[str, Recipe] = {
     "source_only": Recipe(augment=False),
     "augment": Recipe(),
+    "adabn": Recipe(target_bn=True),
     "dann": Recipe(dann=True),
     "mmd": Recipe(mmd_layers="last"),
     "pseudo_label": Recipe(pseudo=True),
@@ -265,6 +271,14 @@ class _Trainer:
                 )
         return terms
 
+    def _forward(self, x: torch.Tensor, n: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits and features of a batch whose first ``n`` rows are source; with
+        domain-specific BatchNorm each domain is normalised by its own batch statistics."""
+        if not (self.r.target_bn and self.s.target_bn and self.s.domain_batches) or n == len(x):
+            return self.net.forward_features(x)
+        (ls, fs), (lt, ft) = self.net.forward_features(x[:n]), self.net.forward_features(x[n:])
+        return torch.cat([ls, lt]), [torch.cat(pair) for pair in zip(fs, ft, strict=True)]
+
     def step(self, idx_s: np.ndarray, active: bool, progress: float) -> dict[str, float]:
         """One optimiser step; returns the value of each loss term."""
         use_target = active and self.r.uses_target
@@ -274,8 +288,8 @@ class _Trainer:
             else np.zeros(0, dtype=np.int64)
         )
         x = self._augment(np.concatenate([self.xs[idx_s], self.xt[idx_t]]))
-        logits, feats = self.net.forward_features(x)
         n = len(idx_s)
+        logits, feats = self._forward(x, n)
         terms = {"ce": nn.functional.cross_entropy(logits[:n], self.y[idx_s])}
         if use_target:
             terms |= self._target_terms(feats, logits[n:], idx_s, idx_t, progress)
@@ -293,10 +307,9 @@ class _Trainer:
         """One pass over the source; returns the epoch's mean loss terms."""
         s = self.s
         active = epoch >= s.warmup_epochs
-        if active and self.teacher is not None:
-            self.refresh(
-                min(1.0, (epoch - s.warmup_epochs) / max(1, s.epochs - s.warmup_epochs - 1))
-            )
+        start = s.warmup_epochs + s.pseudo_delay
+        if epoch >= start and self.teacher is not None:
+            self.refresh(min(1.0, (epoch - start) / max(1, s.epochs - start - 1)))
         order = self.rng.permutation(len(self.xs))
         sums: dict[str, float] = {}
         count = 0
