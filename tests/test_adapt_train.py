@@ -12,7 +12,7 @@ from _classify_data import phenology_series
 
 from agrifactory.adapt import experiment
 from agrifactory.adapt.experiment import in_domain_cv, run_case, summarise
-from agrifactory.adapt.net import TempCNN
+from agrifactory.adapt.net import TempCNN, with_domain_bn
 from agrifactory.adapt.train import METHODS, AdaptSettings, fit
 from agrifactory.errors import ConfigError, DataError
 
@@ -31,6 +31,7 @@ TINY = AdaptSettings(
     mc_passes=4,
     confidence=0.5,
     max_uncertainty=0.2,
+    pseudo_delay=0,
 )
 
 
@@ -155,3 +156,53 @@ def test_bad_inputs(shift_case):
         fit("fixmatch", xs, ys, xt, classes=CLASSES, settings=TINY)
     with pytest.raises(ConfigError, match="mmd_layer_weights"):
         AdaptSettings.build({"n_blocks": 2}, "adapt.training")
+
+
+def test_with_domain_bn_measures_the_statistics_of_the_given_domain():
+    net = TempCNN(np.zeros(1), np.ones(1), 6, 2, hidden=3, n_blocks=1, kernel_size=1, dense=4)
+    with torch.no_grad():
+        net.blocks[0][0].weight.copy_(torch.tensor([[[1.0]], [[2.0]], [[-1.0]]]))
+    x = torch.arange(24, dtype=torch.float32).reshape(4, 1, 6)  # values 0..23
+    out = with_domain_bn(net, x, batch=2)  # two batches: values 0..11 and 12..23
+    bn = out.blocks[0][1]
+    # channel c is w_c * x; batch means 5.5 and 17.5 -> 11.5; the unbiased variance of
+    # 12 consecutive integers is 12 * 13 / 12 = 13 in both batches
+    torch.testing.assert_close(bn.running_mean, torch.tensor([11.5, 23.0, -11.5]))
+    torch.testing.assert_close(bn.running_var, torch.tensor([13.0, 52.0, 13.0]))
+    assert bn.momentum == 0.1 and not out.training and not bn.training
+    # the original is untouched, and every parameter is copied unchanged
+    torch.testing.assert_close(net.blocks[0][1].running_mean, torch.zeros(3))
+    for a, b in zip(net.parameters(), out.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    one = with_domain_bn(net, x[:1])  # one row has no statistics: a plain copy
+    torch.testing.assert_close(one.blocks[0][1].running_mean, torch.zeros(3))
+
+
+def test_ghca_predicts_the_target_with_its_own_batchnorm_statistics(shift_case):
+    xs, ys, xt, _, _ = shift_case
+    on = fit("ghca", xs, ys, xt, classes=CLASSES, settings=TINY, seed=0)
+    ref = with_domain_bn(on.net, torch.from_numpy(xt)).blocks[0][1]
+    torch.testing.assert_close(on.net.blocks[0][1].running_mean, ref.running_mean)
+    no_bn = TINY.model_copy(update={"target_bn": False})
+    off = fit("ghca", xs, ys, xt, classes=CLASSES, settings=no_bn, seed=0)
+    assert not torch.allclose(off.net.blocks[0][1].running_mean, ref.running_mean)
+
+
+def test_pseudo_labels_start_after_warm_up_and_delay(shift_case):
+    xs, ys, xt, _, _ = shift_case
+    late = TINY.model_copy(update={"pseudo_delay": 1, "confidence": 0.34})  # any argmax
+    model = fit("pseudo_label", xs, ys, xt, classes=CLASSES, settings=late, seed=0)
+    kept = [row["n_kept"] for row in model.history]
+    assert kept[:3] == [0, 0, 0] and kept[3] > 0 and kept[4] > 0
+    with pytest.raises(ValueError, match=r"warmup_epochs \+ pseudo_delay \(5\)"):
+        AdaptSettings(epochs=5, warmup_epochs=3, pseudo_delay=2)
+
+
+def test_domain_specific_batchnorm_changes_training_and_stays_deterministic(shift_case):
+    xs, ys, xt, xe, _ = shift_case
+    dsbn = TINY.model_copy(update={"domain_batches": True})
+    a = fit("ghca_no_pseudo", xs, ys, xt, classes=CLASSES, settings=dsbn, seed=1)
+    b = fit("ghca_no_pseudo", xs, ys, xt, classes=CLASSES, settings=dsbn, seed=1)
+    mixed = fit("ghca_no_pseudo", xs, ys, xt, classes=CLASSES, settings=TINY, seed=1)
+    np.testing.assert_array_equal(a.predict_proba(xe), b.predict_proba(xe))
+    assert not np.allclose(a.predict_proba(xe), mixed.predict_proba(xe))

@@ -11,9 +11,14 @@ takes raw series ``(n, channels, time)``.
 dense layer run once in evaluation mode, and only the dropout before the output layer is
 sampled in each pass (last-layer MC dropout), so many passes over a large target pool
 cost little more than one.
+
+:func:`with_domain_bn` gives a copy whose BatchNorm statistics are those of one domain
+(AdaBN, Li et al. 2016): the target is then predicted with the target's own statistics.
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
@@ -112,3 +117,26 @@ def channel_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = x.mean(axis=(0, 2))
     std = x.std(axis=(0, 2))
     return mean, np.where(std > 0, std, 1.0)
+
+
+def with_domain_bn(net: nn.Module, x: torch.Tensor, batch: int = 4096) -> nn.Module:
+    """A copy of ``net`` (in evaluation mode) whose BatchNorm running mean and variance
+    are the statistics of ``x`` (a cumulative average over near-equal batches of at most
+    ``batch`` rows), every other parameter unchanged; dropout is off while they are
+    measured. With fewer than 2 rows there are no statistics: the copy keeps ``net``'s."""
+    out = copy.deepcopy(net).eval()
+    if len(x) < 2:
+        return out
+    norms = [m for m in out.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+        m.train()
+    with torch.no_grad():
+        for part in torch.tensor_split(x, -(-len(x) // batch)):
+            out(part)
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
+        m.eval()
+    return out

@@ -12,11 +12,14 @@ from agrifactory.settings import Settings
 
 Positive = Annotated[float, Field(gt=0)]
 Weight = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(gt=0, le=1)]
 
 
 class AdaptSettings(Settings):
     """The network, losses, pseudo-label filter and EMA teacher of the adaptation
-    methods (defaults tuned on nothing but work on the demo's 46-date NDVI series)."""
+    methods. The defaults of the pseudo-labels (``pseudo_delay``, ``class_balanced``,
+    ``pseudo_share``) and ``target_bn`` were chosen on the demo's two 2021 cross-region
+    cases only (46-date NDVI series); the rest are tuned on nothing."""
 
     epochs: Annotated[int, Field(ge=1)] = 30
     """Training epochs (each one pass over the source samples)."""
@@ -100,6 +103,35 @@ class AdaptSettings(Settings):
     """... and the label was the same at the last this many refreshes (one per epoch;
     stability; GHCA only)."""
 
+    pseudo_delay: Annotated[int, Field(ge=0)] = 12
+    """Epochs after the warm-up before the teacher's first pseudo-labels (until then the
+    pseudo-label and contrastive terms are off), so that they come from a teacher
+    that the other target terms have already adapted."""
+
+    class_balanced: bool = True
+    """Class-balanced pseudo-labels (CBST, Zou et al. 2018; every method with
+    pseudo-labels): of the target rows predicted as a class only the most confident
+    share (``pseudo_share``) are candidates, so easy classes do not crowd out the rest."""
+
+    pseudo_share: Annotated[list[Share], Field(min_length=2, max_length=2)] = [0.2, 0.6]
+    """That share per class at the first and at the last refresh of the pseudo-labels
+    (linear in between; used when ``class_balanced``)."""
+
+    target_bn: bool = True
+    """GHCA and its ablations pseudo-label, and they and ``adabn`` predict, the target
+    with BatchNorm statistics measured on the target pool (AdaBN, Li et al. 2016), not
+    with the statistics of the training batches."""
+
+    domain_batches: bool = False
+    """With ``target_bn``, training also normalises the source and the target part of
+    each batch by their own batch statistics (domain-specific BatchNorm, Chang et al.
+    2019) instead of the mixed batch's."""
+
+    rampup: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Share of the post-warm-up training over which the weights of the MMD, pseudo-label
+    and contrastive terms rise from 0 (``exp(-5 (1 - t)^2)``, Laine & Aila 2017); 0 for
+    full weight at once."""
+
     mc_passes: Annotated[int, Field(ge=2)] = 8
     """MC-dropout passes of the teacher per refresh."""
 
@@ -116,8 +148,9 @@ class AdaptSettings(Settings):
                 f"mmd_layer_weights needs n_blocks + 1 = {self.n_blocks + 1} weights "
                 f"(one per block and one for the dense layer), got {self.mmd_layer_weights}"
             )
-        if self.warmup_epochs >= self.epochs:
-            raise ValueError(
-                f"warmup_epochs ({self.warmup_epochs}) must be below epochs ({self.epochs})"
+        if self.warmup_epochs + self.pseudo_delay >= self.epochs:
+            raise ValueError(  # pseudo_delay 0: the warm-up alone must leave epochs
+                f"warmup_epochs + pseudo_delay ({self.warmup_epochs + self.pseudo_delay}) "
+                f"must be below epochs ({self.epochs})"
             )
         return self

@@ -10,6 +10,11 @@ the mean probability of its class is at least ``confidence``, the uncertainty at
 ``max_uncertainty``, and the predicted label was the same at each of the last
 ``stability_window`` refreshes (:class:`LabelHistory`). The ``pseudo_label`` baseline
 keeps the confidence test only.
+
+With a ``share`` the confidence test is also class-balanced (CBST, Zou et al. 2018):
+of the rows predicted as each class only the ``share`` most confident are candidates
+(:func:`class_balanced_top`), so a class the teacher finds easy does not crowd out the
+others.
 """
 
 from __future__ import annotations
@@ -30,6 +35,22 @@ def ema_update(teacher: nn.Module, student: nn.Module, decay: float) -> None:
                 t.mul_(decay).add_(s, alpha=1.0 - decay)
             else:
                 t.copy_(s)
+
+
+def ema_decay_at(step: int, decay: float) -> float:
+    """Decay of the ``step``-th update (from 0): ``min(decay, 1 - 1 / (step + 2))``
+    (Tarvainen & Valpola 2017), so that the teacher forgets its random start early
+    instead of carrying ``decay ** step`` of it."""
+    return min(float(decay), 1.0 - 1.0 / (int(step) + 2))
+
+
+def ramp_weight(progress: float, rampup: float) -> float:
+    """Weight ``exp(-5 (1 - t)^2)`` with ``t = min(1, progress / rampup)`` (Laine & Aila
+    2017's sigmoid-shaped ramp-up); 1 for ``rampup == 0``."""
+    if rampup <= 0:
+        return 1.0
+    t = min(1.0, max(0.0, float(progress)) / float(rampup))
+    return float(np.exp(-5.0 * (1.0 - t) ** 2))
 
 
 def predictive_stats(passes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -65,18 +86,35 @@ class LabelHistory:
         return np.all(self.labels == self.labels[-1], axis=0)
 
 
+def class_balanced_top(proba: np.ndarray, share: float) -> np.ndarray:
+    """True for the ``ceil(share * n_k)`` most probable rows among the ``n_k`` rows
+    predicted as class ``k``, for every class ``k`` (ties: the earlier row first)."""
+    p = np.asarray(proba)
+    top, conf = p.argmax(axis=1), p.max(axis=1)
+    keep = np.zeros(len(p), dtype=bool)
+    for k in np.unique(top):
+        rows = np.flatnonzero(top == k)
+        order = rows[np.argsort(-conf[rows], kind="stable")]
+        keep[order[: int(np.ceil(share * len(rows)))]] = True
+    return keep
+
+
 def pseudo_label_mask(
     proba: np.ndarray,
     *,
     confidence: float,
+    share: float | None = None,
     uncertainty: np.ndarray | None = None,
     max_uncertainty: float | None = None,
     stable: np.ndarray | None = None,
 ) -> np.ndarray:
     """Rows whose pseudo-label is kept: ``max proba >= confidence`` and, when given,
-    ``uncertainty <= max_uncertainty`` and ``stable``. With only ``confidence`` this is
-    the confidence-only filter of the ``pseudo_label`` baseline (a superset)."""
+    among the class-balanced top ``share`` (:func:`class_balanced_top`),
+    ``uncertainty <= max_uncertainty`` and ``stable``. Without the last two this is the
+    confidence-only filter of the ``pseudo_label`` baseline (a superset)."""
     keep = np.asarray(proba).max(axis=1) >= confidence
+    if share is not None:
+        keep &= class_balanced_top(proba, share)
     if max_uncertainty is not None:
         if uncertainty is None:
             raise ValueError("max_uncertainty needs the uncertainty of each row")

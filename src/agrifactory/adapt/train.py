@@ -18,8 +18,19 @@
   whole target pool once per epoch (:mod:`.teacher`); the student gets cross-entropy on
   the kept pseudo-labels of its target batch (FixMatch style: summed over kept rows,
   divided by the batch size). ``pseudo_label`` and ``ghca_no_filters`` keep by
-  confidence only; ``ghca`` also by certainty and stability. These methods predict with
-  the teacher, the others with the student.
+  confidence only; ``ghca`` also by certainty and stability. With ``class_balanced``
+  (default) every one of them keeps, per predicted class, at most the most confident
+  ``pseudo_share`` of the rows (CBST), the share growing linearly over the epochs after
+  the warm-up. These methods predict with the teacher, the others with the student.
+* The teacher's first pseudo-labels come ``pseudo_delay`` epochs after the warm-up.
+* ``adabn``: ``augment`` predicting the target with its pool's BatchNorm statistics
+  (AdaBN, Li et al. 2016), the baseline of GHCA's own ``target_bn``.
+* ``ghca*`` and ``adabn`` with ``target_bn`` (default): the teacher pseudo-labels the pool, and the
+  final model predicts, with BatchNorm statistics of the target pool (AdaBN); with
+  ``domain_batches`` training also normalises each domain's part of a batch by its own
+  statistics (domain-specific BatchNorm).
+* ``rampup``: the MMD, pseudo-label and contrastive weights rise from 0 over that share
+  of the post-warm-up training.
 * ``ghca*`` (but ``ghca_no_contrastive``): :func:`.losses.contrastive_loss` on the
   penultimate features of the source batch and the kept target rows. Its positives are
   cross-domain, so without pseudo-labels (``ghca_no_pseudo``) it has none and is off.
@@ -29,7 +40,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -37,13 +48,15 @@ import torch
 from torch import nn
 
 from agrifactory.adapt.losses import contrastive_loss, dann_lambda, grad_reverse, hierarchical_mmd
-from agrifactory.adapt.net import TempCNN, channel_stats
+from agrifactory.adapt.net import TempCNN, channel_stats, with_domain_bn
 from agrifactory.adapt.settings import AdaptSettings
 from agrifactory.adapt.teacher import (
     LabelHistory,
+    ema_decay_at,
     ema_update,
     predictive_stats,
     pseudo_label_mask,
+    ramp_weight,
 )
 from agrifactory.classify.augment import augment_batch
 from agrifactory.classify.cnn import set_threads, softmax_in_batches
@@ -62,26 +75,28 @@ class Recipe:
     pseudo: bool = False
     filters: bool = False
     contrastive: bool = False
+    target_bn: bool = False
 
     @property
     def uses_target(self) -> bool:
         return self.dann or bool(self.mmd_layers) or self.pseudo
 
 
-_GHCA = Recipe(mmd_layers="all", pseudo=True, filters=True, contrastive=True)
+_GHCA = Recipe(mmd_layers="all", pseudo=True, filters=True, contrastive=True, target_bn=True)
 
 #: Method name -> recipe.
 METHODS: dict[str, Recipe] = {
     "source_only": Recipe(augment=False),
     "augment": Recipe(),
+    "adabn": Recipe(target_bn=True),
     "dann": Recipe(dann=True),
     "mmd": Recipe(mmd_layers="last"),
     "pseudo_label": Recipe(pseudo=True),
     "ghca": _GHCA,
-    "ghca_no_mmd": Recipe(pseudo=True, filters=True, contrastive=True),
-    "ghca_no_pseudo": Recipe(mmd_layers="all"),
-    "ghca_no_contrastive": Recipe(mmd_layers="all", pseudo=True, filters=True),
-    "ghca_no_filters": Recipe(mmd_layers="all", pseudo=True, contrastive=True),
+    "ghca_no_mmd": replace(_GHCA, mmd_layers=""),
+    "ghca_no_pseudo": replace(_GHCA, pseudo=False, filters=False, contrastive=False),
+    "ghca_no_contrastive": replace(_GHCA, contrastive=False),
+    "ghca_no_filters": replace(_GHCA, filters=False),
 }
 
 
@@ -166,6 +181,7 @@ class _Trainer:
             dropout=s.dropout,
         )
         self.teacher = copy.deepcopy(self.net) if recipe.pseudo else None
+        self.n_updates = 0
         self.head = (
             nn.Sequential(nn.Linear(s.dense, s.dann_hidden), nn.ReLU(), nn.Linear(s.dann_hidden, 1))
             if recipe.dann
@@ -183,22 +199,34 @@ class _Trainer:
         weights = {"": (), "last": (0.0,) * s.n_blocks + (1.0,), "all": s.mmd_layer_weights}
         self.layer_weights = weights[recipe.mmd_layers]
 
-    def refresh(self) -> None:
-        """The teacher's pseudo-labels of the whole target pool, filtered."""
-        passes = self.teacher.mc_proba(torch.from_numpy(self.xt), self.s.mc_passes)
+    def on_target(self, net: nn.Module) -> nn.Module:
+        """``net`` as it predicts the target: with the pool's BatchNorm statistics where
+        the method uses them (AdaBN), else itself."""
+        if self.r.target_bn and self.s.target_bn:
+            return with_domain_bn(net, torch.from_numpy(self.xt))
+        return net
+
+    def refresh(self, progress: float) -> None:
+        """The teacher's pseudo-labels of the whole target pool, filtered; ``progress``
+        in [0, 1] over the post-warm-up epochs sets the class-balanced share."""
+        s = self.s
+        passes = self.on_target(self.teacher).mc_proba(torch.from_numpy(self.xt), s.mc_passes)
         proba, unc = predictive_stats(passes.numpy())
         self.labels = proba.argmax(axis=1)
         self.past.update(self.labels)
+        first, last = s.pseudo_share
+        share = first + (last - first) * progress if s.class_balanced else None
         if self.r.filters:
             self.kept = pseudo_label_mask(
                 proba,
-                confidence=self.s.confidence,
+                confidence=s.confidence,
+                share=share,
                 uncertainty=unc,
-                max_uncertainty=self.s.max_uncertainty,
+                max_uncertainty=s.max_uncertainty,
                 stable=self.past.stable(),
             )
         else:
-            self.kept = pseudo_label_mask(proba, confidence=self.s.confidence)
+            self.kept = pseudo_label_mask(proba, confidence=s.confidence, share=share)
 
     def _augment(self, x: np.ndarray) -> torch.Tensor:
         s = self.s
@@ -215,11 +243,14 @@ class _Trainer:
 
     def _target_terms(self, feats, logits_t, idx_s, idx_t, progress: float) -> dict[str, Any]:
         s, n = self.s, len(idx_s)
+        ramp = ramp_weight(progress, s.rampup)
         terms: dict[str, Any] = {}
         if self.layer_weights:
             fs, ft = [f[:n] for f in feats], [f[n:] for f in feats]
-            terms["mmd"] = s.mmd_weight * hierarchical_mmd(
-                fs, ft, self.layer_weights, s.mmd_multipliers
+            terms["mmd"] = (
+                ramp
+                * s.mmd_weight
+                * hierarchical_mmd(fs, ft, self.layer_weights, s.mmd_multipliers)
             )
         if self.head is not None:
             lam = dann_lambda(progress, s.dann_gamma)
@@ -230,15 +261,23 @@ class _Trainer:
             kept = torch.from_numpy(self.kept[idx_t])
             pl = torch.from_numpy(self.labels[idx_t])
             ce = nn.functional.cross_entropy(logits_t, pl, reduction="none")
-            terms["pseudo"] = s.pseudo_weight * (ce * kept).sum() / len(idx_t)
+            terms["pseudo"] = ramp * s.pseudo_weight * (ce * kept).sum() / len(idx_t)
             if self.r.contrastive:
                 f = torch.cat([feats[-1][:n], feats[-1][n:][kept]])
                 lab = torch.cat([self.y[idx_s], pl[kept]])
                 dom = torch.cat([torch.zeros(n), torch.ones(int(kept.sum()))])
-                terms["contrastive"] = s.contrastive_weight * contrastive_loss(
-                    f, lab, dom, s.temperature
+                terms["contrastive"] = (
+                    ramp * s.contrastive_weight * contrastive_loss(f, lab, dom, s.temperature)
                 )
         return terms
+
+    def _forward(self, x: torch.Tensor, n: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits and features of a batch whose first ``n`` rows are source; with
+        domain-specific BatchNorm each domain is normalised by its own batch statistics."""
+        if not (self.r.target_bn and self.s.target_bn and self.s.domain_batches) or n == len(x):
+            return self.net.forward_features(x)
+        (ls, fs), (lt, ft) = self.net.forward_features(x[:n]), self.net.forward_features(x[n:])
+        return torch.cat([ls, lt]), [torch.cat(pair) for pair in zip(fs, ft, strict=True)]
 
     def step(self, idx_s: np.ndarray, active: bool, progress: float) -> dict[str, float]:
         """One optimiser step; returns the value of each loss term."""
@@ -249,8 +288,8 @@ class _Trainer:
             else np.zeros(0, dtype=np.int64)
         )
         x = self._augment(np.concatenate([self.xs[idx_s], self.xt[idx_t]]))
-        logits, feats = self.net.forward_features(x)
         n = len(idx_s)
+        logits, feats = self._forward(x, n)
         terms = {"ce": nn.functional.cross_entropy(logits[:n], self.y[idx_s])}
         if use_target:
             terms |= self._target_terms(feats, logits[n:], idx_s, idx_t, progress)
@@ -260,15 +299,17 @@ class _Trainer:
         self.opt.step()
         self.sched.step()
         if self.teacher is not None:
-            ema_update(self.teacher, self.net, self.s.ema_decay)
+            ema_update(self.teacher, self.net, ema_decay_at(self.n_updates, self.s.ema_decay))
+            self.n_updates += 1
         return {k: float(v.detach()) for k, v in terms.items()}
 
     def epoch(self, epoch: int) -> dict[str, float]:
         """One pass over the source; returns the epoch's mean loss terms."""
         s = self.s
         active = epoch >= s.warmup_epochs
-        if active and self.teacher is not None:
-            self.refresh()
+        start = s.warmup_epochs + s.pseudo_delay
+        if epoch >= start and self.teacher is not None:
+            self.refresh(min(1.0, (epoch - start) / max(1, s.epochs - start - 1)))
         order = self.rng.permutation(len(self.xs))
         sums: dict[str, float] = {}
         count = 0
@@ -324,5 +365,5 @@ def fit(
         len(xt),
         {k: round(v, 4) for k, v in last.items()},
     )
-    final = trainer.teacher if trainer.teacher is not None else trainer.net
+    final = trainer.on_target(trainer.teacher if trainer.teacher is not None else trainer.net)
     return AdaptedModel(final.eval(), cls, method, tuple(xs.shape[1:]), history)
