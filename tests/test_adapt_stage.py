@@ -16,7 +16,9 @@ from agrifactory.adapt.train import METHODS, fit
 from agrifactory.classify.models import load_model
 from agrifactory.errors import ConfigError, DataError
 
-TINY = AdaptSettings(epochs=3, warmup_epochs=1, hidden=4, dense=8, batch_size=8, mc_passes=2)
+TINY = AdaptSettings(
+    epochs=3, warmup_epochs=1, pseudo_delay=0, hidden=4, dense=8, batch_size=8, mc_passes=2
+)
 CASES = {"cases": [{"source": "west_2021", "target": "east_2022"}]}
 
 

@@ -11,6 +11,7 @@ import torch
 from _classify_data import phenology_series
 
 from agrifactory.adapt import experiment
+from agrifactory.adapt.align import shift_series
 from agrifactory.adapt.experiment import in_domain_cv, run_case, summarise
 from agrifactory.adapt.net import TempCNN, with_domain_bn
 from agrifactory.adapt.train import METHODS, AdaptSettings, fit
@@ -181,7 +182,8 @@ def test_with_domain_bn_measures_the_statistics_of_the_given_domain():
 def test_ghca_predicts_the_target_with_its_own_batchnorm_statistics(shift_case):
     xs, ys, xt, _, _ = shift_case
     on = fit("ghca", xs, ys, xt, classes=CLASSES, settings=TINY, seed=0)
-    ref = with_domain_bn(on.net, torch.from_numpy(xt)).blocks[0][1]
+    aligned = shift_series(xt, on.shift)  # GHCA moves the target's series first
+    ref = with_domain_bn(on.net, torch.from_numpy(aligned)).blocks[0][1]
     torch.testing.assert_close(on.net.blocks[0][1].running_mean, ref.running_mean)
     no_bn = TINY.model_copy(update={"target_bn": False})
     off = fit("ghca", xs, ys, xt, classes=CLASSES, settings=no_bn, seed=0)

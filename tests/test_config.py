@@ -39,6 +39,8 @@ def _only_known(filled, dumped):
     """``filled`` reduced to the keys of ``dumped`` (both nested mappings)."""
     if isinstance(filled, dict) and isinstance(dumped, dict):
         return {k: _only_known(filled.get(k), v) for k, v in dumped.items()}
+    if filled is None and dumped == {}:  # null clears a mapping (settings.none_as_empty)
+        return {}
     return filled
 
 

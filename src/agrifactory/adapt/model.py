@@ -20,7 +20,8 @@ from agrifactory.errors import ConfigError
 
 class AdaptedClassifier(Classifier):
     """A TempCNN trained by an adaptation method (params: ``method``, ``n_channels``
-    and the network's size from :class:`AdaptSettings`)."""
+    and the network's size from :class:`AdaptSettings`); the target domain's series
+    are moved by the method's temporal shift (state ``shift``) before the network."""
 
     kind = "adapted_cnn"
     weights_file = "weights.pt"
@@ -59,6 +60,7 @@ class AdaptedClassifier(Classifier):
         out.feature_names_ = [str(n) for n in feature_names]
         out.seed_ = int(seed)
         out.net_ = model.net.eval()
+        out.shift_ = float(model.shift)
         return out
 
     def _fit(self, X: np.ndarray, y_index: np.ndarray, seed: int) -> None:
@@ -72,9 +74,17 @@ class AdaptedClassifier(Classifier):
         return X.reshape(len(X), c, X.shape[1] // c).astype(np.float32)
 
     def _proba(self, X: np.ndarray) -> np.ndarray:
+        from agrifactory.adapt.align import shift_series
         from agrifactory.classify.cnn import softmax_in_batches
 
-        return softmax_in_batches(self.net_.eval(), self._series(X))
+        series = shift_series(self._series(X), self.shift_)
+        return softmax_in_batches(self.net_.eval(), series)
+
+    def _state(self) -> dict[str, Any]:
+        return {"shift": self.shift_}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.shift_ = float(state.get("shift", 0.0))
 
     def _save_weights(self, path: Path) -> None:
         import torch

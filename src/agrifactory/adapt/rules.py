@@ -43,6 +43,7 @@ Method = Literal[
     "lightgbm",
     "source_only",
     "augment",
+    "adabn",
     "dann",
     "mmd",
     "pseudo_label",
@@ -51,10 +52,20 @@ Method = Literal[
     "ghca_no_pseudo",
     "ghca_no_contrastive",
     "ghca_no_filters",
+    "ghca_no_shift",
 ]
-#: Baselines GHCA must beat, and its ablations (docs/adaptation.md).
+#: Baselines GHCA must beat, and its ablations (docs/adaptation.md); ``adabn`` (the
+#: network of ``augment`` predicting with the target's BatchNorm statistics) is GHCA
+#: without its temporal alignment and its three losses.
 BASELINES = ("lightgbm", "source_only", "augment", "dann", "mmd", "pseudo_label")
-ABLATIONS = ("ghca_no_mmd", "ghca_no_pseudo", "ghca_no_contrastive", "ghca_no_filters")
+ABLATIONS = (
+    "ghca_no_shift",
+    "ghca_no_mmd",
+    "ghca_no_pseudo",
+    "ghca_no_contrastive",
+    "ghca_no_filters",
+    "adabn",
+)
 
 #: Rule adapt_pool's output, in ``adapt/pool/<year>/``.
 POOL = "pool.parquet"

@@ -138,6 +138,13 @@ class AdaptSettings(Settings):
     ema_decay: Annotated[float, Field(ge=0, lt=1)] = 0.98
     """Decay of the teacher's exponential moving average of the student's weights."""
 
+    max_shift: Annotated[float, Field(ge=0)] = 3.0
+    """GHCA's temporal pre-alignment: the largest shift (in time steps, 8 days for the
+    HANTS series) tried between the target's series and the source's; 0 - off."""
+
+    shift_step: Annotated[float, Field(gt=0)] = 0.25
+    """Spacing of the shifts tried (time steps)."""
+
     num_threads: Annotated[int, Field(ge=1)] | None = 1
     """Torch threads (null leaves torch's setting)."""
 

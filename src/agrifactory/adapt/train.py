@@ -47,6 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agrifactory.adapt.align import estimate_shift, shift_series
 from agrifactory.adapt.losses import contrastive_loss, dann_lambda, grad_reverse, hierarchical_mmd
 from agrifactory.adapt.net import TempCNN, channel_stats, with_domain_bn
 from agrifactory.adapt.settings import AdaptSettings
@@ -76,13 +77,16 @@ class Recipe:
     filters: bool = False
     contrastive: bool = False
     target_bn: bool = False
+    shift: bool = False  # temporal pre-alignment (agrifactory.adapt.align)
 
     @property
     def uses_target(self) -> bool:
         return self.dann or bool(self.mmd_layers) or self.pseudo
 
 
-_GHCA = Recipe(mmd_layers="all", pseudo=True, filters=True, contrastive=True, target_bn=True)
+_GHCA = Recipe(
+    mmd_layers="all", pseudo=True, filters=True, contrastive=True, target_bn=True, shift=True
+)
 
 #: Method name -> recipe.
 METHODS: dict[str, Recipe] = {
@@ -97,6 +101,7 @@ METHODS: dict[str, Recipe] = {
     "ghca_no_pseudo": replace(_GHCA, pseudo=False, filters=False, contrastive=False),
     "ghca_no_contrastive": replace(_GHCA, contrastive=False),
     "ghca_no_filters": replace(_GHCA, filters=False),
+    "ghca_no_shift": replace(_GHCA, shift=False),
 }
 
 
@@ -109,13 +114,15 @@ class AdaptedModel:
     method: str
     shape: tuple[int, int]  # (channels, time) of the series it takes
     history: list[dict[str, float]] = field(default_factory=list)
+    shift: float = 0.0  # steps every series is moved before the network (target domain)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(n, n_classes)`` (float64, rows sum to 1), in ``classes`` order."""
+        """Class probabilities ``(n, n_classes)`` (float64, rows sum to 1), in ``classes``
+        order, of target-domain series (moved by ``shift`` first)."""
         x = check_series("X", X)
         if x.shape[1:] != self.shape:
             raise DataError(f"X has series of shape {x.shape[1:]}, the model takes {self.shape}")
-        return softmax_in_batches(self.net.eval(), x)
+        return softmax_in_batches(self.net.eval(), shift_series(x, self.shift))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class codes of the most probable class."""
@@ -354,6 +361,11 @@ def fit(
     cls = np.unique(np.asarray(classes, dtype=np.int64))
     xs, y, xt = check_inputs(Xs, ys, Xt, cls)
     set_threads(s.num_threads)
+    shift = 0.0
+    if METHODS[method].shift and s.max_shift > 0:
+        shift, _ = estimate_shift(xs, xt, max_shift=s.max_shift, step=s.shift_step,
+                                  multipliers=s.mmd_multipliers, seed=seed)  # fmt: skip
+        xt = shift_series(xt, shift)
     trainer = _Trainer(METHODS[method], xs, y, xt, len(cls), s, seed)
     trainer.net.train()
     history = [trainer.epoch(e) for e in range(s.epochs)]
@@ -366,4 +378,4 @@ def fit(
         {k: round(v, 4) for k, v in last.items()},
     )
     final = trainer.on_target(trainer.teacher if trainer.teacher is not None else trainer.net)
-    return AdaptedModel(final.eval(), cls, method, tuple(xs.shape[1:]), history)
+    return AdaptedModel(final.eval(), cls, method, tuple(xs.shape[1:]), history, shift)
