@@ -125,7 +125,7 @@ class AdaptStageSettings(Settings):
     """Glob patterns of the input bands, in order, one channel each (all of a channel's
     dates); default - the HANTS-smoothed 8-day NDVI series."""
 
-    pool_per_tile: Annotated[int, Field(ge=50)] = 1500
+    pool_per_tile: Annotated[int, Field(ge=50)] = 600
     """Unlabelled pixels drawn per tile for the target pools."""
 
     maps: Annotated[dict[str, str] | None, BeforeValidator(none_as_empty)] = {}
