@@ -70,8 +70,9 @@ def cell_run(run, tmp_path_factory) -> Path:
     shutil.copytree(run, workdir, dirs_exist_ok=True, symlinks=True)
     cfg = _test_config(workdir)
     cfg["grid"] = {"tile_km": CELL_TILE_KM, "mode": "aoi", "aoi_bbox": list(CELL)}
-    # One tile, so one classification region: no transfer experiment on this grid.
+    # One tile, so one classification region: no transfer or adaptation on this grid.
     cfg["classify"]["transfer"] = {"source": None, "target": None}
+    cfg["adapt"]["cases"] = []
     configfile = _write_config(workdir, "cell", cfg)
     model = workdir / f"results/models/soil_moisture/{YEAR}/downscaler.json"
     trained = model.stat().st_mtime_ns

@@ -49,7 +49,6 @@ rule overview_map:
     conda:
         ENV
     params:
-        years=YEARS,
         tile_km=config["grid"]["tile_km"],
     script:
         "../../scripts/overview_map.py"

@@ -248,8 +248,8 @@ def overview_map(job: Any) -> None:
     tiles = gpd.read_file(job.input.tiles)
     provinces = simplified_provinces(job.input.provinces, tiles.crs)
     write_units(provinces, job.output.provinces, layer="provinces")
-    years = ", ".join(str(y) for y in job.params.years)
-    title = f"Area of the run ({years}): {len(tiles)} tiles of {job.params.tile_km} km"
+    # Not the years: adding one must not redraw this map and the locators of every map.
+    title = f"Area of the run: {len(tiles)} tiles of {job.params.tile_km} km"
     draw(MapContext(tiles=tiles, provinces=provinces), job.output.map, title=title)
 
 
