@@ -2,6 +2,7 @@
 # target domains' unlabelled pixels per year, every case's methods and seeds, and the
 # summary of all cases. The GHCA model of a case maps its target where adapt.maps says.
 
+
 wildcard_constraints:
     case="|".join(ADAPT_CASES) if ADAPT_CASES else "-",
 

@@ -10,8 +10,6 @@ if ADAPT_ON:
 ADAPT_CASES = [c.name for c in ADAPT.cases]
 
 
-
-
 def adapt_dir(case="{case}"):
     return f"{R}/adapt/{case}"
 
