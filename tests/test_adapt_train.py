@@ -79,9 +79,9 @@ def test_run_case_training_ignores_target_labels(shift_case, monkeypatch):
     original = experiment._one
 
     def spy(*args, **kwargs):
-        predicted, kept = original(*args, **kwargs)
+        predicted, kept, model = original(*args, **kwargs)
         seen.append(predicted)
-        return predicted, kept
+        return predicted, kept, model
 
     monkeypatch.setattr(experiment, "_one", spy)
     kw = {"classes": CLASSES, "methods": ["ghca", "lightgbm"], "seeds": [0], "settings": TINY}

@@ -25,6 +25,7 @@ from agrifactory.fusion.rules import FusionSettings
 from agrifactory.grid import ALBERS_PROJ4, ORIGIN_X, ORIGIN_Y, equal_area_problem
 from agrifactory.ingest.rules import IngestSettings, NdviCubeSettings
 from agrifactory.integration.rules import IntegrationSettings
+from agrifactory.io.files import for_year
 from agrifactory.quality.rules import QualitySettings
 from agrifactory.report.rules import ManifestSettings, ReportSettings
 from agrifactory.settings import Settings, describe
@@ -118,7 +119,7 @@ class StatisticsInputs(Settings):
     def path(self, level: str, year: int) -> str | None:
         """The table of a level for a run year ('{year}' filled in)."""
         path = getattr(self, level)
-        return None if path is None else path.replace("{year}", str(int(year)))
+        return None if path is None else for_year(path, year)
 
 
 class InputSettings(Settings):

@@ -35,6 +35,7 @@ from agrifactory.errors import ConfigError
 from agrifactory.grid import Tile
 from agrifactory.ingest.rules import LANDSAT_BANDS
 from agrifactory.io import inventory, landsat, missions, remote
+from agrifactory.io.files import for_year
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +316,7 @@ def _check_other_inputs(inputs: Mapping[str, Any], years: list[int]) -> None:
     if inputs.get("samples"):
         _check_exists(inputs["samples"], "inputs.samples")
     for level, path in (inputs.get("statistics") or {}).items():
-        for p in sorted({path.replace("{year}", str(y)) for y in years} if path else ()):
+        for p in sorted({for_year(path, y) for y in years} if path else ()):
             _check_exists(p, f"inputs.statistics.{level}")
 
 
@@ -331,7 +332,8 @@ def build_plan(config: Mapping[str, Any]) -> RunPlan:
         from agrifactory.synthetic import demo
 
         table = demo.planned_inventory(
-            [demo.world_spec(config["demo_world"], tiles, y, config["seed"]) for y in years],
+            demo.world_spec(config["demo_world"], tiles, None, config["seed"]),
+            years,
             config["demo_world"],
             f"{DEMO_INPUTS}/landsat",
             f"{DEMO_INPUTS}/modis",

@@ -120,14 +120,17 @@ def run_adapt_case(
     )
     seeds = [seed + i for i in range(settings.seeds)]
     classes = sorted(set(ys.tolist()) | set(ye.tolist()))
+    fitted: dict[str, object] = {}
     table = run_case(xs, ys, xt, xe, ye, classes=classes, methods=settings.methods, seeds=seeds,
-                     settings=settings.training)  # fmt: skip
+                     settings=settings.training, fitted=fitted)  # fmt: skip
     table.insert(0, "case", case.name)
     write_table(table, outputs["scores"])
     ref = in_domain_cv(xe, ye, classes=classes, settings=settings.training, seed=seed)
     reference = {"case": case.name, "oa": ref, "n": len(ye), "method": "augment, 5-fold CV"}
     write_table(pd.DataFrame([reference]), outputs["reference"])
-    model = fit("ghca", xs, ys, xt, classes=np.unique(ys), settings=settings.training, seed=seed)
+    model = fitted.get("ghca") or fit(
+        "ghca", xs, ys, xt, classes=classes, settings=settings.training, seed=seed
+    )
     names = [c for channel in channels for c in channel]
     AdaptedClassifier.from_adapted(model, names, LEGENDS["croptype"], settings.training, seed).save(
         outputs["model"]

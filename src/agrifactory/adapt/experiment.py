@@ -53,16 +53,16 @@ def _one(
     settings: AdaptSettings,
     seed: int,
     lightgbm_params: Mapping[str, Any] | None,
-) -> tuple[np.ndarray, float]:
-    """Predictions of ``method`` on ``Xe`` and its final kept share of the target (NaN
-    where the method has no pseudo-labels)."""
+) -> tuple[np.ndarray, float, Any]:
+    """Predictions of ``method`` on ``Xe``, its final kept share of the target (NaN
+    where the method has no pseudo-labels) and the model."""
     xs, ys, xt, xe = data
     if method == LIGHTGBM:
         model = make_model("lightgbm", lightgbm_params).fit(xs.reshape(len(xs), -1), ys, seed=seed)
-        return model.predict(xe.reshape(len(xe), -1)), float("nan")
+        return model.predict(xe.reshape(len(xe), -1)), float("nan"), model
     model = fit(method, xs, ys, xt, classes=classes, settings=settings, seed=seed)
     kept = model.history[-1].get("n_kept", float("nan")) / len(xt)
-    return model.predict(xe), kept
+    return model.predict(xe), kept, model
 
 
 def run_case(
@@ -77,12 +77,14 @@ def run_case(
     seeds: Sequence[int],
     settings: AdaptSettings | None = None,
     lightgbm_params: Mapping[str, Any] | None = None,
+    fitted: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One row per (method, seed) in the order given: scores on ``(Xe, ye)`` of a model
     trained on ``(Xs, ys)`` and unlabelled ``Xt`` (``lightgbm``: on the source only).
 
     ``kept_share`` is the share of the target pool with a kept pseudo-label at the last
-    epoch (NaN for methods without pseudo-labels).
+    epoch (NaN for methods without pseudo-labels). ``fitted``, where given, receives the
+    model of the first seed of each method (so a caller need not train it again).
     """
     s = settings or AdaptSettings()
     xe = check_series("Xe (evaluation)", Xe)
@@ -91,7 +93,9 @@ def run_case(
     for method in methods:
         for seed in seeds:
             start = time.perf_counter()
-            predicted, kept = _one(method, data, classes, s, int(seed), lightgbm_params)
+            predicted, kept, model = _one(method, data, classes, s, int(seed), lightgbm_params)
+            if fitted is not None and seed == seeds[0]:
+                fitted[method] = model
             row = {"method": method, "seed": int(seed), **scores(ye, predicted, classes)}
             row |= {"kept_share": kept, "n_source": len(Xs), "n_target": len(Xt), "n_eval": len(xe)}
             log.info(

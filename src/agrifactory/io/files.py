@@ -81,3 +81,8 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def for_year(path: str | Path, year: int) -> str:
+    """``path`` with ``{year}`` replaced by ``year`` (config paths of one run year)."""
+    return str(path).replace("{year}", str(int(year)))

@@ -27,6 +27,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from agrifactory.errors import ConfigError
 from agrifactory.grid import ALBERS, Tile, parse_tile_id, tile_id
+from agrifactory.io.files import for_year
 from agrifactory.io.reanalysis import GLEAM_VARIABLES, check_reanalysis_header
 from agrifactory.io.stations import DEFAULT_KEEP_FLAGS, DEFAULT_LAYER_DEPTHS
 from agrifactory.logs import setup_logging
@@ -466,11 +467,6 @@ class SoilMoistureSettings(Settings):
 
 
 # --------------------------------------------------------------------------- planning
-
-
-def for_year(path: str | Path, year: int) -> str:
-    """``path`` with ``{year}`` replaced by ``year``."""
-    return str(path).replace("{year}", str(int(year)))
 
 
 def _paths(value: str | Sequence[str] | None, year: int) -> list[str]:

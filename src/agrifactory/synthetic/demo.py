@@ -97,16 +97,17 @@ def _wkt_4326(geom: shapely.Geometry, crs: Any) -> str:
 
 
 def planned_inventory(
-    specs: Sequence[WorldSpec],
+    spec: WorldSpec,
+    years: Sequence[int],
     demo_cfg: Mapping[str, Any],
     landsat_dir: str | Path,
     modis_dir: str | Path,
     margin_days: int,
 ) -> pd.DataFrame:
-    """The inventory of the demo's Landsat scenes and MODIS composites of every run year
-    (one spec per year), from the plan alone; a scene or composite in the margins of
-    two years is listed once."""
-    grid = specs[0].grid()
+    """The inventory of the demo's Landsat scenes and MODIS composites of every run
+    year, from the plan alone; a scene or composite in the margins of two years is
+    listed once."""
+    grid = spec.grid()
     lon, lat = shapely.get_coordinates(
         shapely.geometry.shape(
             transform_geom(
@@ -123,7 +124,7 @@ def planned_inventory(
     )
     scene_fp = _wkt_4326(scene_box, crs)
     bands = ";".join(sorted([*demo_landsat.SCENE_FILES, landsat_mtl.MTL_BAND]))
-    years = [int(s.year) for s in specs]
+    years = [int(y) for y in years]
     rows = [
         (
             "landsat",
@@ -180,12 +181,7 @@ _TRUTH_LEGENDS = {
 
 def write_truth_raster(world: World, name: str, path: str | Path) -> Path:
     """Write one class truth raster of the world (a name of :data:`TRUTH_CLASSES`)."""
-    arr = {
-        "landcover": world.landcover,
-        "cropland": world.cropland(),
-        "irrigation": world.irrigation,
-        "croptype": world.croptype,
-    }[name]
+    arr = world.cropland() if name == "cropland" else getattr(world, name)
     g = world.grid
     leg = _TRUTH_LEGENDS[name]
     return write_raster(

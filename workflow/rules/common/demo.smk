@@ -26,12 +26,14 @@ def demo_truth_file(wildcards):
 
 
 def demo_year_files(year, sensor):
-    """A run year's demo scenes (ids) or composites (paths) within its ingest window."""
-    start, end = inventory_year_window(int(year), config["ingest"]["margin_days"])
-    inv = PLAN.inventory
-    dates = pd.to_datetime(inv["date"]).dt.date
-    rows = inv[(inv["sensor"] == sensor) & (dates >= start) & (dates <= end)]
-    return rows["id" if sensor == "landsat" else "path"].tolist()
+    """A run year's demo scenes (ids) or composites (paths): those the plan gives the
+    year's tiles (the same ingest window)."""
+    column = "id" if sensor == "landsat" else "path"
+    return list(
+        dict.fromkeys(
+            v for t in TILES for v in PLAN.scenes(t, int(year), sensor)[column].tolist()
+        )
+    )
 
 
 # The demo's soil-moisture world (rule demo_soil_moisture).

@@ -8,8 +8,6 @@
 import math
 import os
 
-import pandas as pd
-
 from agrifactory.acquire.rules import acquire_outputs
 from agrifactory.aggregate import rules as aggregate_rules
 from agrifactory.classify import rules as classify_rules
@@ -21,7 +19,6 @@ from agrifactory.fusion.rules import PAIRS_TABLE, fuse_outputs
 from agrifactory.ingest.cube import year_files as cube_year_files
 from agrifactory.ingest.rules import CUBE_OUTPUTS, LANDSAT_REFLECTANCE, ingest_outputs
 from agrifactory.io.files import in_folder
-from agrifactory.io.inventory import year_window as inventory_year_window
 from agrifactory.io.modis import COMPOSITE_DAYS as MODIS_COMPOSITE_DAYS
 from agrifactory.io.modis import modis_name_pattern
 from agrifactory.plan import DEMO_INPUTS, DEMO_TRUTH, build_plan
