@@ -66,9 +66,7 @@ def composites(world, win):
             values[n].append(b[n][win])
         months.append(p.date.month - 1)
     values = {n: np.stack(v) for n, v in values.items() if v}
-    values.update(
-        observation_indices(values["blue"], values["red"], values["nir"], values["swir1"])
-    )
+    values.update(observation_indices(values))
     medians, counts = monthly_medians(values, np.stack(clear), np.array(months))
     filled, flags = fill_single_gaps(medians, counts)
     return filled.reshape(len(MONTHLY_BANDS) * 12, *filled.shape[2:]), flags, len(plans)
@@ -119,10 +117,16 @@ def main():
         "pixel-months observed / interpolated / unfilled: " + " / ".join(f"{s:.3f}" for s in share)
     )
     labels = [legend.CROPTYPE[c] for c in np.unique(y)]
-    for what, x in (("NDVI months", x_all[:, ndvi_cols]), ("all bands", x_all)):
+    first = [i for i, n in enumerate(names) if n.split("_")[1] not in ("nbr", "ndti", "grvi")]
+    sets = (
+        ("NDVI months", x_all[:, ndvi_cols]),
+        ("bands + NDVI, NDWI, EVI", x_all[:, first]),
+        ("all bands", x_all),
+    )
+    for what, x in sets:
         oa, f1 = cross_validate(x, y, groups)
         per = ", ".join(f"{n} {v:.3f}" for n, v in zip(labels, f1, strict=True))
-        print(f"{what:12s} ({x.shape[1]:3d} features): OA {oa:.3f}; F1 {per}")
+        print(f"{what:24s} ({x.shape[1]:3d} features): OA {oa:.3f}; F1 {per}")
     print(f"{time.time() - t0:.0f} s")
 
 

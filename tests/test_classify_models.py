@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -12,6 +13,7 @@ from _classify_data import phenology_series
 
 from agrifactory.classify.cnn import CNNClassifier
 from agrifactory.classify.models import (
+    EnsembleClassifier,
     LightGBMClassifier,
     SVMClassifier,
     load_model,
@@ -36,6 +38,12 @@ TINY = {
         "augment_scale": 0.1,
         "augment_magnitude": 0.05,
     },
+}
+TINY["ensemble"] = {
+    "members": [
+        {"kind": "lightgbm", "features": ["ndvi_m0*"], "params": TINY["lightgbm"]},
+        {"kind": "cnn1d", "params": TINY["cnn1d"]},
+    ]
 }
 KINDS = list(TINY)
 
@@ -188,3 +196,45 @@ def test_cnn_two_channels_pool_head():
     model = CNNClassifier(n_channels=2, head="pool", hidden=8, epochs=10, batch_size=16).fit(X, y)
     assert model.predict_proba(X).shape == (45, 3)
     assert (model.predict(X) == y).mean() > 0.6
+
+
+def test_ensemble_probability_is_the_mean_of_its_members_on_their_own_features(fitted, data):
+    X, y = data
+    model = fitted["ensemble"]
+    assert model.member_features_ == [[f"ndvi_m{m:02d}" for m in range(1, 10)], list(X.columns)]
+    lgb = make_model("lightgbm", TINY["lightgbm"]).fit(X.iloc[:, :9], y, seed=3)
+    cnn = make_model("cnn1d", TINY["cnn1d"]).fit(X, y, seed=3)
+    expected = (lgb.predict_proba(X.iloc[:, :9]) + cnn.predict_proba(X)) / 2
+    np.testing.assert_allclose(model.predict_proba(X), expected, rtol=0, atol=1e-12)
+    assert not model.allow_nan  # the 1-D CNN takes no missing values
+    both = EnsembleClassifier(members=[{"kind": "lightgbm"}, {"kind": "cnn2d"}])
+    assert both.allow_nan
+
+
+def test_ensemble_saves_its_members_as_model_directories(fitted, tmp_path):
+    path = fitted["ensemble"].save(tmp_path / "model")
+    assert sorted(p.name for p in (path / "members").iterdir()) == ["0_lightgbm", "1_cnn1d"]
+    assert load_model(path / "members" / "0_lightgbm").feature_names_[-1] == "ndvi_m09"
+
+
+@pytest.mark.parametrize(
+    ("members", "says"),
+    [
+        ([{"kind": "lightgbm"}], "2 or more"),
+        ([{"kind": "lightgbm"}, {"kind": "forest"}], "members[1]"),
+        ([{"kind": "lightgbm"}, {"kind": "ensemble"}], "members[1]"),
+        ([{"kind": "lightgbm", "feature": ["a*"]}, {"kind": "svm"}], "members[0]"),
+    ],
+)
+def test_ensemble_members_are_checked_when_it_is_made(members, says):
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        make_model("ensemble", {"members": members})
+
+
+def test_ensemble_member_features_that_match_nothing_are_named(data):
+    X, y = data
+    model = make_model(
+        "ensemble", {"members": [{"kind": "lightgbm", "features": ["monthly_*"]}, {"kind": "svm"}]}
+    )
+    with pytest.raises(ConfigError, match=re.escape("['monthly_*'] match no feature")):
+        model.fit(X, y)

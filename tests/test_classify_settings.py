@@ -100,8 +100,9 @@ def test_an_empty_section_builds_every_default():
     built = section()
     assert built == ClassifySettings()
     assert built.strict_labels is False
-    # the compared models: the two kinds other than the product's
-    assert [m.label for m in built.croptype.comparisons()] == ["cnn1d", "cnn2d"]
+    # the compared models: the product is the ensemble, so all three are compared with it
+    assert built.croptype.kind == "ensemble"
+    assert [m.label for m in built.croptype.comparisons()] == ["lightgbm", "cnn1d", "cnn2d"]
 
 
 @pytest.mark.parametrize(

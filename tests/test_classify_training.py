@@ -9,13 +9,13 @@ import pytest
 from affine import Affine
 from shapely.geometry import Point, box
 
+from agrifactory.classify.base import select_features
 from agrifactory.classify.legend import CROPLAND, CROPTYPE
 from agrifactory.classify.training import (
     FeatureStack,
     build_training_set,
     encode_labels,
     read_feature_stack,
-    select_features,
 )
 from agrifactory.errors import ConfigError, DataError, GridError
 from agrifactory.grid import ALBERS

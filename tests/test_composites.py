@@ -97,23 +97,37 @@ def _band(monthly, name, month):
     return monthly[monthly_band_names().index(f"monthly_{name}_{month:02d}")][0]
 
 
+def _indices(blue, green, red, nir, swir1, swir2):
+    names = ("blue", "green", "red", "nir", "swir1", "swir2")
+    values = (blue, green, red, nir, swir1, swir2)
+    return observation_indices(
+        {n: np.atleast_1d(np.asarray(v, float)) for n, v in zip(names, values, strict=True)}
+    )
+
+
 def test_index_formulas_worked_by_hand():
-    blue, red, nir, swir1 = (np.array([v, 0.0]) for v in (0.05, 0.1, 0.4, 0.2))
-    out = observation_indices(blue, red, nir, swir1)
+    out = _indices([0.05, 0.0], [0.08, 0.0], [0.1, 0.0], [0.4, 0.0], [0.2, 0.0], [0.1, 0.0])
     assert out["ndvi"][0] == pytest.approx(0.3 / 0.5)
     assert out["ndwi"][0] == pytest.approx(0.2 / 0.6)
     # 2.5 x 0.3 / (0.4 + 0.6 - 0.375 + 1) = 0.75 / 1.625
     assert out["evi"][0] == pytest.approx(0.75 / 1.625)
-    # All bands 0: NDVI and NDWI are 0 / 0 (left out); EVI is 0 / 1.
-    assert np.isnan(out["ndvi"][1]) and np.isnan(out["ndwi"][1]) and out["evi"][1] == 0.0
+    assert out["nbr"][0] == pytest.approx(0.3 / 0.5)
+    assert out["ndti"][0] == pytest.approx(0.1 / 0.3)
+    assert out["grvi"][0] == pytest.approx(-0.02 / 0.18)
+    # All bands 0: the normalised differences are 0 / 0 (left out); EVI is 0 / 1.
+    for name in ("ndvi", "ndwi", "nbr", "ndti", "grvi"):
+        assert np.isnan(out[name][1])
+    assert out["evi"][1] == 0.0
     # EVI outside [-1, 1] (a hazy, blue-bright pixel) is left out, not kept.
-    assert np.isnan(observation_indices(*(np.array([v]) for v in (0.3, 0.05, 0.5, 0.3)))["evi"])
+    assert np.isnan(_indices(0.3, 0.1, 0.05, 0.5, 0.3, 0.2)["evi"][0])
+    # A negative reflectance can put a normalised difference outside [-1, 1]: left out.
+    assert np.isnan(_indices(0.05, 0.08, 0.1, 0.4, 0.2, -0.05)["ndti"][0])
 
 
 def test_band_names_are_band_major_and_months_01_to_12():
     names = monthly_band_names()
-    assert len(names) == 9 * 12 and names[:2] == ["monthly_blue_01", "monthly_blue_02"]
-    assert names[12] == "monthly_green_01" and names[-1] == "monthly_evi_12"
+    assert len(names) == 12 * 12 and names[:2] == ["monthly_blue_01", "monthly_blue_02"]
+    assert names[12] == "monthly_green_01" and names[-1] == "monthly_grvi_12"
     assert [n.split("_")[1] for n in names[::12]] == list(MONTHLY_BANDS)
     assert count_band_names()[11:13] == ["count_12", "flag_01"]
     assert season_months(9) == [9, 10, 11, 12, 1, 2, 3, 4, 5, 6, 7, 8]

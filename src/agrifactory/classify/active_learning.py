@@ -135,13 +135,15 @@ def proposals_frame(
     )
 
 
-def _fit_labelled(make_model, X, y, labelled, seed):
+def _fit_labelled(make_model, X, y, labelled, seed, feature_names=None):
     sub = y[labelled]
     classes, counts = np.unique(sub, return_counts=True)
     usable = np.isin(sub, classes[counts >= 2])
     if len(np.unique(sub[usable])) < 2:
         return None
-    return make_model().fit(X[labelled][usable], sub[usable], seed=seed)
+    return make_model().fit(
+        X[labelled][usable], sub[usable], feature_names=feature_names, seed=seed
+    )
 
 
 def _score(model: Any, X_test: np.ndarray, y_test: np.ndarray, classes: list) -> tuple:
@@ -203,6 +205,7 @@ def simulate_active_learning(
     min_distance: float = 0.0,
     seed: int = 0,
     priority: tuple[np.ndarray, np.ndarray] | None = None,
+    feature_names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Accuracy versus number of labels: uncertainty sampling against random sampling
     and, given a ``priority`` and a group per pool sample, against priority-guided
@@ -213,7 +216,9 @@ def simulate_active_learning(
     Every strategy starts from the same random ``initial`` labels; each round adds
     ``batch`` labels from the pool, the oracle (``y_pool``) answers, the model is
     refitted and scored on the test set. Classes with fewer than two labels so far
-    wait until they have two (a model needs two per class).
+    wait until they have two (a model needs two per class). ``feature_names`` name the
+    columns of ``X_pool`` and ``X_test`` for models that pick features by name (the
+    ensemble's members).
 
     Returns
     -------
@@ -237,7 +242,7 @@ def simulate_active_learning(
         labelled[start] = True
         srng = np.random.default_rng(seed + 1)
         for r in range(rounds + 1):
-            model = _fit_labelled(make_model, X_pool, y_pool, labelled, seed)
+            model = _fit_labelled(make_model, X_pool, y_pool, labelled, seed, feature_names)
             oa, f1 = _score(model, X_test, y_test, classes)
             rows.append(
                 {

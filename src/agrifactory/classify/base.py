@@ -16,6 +16,7 @@ A saved model is a directory::
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import os
@@ -87,6 +88,23 @@ def as_matrix(
         dup = sorted({n for n in names if names.count(n) > 1})
         raise DataError(f"duplicate feature names {dup}")
     return arr, names
+
+
+def select_features(columns: Sequence[str], patterns: Sequence[str] | None) -> list[str]:
+    """Feature columns matching any glob pattern (``ndvi_*``), in column order.
+
+    ``None`` selects every column. A pattern that matches nothing is an error.
+    """
+    columns = [str(c) for c in columns]
+    if patterns is None:
+        return columns
+    unmatched = [p for p in patterns if not fnmatch.filter(columns, p)]
+    if unmatched:
+        raise ConfigError(
+            f"feature patterns {unmatched} match no feature; available: {columns[:20]}"
+            f"{' ...' if len(columns) > 20 else ''}"
+        )
+    return [c for c in columns if any(fnmatch.fnmatchcase(c, p) for p in patterns)]
 
 
 def check_finite(X: np.ndarray, names: Sequence[str], *, allow_nan: bool = False) -> None:
@@ -251,7 +269,7 @@ class Classifier:
         model.seed_ = config.get("seed")
         model._load_state(config.get("state") or {})
         weights = directory / cls.weights_file
-        if not weights.is_file():
+        if not weights.exists():
             raise InputError(weights, "is missing from the model directory", "retrain the model")
         model._load_weights(weights)
         return model

@@ -1,7 +1,7 @@
 """A small 2-D CNN for crop type on the (bands x months) image of monthly composites.
 
 The ``composites`` rule writes one band per spectral band and month,
-``monthly_{band}_{MM}`` (blue .. swir2, ndvi, ndwi, evi; months 01..12). Here each
+``monthly_{band}_{MM}`` (blue .. swir2, ndvi .. grvi; months 01..12). Here each
 sample's ``monthly_*`` features are laid out as an image of ``bands x months`` rows
 and columns (bands in the order they first appear, months ascending) with two
 channels: the value, standardised per band with the training mean and standard

@@ -19,17 +19,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from agrifactory.classify.base import select_features
 from agrifactory.classify.cnn2d import MONTHLY_PREFIX
 from agrifactory.classify.legend import LEGENDS, PRODUCTS
 from agrifactory.classify.regions import tiles_frame
 from agrifactory.classify.separability import pairwise_jm
 from agrifactory.classify.stack import TileStack
 from agrifactory.classify.train import train_from_table
-from agrifactory.classify.training import (
-    TrainingSet,
-    build_training_set,
-    select_features,
-)
+from agrifactory.classify.training import TrainingSet, build_training_set
 from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.grid import DEFAULT_GRID, GridSpec
 from agrifactory.io.samples import read_samples
@@ -38,7 +35,7 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("train", "validation")
 #: Model kinds whose parameters include ``num_threads``.
-THREADED = ("lightgbm", "cnn1d", "cnn2d")
+THREADED = ("lightgbm", "cnn1d", "cnn2d", "ensemble")
 
 
 def read_labelled_samples(

@@ -30,13 +30,13 @@ from agrifactory.classify.active_learning import (
     propose_samples,
     simulate_active_learning,
 )
+from agrifactory.classify.base import select_features
 from agrifactory.classify.cnn2d import MONTHLY_PREFIX
 from agrifactory.classify.dataset import with_threads
 from agrifactory.classify.design import values_at_points
 from agrifactory.classify.legend import LEGENDS, PRODUCTS
 from agrifactory.classify.models import make_model
 from agrifactory.classify.stack import TileStack
-from agrifactory.classify.training import select_features
 from agrifactory.classify.transfer import cnn_factory, transfer_experiment
 from agrifactory.errors import ConfigError, DataError, InputError
 from agrifactory.grid import ALBERS
@@ -236,6 +236,7 @@ def simulate(
         min_distance=min_distance,
         seed=seed,
         priority=None if priority_of is None else priority_of(xy_pool),
+        feature_names=names,
     )
     curve.insert(0, "product", product)
     return curve

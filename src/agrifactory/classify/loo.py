@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
+from agrifactory.classify.base import select_features
 from agrifactory.classify.stack import TileStack
-from agrifactory.classify.training import select_features
 from agrifactory.errors import DataError
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,8 @@ save and load with their config and metrics.
   (channels x time) features with temporal augmentation (crop type).
 * :class:`~agrifactory.classify.cnn2d.CNN2DClassifier` - a small 2-D CNN on the
   (bands x months) image of the monthly composites (crop type).
+* :class:`EnsembleClassifier` - the mean probability of several of these, each on its
+  own features (crop type: LightGBM on every feature and the 2-D CNN).
 
 A saved model is a directory (its layout: :mod:`~agrifactory.classify.base`).
 
@@ -35,6 +37,7 @@ from agrifactory.classify.base import (
     as_matrix,
     check_finite,
     check_labels,
+    select_features,
 )
 from agrifactory.classify.cnn import CNNClassifier
 from agrifactory.classify.cnn2d import CNN2DClassifier
@@ -44,6 +47,7 @@ __all__ = [
     "CNN2DClassifier",
     "CNNClassifier",
     "Classifier",
+    "EnsembleClassifier",
     "LightGBMClassifier",
     "SVMClassifier",
     "as_matrix",
@@ -185,17 +189,118 @@ class SVMClassifier(Classifier):
         self.pipeline_ = joblib.load(path)
 
 
+class EnsembleClassifier(Classifier):
+    """The mean class probability of member models, each fitted on its own features.
+
+    ``members`` lists ``{"kind", "features", "params"}`` (``features``: glob patterns
+    of the ensemble's features, null - all; ``params``: the member's parameters). Every
+    member is fitted with the ensemble's seed on the same samples, so they share the
+    classes. ``num_threads`` is handed to every member that takes it. The members are
+    saved as model directories under ``members/``. Missing values are allowed where
+    every member allows them.
+    """
+
+    kind = "ensemble"
+    weights_file = "members"
+    default_params: ClassVar[dict[str, Any]] = {
+        "members": [{"kind": "lightgbm"}, {"kind": "cnn2d", "features": ["monthly_*"]}],
+        "num_threads": None,
+    }
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        members = self.params["members"]
+        if not isinstance(members, list) or len(members) < 2:
+            raise ConfigError(
+                f"EnsembleClassifier: members must list 2 or more models, got {members!r}"
+            )
+        kinds = model_classes()
+        for i, m in enumerate(members):
+            unknown = sorted(set(m) - {"kind", "features", "params"}) if isinstance(m, dict) else []
+            if (
+                not isinstance(m, dict)
+                or unknown
+                or m.get("kind") not in kinds
+                or m["kind"] == self.kind
+            ):
+                raise ConfigError(
+                    f"EnsembleClassifier: members[{i}] = {m!r}: give 'kind' (one of "
+                    f"{sorted(set(kinds) - {self.kind})}), optional 'features' and 'params'"
+                )
+        self.members_ = [self._member(m) for m in members]
+        self.allow_nan = all(m.allow_nan for m in self.members_)
+        self.member_features_: list[list[str]] = []
+
+    def _member(self, spec: Mapping[str, Any]) -> Classifier:
+        params = dict(spec.get("params") or {})
+        kind = model_classes()[spec["kind"]]
+        if self.params["num_threads"] is not None and "num_threads" in kind.default_params:
+            params.setdefault("num_threads", self.params["num_threads"])
+        return kind(**params)
+
+    def _columns(self) -> list[np.ndarray]:
+        return [
+            np.array([self.feature_names_.index(n) for n in names], dtype=np.intp)
+            for names in self.member_features_
+        ]
+
+    def _fit(self, X: np.ndarray, y_index: np.ndarray, seed: int) -> None:
+        self.member_features_ = [
+            select_features(self.feature_names_, spec.get("features"))
+            for spec in self.params["members"]
+        ]
+        y = self.classes_[y_index]
+        for member, names, cols in zip(
+            self.members_, self.member_features_, self._columns(), strict=True
+        ):
+            member.fit(X[:, cols], y, feature_names=names, class_names=self.class_names_, seed=seed)
+        self.metrics["members"] = [m.metrics for m in self.members_]
+
+    def _proba(self, X: np.ndarray) -> np.ndarray:
+        for member in self.members_:
+            if self.params["num_threads"] is not None and "num_threads" in member.params:
+                member.params["num_threads"] = self.params["num_threads"]
+        cols = self._columns()
+        probas = [m.predict_proba(X[:, c]) for m, c in zip(self.members_, cols, strict=True)]
+        return np.mean(probas, axis=0)
+
+    def _state(self) -> dict[str, Any]:
+        return {"member_features": self.member_features_}
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.member_features_ = [list(names) for names in state["member_features"]]
+
+    def _save_weights(self, path: Path) -> None:
+        path.mkdir()
+        for i, member in enumerate(self.members_):
+            member.save(path / f"{i}_{member.kind}")
+
+    def _load_weights(self, path: Path) -> None:
+        self.members_ = [
+            load_model(path / f"{i}_{spec['kind']}")
+            for i, spec in enumerate(self.params["members"])
+        ]
+
+
 def model_classes() -> dict[str, type[Classifier]]:
     """Model kinds known to :func:`load_model` and :func:`make_model` (and the adapted
     CNN of rule adapt, which only :func:`load_model` can make)."""
     from agrifactory.adapt.model import AdaptedClassifier
 
-    kinds = (LightGBMClassifier, SVMClassifier, CNNClassifier, CNN2DClassifier, AdaptedClassifier)
+    kinds = (
+        LightGBMClassifier,
+        SVMClassifier,
+        CNNClassifier,
+        CNN2DClassifier,
+        EnsembleClassifier,
+        AdaptedClassifier,
+    )
     return {c.kind: c for c in kinds}
 
 
 def make_model(kind: str, params: Mapping[str, Any] | None = None) -> Classifier:
-    """A new, unfitted model of ``kind`` (``lightgbm``, ``svm``, ``cnn1d``, ``cnn2d``)."""
+    """A new, unfitted model of ``kind`` (``lightgbm``, ``svm``, ``cnn1d``, ``cnn2d``,
+    ``ensemble``)."""
     kinds = model_classes()
     if kind not in kinds:
         raise ConfigError(f"unknown model kind {kind!r}; expected one of {sorted(kinds)}")

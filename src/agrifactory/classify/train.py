@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 
 from agrifactory.classify.accuracy import accuracy_table
+from agrifactory.classify.base import select_features
 from agrifactory.classify.models import Classifier, make_model
 from agrifactory.classify.rules import PRODUCTS, ClassifySettings
 from agrifactory.classify.separability import JM_GOOD, JM_RESELECT, reselect_samples
-from agrifactory.classify.training import select_features
 from agrifactory.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)

@@ -262,23 +262,6 @@ def extract_at_points(stack: FeatureStack, x: np.ndarray, y: np.ndarray) -> np.n
     return stack.data[:, rows, cols].T
 
 
-def select_features(columns: Sequence[str], patterns: Sequence[str] | None) -> list[str]:
-    """Feature columns matching any glob pattern (``ndvi_*``), in column order.
-
-    ``None`` selects every column. A pattern that matches nothing is an error.
-    """
-    columns = [str(c) for c in columns]
-    if patterns is None:
-        return columns
-    unmatched = [p for p in patterns if not fnmatch.filter(columns, p)]
-    if unmatched:
-        raise ConfigError(
-            f"feature patterns {unmatched} match no feature; available: {columns[:20]}"
-            f"{' ...' if len(columns) > 20 else ''}"
-        )
-    return [c for c in columns if any(fnmatch.fnmatchcase(c, p) for p in patterns)]
-
-
 @dataclass
 class TrainingSet:
     """Features and label codes at sample points, and what was excluded and why."""
