@@ -223,6 +223,7 @@ def test_ensemble_saves_its_members_as_model_directories(fitted, tmp_path):
         ([{"kind": "lightgbm"}], "2 or more"),
         ([{"kind": "lightgbm"}, {"kind": "forest"}], "members[1]"),
         ([{"kind": "lightgbm"}, {"kind": "ensemble"}], "members[1]"),
+        ([{"kind": "adapted_cnn"}, {"kind": "lightgbm"}], "members[0]"),
         ([{"kind": "lightgbm", "feature": ["a*"]}, {"kind": "svm"}], "members[0]"),
     ],
 )

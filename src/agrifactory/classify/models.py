@@ -202,6 +202,8 @@ class EnsembleClassifier(Classifier):
 
     kind = "ensemble"
     weights_file = "members"
+    #: Kinds a member may be (models this module fits; not an ensemble, not rule adapt's).
+    member_kinds: ClassVar[tuple[str, ...]] = ("lightgbm", "svm", "cnn1d", "cnn2d")
     default_params: ClassVar[dict[str, Any]] = {
         "members": [{"kind": "lightgbm"}, {"kind": "cnn2d", "features": ["monthly_*"]}],
         "num_threads": None,
@@ -214,18 +216,12 @@ class EnsembleClassifier(Classifier):
             raise ConfigError(
                 f"EnsembleClassifier: members must list 2 or more models, got {members!r}"
             )
-        kinds = model_classes()
         for i, m in enumerate(members):
             unknown = sorted(set(m) - {"kind", "features", "params"}) if isinstance(m, dict) else []
-            if (
-                not isinstance(m, dict)
-                or unknown
-                or m.get("kind") not in kinds
-                or m["kind"] == self.kind
-            ):
+            if not isinstance(m, dict) or unknown or m.get("kind") not in self.member_kinds:
                 raise ConfigError(
                     f"EnsembleClassifier: members[{i}] = {m!r}: give 'kind' (one of "
-                    f"{sorted(set(kinds) - {self.kind})}), optional 'features' and 'params'"
+                    f"{list(self.member_kinds)}), optional 'features' and 'params'"
                 )
         self.members_ = [self._member(m) for m in members]
         self.allow_nan = all(m.allow_nan for m in self.members_)
