@@ -24,7 +24,7 @@ pytestmark = pytest.mark.workflow
 TILES = ["h625v245", "h626v245", "h625v246", "h626v246"]
 REGION = {"h625v245": "west", "h625v246": "west", "h626v245": "east", "h626v246": "east"}
 PRODUCTS = ["cropland", "irrigation", "croptype"]
-KIND = {"cropland": "lightgbm", "irrigation": "svm", "croptype": "lightgbm"}
+KIND = {"cropland": "lightgbm", "irrigation": "svm", "croptype": "ensemble"}
 Y = "2021"
 
 
@@ -48,18 +48,26 @@ def test_one_model_per_product_region_and_year_with_config_and_metrics(run, prod
     report = pd.read_csv(folder / "validation.csv")
     assert set(report["region"]) == {region}
     oa = report.query("metric == 'overall_accuracy'")
-    assert len(oa) == (3 if product == "croptype" else 1)  # the product's and two compared
+    assert len(oa) == (4 if product == "croptype" else 1)  # the product's and three compared
     if product == "irrigation":
         jm = pd.read_csv(folder / "separability.csv")
         assert jm[["name_a", "name_b"]].values.tolist() == [["irrigated", "rainfed"]]
         assert 0 <= jm["jm"].iloc[0] <= 2 and metrics["jm"]
     if product == "croptype":
-        assert sorted(oa["model"]) == ["cnn1d", "cnn2d", "lightgbm"]
-        for name in ("cnn1d", "cnn2d"):
+        assert sorted(oa["model"]) == ["cnn1d", "cnn2d", "ensemble", "lightgbm"]
+        for name in ("lightgbm", "cnn1d", "cnn2d"):
             compared = json.loads((folder / f"compare/{name}/config.json").read_text())
             assert compared["kind"] == name
-        assert any(f.startswith("monthly_swir1_") for f in config["feature_names"])
+        assert any(f.startswith("monthly_ndti_") for f in config["feature_names"])
         assert "ndvi_med_07" in config["feature_names"]
+        # the ensemble's members: LightGBM on every feature, the 2-D CNN on the composites
+        members = config["state"]["member_features"]
+        assert members[0] == config["feature_names"]
+        assert members[1] and all(f.startswith("monthly_") for f in members[1])
+        assert sorted(p.name for p in (folder / "model/members").iterdir()) == [
+            "0_lightgbm",
+            "1_cnn2d",
+        ]
 
 
 def test_training_set_regions_match_the_samples_and_outside_points_are_named(run):
