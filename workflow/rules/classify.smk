@@ -124,7 +124,8 @@ rule classify:
         ENV
     threads: 1
     resources:
-        mem_mb=mem_mb(650, per_mpx=600),
+        # the crop-type ensemble's 2-D CNN (torch) peaked at 1,325 MB on a demo tile
+        mem_mb=mem_mb(1200, per_mpx=600),
         runtime=runtime_min(5, per_mpx=2),
     params:
         **SEASON_PARAMS,
