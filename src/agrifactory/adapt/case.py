@@ -128,9 +128,9 @@ def run_adapt_case(
     ref = in_domain_cv(xe, ye, classes=classes, settings=settings.training, seed=seed)
     reference = {"case": case.name, "oa": ref, "n": len(ye), "method": "augment, 5-fold CV"}
     write_table(pd.DataFrame([reference]), outputs["reference"])
-    model = fitted.get("ghca") or fit(
-        "ghca", xs, ys, xt, classes=classes, settings=settings.training, seed=seed
-    )
+    model = fitted.get("ghca")
+    if model is None:  # GHCA was not among the methods scored
+        model = fit("ghca", xs, ys, xt, classes=classes, settings=settings.training, seed=seed)
     names = [c for channel in channels for c in channel]
     AdaptedClassifier.from_adapted(model, names, LEGENDS["croptype"], settings.training, seed).save(
         outputs["model"]

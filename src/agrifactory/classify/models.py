@@ -226,45 +226,46 @@ class EnsembleClassifier(Classifier):
         self.members_ = [self._member(m) for m in members]
         self.allow_nan = all(m.allow_nan for m in self.members_)
         self.member_features_: list[list[str]] = []
+        self.member_columns_: list[np.ndarray] = []
 
     def _member(self, spec: Mapping[str, Any]) -> Classifier:
-        params = dict(spec.get("params") or {})
-        kind = model_classes()[spec["kind"]]
-        if self.params["num_threads"] is not None and "num_threads" in kind.default_params:
-            params.setdefault("num_threads", self.params["num_threads"])
-        return kind(**params)
+        return self._with_threads(model_classes()[spec["kind"]](**(spec.get("params") or {})))
 
-    def _columns(self) -> list[np.ndarray]:
-        return [
-            np.array([self.feature_names_.index(n) for n in names], dtype=np.intp)
-            for names in self.member_features_
+    def _with_threads(self, member: Classifier) -> Classifier:
+        """``member`` with the ensemble's ``num_threads`` (set or changed after loading,
+        e.g. by the classify rule), where it takes one."""
+        if self.params["num_threads"] is not None and "num_threads" in member.params:
+            member.params["num_threads"] = self.params["num_threads"]
+        return member
+
+    def _set_member_features(self, member_features: list[list[str]]) -> None:
+        """Each member's feature names and their columns in the ensemble's features
+        (computed once, not per prediction batch)."""
+        self.member_features_ = member_features
+        index = {n: i for i, n in enumerate(self.feature_names_)}
+        self.member_columns_ = [
+            np.array([index[n] for n in names], dtype=np.intp) for names in member_features
         ]
 
     def _fit(self, X: np.ndarray, y_index: np.ndarray, seed: int) -> None:
-        self.member_features_ = [
-            select_features(self.feature_names_, spec.get("features"))
-            for spec in self.params["members"]
-        ]
+        patterns = [spec.get("features") for spec in self.params["members"]]
+        self._set_member_features([select_features(self.feature_names_, p) for p in patterns])
         y = self.classes_[y_index]
         for member, names, cols in zip(
-            self.members_, self.member_features_, self._columns(), strict=True
+            self.members_, self.member_features_, self.member_columns_, strict=True
         ):
             member.fit(X[:, cols], y, feature_names=names, class_names=self.class_names_, seed=seed)
         self.metrics["members"] = [m.metrics for m in self.members_]
 
     def _proba(self, X: np.ndarray) -> np.ndarray:
-        for member in self.members_:
-            if self.params["num_threads"] is not None and "num_threads" in member.params:
-                member.params["num_threads"] = self.params["num_threads"]
-        cols = self._columns()
-        probas = [m.predict_proba(X[:, c]) for m, c in zip(self.members_, cols, strict=True)]
-        return np.mean(probas, axis=0)
+        members = zip(self.members_, self.member_columns_, strict=True)
+        return np.mean([self._with_threads(m).predict_proba(X[:, c]) for m, c in members], axis=0)
 
     def _state(self) -> dict[str, Any]:
         return {"member_features": self.member_features_}
 
     def _load_state(self, state: dict[str, Any]) -> None:
-        self.member_features_ = [list(names) for names in state["member_features"]]
+        self._set_member_features([list(names) for names in state["member_features"]])
 
     def _save_weights(self, path: Path) -> None:
         path.mkdir()

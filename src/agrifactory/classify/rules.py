@@ -176,8 +176,8 @@ class CroptypeModel(Settings):
     """Model kind of the product. By default the mean probability of LightGBM on every
     feature and the 2-D CNN on the monthly composites (the ensemble's default members;
     set them in params.members): on the demo's training split (5-fold CV per region, two
-    fold draws, docs/classification.md) OA 0.874 west and 0.914 east, against 0.855 and
-    0.903 for LightGBM alone and 0.846 and 0.840 for the 2-D CNN alone."""
+    fold draws, benchmarks/eval_croptype_cv.py, docs/classification.md) OA 0.893 and 0.895,
+    against 0.883 and 0.870 for LightGBM alone and 0.855 and 0.839 for the 2-D CNN."""
 
     features: list[str] | None = None
     """Input bands of the product's model; null - all (HANTS features and series, the
