@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agrifactory.adapt.align import estimate_shift, shift_series
+from agrifactory.adapt.align import estimate_shift, fill_time_gaps, shift_series
 
 
 def test_shift_series_by_hand():
@@ -37,3 +37,34 @@ def test_the_estimated_shift_undoes_a_known_one(true_shift):
     best, mmd = estimate_shift(xs, xt, max_shift=4, step=0.5, multipliers=(0.5, 1, 2))
     assert best == -true_shift
     assert mmd[best] == min(mmd.values()) and len(mmd) == 17
+
+
+def test_fill_time_gaps_by_hand():
+    nan = np.nan
+    x = np.array(
+        [
+            [[nan, 2.0, nan, nan, 8.0, nan], [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]],
+            [[nan, nan, nan, nan, nan, nan], [nan, 3.0, nan, 5.0, nan, nan]],
+        ],
+        dtype=np.float32,
+    )
+    out = fill_time_gaps(x, fallback=[-1.0, -2.0])
+    # Linear between valid steps, the nearest value held at both ends; a series without
+    # any value takes its channel's fallback.
+    np.testing.assert_array_equal(
+        out,
+        [
+            [[2, 2, 4, 6, 8, 8], [1, 1, 1, 1, 1, 1]],
+            [[-1, -1, -1, -1, -1, -1], [3, 3, 4, 5, 5, 5]],
+        ],
+    )
+    assert out.dtype == np.float32
+    assert not np.isnan(x[0, 1]).any() and np.isnan(x[0, 0, 0])  # the input is not changed
+
+
+def test_fill_time_gaps_keeps_complete_series_and_leaves_infinity():
+    x = np.random.default_rng(3).random((4, 3, 7)).astype(np.float32)
+    np.testing.assert_array_equal(fill_time_gaps(x, [0, 0, 0]), x)
+    x[1, 2, 3], x[0, 0, 0] = np.inf, np.nan
+    out = fill_time_gaps(x, [0, 0, 0])
+    assert np.isinf(out[1, 2, 3]) and out[0, 0, 0] == x[0, 0, 1]

@@ -99,6 +99,27 @@ def test_an_adapted_model_saved_and_loaded_predicts_the_same(tmp_path):
         AdaptedClassifier().fit(frame, np.arange(30) % 3 + 1)
 
 
+def test_a_multichannel_model_fills_missing_months_as_in_training(tmp_path):
+    xs, ys = _series(30, 0, 1)
+    xt, _ = _series(30, 1, 2)
+    xs2, xt2 = np.concatenate([xs, 2 * xs], axis=1), np.concatenate([xt, 2 * xt], axis=1)
+    model = fit("ghca", xs2, ys, xt2, classes=[1, 2, 3], settings=TINY, seed=0)
+    names = [f"monthly_{b}_{m:02d}" for b in ("nir", "red") for m in range(1, 13)]
+    saved = AdaptedClassifier.from_adapted(model, names, {1: "a", 2: "b", 3: "c"}, TINY, 0)
+    saved.save(tmp_path / "model")
+    loaded = load_model(tmp_path / "model")
+    gappy = xt2.copy()
+    gappy[:, :, [0, 1, 11]] = np.nan  # winter months without a clear observation
+    gappy[0, 1, :] = np.nan  # one pixel's second band has no value at all
+    means = xs2.mean(axis=(0, 2))
+    expected = adapt_case.filled_series(xs2, gappy)[1]
+    np.testing.assert_allclose(expected[0, 1], means[1], rtol=1e-6)
+    frame = pd.DataFrame(gappy.reshape(len(gappy), -1), columns=names)
+    np.testing.assert_allclose(
+        loaded.predict_proba(frame), model.predict_proba(expected), atol=1e-6
+    )
+
+
 def test_the_checks_compare_ghca_with_the_in_domain_model_and_every_baseline():
     rows = []
     for method, oa in [("augment", 0.80), ("dann", 0.84), ("ghca", 0.86), ("ghca_no_mmd", 0.83)]:

@@ -6,7 +6,8 @@ year): the same crop's curve then sits a few dates earlier or later. The shift t
 minimises the MK-MMD between the source's series and the shifted target series (a grid
 of fractional shifts, linear interpolation, edge values held) estimates that move
 from unlabelled target pixels alone; the adapted model shifts every series it
-classifies by it.
+classifies by it. Gaps in a series (a month without a clear observation) are filled
+along time first (:func:`fill_time_gaps`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,31 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from agrifactory.timeseries.savgol import gap_fill_linear
+
 log = logging.getLogger(__name__)
+
+
+def fill_time_gaps(x: np.ndarray, fallback: Sequence[float]) -> np.ndarray:
+    """``x (n, c, t)`` with its NaN steps filled along time: linear between the valid
+    steps of each series, the nearest valid value held before the first and after the
+    last; a series without any valid step takes ``fallback[c]`` (the source's mean of
+    that channel). Infinity is not a gap and is left for the checks to refuse."""
+    x = np.asarray(x, dtype=np.float32)
+    gaps = np.isnan(x)
+    if not gaps.any():
+        return x
+    n, c, t = x.shape
+    flat = x.transpose(2, 0, 1).reshape(t, n * c)
+    steps = np.arange(t, dtype=np.float64)
+    filled = gap_fill_linear(flat, steps, ~np.isnan(flat), steps, fill_value=np.nan)
+    out = np.where(gaps, filled.reshape(t, n, c).transpose(1, 2, 0), x).astype(np.float32)
+    empty = np.isnan(out)
+    if empty.any():
+        log.info("%d series without a valid step take their channel's source mean",
+                 int(empty.any(axis=2).sum()))  # fmt: skip
+    fill = np.broadcast_to(np.asarray(fallback, dtype=np.float32)[None, :, None], out.shape)
+    return np.where(empty, fill, out)
 
 
 def shift_series(x: np.ndarray, shift: float) -> np.ndarray:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from agrifactory.adapt.align import fill_time_gaps
 from agrifactory.adapt.experiment import in_domain_cv, run_case
 from agrifactory.adapt.model import AdaptedClassifier
 from agrifactory.adapt.rules import AdaptCase, AdaptStageSettings, domain_parts
@@ -48,6 +50,16 @@ def channel_columns(columns: Sequence[str], patterns: Sequence[str]) -> list[lis
 def series(frame: pd.DataFrame, channels: Sequence[Sequence[str]]) -> np.ndarray:
     """``float32 (n, channels, time)`` from a table's channel columns."""
     return np.stack([frame[list(c)].to_numpy(np.float32) for c in channels], axis=1)
+
+
+def filled_series(source: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """The source's series and others with their gaps filled along time
+    (:func:`agrifactory.adapt.align.fill_time_gaps`); a series without any value takes
+    the source's mean of its channel."""
+    with warnings.catch_warnings():  # a channel without values: NaN, refused by the fit
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(source, axis=(0, 2))
+    return [fill_time_gaps(x, means) for x in (source, *others)]
 
 
 def domain_samples(table: pd.DataFrame, region: str, split: str | None) -> pd.DataFrame:
@@ -107,8 +119,8 @@ def run_adapt_case(
     pool_table = read_table(pool, "pool of unlabelled pixels", "rerun rule adapt_pool")
     pixels = target_pool(pool_table, target_region, cropland_model)
     channels = channel_columns(list(pixels.columns), settings.features)
-    xs, ys = series(train, channels), train["croptype"].to_numpy()
-    xt, xe = series(pixels, channels), series(evaluation, channels)
+    xs, xt, xe = filled_series(*(series(t, channels) for t in (train, pixels, evaluation)))
+    ys = train["croptype"].to_numpy()
     ye = evaluation["croptype"].to_numpy()
     log.info(
         "case %s: %d source training samples, %d target pool pixels, %d target validation "

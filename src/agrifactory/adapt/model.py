@@ -21,9 +21,12 @@ from agrifactory.errors import ConfigError
 class AdaptedClassifier(Classifier):
     """A TempCNN trained by an adaptation method (params: ``method``, ``n_channels``
     and the network's size from :class:`AdaptSettings`); the target domain's series
-    are moved by the method's temporal shift (state ``shift``) before the network."""
+    are moved by the method's temporal shift (state ``shift``) before the network. NaN
+    steps are filled along time (:func:`agrifactory.adapt.align.fill_time_gaps`, a
+    series without any value taking the source's channel mean), as in training."""
 
     kind = "adapted_cnn"
+    allow_nan = True
     weights_file = "weights.pt"
     default_params: ClassVar[dict[str, Any]] = {
         "method": "ghca",
@@ -70,8 +73,11 @@ class AdaptedClassifier(Classifier):
         )
 
     def _series(self, X: np.ndarray) -> np.ndarray:
+        from agrifactory.adapt.align import fill_time_gaps
+
         c = int(self.params["n_channels"])
-        return X.reshape(len(X), c, X.shape[1] // c).astype(np.float32)
+        x = X.reshape(len(X), c, X.shape[1] // c).astype(np.float32)
+        return fill_time_gaps(x, self.net_.in_mean.reshape(-1).cpu().numpy())
 
     def _proba(self, X: np.ndarray) -> np.ndarray:
         from agrifactory.adapt.align import shift_series
