@@ -123,7 +123,9 @@ class AdaptStageSettings(Settings):
 
     features: Annotated[list[str], Field(min_length=1)] = ["hants_doy*"]
     """Glob patterns of the input bands, in order, one channel each (all of a channel's
-    dates); default - the HANTS-smoothed 8-day NDVI series."""
+    dates; missing dates are filled along time); default - the HANTS-smoothed 8-day NDVI
+    series. The monthly composites, e.g. [monthly_ndvi_*, monthly_nir_*], need the
+    training's time settings in months (docs/adaptation.md)."""
 
     pool_per_tile: Annotated[int, Field(ge=50)] = 600
     """Unlabelled pixels drawn per tile for the target pools."""
