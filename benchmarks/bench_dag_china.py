@@ -6,7 +6,10 @@ times a dry run of the real workflow (``snakemake -n --quiet rules``) and prints
 the jobs per rule. With ``--stages N`` it also times the DAG as it will be once
 the stage rules land: N chained per-tile rules after the ingest (one job per
 tile-year each) with a fan-in after the third, like training, and one at the end,
-like aggregation.
+like aggregation. With ``--floor`` it also times two partial DAGs of the same
+workflow that bound any per-tile design from below: the parse alone (target the
+tile index: 3 jobs) and the ingest alone (one job per tile-year, the fewest a
+workflow with per-tile jobs can have).
 
 The run plan's share is measured in-process: building it (reading and checking
 the inventories) and answering every tile's scene lookups, against the baseline
@@ -35,6 +38,7 @@ from pathlib import Path
 import yaml
 
 from agrifactory.grid import Tile
+from agrifactory.ingest.rules import OUTPUTS as INGEST_OUTPUTS
 from agrifactory.io import inventory
 from agrifactory.plan import build_plan, read_tile_list
 from agrifactory.synthetic.placeholders import placeholder_config
@@ -153,6 +157,9 @@ def main() -> None:
     ap.add_argument(
         "--satellites", type=int, default=2, help="Landsat satellites (16-day revisit each)"
     )
+    ap.add_argument(
+        "--floor", action="store_true", help="also time the parse alone and the ingest alone"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = ap.parse_args()
 
@@ -184,6 +191,13 @@ def main() -> None:
 
         configs = [str(china), str(over)]
         dags = [("workflow as it is", REPO / "Snakefile", ["all"])]
+        if args.floor:
+            year = cfg["years"][0]
+            table = INGEST_OUTPUTS["inventory"]
+            ingest = [f"results/tiles/{t.id}/{year}/ingest/{table}" for t in tiles]
+            dags.append(("the parse alone (target: the tile index)", REPO / "Snakefile",
+                         ["results/tiles.gpkg"]))  # fmt: skip
+            dags.append(("the ingest alone (one job per tile-year)", REPO / "Snakefile", ingest))
         if args.stages:
             wrapper = tmp / "Snakefile.stages"
             wrapper.write_text(stage_rules(args.stages))
