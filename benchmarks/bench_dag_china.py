@@ -8,7 +8,7 @@ the stage rules land: N chained per-tile rules after the ingest (one job per
 tile-year each) with a fan-in after the third, like training, and one at the end,
 like aggregation. With ``--floor`` it also times two partial DAGs of the same
 workflow that bound any per-tile design from below: the parse alone (target the
-tile index: 3 jobs) and the ingest alone (one job per tile-year, the fewest a
+tile index: 2 jobs) and the ingest alone (one job per tile-year, the fewest a
 workflow with per-tile jobs can have).
 
 The run plan's share is measured in-process: building it (reading and checking

@@ -26,20 +26,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from agrifactory.adapt.case import (
-    channel_columns,
-    domain_samples,
-    filled_series,
-    series,
-    target_pool,
-)
+from agrifactory.adapt.case import case_series
 from agrifactory.adapt.experiment import run_case
 from agrifactory.adapt.rules import POOL, AdaptStageSettings, domain_parts
 from agrifactory.classify.rules import TRAIN_OUTPUTS, TRAINING_SET_OUTPUTS
-from agrifactory.io.tables import read_table
 from agrifactory.timeseries.composites import MONTHLY_BANDS
-
-REMEDY = "run make demo first"
 
 FEATURES = {
     "hants": {"features": ["hants_doy*"]},
@@ -60,19 +51,16 @@ def score_case(results: Path, case_name: str, settings: AdaptStageSettings, meth
     """OA of every method and seed on one case."""
     case = settings.case(case_name)
     source_region, source_year = domain_parts(case.source, "source")
-    target_region, target_year = domain_parts(case.target, "target")
+    _, target_year = domain_parts(case.target, "target")
     table = TRAINING_SET_OUTPUTS["table"]
-    source = read_table(results / f"training/{source_year}/{table}", "training set", REMEDY)
-    target = read_table(results / f"training/{target_year}/{table}", "training set", REMEDY)
-    pool = read_table(results / f"adapt/pool/{target_year}/{POOL}", "pool", REMEDY)
-    model = results / f"models/cropland/{source_region}/{source_year}/{TRAIN_OUTPUTS['model']}"
-    train = domain_samples(source, source_region, "train")
-    evaluation = domain_samples(target, target_region, None)
-    pixels = target_pool(pool, target_region, model)
-    channels = channel_columns(list(pixels.columns), settings.features)
-    xs, xt, xe = filled_series(*(series(t, channels) for t in (train, pixels, evaluation)))
-    ys = train["croptype"].to_numpy()
-    ye = evaluation["croptype"].to_numpy()
+    model = f"models/cropland/{source_region}/{source_year}/{TRAIN_OUTPUTS['model']}"
+    _, (xs, ys), xt, (xe, ye) = case_series(
+        case, settings,
+        source_table=results / f"training/{source_year}/{table}",
+        target_table=results / f"training/{target_year}/{table}",
+        pool=results / f"adapt/pool/{target_year}/{POOL}",
+        cropland_model=results / model,
+    )  # fmt: skip
     classes = sorted(set(ys.tolist()) | set(ye.tolist()))
     table = run_case(xs, ys, xt, xe, ye, classes=classes, methods=methods, seeds=seeds,
                      settings=settings.training)  # fmt: skip

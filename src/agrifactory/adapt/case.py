@@ -93,7 +93,7 @@ def target_pool(pool: pd.DataFrame, region: str, cropland_model: str | Path) -> 
     return rows[cropland]
 
 
-def run_adapt_case(
+def case_series(
     case: AdaptCase,
     settings: AdaptStageSettings,
     *,
@@ -101,11 +101,12 @@ def run_adapt_case(
     target_table: str | Path,
     pool: str | Path,
     cropland_model: str | Path,
-    outputs: Mapping[str, str],
-    seed: int,
-) -> None:
-    """Every method of ``settings`` on one case; writes the scores, the in-domain
-    reference and the GHCA model of the first seed (rule adapt's ``outputs``)."""
+) -> tuple[
+    list[list[str]], tuple[np.ndarray, np.ndarray], np.ndarray, tuple[np.ndarray, np.ndarray]
+]:
+    """A case's inputs: the channels' columns, the source's training series and labels,
+    the target pool's series, and the target's evaluation series and labels (gaps filled,
+    :func:`filled_series`)."""
     source_region, _ = domain_parts(case.source, "adapt.cases.source")
     target_region, _ = domain_parts(case.target, "adapt.cases.target")
     rerun = "rerun rule training_set"
@@ -120,8 +121,27 @@ def run_adapt_case(
     pixels = target_pool(pool_table, target_region, cropland_model)
     channels = channel_columns(list(pixels.columns), settings.features)
     xs, xt, xe = filled_series(*(series(t, channels) for t in (train, pixels, evaluation)))
-    ys = train["croptype"].to_numpy()
-    ye = evaluation["croptype"].to_numpy()
+    labels = (train["croptype"].to_numpy(), evaluation["croptype"].to_numpy())
+    return channels, (xs, labels[0]), xt, (xe, labels[1])
+
+
+def run_adapt_case(
+    case: AdaptCase,
+    settings: AdaptStageSettings,
+    *,
+    source_table: str | Path,
+    target_table: str | Path,
+    pool: str | Path,
+    cropland_model: str | Path,
+    outputs: Mapping[str, str],
+    seed: int,
+) -> None:
+    """Every method of ``settings`` on one case; writes the scores, the in-domain
+    reference and the GHCA model of the first seed (rule adapt's ``outputs``)."""
+    channels, (xs, ys), xt, (xe, ye) = case_series(
+        case, settings, source_table=source_table, target_table=target_table, pool=pool,
+        cropland_model=cropland_model,
+    )  # fmt: skip
     log.info(
         "case %s: %d source training samples, %d target pool pixels, %d target validation "
         "samples (labels for scoring only)",
