@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _quality_scenes import clear_scenes, dates
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from agrifactory.errors import ConfigError
@@ -341,13 +341,23 @@ def _scores_with_degradation(kind: str, seed: int, field_seed: int) -> np.ndarra
     return np.array(out)
 
 
+#: Stripes raise the Laplacian variance, so on a scene less sharp than the stack's
+#: reference weak stripes earn a small sharpness bonus before their own factor outweighs
+#: it (docs/quality.md): the largest rise in 1,200 random cases was 0.0022, the smallest
+#: drop at strength 1 was 0.053. The other kinds lower the score at every step.
+STRIPE_BONUS, STRIPE_DROP = 0.005, 0.03
+
+
 @pytest.mark.parametrize("kind", ["cloud", "haze", "blur", "stripes", "noise"])
 @settings(max_examples=4, deadline=None)
 @given(seed=st.integers(0, 10_000), field_seed=st.integers(0, 10_000))
+@example(seed=66, field_seed=166).via("a stripe bonus of 0.0009 at strength 0.2")
+@example(seed=0, field_seed=380).via("a stripe drop of 0.053 at strength 1")
 def test_each_degradation_lowers_the_score_monotonically(kind, seed, field_seed):
     scores = _scores_with_degradation(kind, seed, field_seed)
-    assert np.all(np.diff(scores) <= 1e-12), dict(zip(STRENGTHS, scores, strict=True))
-    assert scores[-1] < scores[0] - 0.1
+    bonus, drop = (STRIPE_BONUS, STRIPE_DROP) if kind == "stripes" else (1e-12, 0.1)
+    assert np.all(np.diff(scores) <= bonus), dict(zip(STRENGTHS, scores, strict=True))
+    assert scores[-1] < scores[0] - drop
     assert np.all((scores >= 0) & (scores <= 1))
 
 
