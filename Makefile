@@ -8,6 +8,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.agrifactory-installed
 CORES  ?= all
+# pytest-xdist workers of `make test` (tests/conftest.py shares the demo run between
+# them); more on a larger machine, e.g. `make test TEST_WORKERS=8`.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test test-cluster lint unit install schema clean-results services
 
@@ -33,7 +36,7 @@ demo: $(STAMP)
 	@$(BIN)/agrifactory where
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile config/config.yaml

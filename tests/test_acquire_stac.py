@@ -22,7 +22,7 @@ import yaml
 from _stac_demo import publish_demo
 from workflow_helpers import prepare_workdir, snakemake
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.early]
 
 #: The per-tile stages whose products are compared.
 STAGES = ("ingest", "quality")

@@ -31,7 +31,7 @@ from agrifactory.manifest import (
     sha256_file,
 )
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.early]
 TILES = ["h625v245", "h626v245", "h625v246", "h626v246"]
 WORKFLOW = ("Snakefile", "workflow", "scripts", "envs", "profiles")
 
@@ -114,8 +114,9 @@ def reference(demo_run) -> Path:
 
 
 @pytest.fixture(scope="module")
-def killed(tmp_path_factory, reference) -> dict:
-    """A second demo run, SIGKILLed mid-ingest, then resumed with --rerun-incomplete."""
+def killed(tmp_path_factory) -> dict:
+    """A second demo run, SIGKILLed mid-ingest, then resumed with --rerun-incomplete
+    (independent of the reference run, so that under pytest-xdist both run at once)."""
     workdir = prepare_workdir(tmp_path_factory.mktemp("killed"))
     cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2"]
     cmd += ["--configfile", "config/test.yaml"]

@@ -21,7 +21,7 @@ from workflow_helpers import prepare_workdir, snakemake
 
 from agrifactory.grid import ALBERS, Tile, tiles_for_aoi
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.early]
 TILES = ["h625v245", "h626v245", "h625v246", "h626v246"]
 YEAR = 2021
 #: One whole reanalysis cell of the test region, and the 60 km tile that holds it.
