@@ -51,8 +51,8 @@ def demo_run(tmp_path_factory) -> Path:
             workdir.mkdir(exist_ok=True)
             try:
                 _run_demo(workdir)
-            except AssertionError as exc:
-                failed.write_text(str(exc))
+            except Exception as exc:  # a failed run or a timeout: the others report it
+                failed.write_text(f"{type(exc).__name__}: {exc}")
                 raise
             (workdir / ".run-complete").touch()
     return workdir
