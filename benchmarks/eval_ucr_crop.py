@@ -12,11 +12,13 @@ Usage (from the repository root)::
     PYTHONPATH=src python benchmarks/eval_ucr_crop.py --per-class 50 --folds 2   # quick
     PYTHONPATH=src python benchmarks/eval_ucr_crop.py --cnn '{"n_members": 1}'  # other params
     PYTHONPATH=src python benchmarks/eval_ucr_crop.py --fold 0 --cnn ...        # fold 0 only
+    PYTHONPATH=src python benchmarks/eval_ucr_crop.py --jobs 2   # two fits at a time
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import platform
@@ -50,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         "--fold", type=int, action="append", default=None, help="run only this fold (repeatable)"
     )
     ap.add_argument("--per-class", type=int, default=None, help="stratified subset size per class")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="threads of each fit")
+    ap.add_argument("--jobs", type=int, default=1, help="fits at a time, each in its own process")
     ap.add_argument("--epochs", type=int, default=None, help="override the CNN epochs")
     ap.add_argument(
         "--cnn",
@@ -75,18 +78,19 @@ def main(argv: list[str] | None = None) -> int:
         cnn["epochs"] = args.epochs
     models = {
         "1-NN (Euclidean)": NearestNeighbour,
-        "LightGBM (raw values)": lambda: LightGBMClassifier(num_threads=args.threads),
-        "CNN": lambda: CNNClassifier(**cnn),
+        "LightGBM (raw values)": functools.partial(LightGBMClassifier, num_threads=args.threads),
+        "CNN": functools.partial(CNNClassifier, **cnn),
     }
     if not args.no_augmented:
-        models["CNN + augmentation"] = lambda: CNNClassifier(**cnn, **AUGMENT)
+        models["CNN + augmentation"] = functools.partial(CNNClassifier, **cnn, **AUGMENT)
     print(
         f"UCR Crop: {len(y)} series x {X.shape[1]} dates, {len(np.unique(y))} classes; "
-        f"{args.folds}-fold stratified CV, seed {args.seed}, {args.threads} thread(s); "
+        f"{args.folds}-fold stratified CV, seed {args.seed}, {args.threads} thread(s) per "
+        f"fit, {args.jobs} fit(s) at a time; "
         f"python {platform.python_version()}, torch {torch.__version__}"
     )
     per_fold, summary = cross_validate(
-        models, X, y, folds=args.folds, seed=args.seed, only=args.fold
+        models, X, y, folds=args.folds, seed=args.seed, only=args.fold, jobs=args.jobs
     )
     if args.csv:
         per_fold.to_csv(args.csv, index=False)

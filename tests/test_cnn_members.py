@@ -101,3 +101,27 @@ def test_cross_validate_single_fold(data):
     assert per_fold["overall_accuracy"].iloc[0] == full["overall_accuracy"].iloc[1]
     assert summary["overall_accuracy"].iloc[0] == per_fold["overall_accuracy"].iloc[0]
     assert summary["macro_f1"].iloc[0] == per_fold["macro_f1"].iloc[0]
+
+
+def test_cross_validate_in_parallel_gives_the_serial_results(data):
+    """``jobs=2`` runs the fits in two processes: the same predictions, so the same
+    per-fold and pooled scores (the CNN too: every fit is seeded); a lambda, which
+    cannot be sent to another process, is refused naming the model."""
+    import functools
+
+    from agrifactory.classify.evaluation import NearestNeighbour, cross_validate
+
+    X, y = data
+    models = {
+        "1nn": NearestNeighbour,
+        "cnn": functools.partial(CNNClassifier, **TINY, num_threads=1),
+    }
+    serial, serial_summary = cross_validate(models, X, y, folds=3, seed=1)
+    parallel, parallel_summary = cross_validate(models, X, y, folds=3, seed=1, jobs=2)
+    scores = ["model", "fold", "n_test", "overall_accuracy", "macro_f1"]
+    assert parallel[scores].equals(serial[scores])
+    pooled = ["model", "overall_accuracy", "macro_f1"]
+    assert parallel_summary[pooled].equals(serial_summary[pooled])
+    assert serial["overall_accuracy"].min() > 2 / len(np.unique(y))  # learnt something
+    with pytest.raises(TypeError, match="'lam'.*functools.partial"):
+        cross_validate({"lam": lambda: NearestNeighbour()}, X, y, folds=3, jobs=2)

@@ -65,6 +65,7 @@ def cross_validate(
     folds: int = 5,
     seed: int = 0,
     only: Sequence[int] | None = None,
+    jobs: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stratified k-fold cross-validation of every model on the same folds.
 
@@ -78,6 +79,11 @@ def cross_validate(
         Number of folds and the seed of the fold split (and of each model's fit).
     only
         Run only these folds (same split; the pooled scores then cover their test sets).
+    jobs
+        Fits run at once, each in its own process (``spawn``; the factories must then
+        pickle, e.g. a class or :func:`functools.partial`, not a lambda). Every fit is
+        seeded as in a serial run, so the results do not depend on ``jobs``; the
+        seconds are each fit's own wall time.
 
     Returns
     -------
@@ -93,19 +99,25 @@ def cross_validate(
     y = np.asarray(y)
     classes = np.unique(y).tolist()
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    splits = [
+        (k, train, test)
+        for k, (train, test) in enumerate(splitter.split(X, y))
+        if only is None or k in only
+    ]
+    tasks = {
+        (k, name): (models[name], X[train], y[train], X[test], seed)
+        for k, train, test in splits
+        for name in models
+    }
+    truth = {(k, name): y[test] for k, _, test in splits for name in models}
+    results = _run_fits(tasks, truth, jobs)
     pooled = {name: np.empty_like(y) for name in models}
     tested = np.zeros(len(y), dtype=bool)
     rows = []
-    for k, (train, test) in enumerate(splitter.split(X, y)):
-        if only is not None and k not in only:
-            continue
+    for k, _, test in splits:
         tested[test] = True
-        for name, factory in models.items():
-            t0 = time.perf_counter()
-            model = factory()
-            model.fit(X[train], y[train], seed=seed)
-            pred = np.asarray(model.predict(X[test]))
-            seconds = time.perf_counter() - t0
+        for name in models:
+            pred, seconds = results[(k, name)]
             pooled[name][test] = pred
             cm = confusion_matrix(y[test], pred, classes)
             rows.append(
@@ -117,14 +129,6 @@ def cross_validate(
                     "macro_f1": macro_f1(cm),
                     "seconds": seconds,
                 }
-            )
-            log.info(
-                "fold %d %s: OA %.4f macro-F1 %.4f (%.1f s)",
-                k,
-                name,
-                rows[-1]["overall_accuracy"],
-                rows[-1]["macro_f1"],
-                seconds,
             )
     per_fold = pd.DataFrame(rows)
     summary_rows = []
@@ -144,6 +148,66 @@ def cross_validate(
             }
         )
     return per_fold, pd.DataFrame(summary_rows)
+
+
+def _run_fits(
+    tasks: Mapping[tuple[int, str], tuple[Any, ...]],
+    truth: Mapping[tuple[int, str], np.ndarray],
+    jobs: int,
+) -> dict[tuple[int, str], tuple[np.ndarray, float]]:
+    """:func:`_fit_predict` of every ``(fold, model)`` task, ``jobs`` at a time; each
+    fit is logged when it ends, with its OA against ``truth`` (the test labels)."""
+    results: dict[tuple[int, str], tuple[np.ndarray, float]] = {}
+
+    def done(task: tuple[int, str], result: tuple[np.ndarray, float]) -> None:
+        results[task] = result
+        oa = float(np.mean(result[0] == truth[task]))
+        log.info("fold %d %s: OA %.4f (%.1f s)", *task, oa, result[1])
+
+    if jobs <= 1 or len(tasks) <= 1:
+        for task, args in tasks.items():
+            done(task, _fit_predict(*args))
+        return results
+    import multiprocessing
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    for (_, name), args in tasks.items():
+        try:
+            pickle.dumps(args[0])
+        except Exception as exc:  # pickle raises several kinds for local objects
+            raise TypeError(
+                f"model {name!r}: its factory cannot be sent to another process ({exc}); "
+                "with jobs > 1 give a class or functools.partial, not a lambda"
+            ) from None
+    context = multiprocessing.get_context("spawn")
+    level = logging.getLogger().getEffectiveLevel()
+    with ProcessPoolExecutor(
+        min(jobs, len(tasks)), mp_context=context, initializer=_worker_logging, initargs=(level,)
+    ) as pool:
+        futures = {pool.submit(_fit_predict, *args): task for task, args in tasks.items()}
+        for future in as_completed(futures):
+            done(futures[future], future.result())
+    return results
+
+
+def _fit_predict(
+    factory: Callable[[], Any],
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    seed: int,
+) -> tuple[np.ndarray, float]:
+    """One fit of a fresh model and its predictions on the test rows, with its seconds."""
+    t0 = time.perf_counter()
+    model = factory()
+    model.fit(X_train, y_train, seed=seed)
+    pred = np.asarray(model.predict(X_test))
+    return pred, time.perf_counter() - t0
+
+
+def _worker_logging(level: int) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(message)s")
 
 
 def block_folds(shape: tuple[int, int], blocks: int = 4, folds: int = 4) -> np.ndarray:
