@@ -104,13 +104,8 @@ def cross_validate(
         for k, (train, test) in enumerate(splitter.split(X, y))
         if only is None or k in only
     ]
-    tasks = {
-        (k, name): (models[name], X[train], y[train], X[test], seed)
-        for k, train, test in splits
-        for name in models
-    }
-    truth = {(k, name): y[test] for k, _, test in splits for name in models}
-    results = _run_fits(tasks, truth, jobs)
+    data = {k: (X[train], y[train], X[test], y[test]) for k, train, test in splits}
+    results = _run_fits(models, data, seed, jobs)
     pooled = {name: np.empty_like(y) for name in models}
     tested = np.zeros(len(y), dtype=bool)
     rows = []
@@ -151,30 +146,36 @@ def cross_validate(
 
 
 def _run_fits(
-    tasks: Mapping[tuple[int, str], tuple[Any, ...]],
-    truth: Mapping[tuple[int, str], np.ndarray],
+    models: Mapping[str, Callable[[], Any]],
+    data: Mapping[int, tuple[np.ndarray, ...]],
+    seed: int,
     jobs: int,
 ) -> dict[tuple[int, str], tuple[np.ndarray, float]]:
-    """:func:`_fit_predict` of every ``(fold, model)`` task, ``jobs`` at a time; each
-    fit is logged when it ends, with its OA against ``truth`` (the test labels)."""
+    """:func:`_fit_predict` of every model on every fold's ``(X_train, y_train, X_test,
+    y_test)``, ``jobs`` at a time; each fit is logged when it ends, with its OA."""
     results: dict[tuple[int, str], tuple[np.ndarray, float]] = {}
+    tasks = [(k, name) for k in data for name in models]
+
+    def submit_args(task: tuple[int, str]) -> tuple[Any, ...]:
+        X_train, y_train, X_test, _ = data[task[0]]
+        return models[task[1]], X_train, y_train, X_test, seed
 
     def done(task: tuple[int, str], result: tuple[np.ndarray, float]) -> None:
         results[task] = result
-        oa = float(np.mean(result[0] == truth[task]))
+        oa = float(np.mean(result[0] == data[task[0]][3]))
         log.info("fold %d %s: OA %.4f (%.1f s)", *task, oa, result[1])
 
     if jobs <= 1 or len(tasks) <= 1:
-        for task, args in tasks.items():
-            done(task, _fit_predict(*args))
+        for task in tasks:
+            done(task, _fit_predict(*submit_args(task)))
         return results
     import multiprocessing
     import pickle
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    for (_, name), args in tasks.items():
+    for name, factory in models.items():
         try:
-            pickle.dumps(args[0])
+            pickle.dumps(factory)
         except Exception as exc:  # pickle raises several kinds for local objects
             raise TypeError(
                 f"model {name!r}: its factory cannot be sent to another process ({exc}); "
@@ -185,7 +186,7 @@ def _run_fits(
     with ProcessPoolExecutor(
         min(jobs, len(tasks)), mp_context=context, initializer=_worker_logging, initargs=(level,)
     ) as pool:
-        futures = {pool.submit(_fit_predict, *args): task for task, args in tasks.items()}
+        futures = {pool.submit(_fit_predict, *submit_args(t)): t for t in tasks}
         for future in as_completed(futures):
             done(futures[future], future.result())
     return results
